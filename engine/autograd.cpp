@@ -1,0 +1,179 @@
+#include "engine/autograd.hpp"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/error.hpp"
+#include "engine/ops/elementwise.hpp"
+#include "engine/ops/reduce.hpp"
+
+namespace heed {
+
+namespace {
+thread_local bool grad_mode = true;
+
+// Destroying the last handle to a long chain would recurse once per node (tensor -> node ->
+// input tensor -> node ...) and overflow the stack. Instead, a dying node hands its inputs to
+// this list, and only the outermost destructor drains it, one tensor at a time.
+thread_local std::vector<Tensor> inputs_to_release;
+thread_local bool releasing = false;
+}  // namespace
+
+Node::~Node() {
+  for (Tensor& input : inputs) inputs_to_release.push_back(std::move(input));
+  inputs.clear();
+  backward = nullptr;  // the closure may hold saved tensors; they have no grad_fn, so no recursion
+  if (releasing) return;
+  releasing = true;
+  while (!inputs_to_release.empty()) {
+    Tensor last = std::move(inputs_to_release.back());
+    inputs_to_release.pop_back();
+    // `last` dies here; if it held the final reference to a node, that node's inputs are appended.
+  }
+  releasing = false;
+}
+
+bool grad_enabled() { return grad_mode; }
+
+NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
+NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
+
+bool any_requires_grad(const std::vector<Tensor>& inputs) {
+  if (!grad_mode) return false;
+  for (const Tensor& input : inputs) {
+    if (input.defined() && input.requires_grad()) return true;
+  }
+  return false;
+}
+
+Tensor record(Tensor output, std::string name, std::vector<Tensor> inputs, BackwardFunction backward) {
+  if (!any_requires_grad(inputs)) return output;
+  auto node = std::make_shared<Node>();
+  node->name = std::move(name);
+  node->inputs = std::move(inputs);
+  node->backward = std::move(backward);
+  output.impl()->grad_fn = std::move(node);
+  output.impl()->requires_grad = true;
+  return output;
+}
+
+Tensor sum_to(const Tensor& grad, const Shape& shape) {
+  if (grad.shape() == shape) return grad;
+  // Leading dims that broadcasting added are summed away; dims that were 1 are summed, kept.
+  const int64_t leading = grad.dim() - static_cast<int64_t>(shape.size());
+  std::vector<int64_t> dims;
+  for (int64_t i = 0; i < grad.dim(); ++i) {
+    if (i < leading || (shape[static_cast<size_t>(i - leading)] == 1 && grad.size(i) != 1)) {
+      dims.push_back(i);
+    }
+  }
+  Tensor summed = dims.empty() ? grad : grad.sum(dims, /*keepdim=*/true);
+  return summed.reshape(shape);
+}
+
+namespace {
+
+// Nodes in an order where every node comes before the nodes of its inputs (reverse postorder of
+// an iterative depth-first search from the root).
+std::vector<Node*> topological_order(Node* root) {
+  std::vector<Node*> postorder;
+  std::unordered_set<Node*> visited{root};
+  // Each frame: a node and how many of its inputs have been pushed so far.
+  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [node, next_input] = stack.back();
+    if (next_input < node->inputs.size()) {
+      const Tensor& input = node->inputs[next_input++];
+      if (!input.defined()) continue;
+      Node* child = input.grad_fn().get();
+      if (child != nullptr && visited.insert(child).second) stack.push_back({child, 0});
+    } else {
+      postorder.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return {postorder.rbegin(), postorder.rend()};
+}
+
+void accumulate_into_leaf(const Tensor& leaf, const Tensor& grad) {
+  const Tensor existing = leaf.grad();
+  leaf.set_grad(existing.defined() ? existing + grad : grad.contiguous());
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
+  if (!root.requires_grad()) {
+    fail("backward: the tensor does not require grad and has no grad_fn (did an input call "
+         "requires_grad_(), and was grad mode on?)");
+  }
+  Tensor seed = gradient;
+  if (!seed.defined()) {
+    if (root.numel() != 1) {
+      fail("backward: a gradient can be created implicitly only for a one-element output, got "
+           "shape {}; pass the gradient explicitly",
+           shape_str(root.shape()));
+    }
+    seed = ones_like(root);
+  } else if (seed.shape() != root.shape() || seed.dtype() != root.dtype()) {
+    fail("backward: gradient of shape {} and dtype {} does not match the output's shape {} and "
+         "dtype {}",
+         shape_str(seed.shape()), dtype_name(seed.dtype()), shape_str(root.shape()),
+         dtype_name(root.dtype()));
+  }
+
+  NoGradGuard no_grad;  // no higher-order gradients: backward builds no graph
+  if (root.is_leaf()) {
+    accumulate_into_leaf(root, seed);
+    return;
+  }
+
+  const std::vector<Node*> order = topological_order(root.grad_fn().get());
+  std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), seed}};
+  // Keep every node alive until the pass is over even if releasing inputs drops its last owner.
+  std::vector<std::shared_ptr<Node>> keep_alive;
+  for (Node* node : order) {
+    for (const Tensor& input : node->inputs) {
+      if (input.defined() && input.grad_fn()) keep_alive.push_back(input.grad_fn());
+    }
+  }
+
+  for (Node* node : order) {
+    auto found = pending.find(node);
+    if (found == pending.end()) continue;  // no gradient reached this node
+    const Tensor grad_output = std::move(found->second);
+    pending.erase(found);
+    if (node->released) {
+      fail("backward: trying to go through the graph a second time (op '{}'); its saved tensors "
+           "were freed after the first backward. Pass retain_graph=true to the first call",
+           node->name);
+    }
+    const std::vector<Tensor> grads = node->backward(grad_output);
+    for (size_t i = 0; i < node->inputs.size(); ++i) {
+      const Tensor& input = node->inputs[i];
+      if (!input.defined() || !input.requires_grad() || i >= grads.size() || !grads[i].defined()) {
+        continue;
+      }
+      if (grads[i].shape() != input.shape()) {
+        fail("backward of '{}': gradient for input {} has shape {}, expected {}", node->name, i,
+             shape_str(grads[i].shape()), shape_str(input.shape()));
+      }
+      if (input.is_leaf()) {
+        accumulate_into_leaf(input, grads[i]);
+      } else {
+        Tensor& sum = pending[input.grad_fn().get()];
+        sum = sum.defined() ? sum + grads[i] : grads[i];
+      }
+    }
+    if (!retain_graph) {
+      node->backward = nullptr;
+      node->released = true;
+    }
+  }
+}
+
+void zero_grad(const std::vector<Tensor>& tensors) {
+  for (const Tensor& t : tensors) t.zero_grad();
+}
+
+}  // namespace heed

@@ -1,0 +1,61 @@
+// Reverse-mode autograd. Every op whose inputs require grad records a Node on its output: the
+// inputs it read, and a closure mapping the output's gradient to one gradient per input.
+// backward() orders the nodes topologically (iteratively: graphs 100,000 nodes deep are fine),
+// runs each closure once with the summed gradient of its output, and accumulates into leaves.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.hpp"
+
+namespace heed {
+
+// Maps dL/d(output) to dL/d(input_i) for every input; an undefined Tensor means "no gradient".
+using BackwardFunction = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
+
+struct Node {
+  std::string name;            // the op, for error messages and graph printing
+  std::vector<Tensor> inputs;  // what the op read; gradients flow back into these
+  BackwardFunction backward;
+  bool released = false;  // set when backward() freed this node (no retain_graph)
+
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  ~Node();  // tears long chains down iteratively instead of recursively
+};
+
+// Grad mode: on by default; NoGradGuard turns it off for a scope (thread-local).
+bool grad_enabled();
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// True when grad mode is on and any of the tensors requires grad.
+bool any_requires_grad(const std::vector<Tensor>& inputs);
+
+// Called by every op after its forward: attaches a Node to `output` when any input requires
+// grad, and returns output. The backward closure must capture saved tensors detached
+// (x.detach()) so that the graph never holds a reference cycle.
+Tensor record(Tensor output, std::string name, std::vector<Tensor> inputs, BackwardFunction backward);
+
+// Runs the backward pass from `root` (see Tensor::backward).
+void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
+
+// Sums `grad` down to `shape`: the gradient of a tensor that was broadcast up to grad's shape.
+Tensor sum_to(const Tensor& grad, const Shape& shape);
+
+// Clears the .grad() of each tensor.
+void zero_grad(const std::vector<Tensor>& tensors);
+
+}  // namespace heed

@@ -1,0 +1,162 @@
+// The kernel interface a device provides. It is a plain C table of function pointers so that a
+// backend can live in a separately built shared library (the CUDA plugin) and be loaded with
+// dlopen: the plugin exports `heed_backend_init`, which returns a pointer to a filled table.
+//
+// Kernels know nothing of autograd or of heed::Tensor: they see raw views (pointer, dtype,
+// shape, strides in elements). The op layer (engine/ops/) checks every argument before calling a
+// kernel, so kernels may assume well-formed input; where a kernel says "contiguous", the op layer
+// passes contiguous views. Every kernel returns 0 on success; on failure it returns non-zero
+// and `last_error()` describes what happened (device errors only: bad user input never gets here).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern "C" {
+
+// Bump when the table changes; the loader refuses a plugin built against another version.
+enum { HEED_BACKEND_API_VERSION = 1, HEED_MAX_DIMS = 8 };
+
+enum heed_dtype { HEED_FLOAT32 = 0, HEED_FLOAT64 = 1, HEED_INT64 = 2, HEED_BOOL = 3 };
+
+// A strided view of device memory: element (i0, i1, ...) lives at data + sum(ik * strides[k]).
+struct heed_view {
+  void* data;
+  int32_t dtype;
+  int32_t ndim;
+  int64_t shape[HEED_MAX_DIMS];
+  int64_t strides[HEED_MAX_DIMS];  // in elements, may be 0 (broadcast) but never negative
+};
+
+enum heed_unary_op {
+  HEED_NEG,
+  HEED_EXP,
+  HEED_LOG,
+  HEED_SQRT,
+  HEED_ABS,
+  HEED_SIGN,
+  HEED_TANH,
+  HEED_SIGMOID,
+  HEED_RELU,
+  HEED_GELU_EXACT,
+  HEED_GELU_TANH,
+  HEED_GELU_EXACT_DERIVATIVE,  // d gelu(x) / dx, exact form
+  HEED_GELU_TANH_DERIVATIVE,   // d gelu(x) / dx, tanh approximation
+  HEED_POW_SCALAR,             // x ^ a
+  HEED_CLAMP,                  // min(max(x, a), b)
+  HEED_LOGICAL_NOT,
+};
+
+enum heed_binary_op {
+  HEED_ADD,
+  HEED_SUB,
+  HEED_MUL,
+  HEED_DIV,
+  HEED_POW,
+  HEED_MAXIMUM,
+  HEED_MINIMUM,
+  // comparisons write bool
+  HEED_EQ,
+  HEED_NE,
+  HEED_LT,
+  HEED_LE,
+  HEED_GT,
+  HEED_GE,
+};
+
+enum heed_reduce_op { HEED_SUM, HEED_MAX, HEED_MIN, HEED_ARGMAX, HEED_ARGMIN };
+
+// One operand of a batched matrix product: matrix b starts at data + b * batch_stride and
+// element (i, j) sits at i * row_stride + j * col_stride. One of the two strides is 1.
+struct heed_matrix {
+  void* data;
+  int64_t batch_stride;  // 0 repeats one matrix for every batch entry
+  int64_t row_stride;
+  int64_t col_stride;
+};
+
+// Which keys a row of masked softmax may attend to. x is contiguous (..., Q, K); row r holds
+// query r % Q. Key j is kept when all of these allow it:
+//   valid_lens: j < valid_lens[r / rows_per_valid_len]             (d2l's valid lengths)
+//   keep:       keep[offset of element (row r, j)] != 0             (bool, broadcast to x's shape)
+//   causal:     j <= (r % Q) + (K - Q)   (bottom-right aligned, so Q = 1 decoding sees all keys)
+struct heed_softmax_mask {
+  const int64_t* valid_lens;  // nullptr when absent
+  int64_t rows_per_valid_len;
+  const heed_view* keep;  // nullptr when absent; dtype bool, shape equal to x's
+  int32_t causal;
+};
+
+struct heed_backend {
+  uint32_t api_version;
+  const char* name;
+
+  // Memory. Host memory is plain CPU memory; a CPU backend copies with memcpy.
+  void* (*allocate)(size_t bytes);
+  void (*release)(void* pointer);
+  int (*copy_from_host)(void* device_dst, const void* host_src, size_t bytes);
+  int (*copy_to_host)(void* host_dst, const void* device_src, size_t bytes);
+
+  // dst = src, element by element, converting dtype; both views have the same shape.
+  int (*copy)(const heed_view* src, const heed_view* dst);
+  int (*fill)(const heed_view* dst, double value);
+
+  // Elementwise maps over views of one shape (broadcast inputs carry stride 0).
+  int (*unary)(int32_t op, double a, double b, const heed_view* x, const heed_view* y);
+  int (*binary)(int32_t op, const heed_view* a, const heed_view* b, const heed_view* out);
+  int (*where)(const heed_view* condition, const heed_view* a, const heed_view* b,
+               const heed_view* out);
+
+  // x contiguous (rows, n) -> out (rows): sum, max, min, or the int64 index of max / min.
+  int (*reduce_rows)(int32_t op, const heed_view* x, const heed_view* out);
+
+  // c[b] = alpha * a[b] @ b[b] + beta * c[b] for b in [0, batch); a (m, k), b (k, n), c (m, n)
+  // with c's col_stride 1. dtype is float32 or float64.
+  int (*gemm)(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha,
+              heed_matrix a, heed_matrix b, double beta, heed_matrix c);
+
+  // Softmax over the last dim of contiguous x into y; mask may be nullptr. With log != 0
+  // computes log_softmax (mask must be nullptr then).
+  int (*softmax_forward)(const heed_view* x, const heed_softmax_mask* mask, int32_t log,
+                         const heed_view* y);
+  // softmax: dx = y * (dy - sum(dy * y));  log_softmax: dx = dy - exp(y) * sum(dy). All contiguous.
+  int (*softmax_backward)(const heed_view* y, const heed_view* dy, int32_t log, const heed_view* dx);
+
+  // Layer norm over the last dim of contiguous x (rows, d). weight and bias may be nullptr.
+  // Saves mean and 1/std per row for the backward.
+  int (*layer_norm_forward)(const heed_view* x, const heed_view* weight, const heed_view* bias,
+                            double eps, const heed_view* y, const heed_view* mean,
+                            const heed_view* rstd);
+  // dweight / dbias may be nullptr; they are overwritten, not accumulated.
+  int (*layer_norm_backward)(const heed_view* dy, const heed_view* x, const heed_view* weight,
+                             const heed_view* mean, const heed_view* rstd, const heed_view* dx,
+                             const heed_view* dweight, const heed_view* dbias);
+
+  // Contiguous x (outer, n, inner), int64 index (m) -> out (outer, m, inner): out[o, i] = x[o, index[i]].
+  int (*index_select)(const heed_view* x, const heed_view* index, const heed_view* out);
+  // out (outer, n, inner) += src (outer, m, inner) scattered by index (m).
+  int (*index_add)(const heed_view* src, const heed_view* index, const heed_view* out);
+  // Contiguous x (outer, n, inner), index (outer, m, inner) -> out[o, i, j] = x[o, index[o, i, j], j].
+  int (*gather)(const heed_view* x, const heed_view* index, const heed_view* out);
+  // out (outer, n, inner) += src (outer, m, inner) at index (outer, m, inner).
+  int (*scatter_add)(const heed_view* src, const heed_view* index, const heed_view* out);
+
+  // Contiguous logits (n, c), int64 targets (n): loss[i] = logsumexp(logits[i]) - logits[i, t_i],
+  // and 0 where t_i == ignore_index.
+  int (*cross_entropy_forward)(const heed_view* logits, const heed_view* targets,
+                               int64_t ignore_index, const heed_view* loss);
+  // dlogits[i] = row_grad[i] * (softmax(logits[i]) - onehot(t_i)), and 0 for ignored rows.
+  int (*cross_entropy_backward)(const heed_view* logits, const heed_view* targets,
+                                int64_t ignore_index, const heed_view* row_grad,
+                                const heed_view* dlogits);
+
+  // Thread count for the backend's pools (CPU: oneTBB and OpenBLAS together).
+  void (*set_num_threads)(int32_t threads);
+  const char* (*last_error)(void);
+};
+
+// The symbol a plugin exports; returns nullptr when the device cannot be used, with a reason in
+// `*reason` (a static string owned by the plugin).
+typedef const heed_backend* (*heed_backend_init_fn)(const char** reason);
+
+}  // extern "C"

@@ -1,0 +1,96 @@
+// The CPU backend's table: host memory, the fast kernels of this folder, one thread knob.
+#include <cblas.h>
+#include <tbb/global_control.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <thread>
+
+#include "engine/cpu/kernels.hpp"
+
+namespace heed::cpu {
+
+namespace {
+
+constexpr size_t kAlignment = 64;  // a cache line, and enough for any vector load
+
+void* allocate(size_t bytes) {
+  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  return std::aligned_alloc(kAlignment, rounded);
+}
+void release(void* pointer) { std::free(pointer); }
+int copy_bytes(void* dst, const void* src, size_t bytes) {
+  std::memcpy(dst, src, bytes);
+  return 0;
+}
+const char* last_error() { return ""; }
+
+int32_t thread_count = 0;
+std::unique_ptr<tbb::global_control> tbb_limit;
+
+heed_backend make_table(bool reference_kernels) {
+  heed_backend table{};
+  table.api_version = HEED_BACKEND_API_VERSION;
+  table.name = reference_kernels ? "cpu (reference kernels)" : "cpu";
+  table.allocate = allocate;
+  table.release = release;
+  table.copy_from_host = copy_bytes;
+  table.copy_to_host = copy_bytes;
+  table.copy = copy;
+  table.fill = fill;
+  table.unary = unary;
+  table.binary = binary;
+  table.where = where;
+  table.reduce_rows = reference_kernels ? reference::reduce_rows : reduce_rows;
+  table.gemm = reference_kernels ? reference::gemm : gemm;
+  table.softmax_forward = reference_kernels ? reference::softmax_forward : softmax_forward;
+  table.softmax_backward = reference_kernels ? reference::softmax_backward : softmax_backward;
+  table.layer_norm_forward = reference_kernels ? reference::layer_norm_forward : layer_norm_forward;
+  table.layer_norm_backward = reference_kernels ? reference::layer_norm_backward : layer_norm_backward;
+  table.index_select = index_select;
+  table.index_add = index_add;
+  table.gather = gather;
+  table.scatter_add = scatter_add;
+  table.cross_entropy_forward = reference_kernels ? reference::cross_entropy_forward : cross_entropy_forward;
+  table.cross_entropy_backward = reference_kernels ? reference::cross_entropy_backward : cross_entropy_backward;
+  table.set_num_threads = set_num_threads;
+  table.last_error = last_error;
+  return table;
+}
+
+}  // namespace
+
+void set_num_threads(int32_t threads) {
+  if (threads < 1) threads = 1;
+  thread_count = threads;
+  tbb_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    static_cast<size_t>(threads));
+  openblas_set_num_threads(threads);
+}
+
+int32_t num_threads() {
+  if (thread_count == 0) {
+    const char* from_environment = std::getenv("HEED_NUM_THREADS");
+    const int requested = from_environment ? std::atoi(from_environment) : 0;
+    set_num_threads(requested > 0 ? requested
+                                  : static_cast<int32_t>(std::thread::hardware_concurrency()));
+  }
+  return thread_count;
+}
+
+const heed_backend& backend() {
+  static const heed_backend table = [] {
+    num_threads();  // apply HEED_NUM_THREADS before the first kernel runs
+    return make_table(false);
+  }();
+  return table;
+}
+
+const heed_backend& reference_backend() {
+  static const heed_backend table = make_table(true);
+  return table;
+}
+
+}  // namespace heed::cpu

@@ -1,0 +1,63 @@
+// CPU cross-entropy over class indices, fused: loss[i] = logsumexp(logits[i]) - logits[i, t_i]
+// in one pass per row, and the backward dlogits[i] = g_i * (softmax(logits[i]) - onehot(t_i)).
+#include <cmath>
+
+#include "engine/cpu/kernels.hpp"
+#include "engine/cpu/strided.hpp"
+
+namespace heed::cpu {
+
+namespace {
+
+template <typename T>
+T log_sum_exp(const T* row, int64_t c) {
+  T shift = row[0];
+  for (int64_t j = 1; j < c; ++j) shift = row[j] > shift ? row[j] : shift;
+  T total = 0;
+  for (int64_t j = 0; j < c; ++j) total += std::exp(row[j] - shift);
+  return shift + std::log(total);
+}
+
+}  // namespace
+
+int cross_entropy_forward(const heed_view* logits, const heed_view* targets, int64_t ignore_index,
+                          const heed_view* loss) {
+  const int64_t n = logits->shape[0], c = logits->shape[1];
+  const auto* t = typed<int64_t>(targets);
+  visit_floating(logits->dtype, [&](auto zero) {
+    using T = decltype(zero);
+    parallel_range(n, std::max<int64_t>(1, 4096 / std::max<int64_t>(c, 1)), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const T* row = typed<T>(logits) + i * c;
+        typed<T>(loss)[i] = t[i] == ignore_index ? T(0) : log_sum_exp(row, c) - row[t[i]];
+      }
+    });
+  });
+  return 0;
+}
+
+int cross_entropy_backward(const heed_view* logits, const heed_view* targets, int64_t ignore_index,
+                           const heed_view* row_grad, const heed_view* dlogits) {
+  const int64_t n = logits->shape[0], c = logits->shape[1];
+  const auto* t = typed<int64_t>(targets);
+  visit_floating(logits->dtype, [&](auto zero) {
+    using T = decltype(zero);
+    parallel_range(n, std::max<int64_t>(1, 4096 / std::max<int64_t>(c, 1)), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const T* row = typed<T>(logits) + i * c;
+        T* out = typed<T>(dlogits) + i * c;
+        if (t[i] == ignore_index) {
+          for (int64_t j = 0; j < c; ++j) out[j] = 0;
+          continue;
+        }
+        const T g = typed<T>(row_grad)[i];
+        const T lse = log_sum_exp(row, c);
+        for (int64_t j = 0; j < c; ++j) out[j] = g * std::exp(row[j] - lse);
+        out[t[i]] -= g;
+      }
+    });
+  });
+  return 0;
+}
+
+}  // namespace heed::cpu

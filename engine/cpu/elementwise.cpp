@@ -1,0 +1,193 @@
+// CPU elementwise kernels: copy/convert, fill, unary and binary maps, where.
+#include <cmath>
+#include <cstring>
+
+#include "engine/cpu/kernels.hpp"
+#include "engine/cpu/strided.hpp"
+
+namespace heed::cpu {
+
+namespace {
+
+constexpr double kSqrtHalf = 0.70710678118654752440;
+constexpr double kSqrtTwoOverPi = 0.79788456080286535588;
+constexpr double kInvSqrtTwoPi = 0.39894228040143267794;
+
+// Applies y = f(x) over two views of one shape.
+template <typename In, typename Out, typename F>
+void map_unary(const heed_view* x, const heed_view* y, F f) {
+  const In* in = typed<In>(x);
+  Out* out = typed<Out>(y);
+  StridedWalk<2>({x, y}).for_each_run_parallel([&](auto offsets, int64_t count, auto steps) {
+    const In* a = in + offsets[0];
+    Out* b = out + offsets[1];
+    if (steps[0] == 1 && steps[1] == 1) {
+      for (int64_t i = 0; i < count; ++i) b[i] = f(a[i]);  // contiguous: vectorizes
+    } else {
+      for (int64_t i = 0; i < count; ++i) b[i * steps[1]] = f(a[i * steps[0]]);
+    }
+  });
+}
+
+template <typename In, typename Out, typename F>
+void map_binary(const heed_view* x, const heed_view* y, const heed_view* z, F f) {
+  const In* a = typed<In>(x);
+  const In* b = typed<In>(y);
+  Out* c = typed<Out>(z);
+  StridedWalk<3>({x, y, z}).for_each_run_parallel([&](auto offsets, int64_t count, auto steps) {
+    const In* pa = a + offsets[0];
+    const In* pb = b + offsets[1];
+    Out* pc = c + offsets[2];
+    if (steps[0] == 1 && steps[1] == 1 && steps[2] == 1) {
+      for (int64_t i = 0; i < count; ++i) pc[i] = f(pa[i], pb[i]);
+    } else if (steps[0] == 1 && steps[1] == 0 && steps[2] == 1) {
+      const In scalar = pb[0];
+      for (int64_t i = 0; i < count; ++i) pc[i] = f(pa[i], scalar);
+    } else {
+      for (int64_t i = 0; i < count; ++i) pc[i * steps[2]] = f(pa[i * steps[0]], pb[i * steps[1]]);
+    }
+  });
+}
+
+template <typename T>
+T gelu_exact(T x) {
+  return T(0.5) * x * (T(1) + std::erf(x * T(kSqrtHalf)));
+}
+template <typename T>
+T gelu_tanh(T x) {
+  return T(0.5) * x * (T(1) + std::tanh(T(kSqrtTwoOverPi) * (x + T(0.044715) * x * x * x)));
+}
+// d/dx [x Phi(x)] = Phi(x) + x phi(x)
+template <typename T>
+T gelu_exact_derivative(T x) {
+  const T cdf = T(0.5) * (T(1) + std::erf(x * T(kSqrtHalf)));
+  const T pdf = T(kInvSqrtTwoPi) * std::exp(T(-0.5) * x * x);
+  return cdf + x * pdf;
+}
+// d/dx [0.5 x (1 + tanh(u))], u = c (x + 0.044715 x^3): 0.5 (1 + t) + 0.5 x (1 - t^2) u'
+template <typename T>
+T gelu_tanh_derivative(T x) {
+  const T u = T(kSqrtTwoOverPi) * (x + T(0.044715) * x * x * x);
+  const T t = std::tanh(u);
+  const T du = T(kSqrtTwoOverPi) * (T(1) + T(3 * 0.044715) * x * x);
+  return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du;
+}
+
+template <typename T>
+void run_unary(int32_t op, T a, T b, const heed_view* x, const heed_view* y) {
+  switch (op) {
+    case HEED_NEG: return map_unary<T, T>(x, y, [](T v) { return -v; });
+    case HEED_EXP: return map_unary<T, T>(x, y, [](T v) { return std::exp(v); });
+    case HEED_LOG: return map_unary<T, T>(x, y, [](T v) { return std::log(v); });
+    case HEED_SQRT: return map_unary<T, T>(x, y, [](T v) { return std::sqrt(v); });
+    case HEED_ABS: return map_unary<T, T>(x, y, [](T v) { return std::abs(v); });
+    case HEED_SIGN: return map_unary<T, T>(x, y, [](T v) { return T((v > T(0)) - (v < T(0))); });
+    case HEED_TANH: return map_unary<T, T>(x, y, [](T v) { return std::tanh(v); });
+    case HEED_SIGMOID: return map_unary<T, T>(x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
+    case HEED_RELU: return map_unary<T, T>(x, y, [](T v) { return v > T(0) ? v : T(0); });
+    case HEED_GELU_EXACT: return map_unary<T, T>(x, y, gelu_exact<T>);
+    case HEED_GELU_TANH: return map_unary<T, T>(x, y, gelu_tanh<T>);
+    case HEED_GELU_EXACT_DERIVATIVE: return map_unary<T, T>(x, y, gelu_exact_derivative<T>);
+    case HEED_GELU_TANH_DERIVATIVE: return map_unary<T, T>(x, y, gelu_tanh_derivative<T>);
+    case HEED_POW_SCALAR:
+      if (a == T(2)) return map_unary<T, T>(x, y, [](T v) { return v * v; });
+      return map_unary<T, T>(x, y, [a](T v) { return std::pow(v, a); });
+    case HEED_CLAMP: return map_unary<T, T>(x, y, [a, b](T v) { return std::fmin(std::fmax(v, a), b); });
+    default: break;
+  }
+}
+
+template <typename T>
+void run_arithmetic(int32_t op, const heed_view* a, const heed_view* b, const heed_view* c) {
+  switch (op) {
+    case HEED_ADD: return map_binary<T, T>(a, b, c, [](T p, T q) { return p + q; });
+    case HEED_SUB: return map_binary<T, T>(a, b, c, [](T p, T q) { return p - q; });
+    case HEED_MUL: return map_binary<T, T>(a, b, c, [](T p, T q) { return p * q; });
+    case HEED_DIV: return map_binary<T, T>(a, b, c, [](T p, T q) { return p / q; });
+    case HEED_POW:
+      return map_binary<T, T>(a, b, c, [](T p, T q) { return static_cast<T>(std::pow(p, q)); });
+    case HEED_MAXIMUM: return map_binary<T, T>(a, b, c, [](T p, T q) { return p > q ? p : q; });
+    case HEED_MINIMUM: return map_binary<T, T>(a, b, c, [](T p, T q) { return p < q ? p : q; });
+    default: break;
+  }
+}
+
+template <typename T>
+void run_comparison(int32_t op, const heed_view* a, const heed_view* b, const heed_view* c) {
+  switch (op) {
+    case HEED_EQ: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p == q; });
+    case HEED_NE: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p != q; });
+    case HEED_LT: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p < q; });
+    case HEED_LE: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p <= q; });
+    case HEED_GT: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p > q; });
+    case HEED_GE: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p >= q; });
+    default: break;
+  }
+}
+
+}  // namespace
+
+int copy(const heed_view* src, const heed_view* dst) {
+  visit_any(src->dtype, [&](auto src_zero) {
+    using From = decltype(src_zero);
+    visit_any(dst->dtype, [&](auto dst_zero) {
+      using To = decltype(dst_zero);
+      map_unary<From, To>(src, dst, [](From v) { return static_cast<To>(v); });
+    });
+  });
+  return 0;
+}
+
+int fill(const heed_view* dst, double value) {
+  visit_any(dst->dtype, [&](auto zero) {
+    using T = decltype(zero);
+    const T v = static_cast<T>(value);
+    T* out = typed<T>(dst);
+    StridedWalk<1>({dst}).for_each_run_parallel([&](auto offsets, int64_t count, auto steps) {
+      for (int64_t i = 0; i < count; ++i) out[offsets[0] + i * steps[0]] = v;
+    });
+  });
+  return 0;
+}
+
+int unary(int32_t op, double a, double b, const heed_view* x, const heed_view* y) {
+  if (op == HEED_LOGICAL_NOT) {
+    map_unary<bool, bool>(x, y, [](bool v) { return !v; });
+    return 0;
+  }
+  visit_floating(x->dtype, [&](auto zero) {
+    using T = decltype(zero);
+    run_unary<T>(op, static_cast<T>(a), static_cast<T>(b), x, y);
+  });
+  return 0;
+}
+
+int binary(int32_t op, const heed_view* a, const heed_view* b, const heed_view* out) {
+  visit_any(a->dtype, [&](auto zero) {
+    using T = decltype(zero);
+    if (op >= HEED_EQ) {
+      run_comparison<T>(op, a, b, out);
+    } else if constexpr (!std::is_same_v<T, bool>) {
+      run_arithmetic<T>(op, a, b, out);
+    }
+  });
+  return 0;
+}
+
+int where(const heed_view* condition, const heed_view* a, const heed_view* b, const heed_view* out) {
+  visit_any(out->dtype, [&](auto zero) {
+    using T = decltype(zero);
+    const bool* c = typed<bool>(condition);
+    const T* pa = typed<T>(a);
+    const T* pb = typed<T>(b);
+    T* po = typed<T>(out);
+    StridedWalk<4>({condition, a, b, out}).for_each_run_parallel([&](auto o, int64_t count, auto s) {
+      for (int64_t i = 0; i < count; ++i) {
+        po[o[3] + i * s[3]] = c[o[0] + i * s[0]] ? pa[o[1] + i * s[1]] : pb[o[2] + i * s[2]];
+      }
+    });
+  });
+  return 0;
+}
+
+}  // namespace heed::cpu

@@ -1,0 +1,59 @@
+// The CPU backend's kernels, one declaration per entry of heed_backend. The fast kernels are
+// in this folder by family; the naive reference kernels they are tested against are in
+// reference.cpp, namespace heed::cpu::reference.
+#pragma once
+
+#include "engine/backend.hpp"
+
+namespace heed::cpu {
+
+int copy(const heed_view* src, const heed_view* dst);
+int fill(const heed_view* dst, double value);
+int unary(int32_t op, double a, double b, const heed_view* x, const heed_view* y);
+int binary(int32_t op, const heed_view* a, const heed_view* b, const heed_view* out);
+int where(const heed_view* condition, const heed_view* a, const heed_view* b, const heed_view* out);
+int reduce_rows(int32_t op, const heed_view* x, const heed_view* out);
+int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, heed_matrix a,
+         heed_matrix b, double beta, heed_matrix c);
+int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log, const heed_view* y);
+int softmax_backward(const heed_view* y, const heed_view* dy, int32_t log, const heed_view* dx);
+int layer_norm_forward(const heed_view* x, const heed_view* weight, const heed_view* bias, double eps,
+                       const heed_view* y, const heed_view* mean, const heed_view* rstd);
+int layer_norm_backward(const heed_view* dy, const heed_view* x, const heed_view* weight,
+                        const heed_view* mean, const heed_view* rstd, const heed_view* dx,
+                        const heed_view* dweight, const heed_view* dbias);
+int index_select(const heed_view* x, const heed_view* index, const heed_view* out);
+int index_add(const heed_view* src, const heed_view* index, const heed_view* out);
+int gather(const heed_view* x, const heed_view* index, const heed_view* out);
+int scatter_add(const heed_view* src, const heed_view* index, const heed_view* out);
+int cross_entropy_forward(const heed_view* logits, const heed_view* targets, int64_t ignore_index,
+                          const heed_view* loss);
+int cross_entropy_backward(const heed_view* logits, const heed_view* targets, int64_t ignore_index,
+                           const heed_view* row_grad, const heed_view* dlogits);
+
+// Threads for oneTBB and OpenBLAS together.
+void set_num_threads(int32_t threads);
+int32_t num_threads();
+
+namespace reference {
+int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, heed_matrix a,
+         heed_matrix b, double beta, heed_matrix c);
+int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log, const heed_view* y);
+int softmax_backward(const heed_view* y, const heed_view* dy, int32_t log, const heed_view* dx);
+int layer_norm_forward(const heed_view* x, const heed_view* weight, const heed_view* bias, double eps,
+                       const heed_view* y, const heed_view* mean, const heed_view* rstd);
+int layer_norm_backward(const heed_view* dy, const heed_view* x, const heed_view* weight,
+                        const heed_view* mean, const heed_view* rstd, const heed_view* dx,
+                        const heed_view* dweight, const heed_view* dbias);
+int cross_entropy_forward(const heed_view* logits, const heed_view* targets, int64_t ignore_index,
+                          const heed_view* loss);
+int cross_entropy_backward(const heed_view* logits, const heed_view* targets, int64_t ignore_index,
+                           const heed_view* row_grad, const heed_view* dlogits);
+int reduce_rows(int32_t op, const heed_view* x, const heed_view* out);
+}  // namespace reference
+
+// The CPU backend's table, with the fast kernels or with the reference ones.
+const heed_backend& backend();
+const heed_backend& reference_backend();
+
+}  // namespace heed::cpu

@@ -1,0 +1,169 @@
+// CPU softmax, log_softmax and masked softmax over the last dim, one row per task.
+//
+// Each row: find how many leading keys are allowed (valid length, causal limit), then one pass
+// for the max over the kept entries, one for exp and its sum, one to normalise. Masked entries
+// are never exponentiated: they are written as exactly 0, and a row with nothing kept is all 0
+// (never NaN, never uniform). The backward needs no mask: y is 0 wherever x was masked.
+#include <cmath>
+#include <limits>
+
+#include "engine/cpu/fast_math.hpp"
+#include "engine/cpu/kernels.hpp"
+#include "engine/cpu/softmax_rows.hpp"
+#include "engine/cpu/strided.hpp"
+
+namespace heed::cpu {
+
+namespace {
+
+// Max of x[0, n) with independent lanes so the loop vectorizes.
+template <typename T>
+T row_max(const T* x, int64_t n) {
+  T lanes[8];
+  for (T& lane : lanes) lane = -std::numeric_limits<T>::infinity();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int l = 0; l < 8; ++l) lanes[l] = x[j + l] > lanes[l] ? x[j + l] : lanes[l];
+  }
+  T best = -std::numeric_limits<T>::infinity();
+  for (; j < n; ++j) best = x[j] > best ? x[j] : best;
+  for (T lane : lanes) best = lane > best ? lane : best;
+  return best;
+}
+
+// y[j] = exp(x[j] - shift) for j < n; returns the sum of the y[j].
+template <typename T>
+T exp_and_sum(const T* x, T shift, int64_t n, T* y) {
+  T lanes[8] = {};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int l = 0; l < 8; ++l) {
+      y[j + l] = vector_exp(x[j + l] - shift);
+      lanes[l] += y[j + l];
+    }
+  }
+  T total = 0;
+  for (; j < n; ++j) {
+    y[j] = vector_exp(x[j] - shift);
+    total += y[j];
+  }
+  for (T lane : lanes) total += lane;
+  return total;
+}
+
+// Sum of a[j] * b[j] over j < n.
+template <typename T>
+T dot(const T* a, const T* b, int64_t n) {
+  T lanes[8] = {};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int l = 0; l < 8; ++l) lanes[l] += a[j + l] * b[j + l];
+  }
+  T total = 0;
+  for (; j < n; ++j) total += a[j] * b[j];
+  for (T lane : lanes) total += lane;
+  return total;
+}
+
+// One row whose kept keys are exactly [0, limit): the common case (valid lengths, causal).
+template <typename T>
+void softmax_prefix(const T* x, int64_t limit, int64_t k, T* y) {
+  for (int64_t j = limit; j < k; ++j) y[j] = 0;
+  if (limit == 0) return;
+  const T shift = row_max(x, limit);
+  const T inverse = T(1) / exp_and_sum(x, shift, limit, y);
+  for (int64_t j = 0; j < limit; ++j) y[j] *= inverse;
+}
+
+// One row with an explicit keep mask over [0, limit).
+template <typename T>
+void softmax_with_keep(const T* x, const bool* keep, int64_t keep_step, int64_t limit, int64_t k,
+                       T* y) {
+  T shift = -std::numeric_limits<T>::infinity();
+  bool any = false;
+  for (int64_t j = 0; j < limit; ++j) {
+    if (keep[j * keep_step]) {
+      shift = any && shift > x[j] ? shift : x[j];
+      any = true;
+    }
+  }
+  if (!any) {
+    for (int64_t j = 0; j < k; ++j) y[j] = 0;
+    return;
+  }
+  T total = 0;
+  for (int64_t j = 0; j < limit; ++j) {
+    y[j] = keep[j * keep_step] ? vector_exp(x[j] - shift) : T(0);
+    total += y[j];
+  }
+  const T inverse = T(1) / total;
+  for (int64_t j = 0; j < limit; ++j) y[j] *= inverse;
+  for (int64_t j = limit; j < k; ++j) y[j] = 0;
+}
+
+template <typename T>
+void log_softmax_row(const T* x, int64_t k, T* y) {
+  const T shift = row_max(x, k);
+  T total = 0;
+  for (int64_t j = 0; j < k; ++j) total += std::exp(x[j] - shift);
+  const T log_total = shift + std::log(total);
+  for (int64_t j = 0; j < k; ++j) y[j] = x[j] - log_total;
+}
+
+template <typename T>
+void forward(const heed_view* x, const heed_softmax_mask* mask, bool log, const heed_view* y) {
+  const SoftmaxRows rows(x, mask);
+  const T* in = typed<T>(x);
+  T* out = typed<T>(y);
+  parallel_range(rows.count, rows.grain(), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T* xr = in + r * rows.keys;
+      T* yr = out + r * rows.keys;
+      if (log) {
+        log_softmax_row(xr, rows.keys, yr);
+      } else if (rows.keep_mask == nullptr) {
+        softmax_prefix(xr, rows.limit(r), rows.keys, yr);
+      } else {
+        softmax_with_keep(xr, rows.keep_row(r), rows.keep_step(), rows.limit(r), rows.keys, yr);
+      }
+    }
+  });
+}
+
+template <typename T>
+void backward(const heed_view* y, const heed_view* dy, bool log, const heed_view* dx) {
+  const int64_t k = y->shape[y->ndim - 1];
+  const int64_t count = k == 0 ? 0 : row_count(y);
+  const T* py = typed<T>(y);
+  const T* pdy = typed<T>(dy);
+  T* pdx = typed<T>(dx);
+  parallel_range(count, std::max<int64_t>(1, 8192 / std::max<int64_t>(k, 1)), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T* yr = py + r * k;
+      const T* dyr = pdy + r * k;
+      T* dxr = pdx + r * k;
+      if (log) {
+        T total = 0;
+        for (int64_t j = 0; j < k; ++j) total += dyr[j];
+        for (int64_t j = 0; j < k; ++j) dxr[j] = dyr[j] - vector_exp(yr[j]) * total;
+      } else {
+        const T weighted = dot(dyr, yr, k);
+        for (int64_t j = 0; j < k; ++j) dxr[j] = yr[j] * (dyr[j] - weighted);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log, const heed_view* y) {
+  visit_floating(x->dtype, [&](auto zero) { forward<decltype(zero)>(x, mask, log != 0, y); });
+  return 0;
+}
+
+int softmax_backward(const heed_view* y, const heed_view* dy, int32_t log, const heed_view* dx) {
+  visit_floating(y->dtype, [&](auto zero) { backward<decltype(zero)>(y, dy, log != 0, dx); });
+  return 0;
+}
+
+}  // namespace heed::cpu

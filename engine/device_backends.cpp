@@ -1,0 +1,118 @@
+#include "engine/device_backends.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+#include "engine/cpu/kernels.hpp"
+#include "engine/error.hpp"
+
+#ifndef HEED_INSTALL_LIBDIR
+#define HEED_INSTALL_LIBDIR "/usr/local/lib"
+#endif
+
+namespace heed {
+
+namespace {
+
+thread_local bool use_reference_kernels = false;
+constexpr const char* kCudaPluginName = "libheed-cuda.so";
+
+std::vector<std::filesystem::path> cuda_plugin_directories() {
+  std::vector<std::filesystem::path> directories;
+  std::error_code error;
+  const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) directories.push_back(executable.parent_path());
+  directories.emplace_back(HEED_INSTALL_LIBDIR);
+  if (const char* extra = std::getenv("HEED_BACKEND_PATH")) {
+    std::stringstream paths(extra);
+    std::string directory;
+    while (std::getline(paths, directory, ':')) {
+      if (!directory.empty()) directories.emplace_back(directory);
+    }
+  }
+  return directories;
+}
+
+// Finds, opens and initialises the CUDA plugin; throws heed::Error saying what failed.
+const heed_backend* load_cuda_plugin() {
+  std::string attempts;
+  for (const auto& directory : cuda_plugin_directories()) {
+    const auto candidate = directory / kCudaPluginName;
+    if (!std::filesystem::exists(candidate)) {
+      attempts += fmt::format("\n  {}: not found", candidate.string());
+      continue;
+    }
+    void* library = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) {
+      attempts += fmt::format("\n  {}: dlopen failed: {}", candidate.string(), dlerror());
+      continue;
+    }
+    auto init = reinterpret_cast<heed_backend_init_fn>(dlsym(library, "heed_backend_init"));
+    if (init == nullptr) {
+      attempts += fmt::format("\n  {}: no heed_backend_init symbol", candidate.string());
+      continue;
+    }
+    const char* reason = "unknown reason";
+    const heed_backend* table = init(&reason);
+    if (table == nullptr) fail("cuda: the plugin {} could not start: {}", candidate.string(), reason);
+    if (table->api_version != HEED_BACKEND_API_VERSION) {
+      fail("cuda: the plugin {} implements backend API version {}, this heed expects {}",
+           candidate.string(), table->api_version, static_cast<int>(HEED_BACKEND_API_VERSION));
+    }
+    return table;
+  }
+  fail("cuda: the CUDA backend plugin {} was not found. Searched:{}\nBuild heed with -Dcuda=enabled "
+       "on a machine with the CUDA toolkit, or set HEED_BACKEND_PATH",
+       kCudaPluginName, attempts);
+}
+
+}  // namespace
+
+const heed_backend& backend_for(Device device) {
+  if (device.is_cpu()) return use_reference_kernels ? cpu::reference_backend() : cpu::backend();
+  // Loaded once; a failure is reported on every attempt, with the same message.
+  static std::once_flag loaded;
+  static const heed_backend* cuda = nullptr;
+  static std::string load_error;
+  std::call_once(loaded, [] {
+    try {
+      cuda = load_cuda_plugin();
+    } catch (const Error& error) {
+      load_error = error.what();
+    }
+  });
+  if (cuda == nullptr) throw Error(load_error);
+  return *cuda;
+}
+
+void check_kernel(const heed_backend& backend, int status, const char* kernel) {
+  if (status != 0) fail("{} backend: kernel {} failed: {}", backend.name, kernel, backend.last_error());
+}
+
+void set_num_threads(int threads) {
+  if (threads < 1) fail("set_num_threads: expected at least 1 thread, got {}", threads);
+  cpu::set_num_threads(threads);
+}
+
+int get_num_threads() { return cpu::num_threads(); }
+
+std::string cuda_plugin_search_description() {
+  std::string description;
+  for (const auto& directory : cuda_plugin_directories()) {
+    description += (description.empty() ? "" : ", ") + (directory / kCudaPluginName).string();
+  }
+  return description;
+}
+
+ReferenceKernelsGuard::ReferenceKernelsGuard() : previous_(use_reference_kernels) {
+  use_reference_kernels = true;
+}
+ReferenceKernelsGuard::~ReferenceKernelsGuard() { use_reference_kernels = previous_; }
+
+}  // namespace heed

@@ -1,0 +1,42 @@
+// Which backend serves a device: the built-in CPU backend, or the CUDA plugin loaded with dlopen
+// on first use. Also the one thread-count knob for every pool.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/backend.hpp"
+#include "engine/device.hpp"
+
+namespace heed {
+
+// The backend for `device`; loads the plugin the first time a CUDA tensor is made.
+// Throws heed::Error naming the paths searched when the plugin or the GPU is missing.
+const heed_backend& backend_for(Device device);
+
+// Throws heed::Error when a kernel reports a failure (device errors, never user input).
+void check_kernel(const heed_backend& backend, int status, const char* kernel);
+
+// Sets the threads used by oneTBB loops and by OpenBLAS, together, so they never nest.
+// The default is HEED_NUM_THREADS when set, else the number of cores.
+void set_num_threads(int threads);
+int get_num_threads();
+
+// Where the CUDA plugin is searched for, in order: the executable's directory, the install
+// libdir, then each directory of HEED_BACKEND_PATH (colon-separated).
+std::string cuda_plugin_search_description();
+
+// While alive, CPU tensors created or computed use the naive reference kernels (triple-loop
+// gemm, serial softmax, ...) instead of the fast ones: tests compare one against the other.
+class ReferenceKernelsGuard {
+ public:
+  ReferenceKernelsGuard();
+  ~ReferenceKernelsGuard();
+  ReferenceKernelsGuard(const ReferenceKernelsGuard&) = delete;
+  ReferenceKernelsGuard& operator=(const ReferenceKernelsGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace heed

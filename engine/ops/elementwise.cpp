@@ -1,0 +1,305 @@
+// Elementwise ops. Each forward runs one backend map; each backward is written with other ops,
+// so its math reads as a formula. Broadcast inputs get their gradient summed back (sum_to).
+#include "engine/ops/elementwise.hpp"
+
+#include <cmath>
+
+#include "engine/ops/common.hpp"
+
+namespace heed {
+
+using ops::run;
+
+namespace {
+
+// y = f(x) for the kernel's unary op; output contiguous, same dtype.
+Tensor unary_kernel(const Tensor& x, int32_t op, double a = 0, double b = 0) {
+  Tensor y = empty(x.shape(), {x.dtype(), x.device()});
+  const heed_view in = x.view_descriptor(), out = y.view_descriptor();
+  run(x, ops::kernels_of(x).unary(op, a, b, &in, &out), "unary");
+  return y;
+}
+
+// c = a (op) b with broadcasting; output contiguous of dtype out_dtype.
+Tensor binary_kernel(std::string_view name, const Tensor& a, const Tensor& b, int32_t op,
+                     std::optional<DType> out_dtype = std::nullopt) {
+  ops::check_same_dtype_and_device(name, a, b);
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+  Tensor c = empty(shape, {out_dtype.value_or(a.dtype()), a.device()});
+  const heed_view va = a.expand(shape).view_descriptor(), vb = b.expand(shape).view_descriptor();
+  const heed_view vc = c.view_descriptor();
+  run(a, ops::kernels_of(a).binary(op, &va, &vb, &vc), "binary");
+  return c;
+}
+
+void check_arithmetic(std::string_view op, const Tensor& a, const Tensor& b) {
+  ops::check_same_dtype_and_device(op, a, b);
+  if (a.dtype() == kBool) fail("{}: arithmetic on bool tensors is not supported; convert with .to()", op);
+}
+
+}  // namespace
+
+Tensor scalar_like(const Tensor& like, double value) {
+  return scalar_tensor(value, {like.dtype(), like.device()});
+}
+
+// ---- binary arithmetic ----
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  check_arithmetic("add", a, b);
+  Tensor c = binary_kernel("add", a, b, HEED_ADD);
+  return record(c, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dc) {
+    return std::vector<Tensor>{sum_to(dc, sa), sum_to(dc, sb)};  // c = a + b: da = dc, db = dc
+  });
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  check_arithmetic("sub", a, b);
+  Tensor c = binary_kernel("sub", a, b, HEED_SUB);
+  return record(c, "sub", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dc) {
+    return std::vector<Tensor>{sum_to(dc, sa), sum_to(-dc, sb)};  // c = a - b: da = dc, db = -dc
+  });
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  check_arithmetic("mul", a, b);
+  Tensor c = binary_kernel("mul", a, b, HEED_MUL);
+  const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+  return record(c, "mul", {a, b}, [a = a.detach(), b = b.detach(), need_a, need_b](const Tensor& dc) {
+    // c = a * b: da = dc * b, db = dc * a
+    return std::vector<Tensor>{need_a ? sum_to(dc * b, a.shape()) : Tensor(),
+                               need_b ? sum_to(dc * a, b.shape()) : Tensor()};
+  });
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  check_arithmetic("div", a, b);
+  Tensor c = binary_kernel("div", a, b, HEED_DIV);
+  const bool need_b = b.requires_grad();
+  return record(c, "div", {a, b}, [a = a.detach(), b = b.detach(), need_b](const Tensor& dc) {
+    // c = a / b: da = dc / b, db = -dc * a / b^2
+    return std::vector<Tensor>{sum_to(dc / b, a.shape()),
+                               need_b ? sum_to(-dc * a / (b * b), b.shape()) : Tensor()};
+  });
+}
+
+Tensor pow(const Tensor& base, const Tensor& exponent) {
+  check_arithmetic("pow", base, exponent);
+  ops::check_floating("pow", base);
+  Tensor c = binary_kernel("pow", base, exponent, HEED_POW);
+  const bool need_exponent = exponent.requires_grad();
+  return record(c, "pow", {base, exponent},
+                [a = base.detach(), b = exponent.detach(), c = c.detach(), need_exponent](const Tensor& dc) {
+                  // c = a^b: da = dc * b * a^(b-1), db = dc * c * log(a)
+                  return std::vector<Tensor>{
+                      sum_to(dc * b * pow(a, b - 1.0), a.shape()),
+                      need_exponent ? sum_to(dc * c * log(a), b.shape()) : Tensor()};
+                });
+}
+
+Tensor pow(const Tensor& base, double exponent) {
+  ops::check_floating("pow", base);
+  Tensor y = unary_kernel(base, HEED_POW_SCALAR, exponent);
+  return record(y, "pow", {base}, [x = base.detach(), exponent](const Tensor& dy) {
+    return std::vector<Tensor>{dy * exponent * pow(x, exponent - 1)};  // y = x^p: dx = dy * p * x^(p-1)
+  });
+}
+
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  check_arithmetic("maximum", a, b);
+  Tensor c = binary_kernel("maximum", a, b, HEED_MAXIMUM);
+  return record(c, "maximum", {a, b}, [a = a.detach(), b = b.detach()](const Tensor& dc) {
+    // c = max(a, b): the gradient goes to the larger input (to a on ties)
+    const Tensor a_wins = ge(a, b);
+    const Tensor zero = scalar_like(dc, 0);
+    return std::vector<Tensor>{sum_to(where(a_wins, dc, zero), a.shape()),
+                               sum_to(where(a_wins, zero, dc), b.shape())};
+  });
+}
+
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  check_arithmetic("minimum", a, b);
+  Tensor c = binary_kernel("minimum", a, b, HEED_MINIMUM);
+  return record(c, "minimum", {a, b}, [a = a.detach(), b = b.detach()](const Tensor& dc) {
+    // c = min(a, b): the gradient goes to the smaller input (to a on ties)
+    const Tensor a_wins = le(a, b);
+    const Tensor zero = scalar_like(dc, 0);
+    return std::vector<Tensor>{sum_to(where(a_wins, dc, zero), a.shape()),
+                               sum_to(where(a_wins, zero, dc), b.shape())};
+  });
+}
+
+// ---- unary ----
+
+Tensor neg(const Tensor& x) {
+  ops::check_defined("neg", x, "x");
+  if (x.dtype() == kBool) fail("neg: negation of a bool tensor is not supported; use logical_not");
+  if (x.dtype() == kInt64) return binary_kernel("neg", scalar_like(x, 0), x, HEED_SUB);
+  Tensor y = unary_kernel(x, HEED_NEG);
+  return record(y, "neg", {x}, [](const Tensor& dy) {
+    return std::vector<Tensor>{-dy};  // y = -x: dx = -dy
+  });
+}
+
+Tensor exp(const Tensor& x) {
+  ops::check_floating("exp", x);
+  Tensor y = unary_kernel(x, HEED_EXP);
+  return record(y, "exp", {x}, [y = y.detach()](const Tensor& dy) {
+    return std::vector<Tensor>{dy * y};  // y = exp(x): dx = dy * y
+  });
+}
+
+Tensor log(const Tensor& x) {
+  ops::check_floating("log", x);
+  Tensor y = unary_kernel(x, HEED_LOG);
+  return record(y, "log", {x}, [x = x.detach()](const Tensor& dy) {
+    return std::vector<Tensor>{dy / x};  // y = log(x): dx = dy / x
+  });
+}
+
+Tensor sqrt(const Tensor& x) {
+  ops::check_floating("sqrt", x);
+  Tensor y = unary_kernel(x, HEED_SQRT);
+  return record(y, "sqrt", {x}, [y = y.detach()](const Tensor& dy) {
+    return std::vector<Tensor>{dy / (2.0 * y)};  // y = sqrt(x): dx = dy / (2 y)
+  });
+}
+
+Tensor abs(const Tensor& x) {
+  ops::check_floating("abs", x);
+  Tensor y = unary_kernel(x, HEED_ABS);
+  return record(y, "abs", {x}, [x = x.detach()](const Tensor& dy) {
+    return std::vector<Tensor>{dy * unary_kernel(x, HEED_SIGN)};  // y = |x|: dx = dy * sign(x)
+  });
+}
+
+Tensor tanh(const Tensor& x) {
+  ops::check_floating("tanh", x);
+  Tensor y = unary_kernel(x, HEED_TANH);
+  return record(y, "tanh", {x}, [y = y.detach()](const Tensor& dy) {
+    return std::vector<Tensor>{dy * (1.0 - y * y)};  // y = tanh(x): dx = dy * (1 - y^2)
+  });
+}
+
+Tensor sigmoid(const Tensor& x) {
+  ops::check_floating("sigmoid", x);
+  Tensor y = unary_kernel(x, HEED_SIGMOID);
+  return record(y, "sigmoid", {x}, [y = y.detach()](const Tensor& dy) {
+    return std::vector<Tensor>{dy * y * (1.0 - y)};  // y = sigmoid(x): dx = dy * y * (1 - y)
+  });
+}
+
+Tensor relu(const Tensor& x) {
+  ops::check_floating("relu", x);
+  Tensor y = unary_kernel(x, HEED_RELU);
+  return record(y, "relu", {x}, [x = x.detach()](const Tensor& dy) {
+    // y = max(x, 0): dx = dy where x > 0, else 0
+    return std::vector<Tensor>{where(gt(x, scalar_like(x, 0)), dy, scalar_like(dy, 0))};
+  });
+}
+
+Tensor gelu(const Tensor& x, std::string_view approximate) {
+  ops::check_floating("gelu", x);
+  if (approximate != "none" && approximate != "tanh") {
+    fail("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate);
+  }
+  const bool tanh_form = approximate == "tanh";
+  Tensor y = unary_kernel(x, tanh_form ? HEED_GELU_TANH : HEED_GELU_EXACT);
+  return record(y, "gelu", {x}, [x = x.detach(), tanh_form](const Tensor& dy) {
+    // y = x Phi(x): dx = dy * (Phi(x) + x phi(x)); the tanh form differentiates its approximation
+    const int32_t derivative = tanh_form ? HEED_GELU_TANH_DERIVATIVE : HEED_GELU_EXACT_DERIVATIVE;
+    return std::vector<Tensor>{dy * unary_kernel(x, derivative)};
+  });
+}
+
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  ops::check_floating("clamp", x);
+  if (!min && !max) fail("clamp: at least one of min and max must be given");
+  const double lo = min.value_or(-INFINITY), hi = max.value_or(INFINITY);
+  if (lo > hi) fail("clamp: min {} is larger than max {}", lo, hi);
+  Tensor y = unary_kernel(x, HEED_CLAMP, lo, hi);
+  return record(y, "clamp", {x}, [x = x.detach(), lo, hi](const Tensor& dy) {
+    // y = clamp(x, lo, hi): dx = dy where lo <= x <= hi, else 0
+    const Tensor inside = unary_kernel(x, HEED_CLAMP, lo, hi);
+    return std::vector<Tensor>{where(eq(inside, x), dy, scalar_like(dy, 0))};
+  });
+}
+
+// ---- comparisons and selection ----
+
+Tensor eq(const Tensor& a, const Tensor& b) { return binary_kernel("eq", a, b, HEED_EQ, kBool); }
+Tensor ne(const Tensor& a, const Tensor& b) { return binary_kernel("ne", a, b, HEED_NE, kBool); }
+Tensor lt(const Tensor& a, const Tensor& b) { return binary_kernel("lt", a, b, HEED_LT, kBool); }
+Tensor le(const Tensor& a, const Tensor& b) { return binary_kernel("le", a, b, HEED_LE, kBool); }
+Tensor gt(const Tensor& a, const Tensor& b) { return binary_kernel("gt", a, b, HEED_GT, kBool); }
+Tensor ge(const Tensor& a, const Tensor& b) { return binary_kernel("ge", a, b, HEED_GE, kBool); }
+
+Tensor logical_not(const Tensor& condition) {
+  ops::check_dtype("logical_not", condition, kBool, "condition");
+  return unary_kernel(condition, HEED_LOGICAL_NOT);
+}
+
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+  ops::check_dtype("where", condition, kBool, "condition");
+  ops::check_same_dtype_and_device("where", a, b);
+  const Shape shape = broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"),
+                                       b.shape(), "where");
+  Tensor out = empty(shape, {a.dtype(), a.device()});
+  const heed_view vc = condition.expand(shape).view_descriptor();
+  const heed_view va = a.expand(shape).view_descriptor(), vb = b.expand(shape).view_descriptor();
+  const heed_view vo = out.view_descriptor();
+  run(a, ops::kernels_of(a).where(&vc, &va, &vb, &vo), "where");
+  return record(out, "where", {a, b}, [c = condition, sa = a.shape(), sb = b.shape()](const Tensor& dy) {
+    // y = c ? a : b: da = dy where c, db = dy where not c
+    const Tensor zero = scalar_like(dy, 0);
+    return std::vector<Tensor>{sum_to(where(c, dy, zero), sa), sum_to(where(c, zero, dy), sb)};
+  });
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  ops::check_defined("masked_fill", mask, "mask");
+  const Tensor condition = mask.dtype() == kBool ? mask : ne(mask, scalar_like(mask, 0));
+  broadcast_shapes(x.shape(), mask.shape(), "masked_fill");
+  if (broadcast_shapes(x.shape(), mask.shape(), "masked_fill") != x.shape()) {
+    fail("masked_fill: mask of shape {} must broadcast to the input's shape {}",
+         shape_str(mask.shape()), shape_str(x.shape()));
+  }
+  return where(condition, scalar_like(x, value), x);
+}
+
+// ---- operators ----
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& x) { return neg(x); }
+Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
+Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
+Tensor operator+(double a, const Tensor& b) { return add(scalar_like(b, a), b); }
+Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); }
+Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
+Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
+
+// ---- Tensor methods ----
+
+Tensor Tensor::exp() const { return heed::exp(*this); }
+Tensor Tensor::log() const { return heed::log(*this); }
+Tensor Tensor::sqrt() const { return heed::sqrt(*this); }
+Tensor Tensor::abs() const { return heed::abs(*this); }
+Tensor Tensor::tanh() const { return heed::tanh(*this); }
+Tensor Tensor::sigmoid() const { return heed::sigmoid(*this); }
+Tensor Tensor::relu() const { return heed::relu(*this); }
+Tensor Tensor::neg() const { return heed::neg(*this); }
+Tensor Tensor::pow(double exponent) const { return heed::pow(*this, exponent); }
+Tensor Tensor::pow(const Tensor& exponent) const { return heed::pow(*this, exponent); }
+Tensor Tensor::clamp(std::optional<double> min, std::optional<double> max) const {
+  return heed::clamp(*this, min, max);
+}
+Tensor Tensor::masked_fill(const Tensor& mask, double value) const {
+  return heed::masked_fill(*this, mask, value);
+}
+
+}  // namespace heed

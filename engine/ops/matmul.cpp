@@ -1,0 +1,147 @@
+// Matrix products. The forward hands the backend one batched gemm; operands that are
+// transposed views are passed with their strides (the backend turns them into BLAS transpose
+// flags), and an operand shared by the whole batch gets batch stride 0, so neither is copied.
+#include "engine/ops/matmul.hpp"
+
+#include "engine/ops/common.hpp"
+
+namespace heed {
+
+namespace {
+
+// A tensor seen as `batch` matrices of (rows, cols), in the form the gemm kernel takes.
+struct BatchedOperand {
+  Tensor storage_owner;  // keeps the data alive (it may be a fresh contiguous copy)
+  heed_matrix matrix;
+};
+
+bool is_blas_friendly(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
+  return (col_stride == 1 && row_stride >= std::max<int64_t>(cols, 1)) ||
+         (row_stride == 1 && col_stride >= std::max<int64_t>(rows, 1));
+}
+
+// `t` broadcast to batch_shape + (rows, cols), flattened to one batch dim without copying when
+// its strides allow (a single matrix shared by every batch entry, or uniformly strided batches).
+BatchedOperand batched(const Tensor& t, const Shape& batch_shape) {
+  const int64_t rows = t.size(-2), cols = t.size(-1);
+  Shape full = batch_shape;
+  full.push_back(rows);
+  full.push_back(cols);
+  Tensor view = t.detach().expand(full);
+  // Size-1 dims have arbitrary strides; give them the ones a contiguous layout would.
+  int64_t row_stride = rows == 1 ? cols : view.stride(-2);
+  int64_t col_stride = cols == 1 ? 1 : view.stride(-1);
+  if (!is_blas_friendly(rows, cols, row_stride, col_stride)) {
+    view = view.contiguous();
+    row_stride = cols;
+    col_stride = 1;
+  }
+  // Flattening the batch dims needs one stride that steps through all of them: batch entry i
+  // at i * batch_stride. True when the dims nest like a contiguous layout (or are all 0-strided).
+  int64_t batch_stride = 0;
+  int64_t later_entries = 1;  // batch entries spanned by the dims after d
+  bool first = true, uniform = true;
+  for (int64_t d = static_cast<int64_t>(batch_shape.size()) - 1; d >= 0; --d) {
+    const int64_t size = batch_shape[static_cast<size_t>(d)];
+    if (size == 1) continue;
+    if (first) {
+      batch_stride = view.stride(d);
+      first = false;
+    } else if (view.stride(d) != batch_stride * later_entries) {
+      uniform = false;
+    }
+    later_entries *= size;
+  }
+  if (!uniform) {
+    view = view.contiguous();
+    row_stride = cols;
+    col_stride = 1;
+    batch_stride = rows * cols;
+  }
+  return {view, heed_matrix{view.raw_data(), batch_stride, row_stride, col_stride}};
+}
+
+// a (..., M, K) @ b (..., K, N) with batch dims broadcast; no autograd.
+Tensor product(const char* op, const Tensor& a, const Tensor& b) {
+  const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
+  const Shape batch_a(a.shape().begin(), a.shape().end() - 2);
+  const Shape batch_b(b.shape().begin(), b.shape().end() - 2);
+  const Shape batch_shape = broadcast_shapes(batch_a, batch_b, op);
+  Shape out_shape = batch_shape;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  Tensor out = empty(out_shape, {a.dtype(), a.device()});
+  const int64_t batch = numel_of(batch_shape);
+  if (k == 0) return out.fill_(0);
+  const BatchedOperand pa = batched(a, batch_shape), pb = batched(b, batch_shape);
+  const heed_matrix pc{out.raw_data(), m * n, n, 1};
+  ops::run(a, ops::kernels_of(a).gemm(static_cast<int32_t>(a.dtype()), batch, m, n, k, 1.0, pa.matrix,
+                                      pb.matrix, 0.0, pc),
+           "gemm");
+  return out;
+}
+
+void check_operands(const char* op, const Tensor& a, const Tensor& b) {
+  ops::check_same_dtype_and_device(op, a, b);
+  ops::check_floating(op, a);
+  if (a.dim() == 0 || b.dim() == 0) {
+    fail("{}: both arguments need at least 1 dim, got shapes {} and {}", op, shape_str(a.shape()),
+         shape_str(b.shape()));
+  }
+}
+
+// Both operands at least 2-D here.
+Tensor matmul_nd(const Tensor& a, const Tensor& b) {
+  if (a.size(-1) != b.size(-2)) {
+    fail("matmul: shapes {} and {} cannot be multiplied ({} columns vs {} rows)", shape_str(a.shape()),
+         shape_str(b.shape()), a.size(-1), b.size(-2));
+  }
+  Tensor c = product("matmul", a, b);
+  const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+  return record(c, "matmul", {a, b}, [a = a.detach(), b = b.detach(), need_a, need_b](const Tensor& dc) {
+    // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
+    return std::vector<Tensor>{need_a ? sum_to(product("matmul", dc, b.mT()), a.shape()) : Tensor(),
+                               need_b ? sum_to(product("matmul", a.mT(), dc), b.shape()) : Tensor()};
+  });
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_operands("matmul", a, b);
+  // PyTorch's 1-D rules: a vector on the left is a row, on the right a column; the added dim
+  // is removed from the result.
+  if (a.dim() == 1 && b.dim() == 1) {
+    if (a.size(0) != b.size(0)) {
+      fail("matmul: vectors of sizes {} and {} have no dot product", a.size(0), b.size(0));
+    }
+    return matmul_nd(a.unsqueeze(0), b.unsqueeze(1)).reshape({});
+  }
+  if (a.dim() == 1) return matmul_nd(a.unsqueeze(0), b).squeeze(-2);
+  if (b.dim() == 1) return matmul_nd(a, b.unsqueeze(1)).squeeze(-1);
+  return matmul_nd(a, b);
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  check_operands("bmm", a, b);
+  if (a.dim() != 3 || b.dim() != 3) {
+    fail("bmm: expected two 3-D tensors, got shapes {} and {}", shape_str(a.shape()), shape_str(b.shape()));
+  }
+  if (a.size(0) != b.size(0) || a.size(2) != b.size(1)) {
+    fail("bmm: shapes {} and {} do not match: expected (B, M, K) and (B, K, N)", shape_str(a.shape()),
+         shape_str(b.shape()));
+  }
+  return matmul_nd(a, b);
+}
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+  check_operands("mm", a, b);
+  if (a.dim() != 2 || b.dim() != 2) {
+    fail("mm: expected two 2-D tensors, got shapes {} and {}", shape_str(a.shape()), shape_str(b.shape()));
+  }
+  return matmul_nd(a, b);
+}
+
+Tensor Tensor::matmul(const Tensor& other) const { return heed::matmul(*this, other); }
+
+}  // namespace heed

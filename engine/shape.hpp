@@ -1,0 +1,27 @@
+// Shapes, strides and the broadcasting rules shared by every op.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace heed {
+
+using Shape = std::vector<int64_t>;
+inline constexpr int64_t kMaxDims = 8;
+
+int64_t numel_of(const Shape& shape);
+Shape contiguous_strides(const Shape& shape);
+std::string shape_str(const Shape& shape);  // "(2, 3, 4)"
+
+// Wraps a possibly negative dim into [0, ndim); `op` names the caller in the error.
+int64_t wrap_dim(int64_t dim, int64_t ndim, std::string_view op);
+
+// NumPy broadcasting: align trailing dims; each pair must be equal or contain a 1.
+Shape broadcast_shapes(const Shape& a, const Shape& b, std::string_view op);
+
+// Checks a shape has at most kMaxDims dims and no negative size.
+void check_shape(const Shape& shape, std::string_view op);
+
+}  // namespace heed

@@ -1,0 +1,256 @@
+// Storage, tensor metadata, element access and factories. Views and math live in engine/ops/.
+#include "engine/tensor.hpp"
+
+#include <cstring>
+
+#include "engine/autograd.hpp"
+#include "engine/device_backends.hpp"
+#include "engine/error.hpp"
+
+namespace heed {
+
+Storage::Storage(size_t size_in_bytes, Device where)
+    : bytes(size_in_bytes), device(where), backend(&backend_for(where)) {
+  data = backend->allocate(bytes == 0 ? 1 : bytes);
+  if (data == nullptr) fail("out of memory: could not allocate {} bytes on {}", bytes, device.str());
+}
+
+Storage::~Storage() { backend->release(data); }
+
+const TensorImpl& Tensor::checked() const {
+  if (!impl_) fail("use of an undefined tensor (default-constructed heed::Tensor)");
+  return *impl_;
+}
+
+const Shape& Tensor::shape() const { return checked().shape; }
+const Shape& Tensor::strides() const { return checked().strides; }
+int64_t Tensor::size(int64_t dim) const { return shape()[wrap_dim(dim, this->dim(), "size")]; }
+int64_t Tensor::stride(int64_t dim) const {
+  return strides()[wrap_dim(dim, this->dim(), "stride")];
+}
+DType Tensor::dtype() const { return checked().dtype; }
+Device Tensor::device() const { return checked().storage->device; }
+int64_t Tensor::storage_offset() const { return checked().offset; }
+
+bool Tensor::is_contiguous() const {
+  const TensorImpl& t = checked();
+  int64_t expected = 1;
+  for (size_t i = t.shape.size(); i-- > 0;) {
+    if (t.shape[i] != 1 && t.strides[i] != expected) return false;
+    expected *= t.shape[i];
+  }
+  return true;
+}
+
+bool Tensor::shares_storage_with(const Tensor& other) const {
+  return checked().storage == other.checked().storage;
+}
+
+void* Tensor::raw_data() const {
+  const TensorImpl& t = checked();
+  return static_cast<char*>(t.storage->data) + t.offset * element_size(t.dtype);
+}
+
+template <typename T>
+T* Tensor::data_ptr() const {
+  if (dtype() != dtype_of<T>()) {
+    fail("data_ptr: tensor has dtype {}, asked for {}", dtype_name(dtype()),
+         dtype_name(dtype_of<T>()));
+  }
+  if (!device().is_cpu()) fail("data_ptr: tensor is on {}, move it to cpu first", device().str());
+  return static_cast<T*>(raw_data());
+}
+template float* Tensor::data_ptr<float>() const;
+template double* Tensor::data_ptr<double>() const;
+template int64_t* Tensor::data_ptr<int64_t>() const;
+template bool* Tensor::data_ptr<bool>() const;
+
+heed_view Tensor::view_descriptor() const {
+  const TensorImpl& t = checked();
+  heed_view view{};
+  view.data = raw_data();
+  view.dtype = static_cast<int32_t>(t.dtype);
+  view.ndim = static_cast<int32_t>(t.shape.size());
+  for (size_t i = 0; i < t.shape.size(); ++i) {
+    view.shape[i] = t.shape[i];
+    view.strides[i] = t.strides[i];
+  }
+  return view;
+}
+
+// ---- element access ----
+
+template <typename T>
+std::vector<T> Tensor::to_vector() const {
+  const Tensor host = to(kCPU).contiguous();
+  std::vector<T> out(static_cast<size_t>(host.numel()));
+  const void* data = host.raw_data();
+  for (size_t i = 0; i < out.size(); ++i) {
+    switch (host.dtype()) {
+      case kFloat32: out[i] = static_cast<T>(static_cast<const float*>(data)[i]); break;
+      case kFloat64: out[i] = static_cast<T>(static_cast<const double*>(data)[i]); break;
+      case kInt64: out[i] = static_cast<T>(static_cast<const int64_t*>(data)[i]); break;
+      case kBool: out[i] = static_cast<T>(static_cast<const bool*>(data)[i]); break;
+    }
+  }
+  return out;
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
+
+double Tensor::item() const {
+  if (numel() != 1) fail("item: expected a tensor with one element, got shape {}", shape_str(shape()));
+  return to_vector<double>()[0];
+}
+
+double Tensor::at(const std::vector<int64_t>& index) const {
+  if (static_cast<int64_t>(index.size()) != dim()) {
+    fail("at: expected {} indices for shape {}, got {}", dim(), shape_str(shape()), index.size());
+  }
+  Tensor element = *this;
+  for (size_t i = index.size(); i-- > 0;) element = element.select(static_cast<int64_t>(i), index[i]);
+  return element.detach().item();
+}
+
+// ---- autograd accessors ----
+
+bool Tensor::requires_grad() const { return checked().requires_grad; }
+
+Tensor& Tensor::requires_grad_(bool enabled) {
+  if (!is_leaf() && !enabled) {
+    fail("requires_grad_: cannot turn off requires_grad of a non-leaf tensor; use detach()");
+  }
+  if (enabled && !is_floating_point()) {
+    fail("requires_grad_: only floating point tensors can require grad, got {}",
+         dtype_name(dtype()));
+  }
+  impl_->requires_grad = enabled;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return Tensor(checked().grad); }
+void Tensor::set_grad(const Tensor& grad) const { impl_->grad = grad.impl_; }
+void Tensor::zero_grad() const { checked(), impl_->grad.reset(); }
+bool Tensor::is_leaf() const { return checked().grad_fn == nullptr; }
+const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked().grad_fn; }
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+  run_backward(*this, gradient, retain_graph);
+}
+
+Tensor Tensor::detach() const {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = checked().storage;
+  impl->offset = impl_->offset;
+  impl->shape = impl_->shape;
+  impl->strides = impl_->strides;
+  impl->dtype = impl_->dtype;
+  return Tensor(std::move(impl));
+}
+
+// ---- factories ----
+
+Tensor empty(const Shape& shape, TensorOptions options) {
+  check_shape(shape, "empty");
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(
+      static_cast<size_t>(numel_of(shape)) * element_size(options.dtype), options.device);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = options.dtype;
+  Tensor out(std::move(impl));
+  if (options.requires_grad) out.requires_grad_();
+  return out;
+}
+
+Tensor full(const Shape& shape, double value, TensorOptions options) {
+  const bool requires_grad = options.requires_grad;
+  options.requires_grad = false;
+  Tensor out = empty(shape, options);
+  out.fill_(value);
+  if (requires_grad) out.requires_grad_();
+  return out;
+}
+
+Tensor zeros(const Shape& shape, TensorOptions options) { return full(shape, 0.0, options); }
+Tensor ones(const Shape& shape, TensorOptions options) { return full(shape, 1.0, options); }
+Tensor zeros_like(const Tensor& like) { return zeros(like.shape(), {like.dtype(), like.device()}); }
+Tensor ones_like(const Tensor& like) { return ones(like.shape(), {like.dtype(), like.device()}); }
+Tensor full_like(const Tensor& like, double value) {
+  return full(like.shape(), value, {like.dtype(), like.device()});
+}
+Tensor scalar_tensor(double value, TensorOptions options) { return full({}, value, options); }
+
+template <typename T>
+Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions options) {
+  check_shape(shape, "tensor");
+  if (numel_of(shape) != static_cast<int64_t>(values.size())) {
+    fail("tensor: shape {} holds {} elements, got {} values", shape_str(shape), numel_of(shape),
+         values.size());
+  }
+  // Convert on the host into the requested dtype, then copy to the device in one transfer.
+  const bool requires_grad = options.requires_grad;
+  options.requires_grad = false;
+  Tensor out = empty(shape, options);
+  std::vector<unsigned char> host(values.size() * element_size(options.dtype));
+  for (size_t i = 0; i < values.size(); ++i) {
+    switch (options.dtype) {
+      case kFloat32: reinterpret_cast<float*>(host.data())[i] = static_cast<float>(values[i]); break;
+      case kFloat64: reinterpret_cast<double*>(host.data())[i] = static_cast<double>(values[i]); break;
+      case kInt64: reinterpret_cast<int64_t*>(host.data())[i] = static_cast<int64_t>(values[i]); break;
+      case kBool: reinterpret_cast<bool*>(host.data())[i] = values[i] != T{0}; break;
+    }
+  }
+  const heed_backend& backend = backend_for(options.device);
+  check_kernel(backend, backend.copy_from_host(out.raw_data(), host.data(), host.size()), "copy");
+  if (requires_grad) out.requires_grad_();
+  return out;
+}
+template Tensor from_vector<float>(const std::vector<float>&, const Shape&, TensorOptions);
+template Tensor from_vector<double>(const std::vector<double>&, const Shape&, TensorOptions);
+template Tensor from_vector<int64_t>(const std::vector<int64_t>&, const Shape&, TensorOptions);
+
+Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptions options) {
+  return from_vector(values, shape, options);
+}
+
+Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
+  return from_vector(std::vector<double>(values), {static_cast<int64_t>(values.size())}, options);
+}
+
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options) {
+  std::vector<double> values;
+  const int64_t columns = rows.size() == 0 ? 0 : static_cast<int64_t>(rows.begin()->size());
+  for (const auto& row : rows) {
+    if (static_cast<int64_t>(row.size()) != columns) {
+      fail("tensor: every row must have {} values, got a row with {}", columns, row.size());
+    }
+    values.insert(values.end(), row.begin(), row.end());
+  }
+  return from_vector(values, {static_cast<int64_t>(rows.size()), columns}, options);
+}
+
+Tensor int_tensor(const std::vector<int64_t>& values, const Shape& shape) {
+  return from_vector(values, shape, {kInt64});
+}
+
+Tensor int_tensor(std::initializer_list<int64_t> values) {
+  return from_vector(std::vector<int64_t>(values), {static_cast<int64_t>(values.size())}, {kInt64});
+}
+
+Tensor arange(double start, double end, double step, TensorOptions options) {
+  if (step == 0 || (end - start) / step < 0) {
+    fail("arange: cannot go from {} to {} in steps of {}", start, end, step);
+  }
+  const auto count = static_cast<int64_t>(std::ceil((end - start) / step));
+  std::vector<double> values(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) values[static_cast<size_t>(i)] = start + static_cast<double>(i) * step;
+  return from_vector(values, {count}, options);
+}
+
+Tensor arange(int64_t end, TensorOptions options) {
+  return arange(0.0, static_cast<double>(end), 1.0, options);
+}
+
+}  // namespace heed
