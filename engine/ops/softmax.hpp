@@ -17,9 +17,9 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 struct SoftmaxMask {
   // int64 of shape x.shape[:k] for some 1 <= k < x.dim(): (B,) or (B, Q) for x (B, Q, K).
   // Keys at positions >= the row's valid length are dropped; 0 <= valid length <= K.
-  Tensor valid_lens;
+  Tensor valid_lens = {};
   // bool, or int64/float holding only 0 and 1, broadcastable to x's shape.
-  Tensor keep_mask;
+  Tensor keep_mask = {};
   // Query q (of Q) sees keys j <= q + (K - Q): aligned to the last key, so during cached
   // generation a single new query (Q = 1) sees every key before it.
   bool causal = false;

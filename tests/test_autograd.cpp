@@ -1,0 +1,99 @@
+// Autograd: accumulation, reuse, broadcasting, retain_graph, freed graphs, no-grad, depth.
+#include "tests/helpers.hpp"
+
+using namespace heed;
+using namespace heed::testing;
+
+TEST_CASE("a reused tensor gets the sum of its gradients") {
+  Tensor x = tensor({2.0, 3.0}, {kFloat64}).requires_grad_();
+  const Tensor y = x * x + x * 3.0 + x;  // dy/dx = 2x + 4
+  y.sum().backward();
+  check_values(x.grad(), {8, 10});
+}
+
+TEST_CASE("gradients accumulate across backward calls until cleared") {
+  Tensor x = ones({3}, {kFloat64, kCPU, true});
+  (x * 2.0).sum().backward();
+  (x * 2.0).sum().backward();
+  check_values(x.grad(), {4, 4, 4});
+  x.zero_grad();
+  CHECK_FALSE(x.grad().defined());
+  zero_grad({x});
+}
+
+TEST_CASE("gradients of broadcast inputs are summed back to their shapes") {
+  Tensor a = random64({3, 1}, 1).requires_grad_();
+  Tensor b = random64({4}, 2).requires_grad_();
+  (a + b).sum().backward();
+  CHECK(a.grad().shape() == Shape{3, 1});
+  check_values(a.grad(), {4, 4, 4});
+  check_values(b.grad(), {3, 3, 3, 3});
+}
+
+TEST_CASE("retain_graph allows a second backward; without it the second is an error") {
+  Tensor x = tensor({1.0, 2.0}, {kFloat64}).requires_grad_();
+  const Tensor y = (x.exp() * x).sum();
+  y.backward({}, /*retain_graph=*/true);
+  const std::vector<double> first = x.grad().to_vector<double>();
+  y.backward();
+  for (size_t i = 0; i < first.size(); ++i) CHECK(x.grad().to_vector<double>()[i] == doctest::Approx(2 * first[i]));
+  check_error([&] { y.backward(); }, {"second time", "retain_graph"});
+}
+
+TEST_CASE("no-grad mode and detach record nothing") {
+  Tensor x = ones({2}, {.requires_grad = true});
+  {
+    NoGradGuard guard;
+    CHECK_FALSE(grad_enabled());
+    CHECK_FALSE((x * 2.0).requires_grad());
+  }
+  CHECK(grad_enabled());
+  CHECK_FALSE(x.detach().requires_grad());
+  CHECK((x * 2.0).requires_grad());
+  CHECK_FALSE((x.detach() * 2.0).requires_grad());
+  check_error([&] { zeros({2}).backward(); }, {"does not require grad"});
+  check_error([&] { (x * 2.0).backward(); }, {"one-element", "(2,)"});
+  check_error([&] { x.fill_(1); }, {"fill_", "in place"});
+}
+
+TEST_CASE("an explicit gradient is used as the seed") {
+  Tensor x = tensor({1.0, 2.0}, {kFloat64}).requires_grad_();
+  (x * 3.0).backward(tensor({1.0, 10.0}, {kFloat64}));
+  check_values(x.grad(), {3, 30});
+  check_error([&] { (x * 3.0).backward(tensor({1.0}, {kFloat64})); }, {"backward", "(1,)", "(2,)"});
+}
+
+TEST_CASE("a chain 100,000 nodes deep runs backward and is freed without recursion") {
+  Tensor x = tensor({1.0}, {kFloat64}).requires_grad_();
+  Tensor y = x;
+  for (int i = 0; i < 100000; ++i) y = y + 1.0;
+  y.backward();
+  check_values(x.grad(), {1});
+  // A deep graph dropped without backward must also be torn down iteratively.
+  Tensor z = x;
+  for (int i = 0; i < 100000; ++i) z = z * 1.0;
+  z = Tensor();
+  CHECK(x.grad().item() == 1);
+}
+
+TEST_CASE("a 2,000-step recurrent unroll backpropagates through time") {
+  Tensor w = tensor({0.5}, {kFloat64}).requires_grad_();
+  Tensor h = zeros({1}, {kFloat64});
+  for (int t = 0; t < 2000; ++t) h = tanh(h * w + 0.1);
+  h.sum().backward();
+  CHECK(std::isfinite(w.grad().item()));
+  CHECK(w.grad().item() > 0);
+}
+
+TEST_CASE("views route gradients back through shared storage") {
+  Tensor x = random64({2, 3, 4}, 3);
+  gradcheck([](const auto& in) { return in[0].transpose(0, 2).narrow(1, 1, 2).select(0, 3) * 2.0; }, {x});
+  gradcheck([](const auto& in) { return in[0].permute({1, 2, 0}).reshape({3, 8}); }, {random64({2, 3, 4}, 4)});
+  gradcheck([](const auto& in) { return in[0].unsqueeze(1).expand({2, 5, 3, 4}); }, {random64({2, 3, 4}, 5)});
+  gradcheck([](const auto& in) { return in[0].slice(2, 0, std::nullopt, 2).flatten(); }, {random64({2, 3, 4}, 6)});
+  gradcheck([](const auto& in) { return cat({in[0], in[1] * 2.0}, 1); }, {random64({2, 3}, 7), random64({2, 2}, 8)});
+  gradcheck([](const auto& in) { return stack({in[0], in[1]}, 0); }, {random64({2, 3}, 9), random64({2, 3}, 10)});
+  gradcheck([](const auto& in) { return in[0].split(2, 0)[1] * in[0].chunk(2, 0)[0]; }, {random64({4, 2}, 11)});
+  gradcheck([](const auto& in) { return in[0].clone().to(kFloat32).to(kFloat64); }, {random64({3}, 12)},
+            {1e-3, 1e-3, 1e-2});  // through float32: a larger step
+}

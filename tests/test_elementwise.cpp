@@ -1,0 +1,111 @@
+// Elementwise ops: forward values, gradcheck (float64 at PyTorch's tolerances, float32 looser),
+// broadcasting, and error paths.
+#include "tests/helpers.hpp"
+
+using namespace heed;
+using namespace heed::testing;
+
+namespace {
+
+using Unary = std::function<Tensor(const Tensor&)>;
+
+// Positive inputs keep log, sqrt and pow defined; others use the normal draws.
+Tensor positive64(const Shape& shape, uint64_t seed) { return random64(shape, seed).abs() + 0.5; }
+
+void gradcheck_unary(const Unary& f, const Tensor& x) {
+  gradcheck([&](const auto& in) { return f(in[0]); }, {x.clone().detach()});
+  gradcheck([&](const auto& in) { return f(in[0]); }, {x.to(kFloat32).detach()}, kFloat32Tolerance);
+}
+
+}  // namespace
+
+TEST_CASE("unary forward values") {
+  const Tensor x = tensor({-2.0, -0.5, 0.0, 0.5, 2.0}, {kFloat64});
+  check_values(-x, {2, 0.5, 0, -0.5, -2});
+  check_values(x.abs(), {2, 0.5, 0, 0.5, 2});
+  check_values(x.relu(), {0, 0, 0, 0.5, 2});
+  check_values(x.exp(), {std::exp(-2.0), std::exp(-0.5), 1, std::exp(0.5), std::exp(2.0)});
+  check_values(x.tanh(), {std::tanh(-2.0), std::tanh(-0.5), 0, std::tanh(0.5), std::tanh(2.0)});
+  check_values(x.sigmoid(), {1 / (1 + std::exp(2.0)), 1 / (1 + std::exp(0.5)), 0.5, 1 / (1 + std::exp(-0.5)), 1 / (1 + std::exp(-2.0))});
+  check_values(x.clamp(-1.0, 1.0), {-1, -0.5, 0, 0.5, 1});
+  check_values(x.clamp(std::nullopt, 0.0), {-2, -0.5, 0, 0, 0});
+  check_values(tensor({4.0, 9.0}, {kFloat64}).sqrt(), {2, 3});
+  check_values(tensor({1.0, std::exp(1.0)}, {kFloat64}).log(), {0, 1});
+  check_values(tensor({2.0, 3.0}, {kFloat64}).pow(3.0), {8, 27});
+  // gelu: exact x * Phi(x), and the tanh approximation
+  for (double v : {-2.0, -0.5, 0.0, 0.5, 2.0}) {
+    const double exact = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+    const double approx = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+    CHECK(gelu(tensor({v}, {kFloat64})).item() == doctest::Approx(exact).epsilon(1e-12));
+    CHECK(gelu(tensor({v}, {kFloat64}), "tanh").item() == doctest::Approx(approx).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("unary gradients match central differences") {
+  const Tensor x = random64({3, 4}, 21);
+  gradcheck_unary([](const Tensor& t) { return -t; }, x);
+  gradcheck_unary([](const Tensor& t) { return t.exp(); }, x);
+  gradcheck_unary([](const Tensor& t) { return t.log(); }, positive64({3, 4}, 22));
+  gradcheck_unary([](const Tensor& t) { return t.sqrt(); }, positive64({3, 4}, 23));
+  gradcheck_unary([](const Tensor& t) { return t.abs(); }, x);
+  gradcheck_unary([](const Tensor& t) { return t.tanh(); }, x);
+  gradcheck_unary([](const Tensor& t) { return t.sigmoid(); }, x);
+  gradcheck_unary([](const Tensor& t) { return t.relu(); }, x);
+  gradcheck_unary([](const Tensor& t) { return gelu(t); }, x);
+  gradcheck_unary([](const Tensor& t) { return gelu(t, "tanh"); }, x);
+  gradcheck_unary([](const Tensor& t) { return t.clamp(-0.5, 0.7); }, x);
+  gradcheck_unary([](const Tensor& t) { return t.pow(3.0); }, x);
+  gradcheck_unary([](const Tensor& t) { return t.pow(-1.5); }, positive64({3, 4}, 24));
+}
+
+TEST_CASE("binary ops broadcast and their gradients sum back") {
+  const Tensor a = tensor({{1, 2, 3}, {4, 5, 6}}, {kFloat64});
+  const Tensor b = tensor({10, 20, 30}, {kFloat64});
+  check_values(a + b, {11, 22, 33, 14, 25, 36});
+  check_values(a - b, {-9, -18, -27, -6, -15, -24});
+  check_values(a * b, {10, 40, 90, 40, 100, 180});
+  check_values(b / a, {10, 10, 10, 2.5, 4, 5});
+  check_values(pow(a, tensor({2.0}, {kFloat64})), {1, 4, 9, 16, 25, 36});
+  check_values(maximum(a, full({1}, 3.5, {kFloat64})), {3.5, 3.5, 3.5, 4, 5, 6});
+  check_values(minimum(a, full({1}, 3.5, {kFloat64})), {1, 2, 3, 3.5, 3.5, 3.5});
+  check_values(2.0 - a, {1, 0, -1, -2, -3, -4});
+  check_values(12.0 / a, {12, 6, 4, 3, 2.4, 2});
+
+  const Tensor x = random64({2, 3}, 31), y = random64({3}, 32), z = random64({2, 1}, 33);
+  for (auto f : std::vector<std::function<Tensor(const std::vector<Tensor>&)>>{
+           [](const auto& in) { return in[0] + in[1] * in[2]; },
+           [](const auto& in) { return in[0] - in[1] / (in[2].abs() + 1.0); },
+           [](const auto& in) { return maximum(in[0], in[1]) + minimum(in[1], in[2]); },
+           [](const auto& in) { return pow(in[0].abs() + 0.5, in[1]) * in[2]; }}) {
+    gradcheck(f, {x.clone().detach(), y.clone().detach(), z.clone().detach()});
+    gradcheck(f, {x.to(kFloat32), y.to(kFloat32), z.to(kFloat32)}, kFloat32Tolerance);
+  }
+}
+
+TEST_CASE("comparisons, where and masked_fill") {
+  const Tensor a = tensor({1, 2, 3}), b = tensor({3, 2, 1});
+  check_values(eq(a, b), {0, 1, 0});
+  check_values(ne(a, b), {1, 0, 1});
+  check_values(lt(a, b), {1, 0, 0});
+  check_values(le(a, b), {1, 1, 0});
+  check_values(gt(a, b), {0, 0, 1});
+  check_values(ge(a, b), {0, 1, 1});
+  CHECK(eq(a, b).dtype() == kBool);
+  check_values(logical_not(eq(a, b)), {1, 0, 1});
+  check_values(where(gt(a, b), a, b), {3, 2, 3});
+  check_values(a.masked_fill(int_tensor({1, 0, 1}), -1.0), {-1, 2, -1});
+  const Tensor mask = tensor({1, 0, 1}).to(kBool);
+  gradcheck([&](const auto& in) { return where(mask, in[0], in[1]); }, {random64({2, 3}, 41), random64({3}, 42)});
+  gradcheck([&](const auto& in) { return in[0].masked_fill(mask, 7.0); }, {random64({2, 3}, 43)});
+}
+
+TEST_CASE("elementwise errors name the op, the shapes and the dtypes") {
+  check_error([] { zeros({2, 3}) + zeros({4}); }, {"add", "(2, 3)", "(4,)", "broadcast"});
+  check_error([] { zeros({2}) * zeros({2}, {kFloat64}); }, {"mul", "float32", "float64"});
+  check_error([] { int_tensor({1}).exp(); }, {"exp", "int64"});
+  check_error([] { gelu(zeros({2}), "fast"); }, {"gelu", "fast"});
+  check_error([] { zeros({2}).clamp(2.0, 1.0); }, {"clamp", "larger"});
+  check_error([] { where(zeros({2}), zeros({2}), zeros({2})); }, {"where", "bool"});
+  check_error([] { zeros({2}).masked_fill(ones({3}), 1.0); }, {"masked_fill"});
+  check_error([] { eq(zeros({2}), zeros({2}).to(kFloat64)); }, {"eq", "float64"});
+}

@@ -1,0 +1,85 @@
+// Matrix products: values, broadcasting, 1-D rules, transposed operands, fast vs reference
+// kernels on odd shapes, gradients, errors.
+#include "tests/helpers.hpp"
+
+using namespace heed;
+using namespace heed::testing;
+
+TEST_CASE("matmul values and PyTorch's 1-D rules") {
+  const Tensor a = tensor({{1, 2}, {3, 4}}, {kFloat64});
+  const Tensor b = tensor({{5, 6}, {7, 8}}, {kFloat64});
+  check_values(matmul(a, b), {19, 22, 43, 50});
+  check_values(matmul(a, b.t()), {17, 23, 39, 53});
+  check_values(mm(a.t(), b), {26, 30, 38, 44});
+  const Tensor v = tensor({1, 1}, {kFloat64});
+  CHECK(matmul(a, v).shape() == Shape{2});
+  check_values(matmul(a, v), {3, 7});
+  check_values(matmul(v, a), {4, 6});
+  CHECK(matmul(v, v).dim() == 0);
+  CHECK(matmul(v, v).item() == 2);
+  check_values(matmul(zeros({2, 0}, {kFloat64}), zeros({0, 3}, {kFloat64})), {0, 0, 0, 0, 0, 0});
+}
+
+TEST_CASE("matmul broadcasts batch dims") {
+  const Tensor a = random64({2, 1, 3, 4}, 61), b = random64({5, 4, 2}, 62);
+  const Tensor c = matmul(a, b);
+  CHECK(c.shape() == Shape{2, 5, 3, 2});
+  // Every batch entry equals the 2-D product of its operands.
+  check_close(c.select(0, 1).select(0, 3), matmul(a.select(0, 1).select(0, 0), b.select(0, 3)), 1e-12, 1e-12);
+  check_close(matmul(random64({3, 4}, 63), b).select(0, 2), matmul(random64({3, 4}, 63), b.select(0, 2)), 1e-12, 1e-12);
+}
+
+TEST_CASE("fast gemm matches the naive reference on odd shapes, strides and both dtypes") {
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (int64_t m : {1, 3, 17, 65}) {
+      for (int64_t k : {1, 5, 33}) {
+        for (int64_t n : {1, 7, 64}) {
+          const Tensor a = random64({3, m, k}, static_cast<uint64_t>(m * 100 + k)).to(dtype);
+          const Tensor b = random64({3, n, k}, static_cast<uint64_t>(n * 7 + k)).to(dtype);
+          const Tensor bt = b.transpose(1, 2);  // (3, k, n) as a strided view
+          const Tensor fast = bmm(a, bt);
+          Tensor reference;
+          {
+            ReferenceKernelsGuard naive;
+            reference = bmm(a, bt.contiguous());
+          }
+          const double tolerance = dtype == kFloat32 ? 1e-4 : 1e-12;
+          check_close(fast, reference, tolerance, tolerance);
+        }
+      }
+    }
+  }
+  // a column slice: neither row nor column stride is 1 after slicing with a step
+  const Tensor wide = random64({6, 8}, 64);
+  const Tensor strided = wide.slice(1, 0, std::nullopt, 2);
+  check_close(matmul(strided, random64({4, 3}, 65)), matmul(strided.contiguous(), random64({4, 3}, 65)), 1e-12, 1e-12);
+  // one large product takes the threaded OpenBLAS path
+  const Tensor big_a = random64({256, 128}, 66).to(kFloat32), big_b = random64({128, 256}, 67).to(kFloat32);
+  Tensor big_reference;
+  {
+    ReferenceKernelsGuard naive;
+    big_reference = matmul(big_a, big_b);
+  }
+  check_close(matmul(big_a, big_b), big_reference, 1e-3, 1e-4);
+}
+
+TEST_CASE("matmul gradients") {
+  gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {random64({3, 4}, 71), random64({4, 2}, 72)});
+  gradcheck([](const auto& in) { return bmm(in[0], in[1].transpose(1, 2)); }, {random64({2, 3, 4}, 73), random64({2, 5, 4}, 74)});
+  gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {random64({2, 1, 3, 4}, 75), random64({3, 4, 2}, 76)});
+  gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {random64({4}, 77), random64({2, 4, 3}, 78)});
+  gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {random64({4}, 79), random64({4}, 80)});
+  gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {random64({3, 4}, 81).to(kFloat32), random64({4, 2}, 82).to(kFloat32)},
+            kFloat32Tolerance);
+}
+
+TEST_CASE("matmul errors name the shapes") {
+  check_error([] { matmul(zeros({2, 3}), zeros({4, 5})); }, {"matmul", "(2, 3)", "(4, 5)"});
+  check_error([] { bmm(zeros({2, 3, 4}), zeros({3, 4, 5})); }, {"bmm", "(2, 3, 4)", "(3, 4, 5)"});
+  check_error([] { bmm(zeros({3, 4}), zeros({4, 5})); }, {"bmm", "3-D"});
+  check_error([] { mm(zeros({2, 3, 4}), zeros({4, 5})); }, {"mm", "2-D"});
+  check_error([] { matmul(zeros({2, 2, 3}), zeros({3, 3, 4})); }, {"matmul", "broadcast"});
+  check_error([] { matmul(zeros({2, 3}), zeros({3, 4}, {kFloat64})); }, {"matmul", "float64"});
+  check_error([] { matmul(int_tensor({1, 2}), int_tensor({1, 2})); }, {"matmul", "int64"});
+  check_error([] { matmul(zeros({3}), zeros({4})); }, {"matmul", "3", "4"});
+}
