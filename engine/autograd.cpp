@@ -33,10 +33,16 @@ Node::~Node() {
   releasing = false;
 }
 
-bool grad_enabled() { return grad_mode; }
+bool grad_enabled() {
+  return grad_mode;
+}
 
-NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
-NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
+NoGradGuard::NoGradGuard() : previous_(grad_mode) {
+  grad_mode = false;
+}
+NoGradGuard::~NoGradGuard() {
+  grad_mode = previous_;
+}
 
 bool any_requires_grad(const std::vector<Tensor>& inputs) {
   if (!grad_mode) return false;
@@ -46,7 +52,8 @@ bool any_requires_grad(const std::vector<Tensor>& inputs) {
   return false;
 }
 
-Tensor record(Tensor output, std::string name, std::vector<Tensor> inputs, BackwardFunction backward) {
+Tensor record(Tensor output, std::string name, std::vector<Tensor> inputs,
+              BackwardFunction backward) {
   if (!any_requires_grad(inputs)) return output;
   auto node = std::make_shared<Node>();
   node->name = std::move(name);
@@ -104,22 +111,25 @@ void accumulate_into_leaf(const Tensor& leaf, const Tensor& grad) {
 
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
   if (!root.requires_grad()) {
-    fail("backward: the tensor does not require grad and has no grad_fn (did an input call "
-         "requires_grad_(), and was grad mode on?)");
+    fail(
+        "backward: the tensor does not require grad and has no grad_fn (did an input call "
+        "requires_grad_(), and was grad mode on?)");
   }
   Tensor seed = gradient;
   if (!seed.defined()) {
     if (root.numel() != 1) {
-      fail("backward: a gradient can be created implicitly only for a one-element output, got "
-           "shape {}; pass the gradient explicitly",
-           shape_str(root.shape()));
+      fail(
+          "backward: a gradient can be created implicitly only for a one-element output, got "
+          "shape {}; pass the gradient explicitly",
+          shape_str(root.shape()));
     }
     seed = ones_like(root);
   } else if (seed.shape() != root.shape() || seed.dtype() != root.dtype()) {
-    fail("backward: gradient of shape {} and dtype {} does not match the output's shape {} and "
-         "dtype {}",
-         shape_str(seed.shape()), dtype_name(seed.dtype()), shape_str(root.shape()),
-         dtype_name(root.dtype()));
+    fail(
+        "backward: gradient of shape {} and dtype {} does not match the output's shape {} and "
+        "dtype {}",
+        shape_str(seed.shape()), dtype_name(seed.dtype()), shape_str(root.shape()),
+        dtype_name(root.dtype()));
   }
 
   NoGradGuard no_grad;  // no higher-order gradients: backward builds no graph
@@ -144,9 +154,10 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
     const Tensor grad_output = std::move(found->second);
     pending.erase(found);
     if (node->released) {
-      fail("backward: trying to go through the graph a second time (op '{}'); its saved tensors "
-           "were freed after the first backward. Pass retain_graph=true to the first call",
-           node->name);
+      fail(
+          "backward: trying to go through the graph a second time (op '{}'); its saved tensors "
+          "were freed after the first backward. Pass retain_graph=true to the first call",
+          node->name);
     }
     const std::vector<Tensor> grads = node->backward(grad_output);
     for (size_t i = 0; i < node->inputs.size(); ++i) {

@@ -47,7 +47,8 @@ bool any_requires_grad(const std::vector<Tensor>& inputs);
 // Called by every op after its forward: attaches a Node to `output` when any input requires
 // grad, and returns output. The backward closure must capture saved tensors detached
 // (x.detach()) so that the graph never holds a reference cycle.
-Tensor record(Tensor output, std::string name, std::vector<Tensor> inputs, BackwardFunction backward);
+Tensor record(Tensor output, std::string name, std::vector<Tensor> inputs,
+              BackwardFunction backward);
 
 // Runs the backward pass from `root` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);

@@ -120,7 +120,8 @@ struct heed_backend {
   int (*softmax_forward)(const heed_view* x, const heed_softmax_mask* mask, int32_t log,
                          const heed_view* y);
   // softmax: dx = y * (dy - sum(dy * y));  log_softmax: dx = dy - exp(y) * sum(dy). All contiguous.
-  int (*softmax_backward)(const heed_view* y, const heed_view* dy, int32_t log, const heed_view* dx);
+  int (*softmax_backward)(const heed_view* y, const heed_view* dy, int32_t log,
+                          const heed_view* dx);
 
   // Layer norm over the last dim of contiguous x (rows, d). weight and bias may be nullptr.
   // Saves mean and 1/std per row for the backward.
@@ -132,11 +133,13 @@ struct heed_backend {
                              const heed_view* mean, const heed_view* rstd, const heed_view* dx,
                              const heed_view* dweight, const heed_view* dbias);
 
-  // Contiguous x (outer, n, inner), int64 index (m) -> out (outer, m, inner): out[o, i] = x[o, index[i]].
+  // Contiguous x (outer, n, inner), int64 index (m) -> out (outer, m, inner): out[o, i] = x[o,
+  // index[i]].
   int (*index_select)(const heed_view* x, const heed_view* index, const heed_view* out);
   // out (outer, n, inner) += src (outer, m, inner) scattered by index (m).
   int (*index_add)(const heed_view* src, const heed_view* index, const heed_view* out);
-  // Contiguous x (outer, n, inner), index (outer, m, inner) -> out[o, i, j] = x[o, index[o, i, j], j].
+  // Contiguous x (outer, n, inner), index (outer, m, inner) -> out[o, i, j] = x[o, index[o, i, j],
+  // j].
   int (*gather)(const heed_view* x, const heed_view* index, const heed_view* out);
   // out (outer, n, inner) += src (outer, m, inner) at index (outer, m, inner).
   int (*scatter_add)(const heed_view* src, const heed_view* index, const heed_view* out);

@@ -60,16 +60,18 @@ const heed_backend* load_cuda_plugin() {
     }
     const char* reason = "unknown reason";
     const heed_backend* table = init(&reason);
-    if (table == nullptr) fail("cuda: the plugin {} could not start: {}", candidate.string(), reason);
+    if (table == nullptr)
+      fail("cuda: the plugin {} could not start: {}", candidate.string(), reason);
     if (table->api_version != HEED_BACKEND_API_VERSION) {
       fail("cuda: the plugin {} implements backend API version {}, this heed expects {}",
            candidate.string(), table->api_version, static_cast<int>(HEED_BACKEND_API_VERSION));
     }
     return table;
   }
-  fail("cuda: the CUDA backend plugin {} was not found. Searched:{}\nBuild heed with -Dcuda=enabled "
-       "on a machine with the CUDA toolkit, or set HEED_BACKEND_PATH",
-       kCudaPluginName, attempts);
+  fail(
+      "cuda: the CUDA backend plugin {} was not found. Searched:{}\nBuild heed with -Dcuda=enabled "
+      "on a machine with the CUDA toolkit, or set HEED_BACKEND_PATH",
+      kCudaPluginName, attempts);
 }
 
 }  // namespace
@@ -92,7 +94,8 @@ const heed_backend& backend_for(Device device) {
 }
 
 void check_kernel(const heed_backend& backend, int status, const char* kernel) {
-  if (status != 0) fail("{} backend: kernel {} failed: {}", backend.name, kernel, backend.last_error());
+  if (status != 0)
+    fail("{} backend: kernel {} failed: {}", backend.name, kernel, backend.last_error());
 }
 
 void set_num_threads(int threads) {
@@ -100,7 +103,9 @@ void set_num_threads(int threads) {
   cpu::set_num_threads(threads);
 }
 
-int get_num_threads() { return cpu::num_threads(); }
+int get_num_threads() {
+  return cpu::num_threads();
+}
 
 std::string cuda_plugin_search_description() {
   std::string description;
@@ -113,6 +118,8 @@ std::string cuda_plugin_search_description() {
 ReferenceKernelsGuard::ReferenceKernelsGuard() : previous_(use_reference_kernels) {
   use_reference_kernels = true;
 }
-ReferenceKernelsGuard::~ReferenceKernelsGuard() { use_reference_kernels = previous_; }
+ReferenceKernelsGuard::~ReferenceKernelsGuard() {
+  use_reference_kernels = previous_;
+}
 
 }  // namespace heed

@@ -16,13 +16,16 @@ uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-uint64_t rotate_left(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t rotate_left(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 // Fills a host vector with draws, then builds the tensor from it in one transfer.
 template <typename Draw>
 Tensor generate(const Shape& shape, TensorOptions options, const char* op, Draw draw) {
   check_shape(shape, op);
-  if (!is_floating(options.dtype)) fail("{}: expected a floating dtype, got {}", op, dtype_name(options.dtype));
+  if (!is_floating(options.dtype))
+    fail("{}: expected a floating dtype, got {}", op, dtype_name(options.dtype));
   std::vector<double> values(static_cast<size_t>(numel_of(shape)));
   for (double& value : values) value = draw();
   return from_vector(values, shape, options);
@@ -46,7 +49,9 @@ uint64_t Generator::next_u64() {
   return result;
 }
 
-double Generator::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+double Generator::uniform() {
+  return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+}
 
 double Generator::normal() {
   const double u1 = 1.0 - uniform();  // in (0, 1], so log is finite
@@ -59,7 +64,9 @@ Generator& default_generator() {
   return generator;
 }
 
-void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+void manual_seed(uint64_t seed) {
+  default_generator().manual_seed(seed);
+}
 
 Tensor rand(const Shape& shape, TensorOptions options, Generator* generator) {
   Generator& g = generator ? *generator : default_generator();

@@ -28,5 +28,7 @@ struct fmt::formatter<heed::Tensor> : fmt::formatter<std::string> {
 };
 
 namespace heed {
-inline std::ostream& operator<<(std::ostream& out, const Tensor& t) { return out << to_string(t); }
+inline std::ostream& operator<<(std::ostream& out, const Tensor& t) {
+  return out << to_string(t);
+}
 }  // namespace heed

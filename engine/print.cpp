@@ -17,8 +17,8 @@ std::string format_value(double value, DType dtype) {
 }
 
 // Writes the sub-tensor starting at `offset` (row-major, contiguous values) for dims >= dim.
-void format_nested(std::string& out, const std::vector<double>& values, const Shape& shape, size_t dim,
-                   size_t& offset, DType dtype, size_t indent) {
+void format_nested(std::string& out, const std::vector<double>& values, const Shape& shape,
+                   size_t dim, size_t& offset, DType dtype, size_t indent) {
   if (dim == shape.size()) {
     out += format_value(values[offset++], dtype);
     return;
@@ -47,7 +47,8 @@ std::string to_string(const Tensor& x) {
   size_t offset = 0;
   format_nested(out, values, x.shape(), 0, offset, x.dtype(), 7);
   if (x.numel() == 0) out += fmt::format(", size={}", shape_str(x.shape()));
-  if (x.dtype() != kFloat32 && x.dtype() != kInt64) out += fmt::format(", dtype={}", dtype_name(x.dtype()));
+  if (x.dtype() != kFloat32 && x.dtype() != kInt64)
+    out += fmt::format(", dtype={}", dtype_name(x.dtype()));
   if (!x.device().is_cpu()) out += fmt::format(", device='{}'", x.device().str());
   if (x.grad_fn()) {
     out += fmt::format(", grad_fn=<{}>", x.grad_fn()->name);

@@ -44,8 +44,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, std::string_view op) {
     const int64_t size_a = i < ndim - a.size() ? 1 : a[i - (ndim - a.size())];
     const int64_t size_b = i < ndim - b.size() ? 1 : b[i - (ndim - b.size())];
     if (size_a != size_b && size_a != 1 && size_b != 1) {
-      fail("{}: shapes {} and {} cannot be broadcast together (dim {}: {} vs {})", op,
-           shape_str(a), shape_str(b), i, size_a, size_b);
+      fail("{}: shapes {} and {} cannot be broadcast together (dim {}: {} vs {})", op, shape_str(a),
+           shape_str(b), i, size_a, size_b);
     }
     out[i] = size_a == 1 ? size_b : size_a;
   }

@@ -12,25 +12,40 @@ namespace heed {
 Storage::Storage(size_t size_in_bytes, Device where)
     : bytes(size_in_bytes), device(where), backend(&backend_for(where)) {
   data = backend->allocate(bytes == 0 ? 1 : bytes);
-  if (data == nullptr) fail("out of memory: could not allocate {} bytes on {}", bytes, device.str());
+  if (data == nullptr)
+    fail("out of memory: could not allocate {} bytes on {}", bytes, device.str());
 }
 
-Storage::~Storage() { backend->release(data); }
+Storage::~Storage() {
+  backend->release(data);
+}
 
 const TensorImpl& Tensor::checked() const {
   if (!impl_) fail("use of an undefined tensor (default-constructed heed::Tensor)");
   return *impl_;
 }
 
-const Shape& Tensor::shape() const { return checked().shape; }
-const Shape& Tensor::strides() const { return checked().strides; }
-int64_t Tensor::size(int64_t dim) const { return shape()[wrap_dim(dim, this->dim(), "size")]; }
+const Shape& Tensor::shape() const {
+  return checked().shape;
+}
+const Shape& Tensor::strides() const {
+  return checked().strides;
+}
+int64_t Tensor::size(int64_t dim) const {
+  return shape()[wrap_dim(dim, this->dim(), "size")];
+}
 int64_t Tensor::stride(int64_t dim) const {
   return strides()[wrap_dim(dim, this->dim(), "stride")];
 }
-DType Tensor::dtype() const { return checked().dtype; }
-Device Tensor::device() const { return checked().storage->device; }
-int64_t Tensor::storage_offset() const { return checked().offset; }
+DType Tensor::dtype() const {
+  return checked().dtype;
+}
+Device Tensor::device() const {
+  return checked().storage->device;
+}
+int64_t Tensor::storage_offset() const {
+  return checked().offset;
+}
 
 bool Tensor::is_contiguous() const {
   const TensorImpl& t = checked();
@@ -87,10 +102,18 @@ std::vector<T> Tensor::to_vector() const {
   const void* data = host.raw_data();
   for (size_t i = 0; i < out.size(); ++i) {
     switch (host.dtype()) {
-      case kFloat32: out[i] = static_cast<T>(static_cast<const float*>(data)[i]); break;
-      case kFloat64: out[i] = static_cast<T>(static_cast<const double*>(data)[i]); break;
-      case kInt64: out[i] = static_cast<T>(static_cast<const int64_t*>(data)[i]); break;
-      case kBool: out[i] = static_cast<T>(static_cast<const bool*>(data)[i]); break;
+      case kFloat32:
+        out[i] = static_cast<T>(static_cast<const float*>(data)[i]);
+        break;
+      case kFloat64:
+        out[i] = static_cast<T>(static_cast<const double*>(data)[i]);
+        break;
+      case kInt64:
+        out[i] = static_cast<T>(static_cast<const int64_t*>(data)[i]);
+        break;
+      case kBool:
+        out[i] = static_cast<T>(static_cast<const bool*>(data)[i]);
+        break;
     }
   }
   return out;
@@ -100,7 +123,8 @@ template std::vector<double> Tensor::to_vector<double>() const;
 template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
 
 double Tensor::item() const {
-  if (numel() != 1) fail("item: expected a tensor with one element, got shape {}", shape_str(shape()));
+  if (numel() != 1)
+    fail("item: expected a tensor with one element, got shape {}", shape_str(shape()));
   return to_vector<double>()[0];
 }
 
@@ -109,13 +133,16 @@ double Tensor::at(const std::vector<int64_t>& index) const {
     fail("at: expected {} indices for shape {}, got {}", dim(), shape_str(shape()), index.size());
   }
   Tensor element = *this;
-  for (size_t i = index.size(); i-- > 0;) element = element.select(static_cast<int64_t>(i), index[i]);
+  for (size_t i = index.size(); i-- > 0;)
+    element = element.select(static_cast<int64_t>(i), index[i]);
   return element.detach().item();
 }
 
 // ---- autograd accessors ----
 
-bool Tensor::requires_grad() const { return checked().requires_grad; }
+bool Tensor::requires_grad() const {
+  return checked().requires_grad;
+}
 
 Tensor& Tensor::requires_grad_(bool enabled) {
   if (!is_leaf() && !enabled) {
@@ -129,11 +156,21 @@ Tensor& Tensor::requires_grad_(bool enabled) {
   return *this;
 }
 
-Tensor Tensor::grad() const { return Tensor(checked().grad); }
-void Tensor::set_grad(const Tensor& grad) const { impl_->grad = grad.impl_; }
-void Tensor::zero_grad() const { checked(), impl_->grad.reset(); }
-bool Tensor::is_leaf() const { return checked().grad_fn == nullptr; }
-const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked().grad_fn; }
+Tensor Tensor::grad() const {
+  return Tensor(checked().grad);
+}
+void Tensor::set_grad(const Tensor& grad) const {
+  impl_->grad = grad.impl_;
+}
+void Tensor::zero_grad() const {
+  checked(), impl_->grad.reset();
+}
+bool Tensor::is_leaf() const {
+  return checked().grad_fn == nullptr;
+}
+const std::shared_ptr<Node>& Tensor::grad_fn() const {
+  return checked().grad_fn;
+}
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
   run_backward(*this, gradient, retain_graph);
@@ -173,14 +210,24 @@ Tensor full(const Shape& shape, double value, TensorOptions options) {
   return out;
 }
 
-Tensor zeros(const Shape& shape, TensorOptions options) { return full(shape, 0.0, options); }
-Tensor ones(const Shape& shape, TensorOptions options) { return full(shape, 1.0, options); }
-Tensor zeros_like(const Tensor& like) { return zeros(like.shape(), {like.dtype(), like.device()}); }
-Tensor ones_like(const Tensor& like) { return ones(like.shape(), {like.dtype(), like.device()}); }
+Tensor zeros(const Shape& shape, TensorOptions options) {
+  return full(shape, 0.0, options);
+}
+Tensor ones(const Shape& shape, TensorOptions options) {
+  return full(shape, 1.0, options);
+}
+Tensor zeros_like(const Tensor& like) {
+  return zeros(like.shape(), {like.dtype(), like.device()});
+}
+Tensor ones_like(const Tensor& like) {
+  return ones(like.shape(), {like.dtype(), like.device()});
+}
 Tensor full_like(const Tensor& like, double value) {
   return full(like.shape(), value, {like.dtype(), like.device()});
 }
-Tensor scalar_tensor(double value, TensorOptions options) { return full({}, value, options); }
+Tensor scalar_tensor(double value, TensorOptions options) {
+  return full({}, value, options);
+}
 
 template <typename T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions options) {
@@ -196,10 +243,18 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptio
   std::vector<unsigned char> host(values.size() * element_size(options.dtype));
   for (size_t i = 0; i < values.size(); ++i) {
     switch (options.dtype) {
-      case kFloat32: reinterpret_cast<float*>(host.data())[i] = static_cast<float>(values[i]); break;
-      case kFloat64: reinterpret_cast<double*>(host.data())[i] = static_cast<double>(values[i]); break;
-      case kInt64: reinterpret_cast<int64_t*>(host.data())[i] = static_cast<int64_t>(values[i]); break;
-      case kBool: reinterpret_cast<bool*>(host.data())[i] = values[i] != T{0}; break;
+      case kFloat32:
+        reinterpret_cast<float*>(host.data())[i] = static_cast<float>(values[i]);
+        break;
+      case kFloat64:
+        reinterpret_cast<double*>(host.data())[i] = static_cast<double>(values[i]);
+        break;
+      case kInt64:
+        reinterpret_cast<int64_t*>(host.data())[i] = static_cast<int64_t>(values[i]);
+        break;
+      case kBool:
+        reinterpret_cast<bool*>(host.data())[i] = values[i] != T{0};
+        break;
     }
   }
   const heed_backend& backend = backend_for(options.device);
@@ -245,7 +300,8 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
   }
   const auto count = static_cast<int64_t>(std::ceil((end - start) / step));
   std::vector<double> values(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) values[static_cast<size_t>(i)] = start + static_cast<double>(i) * step;
+  for (int64_t i = 0; i < count; ++i)
+    values[static_cast<size_t>(i)] = start + static_cast<double>(i) * step;
   return from_vector(values, {count}, options);
 }
 

@@ -107,7 +107,7 @@ class Tensor {
   Tensor view(const Shape& shape) const;
   Tensor reshape(const Shape& shape) const;  // a view when possible, else a copy
   Tensor transpose(int64_t dim0, int64_t dim1) const;
-  Tensor t() const;  // transpose of a 2-D tensor
+  Tensor t() const;   // transpose of a 2-D tensor
   Tensor mT() const;  // transpose of the last two dims
   Tensor permute(const std::vector<int64_t>& dims) const;
   Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
@@ -186,7 +186,8 @@ template <typename T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions options);
 Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptions options = {});
 Tensor tensor(std::initializer_list<double> values, TensorOptions options = {});
-Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options = {});
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows,
+              TensorOptions options = {});
 Tensor int_tensor(const std::vector<int64_t>& values, const Shape& shape);
 Tensor int_tensor(std::initializer_list<int64_t> values);
 

@@ -36,7 +36,8 @@ inline void check_close(const Tensor& actual, const Tensor& expected, double ato
   }
 }
 
-inline void check_values(const Tensor& actual, const std::vector<double>& expected, double atol = 1e-6) {
+inline void check_values(const Tensor& actual, const std::vector<double>& expected,
+                         double atol = 1e-6) {
   const std::vector<double> a = actual.detach().to_vector<double>();
   REQUIRE(a.size() == expected.size());
   for (size_t i = 0; i < a.size(); ++i) {
@@ -62,9 +63,9 @@ inline void gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f
   NoGradGuard no_grad;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& input = inputs[i];
-    const std::vector<double> analytic = input.grad().defined()
-                                             ? input.grad().to_vector<double>()
-                                             : std::vector<double>(static_cast<size_t>(input.numel()), 0.0);
+    const std::vector<double> analytic =
+        input.grad().defined() ? input.grad().to_vector<double>()
+                               : std::vector<double>(static_cast<size_t>(input.numel()), 0.0);
     for (int64_t j = 0; j < input.numel(); ++j) {
       auto nudge = [&](double delta) {
         if (input.dtype() == kFloat64) {
@@ -80,8 +81,9 @@ inline void gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f
       nudge(tolerance.eps);
       const double numeric = (plus - minus) / (2 * tolerance.eps);
       const double got = analytic[static_cast<size_t>(j)];
-      CHECK_MESSAGE(std::abs(got - numeric) <= tolerance.atol + tolerance.rtol * std::abs(numeric),
-                    "input " << i << " element " << j << ": autograd " << got << ", numeric " << numeric);
+      CHECK_MESSAGE(
+          std::abs(got - numeric) <= tolerance.atol + tolerance.rtol * std::abs(numeric),
+          "input " << i << " element " << j << ": autograd " << got << ", numeric " << numeric);
     }
   }
 }
@@ -106,7 +108,8 @@ void check_error(Call&& call, const std::vector<std::string>& fragments) {
                     "message \"" << message << "\" lacks \"" << fragment << "\"");
     }
   }
-  CHECK_MESSAGE(thrown, "expected a heed::Error mentioning " << (fragments.empty() ? "" : fragments[0]));
+  CHECK_MESSAGE(thrown,
+                "expected a heed::Error mentioning " << (fragments.empty() ? "" : fragments[0]));
 }
 
 }  // namespace heed::testing

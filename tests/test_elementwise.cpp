@@ -10,7 +10,9 @@ namespace {
 using Unary = std::function<Tensor(const Tensor&)>;
 
 // Positive inputs keep log, sqrt and pow defined; others use the normal draws.
-Tensor positive64(const Shape& shape, uint64_t seed) { return random64(shape, seed).abs() + 0.5; }
+Tensor positive64(const Shape& shape, uint64_t seed) {
+  return random64(shape, seed).abs() + 0.5;
+}
 
 void gradcheck_unary(const Unary& f, const Tensor& x) {
   gradcheck([&](const auto& in) { return f(in[0]); }, {x.clone().detach()});
@@ -26,7 +28,8 @@ TEST_CASE("unary forward values") {
   check_values(x.relu(), {0, 0, 0, 0.5, 2});
   check_values(x.exp(), {std::exp(-2.0), std::exp(-0.5), 1, std::exp(0.5), std::exp(2.0)});
   check_values(x.tanh(), {std::tanh(-2.0), std::tanh(-0.5), 0, std::tanh(0.5), std::tanh(2.0)});
-  check_values(x.sigmoid(), {1 / (1 + std::exp(2.0)), 1 / (1 + std::exp(0.5)), 0.5, 1 / (1 + std::exp(-0.5)), 1 / (1 + std::exp(-2.0))});
+  check_values(x.sigmoid(), {1 / (1 + std::exp(2.0)), 1 / (1 + std::exp(0.5)), 0.5,
+                             1 / (1 + std::exp(-0.5)), 1 / (1 + std::exp(-2.0))});
   check_values(x.clamp(-1.0, 1.0), {-1, -0.5, 0, 0.5, 1});
   check_values(x.clamp(std::nullopt, 0.0), {-2, -0.5, 0, 0, 0});
   check_values(tensor({4.0, 9.0}, {kFloat64}).sqrt(), {2, 3});
@@ -35,7 +38,8 @@ TEST_CASE("unary forward values") {
   // gelu: exact x * Phi(x), and the tanh approximation
   for (double v : {-2.0, -0.5, 0.0, 0.5, 2.0}) {
     const double exact = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
-    const double approx = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+    const double approx =
+        0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
     CHECK(gelu(tensor({v}, {kFloat64})).item() == doctest::Approx(exact).epsilon(1e-12));
     CHECK(gelu(tensor({v}, {kFloat64}), "tanh").item() == doctest::Approx(approx).epsilon(1e-12));
   }
@@ -95,7 +99,8 @@ TEST_CASE("comparisons, where and masked_fill") {
   check_values(where(gt(a, b), a, b), {3, 2, 3});
   check_values(a.masked_fill(int_tensor({1, 0, 1}), -1.0), {-1, 2, -1});
   const Tensor mask = tensor({1, 0, 1}).to(kBool);
-  gradcheck([&](const auto& in) { return where(mask, in[0], in[1]); }, {random64({2, 3}, 41), random64({3}, 42)});
+  gradcheck([&](const auto& in) { return where(mask, in[0], in[1]); },
+            {random64({2, 3}, 41), random64({3}, 42)});
   gradcheck([&](const auto& in) { return in[0].masked_fill(mask, 7.0); }, {random64({2, 3}, 43)});
 }
 

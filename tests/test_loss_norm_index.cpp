@@ -10,8 +10,10 @@ TEST_CASE("cross_entropy matches its composite, with ignore_index and every redu
   const Tensor targets = int_tensor({0, 3, -100, 1, 2});
   for (Reduction reduction : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
     const CrossEntropyOptions options{.reduction = reduction};
-    check_close(cross_entropy(logits, targets, options), cross_entropy_composite(logits, targets, options), 1e-12, 1e-12);
-    gradcheck([&](const auto& in) { return cross_entropy(in[0], targets, options); }, {random64({5, 4}, 112)});
+    check_close(cross_entropy(logits, targets, options),
+                cross_entropy_composite(logits, targets, options), 1e-12, 1e-12);
+    gradcheck([&](const auto& in) { return cross_entropy(in[0], targets, options); },
+              {random64({5, 4}, 112)});
   }
   // the mean counts only the 4 targets that are not ignored
   const double total = cross_entropy(logits, targets, {.reduction = Reduction::Sum}).item();
@@ -25,11 +27,14 @@ TEST_CASE("cross_entropy matches its composite, with ignore_index and every redu
   // (N, C, T) logits with (N, T) targets, and unbatched (C,)
   const Tensor sequence_logits = random64({2, 4, 3}, 114);
   const Tensor sequence_targets = int_tensor({0, 1, 2, 3, 0, 1}, {2, 3});
-  check_close(cross_entropy(sequence_logits, sequence_targets),
-              cross_entropy(movedim(sequence_logits, 1, -1).reshape({6, 4}), sequence_targets.reshape({6})), 1e-12, 1e-12);
-  check_close(cross_entropy(random64({4}, 115), int_tensor({2}).reshape({})), cross_entropy(random64({1, 4}, 115), int_tensor({2})),
-              1e-12, 1e-12);
-  gradcheck([&](const auto& in) { return cross_entropy(in[0], targets); }, {random64({5, 4}, 116).to(kFloat32)}, kFloat32Tolerance);
+  check_close(
+      cross_entropy(sequence_logits, sequence_targets),
+      cross_entropy(movedim(sequence_logits, 1, -1).reshape({6, 4}), sequence_targets.reshape({6})),
+      1e-12, 1e-12);
+  check_close(cross_entropy(random64({4}, 115), int_tensor({2}).reshape({})),
+              cross_entropy(random64({1, 4}, 115), int_tensor({2})), 1e-12, 1e-12);
+  gradcheck([&](const auto& in) { return cross_entropy(in[0], targets); },
+            {random64({5, 4}, 116).to(kFloat32)}, kFloat32Tolerance);
 }
 
 TEST_CASE("fused cross_entropy matches the reference kernels") {
@@ -44,24 +49,35 @@ TEST_CASE("fused cross_entropy matches the reference kernels") {
 }
 
 TEST_CASE("cross_entropy errors") {
-  check_error([] { cross_entropy(zeros({2, 3}), int_tensor({0, 3})); }, {"cross_entropy", "target 3", "3 classes"});
-  check_error([] { cross_entropy(zeros({2, 3}), int_tensor({0})); }, {"cross_entropy", "(2,)", "(1,)"});
+  check_error(
+      [] {
+        cross_entropy(zeros({2, 3}), int_tensor({0, 3}));
+      },
+      {"cross_entropy", "target 3", "3 classes"});
+  check_error(
+      [] {
+        cross_entropy(zeros({2, 3}), int_tensor({0}));
+      },
+      {"cross_entropy", "(2,)", "(1,)"});
   check_error([] { cross_entropy(zeros({2, 3}), zeros({2})); }, {"cross_entropy", "int64"});
 }
 
 TEST_CASE("layer_norm matches its composite and the reference kernels") {
   const Tensor x = random64({4, 3, 6}, 121), weight = random64({6}, 122), bias = random64({6}, 123);
-  check_close(layer_norm(x, {6}, weight, bias), layer_norm_composite(x, {6}, weight, bias), 1e-12, 1e-10);
+  check_close(layer_norm(x, {6}, weight, bias), layer_norm_composite(x, {6}, weight, bias), 1e-12,
+              1e-10);
   check_close(layer_norm(x, {3, 6}), layer_norm_composite(x, {3, 6}), 1e-12, 1e-10);
   // each normalised row has mean 0 and (biased) variance 1
   const Tensor y = layer_norm(x, {6});
   for (double m : y.mean({-1}).to_vector<double>()) CHECK(std::abs(m) < 1e-12);
-  for (double v : (y * y).mean({-1}).to_vector<double>()) CHECK(v == doctest::Approx(1.0).epsilon(1e-4));
+  for (double v : (y * y).mean({-1}).to_vector<double>())
+    CHECK(v == doctest::Approx(1.0).epsilon(1e-4));
   gradcheck([](const auto& in) { return layer_norm(in[0], {5}, in[1], in[2]); },
             {random64({3, 5}, 124), random64({5}, 125), random64({5}, 126)});
   gradcheck([](const auto& in) { return layer_norm(in[0], {2, 3}); }, {random64({2, 2, 3}, 127)});
   gradcheck([](const auto& in) { return layer_norm(in[0], {5}, in[1], in[2]); },
-            {random64({3, 5}, 128).to(kFloat32), random64({5}, 129).to(kFloat32), random64({5}, 130).to(kFloat32)},
+            {random64({3, 5}, 128).to(kFloat32), random64({5}, 129).to(kFloat32),
+             random64({5}, 130).to(kFloat32)},
             kFloat32Tolerance);
   Tensor a = random64({33, 17}, 131).requires_grad_(), w = random64({17}, 132).requires_grad_();
   layer_norm(a, {17}, w).pow(2.0).sum().backward();
@@ -91,9 +107,21 @@ TEST_CASE("index_select, gather and embedding, with scatter-add backwards") {
   Tensor weight = random64({3, 2}, 141).requires_grad_();
   embedding(weight, int_tensor({2, 2, 0})).sum().backward();
   check_values(weight.grad(), {1, 1, 0, 0, 2, 2});
-  gradcheck([](const auto& in) { return index_select(in[0], 1, int_tensor({1, 1, 0})); }, {random64({2, 3, 2}, 142)});
-  gradcheck([](const auto& in) { return gather(in[0], 0, int_tensor({1, 0, 1, 1, 0, 0}, {2, 3})); }, {random64({2, 3}, 143)});
-  gradcheck([](const auto& in) { return embedding(in[0], int_tensor({3, 1, 3})); }, {random64({4, 2}, 144)});
+  gradcheck(
+      [](const auto& in) {
+        return index_select(in[0], 1, int_tensor({1, 1, 0}));
+      },
+      {random64({2, 3, 2}, 142)});
+  gradcheck(
+      [](const auto& in) {
+        return gather(in[0], 0, int_tensor({1, 0, 1, 1, 0, 0}, {2, 3}));
+      },
+      {random64({2, 3}, 143)});
+  gradcheck(
+      [](const auto& in) {
+        return embedding(in[0], int_tensor({3, 1, 3}));
+      },
+      {random64({4, 2}, 144)});
   check_error([&] { embedding(table, int_tensor({3})); }, {"embedding", "token id 3", "3 rows"});
   check_error([&] { embedding(table, int_tensor({-1})); }, {"embedding", "-1"});
   check_error([&] { index_select(x, 1, int_tensor({3})); }, {"index_select", "index 3", "size 3"});
@@ -117,6 +145,7 @@ TEST_CASE("dropout is seeded, scales what it keeps, and is the identity in eval"
   Tensor leaf = ones({50}, {kFloat64}).requires_grad_();
   Generator c(4), d(4);
   dropout(leaf, 0.5, true, &c).sum().backward();
-  check_close(leaf.grad(), dropout(ones({50}, {kFloat64}), 0.5, true, &d), 0, 0);  // dx = mask / (1 - p)
+  check_close(leaf.grad(), dropout(ones({50}, {kFloat64}), 0.5, true, &d), 0,
+              0);  // dx = mask / (1 - p)
   check_error([] { dropout(ones({2}), 1.5, true); }, {"dropout", "1.5"});
 }

@@ -25,8 +25,10 @@ TEST_CASE("matmul broadcasts batch dims") {
   const Tensor c = matmul(a, b);
   CHECK(c.shape() == Shape{2, 5, 3, 2});
   // Every batch entry equals the 2-D product of its operands.
-  check_close(c.select(0, 1).select(0, 3), matmul(a.select(0, 1).select(0, 0), b.select(0, 3)), 1e-12, 1e-12);
-  check_close(matmul(random64({3, 4}, 63), b).select(0, 2), matmul(random64({3, 4}, 63), b.select(0, 2)), 1e-12, 1e-12);
+  check_close(c.select(0, 1).select(0, 3), matmul(a.select(0, 1).select(0, 0), b.select(0, 3)),
+              1e-12, 1e-12);
+  check_close(matmul(random64({3, 4}, 63), b).select(0, 2),
+              matmul(random64({3, 4}, 63), b.select(0, 2)), 1e-12, 1e-12);
 }
 
 TEST_CASE("fast gemm matches the naive reference on odd shapes, strides and both dtypes") {
@@ -52,9 +54,11 @@ TEST_CASE("fast gemm matches the naive reference on odd shapes, strides and both
   // a column slice: neither row nor column stride is 1 after slicing with a step
   const Tensor wide = random64({6, 8}, 64);
   const Tensor strided = wide.slice(1, 0, std::nullopt, 2);
-  check_close(matmul(strided, random64({4, 3}, 65)), matmul(strided.contiguous(), random64({4, 3}, 65)), 1e-12, 1e-12);
+  check_close(matmul(strided, random64({4, 3}, 65)),
+              matmul(strided.contiguous(), random64({4, 3}, 65)), 1e-12, 1e-12);
   // one large product takes the threaded OpenBLAS path
-  const Tensor big_a = random64({256, 128}, 66).to(kFloat32), big_b = random64({128, 256}, 67).to(kFloat32);
+  const Tensor big_a = random64({256, 128}, 66).to(kFloat32),
+               big_b = random64({128, 256}, 67).to(kFloat32);
   Tensor big_reference;
   {
     ReferenceKernelsGuard naive;
@@ -64,12 +68,18 @@ TEST_CASE("fast gemm matches the naive reference on odd shapes, strides and both
 }
 
 TEST_CASE("matmul gradients") {
-  gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {random64({3, 4}, 71), random64({4, 2}, 72)});
-  gradcheck([](const auto& in) { return bmm(in[0], in[1].transpose(1, 2)); }, {random64({2, 3, 4}, 73), random64({2, 5, 4}, 74)});
-  gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {random64({2, 1, 3, 4}, 75), random64({3, 4, 2}, 76)});
-  gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {random64({4}, 77), random64({2, 4, 3}, 78)});
-  gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {random64({4}, 79), random64({4}, 80)});
-  gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {random64({3, 4}, 81).to(kFloat32), random64({4, 2}, 82).to(kFloat32)},
+  gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
+            {random64({3, 4}, 71), random64({4, 2}, 72)});
+  gradcheck([](const auto& in) { return bmm(in[0], in[1].transpose(1, 2)); },
+            {random64({2, 3, 4}, 73), random64({2, 5, 4}, 74)});
+  gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
+            {random64({2, 1, 3, 4}, 75), random64({3, 4, 2}, 76)});
+  gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
+            {random64({4}, 77), random64({2, 4, 3}, 78)});
+  gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
+            {random64({4}, 79), random64({4}, 80)});
+  gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
+            {random64({3, 4}, 81).to(kFloat32), random64({4, 2}, 82).to(kFloat32)},
             kFloat32Tolerance);
 }
 

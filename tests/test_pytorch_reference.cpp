@@ -58,13 +58,17 @@ void compare(const std::string& name, const std::function<Tensor(const Tensor&)>
 }  // namespace
 
 TEST_CASE("masked_softmax agrees with d2l's masked_softmax run by PyTorch") {
-  compare("masked_softmax_lens_b", [](const Tensor& x) { return masked_softmax(x, {.valid_lens = int_tensor({2, 3})}); });
-  compare("masked_softmax_lens_bq",
-          [](const Tensor& x) { return masked_softmax(x, {.valid_lens = int_tensor({1, 3, 2, 4}, {2, 2})}); });
+  compare("masked_softmax_lens_b", [](const Tensor& x) {
+    return masked_softmax(x, {.valid_lens = int_tensor({2, 3})});
+  });
+  compare("masked_softmax_lens_bq", [](const Tensor& x) {
+    return masked_softmax(x, {.valid_lens = int_tensor({1, 3, 2, 4}, {2, 2})});
+  });
   compare("masked_softmax_keep", [](const Tensor& x) {
     return masked_softmax(x, {.keep_mask = int_tensor({0, 0, 1, 1, 1, 1, 1, 1}, {2, 1, 4})});
   });
-  compare("masked_softmax_causal", [](const Tensor& x) { return masked_softmax(x, {.causal = true}); });
+  compare("masked_softmax_causal",
+          [](const Tensor& x) { return masked_softmax(x, {.causal = true}); });
 }
 
 TEST_CASE("softmax, log_softmax, gelu agree with PyTorch") {

@@ -37,7 +37,8 @@ TEST_CASE("reduction gradients") {
   gradcheck([](const auto& in) { return in[0].amin({0}, true); }, {random64({3, 4}, 55)});
   gradcheck([](const auto& in) { return in[0].max(1).first; }, {random64({3, 4}, 56)});
   gradcheck([](const auto& in) { return in[0].min(0, true).first; }, {random64({3, 4}, 57)});
-  gradcheck([](const auto& in) { return in[0].sum({1}); }, {random64({3, 4}, 58).to(kFloat32)}, kFloat32Tolerance);
+  gradcheck([](const auto& in) { return in[0].sum({1}); }, {random64({3, 4}, 58).to(kFloat32)},
+            kFloat32Tolerance);
 }
 
 TEST_CASE("amax shares the gradient between ties; max(dim) gives it to the first") {

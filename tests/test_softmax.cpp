@@ -22,7 +22,8 @@ void check_prefix_rows(const Tensor& x, const Tensor& y, const std::vector<size_
   const int64_t keys = x.size(-1);
   const std::vector<double> xs = x.to_vector<double>(), ys = y.to_vector<double>();
   for (size_t r = 0; r < lengths.size(); ++r) {
-    const std::vector<double> row(xs.begin() + static_cast<long>(r * keys), xs.begin() + static_cast<long>((r + 1) * keys));
+    const std::vector<double> row(xs.begin() + static_cast<long>(r * keys),
+                                  xs.begin() + static_cast<long>((r + 1) * keys));
     const std::vector<double> expected = prefix_softmax(row, lengths[r]);
     for (size_t j = 0; j < expected.size(); ++j) {
       CHECK_MESSAGE(std::abs(ys[r * keys + j] - expected[j]) < 1e-6, "row " << r << " key " << j);
@@ -43,7 +44,8 @@ TEST_CASE("softmax and log_softmax along any dim") {
   gradcheck([](const auto& in) { return softmax(in[0], 1); }, {random64({3, 5}, 91)});
   gradcheck([](const auto& in) { return softmax(in[0], 0); }, {random64({3, 5}, 92)});
   gradcheck([](const auto& in) { return log_softmax(in[0], -1); }, {random64({3, 5}, 93)});
-  gradcheck([](const auto& in) { return log_softmax(in[0], -1); }, {random64({3, 5}, 94).to(kFloat32)}, kFloat32Tolerance);
+  gradcheck([](const auto& in) { return log_softmax(in[0], -1); },
+            {random64({3, 5}, 94).to(kFloat32)}, kFloat32Tolerance);
 }
 
 TEST_CASE("masked_softmax with valid_lens of shape (B,): d2l's example") {
@@ -71,7 +73,8 @@ TEST_CASE("masked_softmax with a 0/1 keep mask: a left-padded batch") {
   for (int64_t q = 0; q < 3; ++q) {
     CHECK(y.at({0, q, 0}) == 0.0);
     CHECK(y.at({0, q, 1}) == 0.0);
-    const double expected = std::exp(x.at({0, q, 2})) / (std::exp(x.at({0, q, 2})) + std::exp(x.at({0, q, 3})));
+    const double expected =
+        std::exp(x.at({0, q, 2})) / (std::exp(x.at({0, q, 2})) + std::exp(x.at({0, q, 3})));
     CHECK(y.at({0, q, 2}) == doctest::Approx(expected).epsilon(1e-12));
   }
   check_close(y.select(0, 1), softmax(x.select(0, 1), -1), 1e-12, 1e-12);
@@ -85,7 +88,8 @@ TEST_CASE("causal masks, alone and combined") {
   const Tensor y = masked_softmax(x, {.causal = true});
   check_prefix_rows(x, y, {1, 2, 3, 4, 1, 2, 3, 4});
   // causal with valid_lens: the tighter limit wins
-  check_prefix_rows(x, masked_softmax(x, {.valid_lens = int_tensor({2, 4}), .causal = true}), {1, 2, 2, 2, 1, 2, 3, 4});
+  check_prefix_rows(x, masked_softmax(x, {.valid_lens = int_tensor({2, 4}), .causal = true}),
+                    {1, 2, 2, 2, 1, 2, 3, 4});
   // causal with fewer queries than keys is aligned to the last key (cached decoding)
   const Tensor last = x.narrow(1, 3, 1);  // (2, 1, 4): the newest query sees every key
   check_close(masked_softmax(last, {.causal = true}), softmax(last, -1), 1e-12, 1e-12);
@@ -115,11 +119,17 @@ TEST_CASE("fully masked rows are all zeros with zero gradient, never NaN") {
 TEST_CASE("masked_softmax gradients match central differences; masked entries get none") {
   const Tensor lengths = int_tensor({1, 3, 2, 4}, {2, 2});
   const Tensor keep = int_tensor({1, 0, 1, 1}, {1, 1, 4});
-  gradcheck([&](const auto& in) { return masked_softmax(in[0], {.valid_lens = lengths}); }, {random64({2, 2, 4}, 98)});
-  gradcheck([&](const auto& in) { return masked_softmax(in[0], {.keep_mask = keep}); }, {random64({2, 2, 4}, 99)});
-  gradcheck([&](const auto& in) { return masked_softmax(in[0], {.causal = true}); }, {random64({2, 3, 3}, 100)});
-  gradcheck([&](const auto& in) { return masked_softmax(in[0], {.valid_lens = int_tensor({2, 3}), .causal = true}); },
-            {random64({2, 3, 4}, 101).to(kFloat32)}, kFloat32Tolerance);
+  gradcheck([&](const auto& in) { return masked_softmax(in[0], {.valid_lens = lengths}); },
+            {random64({2, 2, 4}, 98)});
+  gradcheck([&](const auto& in) { return masked_softmax(in[0], {.keep_mask = keep}); },
+            {random64({2, 2, 4}, 99)});
+  gradcheck([&](const auto& in) { return masked_softmax(in[0], {.causal = true}); },
+            {random64({2, 3, 3}, 100)});
+  gradcheck(
+      [&](const auto& in) {
+        return masked_softmax(in[0], {.valid_lens = int_tensor({2, 3}), .causal = true});
+      },
+      {random64({2, 3, 4}, 101).to(kFloat32)}, kFloat32Tolerance);
   Tensor x = random64({1, 1, 4}, 102).requires_grad_();
   masked_softmax(x, {.valid_lens = int_tensor({2})}).pow(2.0).sum().backward();
   CHECK(x.grad().at({0, 0, 2}) == 0.0);
@@ -130,16 +140,18 @@ TEST_CASE("fast masked softmax matches the serial reference on odd shapes and st
   for (DType dtype : {kFloat32, kFloat64}) {
     for (int64_t k : {1, 3, 17, 65, 300}) {
       const Tensor x = (random64({3, 5, k}, static_cast<uint64_t>(k)) * 4.0).to(dtype);
-      const Tensor strided = (random64({3, k, 5}, static_cast<uint64_t>(k + 1)) * 4.0).to(dtype).transpose(1, 2);
+      const Tensor strided =
+          (random64({3, k, 5}, static_cast<uint64_t>(k + 1)) * 4.0).to(dtype).transpose(1, 2);
       std::vector<int64_t> lengths;
       for (int64_t i = 0; i < 15; ++i) lengths.push_back((i * 7) % (k + 1));
       const Tensor valid = int_tensor(lengths, {3, 5});
       Generator g(static_cast<uint64_t>(k));
       const Tensor keep = rand({3, 1, k}, {kFloat64}, &g);
       const Tensor keep_mask = gt(keep, scalar_like(keep, 0.3));
-      const std::vector<SoftmaxMask> masks = {SoftmaxMask{}, SoftmaxMask{.valid_lens = valid},
-                                              SoftmaxMask{.keep_mask = keep_mask, .causal = true},
-                                              SoftmaxMask{.valid_lens = valid, .keep_mask = keep_mask}};
+      const std::vector<SoftmaxMask> masks = {
+          SoftmaxMask{}, SoftmaxMask{.valid_lens = valid},
+          SoftmaxMask{.keep_mask = keep_mask, .causal = true},
+          SoftmaxMask{.valid_lens = valid, .keep_mask = keep_mask}};
       for (const Tensor& input : {x, strided}) {
         for (const SoftmaxMask& mask : masks) {
           const Tensor leaf = input.detach().requires_grad_();
@@ -175,12 +187,32 @@ TEST_CASE("the float32 exp used by the fast kernel is accurate over the whole ra
 
 TEST_CASE("masked_softmax errors say what was expected") {
   const Tensor x = zeros({2, 2, 4});
-  check_error([&] { masked_softmax(x, {.valid_lens = int_tensor({2, 5})}); }, {"masked_softmax", "valid length 5", "4 keys"});
+  check_error(
+      [&] {
+        masked_softmax(x, {.valid_lens = int_tensor({2, 5})});
+      },
+      {"masked_softmax", "valid length 5", "4 keys"});
   check_error([&] { masked_softmax(x, {.valid_lens = int_tensor({-1, 2})}); }, {"valid length -1"});
-  check_error([&] { masked_softmax(x, {.valid_lens = int_tensor({1, 2, 3})}); }, {"valid_lens of shape (3,)", "(2, 2, 4)"});
-  check_error([&] { masked_softmax(x, {.valid_lens = tensor({1, 2})}); }, {"valid_lens", "int64", "float32"});
-  check_error([&] { masked_softmax(x, {.keep_mask = int_tensor({1, 0, 1})}); }, {"keep_mask", "(3,)", "(2, 2, 4)"});
-  check_error([&] { masked_softmax(x, {.keep_mask = int_tensor({2, 3}, {2, 1, 1})}); }, {"only 0 and 1", "valid_lens"});
+  check_error(
+      [&] {
+        masked_softmax(x, {.valid_lens = int_tensor({1, 2, 3})});
+      },
+      {"valid_lens of shape (3,)", "(2, 2, 4)"});
+  check_error(
+      [&] {
+        masked_softmax(x, {.valid_lens = tensor({1, 2})});
+      },
+      {"valid_lens", "int64", "float32"});
+  check_error(
+      [&] {
+        masked_softmax(x, {.keep_mask = int_tensor({1, 0, 1})});
+      },
+      {"keep_mask", "(3,)", "(2, 2, 4)"});
+  check_error(
+      [&] {
+        masked_softmax(x, {.keep_mask = int_tensor({2, 3}, {2, 1, 1})});
+      },
+      {"only 0 and 1", "valid_lens"});
   check_error([] { softmax(zeros({2, 3}), 2); }, {"softmax", "dim 2"});
   check_error([] { softmax(int_tensor({1, 2}), 0); }, {"softmax", "int64"});
 }

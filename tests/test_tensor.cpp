@@ -96,7 +96,8 @@ TEST_CASE("element access, to_vector and printing") {
   CHECK(x.to_vector<double>() == std::vector<double>{1, 2, 3, 4});
   CHECK(to_string(x) == "tensor([[1.0000, 2.0000],\n        [3.0000, 4.0000]], dtype=float64)");
   CHECK(to_string(int_tensor({1, 2})) == "tensor([1, 2])");
-  CHECK(fmt::format("{}", ones({2}, {.requires_grad = true})) == "tensor([1.0000, 1.0000], requires_grad=True)");
+  CHECK(fmt::format("{}", ones({2}, {.requires_grad = true})) ==
+        "tensor([1.0000, 1.0000], requires_grad=True)");
   Tensor leaf = ones({2}, {.requires_grad = true});
   CHECK(to_string(leaf * 2.0) == "tensor([2.0000, 2.0000], grad_fn=<mul>)");
 }

@@ -20,12 +20,16 @@ void* allocate(size_t bytes) {
   const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   return std::aligned_alloc(kAlignment, rounded);
 }
-void release(void* pointer) { std::free(pointer); }
+void release(void* pointer) {
+  std::free(pointer);
+}
 int copy_bytes(void* dst, const void* src, size_t bytes) {
   std::memcpy(dst, src, bytes);
   return 0;
 }
-const char* last_error() { return ""; }
+const char* last_error() {
+  return "";
+}
 
 int32_t thread_count = 0;
 std::unique_ptr<tbb::global_control> tbb_limit;
@@ -48,13 +52,16 @@ heed_backend make_table(bool reference_kernels) {
   table.softmax_forward = reference_kernels ? reference::softmax_forward : softmax_forward;
   table.softmax_backward = reference_kernels ? reference::softmax_backward : softmax_backward;
   table.layer_norm_forward = reference_kernels ? reference::layer_norm_forward : layer_norm_forward;
-  table.layer_norm_backward = reference_kernels ? reference::layer_norm_backward : layer_norm_backward;
+  table.layer_norm_backward =
+      reference_kernels ? reference::layer_norm_backward : layer_norm_backward;
   table.index_select = index_select;
   table.index_add = index_add;
   table.gather = gather;
   table.scatter_add = scatter_add;
-  table.cross_entropy_forward = reference_kernels ? reference::cross_entropy_forward : cross_entropy_forward;
-  table.cross_entropy_backward = reference_kernels ? reference::cross_entropy_backward : cross_entropy_backward;
+  table.cross_entropy_forward =
+      reference_kernels ? reference::cross_entropy_forward : cross_entropy_forward;
+  table.cross_entropy_backward =
+      reference_kernels ? reference::cross_entropy_backward : cross_entropy_backward;
   table.set_num_threads = set_num_threads;
   table.last_error = last_error;
   return table;

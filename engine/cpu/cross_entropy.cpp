@@ -26,12 +26,13 @@ int cross_entropy_forward(const heed_view* logits, const heed_view* targets, int
   const auto* t = typed<int64_t>(targets);
   visit_floating(logits->dtype, [&](auto zero) {
     using T = decltype(zero);
-    parallel_range(n, std::max<int64_t>(1, 4096 / std::max<int64_t>(c, 1)), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const T* row = typed<T>(logits) + i * c;
-        typed<T>(loss)[i] = t[i] == ignore_index ? T(0) : log_sum_exp(row, c) - row[t[i]];
-      }
-    });
+    parallel_range(
+        n, std::max<int64_t>(1, 4096 / std::max<int64_t>(c, 1)), [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) {
+            const T* row = typed<T>(logits) + i * c;
+            typed<T>(loss)[i] = t[i] == ignore_index ? T(0) : log_sum_exp(row, c) - row[t[i]];
+          }
+        });
   });
   return 0;
 }
@@ -42,20 +43,21 @@ int cross_entropy_backward(const heed_view* logits, const heed_view* targets, in
   const auto* t = typed<int64_t>(targets);
   visit_floating(logits->dtype, [&](auto zero) {
     using T = decltype(zero);
-    parallel_range(n, std::max<int64_t>(1, 4096 / std::max<int64_t>(c, 1)), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const T* row = typed<T>(logits) + i * c;
-        T* out = typed<T>(dlogits) + i * c;
-        if (t[i] == ignore_index) {
-          for (int64_t j = 0; j < c; ++j) out[j] = 0;
-          continue;
-        }
-        const T g = typed<T>(row_grad)[i];
-        const T lse = log_sum_exp(row, c);
-        for (int64_t j = 0; j < c; ++j) out[j] = g * std::exp(row[j] - lse);
-        out[t[i]] -= g;
-      }
-    });
+    parallel_range(n, std::max<int64_t>(1, 4096 / std::max<int64_t>(c, 1)),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t i = begin; i < end; ++i) {
+                       const T* row = typed<T>(logits) + i * c;
+                       T* out = typed<T>(dlogits) + i * c;
+                       if (t[i] == ignore_index) {
+                         for (int64_t j = 0; j < c; ++j) out[j] = 0;
+                         continue;
+                       }
+                       const T g = typed<T>(row_grad)[i];
+                       const T lse = log_sum_exp(row, c);
+                       for (int64_t j = 0; j < c; ++j) out[j] = g * std::exp(row[j] - lse);
+                       out[t[i]] -= g;
+                     }
+                   });
   });
   return 0;
 }

@@ -76,52 +76,81 @@ T gelu_tanh_derivative(T x) {
 template <typename T>
 void run_unary(int32_t op, T a, T b, const heed_view* x, const heed_view* y) {
   switch (op) {
-    case HEED_NEG: return map_unary<T, T>(x, y, [](T v) { return -v; });
-    case HEED_EXP: return map_unary<T, T>(x, y, [](T v) { return std::exp(v); });
-    case HEED_LOG: return map_unary<T, T>(x, y, [](T v) { return std::log(v); });
-    case HEED_SQRT: return map_unary<T, T>(x, y, [](T v) { return std::sqrt(v); });
-    case HEED_ABS: return map_unary<T, T>(x, y, [](T v) { return std::abs(v); });
-    case HEED_SIGN: return map_unary<T, T>(x, y, [](T v) { return T((v > T(0)) - (v < T(0))); });
-    case HEED_TANH: return map_unary<T, T>(x, y, [](T v) { return std::tanh(v); });
-    case HEED_SIGMOID: return map_unary<T, T>(x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
-    case HEED_RELU: return map_unary<T, T>(x, y, [](T v) { return v > T(0) ? v : T(0); });
-    case HEED_GELU_EXACT: return map_unary<T, T>(x, y, gelu_exact<T>);
-    case HEED_GELU_TANH: return map_unary<T, T>(x, y, gelu_tanh<T>);
-    case HEED_GELU_EXACT_DERIVATIVE: return map_unary<T, T>(x, y, gelu_exact_derivative<T>);
-    case HEED_GELU_TANH_DERIVATIVE: return map_unary<T, T>(x, y, gelu_tanh_derivative<T>);
+    case HEED_NEG:
+      return map_unary<T, T>(x, y, [](T v) { return -v; });
+    case HEED_EXP:
+      return map_unary<T, T>(x, y, [](T v) { return std::exp(v); });
+    case HEED_LOG:
+      return map_unary<T, T>(x, y, [](T v) { return std::log(v); });
+    case HEED_SQRT:
+      return map_unary<T, T>(x, y, [](T v) { return std::sqrt(v); });
+    case HEED_ABS:
+      return map_unary<T, T>(x, y, [](T v) { return std::abs(v); });
+    case HEED_SIGN:
+      return map_unary<T, T>(x, y, [](T v) { return T((v > T(0)) - (v < T(0))); });
+    case HEED_TANH:
+      return map_unary<T, T>(x, y, [](T v) { return std::tanh(v); });
+    case HEED_SIGMOID:
+      return map_unary<T, T>(x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
+    case HEED_RELU:
+      return map_unary<T, T>(x, y, [](T v) { return v > T(0) ? v : T(0); });
+    case HEED_GELU_EXACT:
+      return map_unary<T, T>(x, y, gelu_exact<T>);
+    case HEED_GELU_TANH:
+      return map_unary<T, T>(x, y, gelu_tanh<T>);
+    case HEED_GELU_EXACT_DERIVATIVE:
+      return map_unary<T, T>(x, y, gelu_exact_derivative<T>);
+    case HEED_GELU_TANH_DERIVATIVE:
+      return map_unary<T, T>(x, y, gelu_tanh_derivative<T>);
     case HEED_POW_SCALAR:
       if (a == T(2)) return map_unary<T, T>(x, y, [](T v) { return v * v; });
       return map_unary<T, T>(x, y, [a](T v) { return std::pow(v, a); });
-    case HEED_CLAMP: return map_unary<T, T>(x, y, [a, b](T v) { return std::fmin(std::fmax(v, a), b); });
-    default: break;
+    case HEED_CLAMP:
+      return map_unary<T, T>(x, y, [a, b](T v) { return std::fmin(std::fmax(v, a), b); });
+    default:
+      break;
   }
 }
 
 template <typename T>
 void run_arithmetic(int32_t op, const heed_view* a, const heed_view* b, const heed_view* c) {
   switch (op) {
-    case HEED_ADD: return map_binary<T, T>(a, b, c, [](T p, T q) { return p + q; });
-    case HEED_SUB: return map_binary<T, T>(a, b, c, [](T p, T q) { return p - q; });
-    case HEED_MUL: return map_binary<T, T>(a, b, c, [](T p, T q) { return p * q; });
-    case HEED_DIV: return map_binary<T, T>(a, b, c, [](T p, T q) { return p / q; });
+    case HEED_ADD:
+      return map_binary<T, T>(a, b, c, [](T p, T q) { return p + q; });
+    case HEED_SUB:
+      return map_binary<T, T>(a, b, c, [](T p, T q) { return p - q; });
+    case HEED_MUL:
+      return map_binary<T, T>(a, b, c, [](T p, T q) { return p * q; });
+    case HEED_DIV:
+      return map_binary<T, T>(a, b, c, [](T p, T q) { return p / q; });
     case HEED_POW:
       return map_binary<T, T>(a, b, c, [](T p, T q) { return static_cast<T>(std::pow(p, q)); });
-    case HEED_MAXIMUM: return map_binary<T, T>(a, b, c, [](T p, T q) { return p > q ? p : q; });
-    case HEED_MINIMUM: return map_binary<T, T>(a, b, c, [](T p, T q) { return p < q ? p : q; });
-    default: break;
+    case HEED_MAXIMUM:
+      return map_binary<T, T>(a, b, c, [](T p, T q) { return p > q ? p : q; });
+    case HEED_MINIMUM:
+      return map_binary<T, T>(a, b, c, [](T p, T q) { return p < q ? p : q; });
+    default:
+      break;
   }
 }
 
 template <typename T>
 void run_comparison(int32_t op, const heed_view* a, const heed_view* b, const heed_view* c) {
   switch (op) {
-    case HEED_EQ: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p == q; });
-    case HEED_NE: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p != q; });
-    case HEED_LT: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p < q; });
-    case HEED_LE: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p <= q; });
-    case HEED_GT: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p > q; });
-    case HEED_GE: return map_binary<T, bool>(a, b, c, [](T p, T q) { return p >= q; });
-    default: break;
+    case HEED_EQ:
+      return map_binary<T, bool>(a, b, c, [](T p, T q) { return p == q; });
+    case HEED_NE:
+      return map_binary<T, bool>(a, b, c, [](T p, T q) { return p != q; });
+    case HEED_LT:
+      return map_binary<T, bool>(a, b, c, [](T p, T q) { return p < q; });
+    case HEED_LE:
+      return map_binary<T, bool>(a, b, c, [](T p, T q) { return p <= q; });
+    case HEED_GT:
+      return map_binary<T, bool>(a, b, c, [](T p, T q) { return p > q; });
+    case HEED_GE:
+      return map_binary<T, bool>(a, b, c, [](T p, T q) { return p >= q; });
+    default:
+      break;
   }
 }
 
@@ -174,18 +203,20 @@ int binary(int32_t op, const heed_view* a, const heed_view* b, const heed_view* 
   return 0;
 }
 
-int where(const heed_view* condition, const heed_view* a, const heed_view* b, const heed_view* out) {
+int where(const heed_view* condition, const heed_view* a, const heed_view* b,
+          const heed_view* out) {
   visit_any(out->dtype, [&](auto zero) {
     using T = decltype(zero);
     const bool* c = typed<bool>(condition);
     const T* pa = typed<T>(a);
     const T* pb = typed<T>(b);
     T* po = typed<T>(out);
-    StridedWalk<4>({condition, a, b, out}).for_each_run_parallel([&](auto o, int64_t count, auto s) {
-      for (int64_t i = 0; i < count; ++i) {
-        po[o[3] + i * s[3]] = c[o[0] + i * s[0]] ? pa[o[1] + i * s[1]] : pb[o[2] + i * s[2]];
-      }
-    });
+    StridedWalk<4>({condition, a, b, out})
+        .for_each_run_parallel([&](auto o, int64_t count, auto s) {
+          for (int64_t i = 0; i < count; ++i) {
+            po[o[3] + i * s[3]] = c[o[0] + i * s[0]] ? pa[o[1] + i * s[1]] : pb[o[2] + i * s[2]];
+          }
+        });
   });
   return 0;
 }

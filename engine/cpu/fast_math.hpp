@@ -11,7 +11,7 @@ namespace heed::cpu {
 
 inline float vector_exp(float x) {
   x = std::fmin(std::fmax(x, -87.0f), 88.0f);  // beyond these exp under/overflows float
-  const float round_shift = 12582912.0f;         // 1.5 * 2^23: adding it rounds to an integer
+  const float round_shift = 12582912.0f;       // 1.5 * 2^23: adding it rounds to an integer
   const float n = (x * 1.44269504088896341f + round_shift) - round_shift;
   // r = x - n ln2, with ln2 split in a high and a low part to keep r exact.
   const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
@@ -26,6 +26,8 @@ inline float vector_exp(float x) {
   return exp_r * std::bit_cast<float>(exponent_bits);
 }
 
-inline double vector_exp(double x) { return std::exp(x); }
+inline double vector_exp(double x) {
+  return std::exp(x);
+}
 
 }  // namespace heed::cpu

@@ -14,7 +14,9 @@ namespace {
 struct Split {
   int64_t outer, n, inner;
 };
-Split split3(const heed_view* v) { return {v->shape[0], v->shape[1], v->shape[2]}; }
+Split split3(const heed_view* v) {
+  return {v->shape[0], v->shape[1], v->shape[2]};
+}
 
 }  // namespace
 
@@ -25,13 +27,14 @@ int index_select(const heed_view* x, const heed_view* index, const heed_view* ou
   const size_t bytes = static_cast<size_t>(s.inner) * dtype_bytes(x->dtype);
   const auto* src = static_cast<const char*>(x->data);
   auto* dst = static_cast<char*>(out->data);
-  parallel_range(s.outer * m, std::max<int64_t>(1, 16384 / std::max<int64_t>(s.inner, 1)), [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t o = t / m, i = t % m;
-      std::memcpy(dst + static_cast<size_t>(t) * bytes,
-                  src + static_cast<size_t>(o * s.n + idx[i]) * bytes, bytes);
-    }
-  });
+  parallel_range(s.outer * m, std::max<int64_t>(1, 16384 / std::max<int64_t>(s.inner, 1)),
+                 [&](int64_t begin, int64_t end) {
+                   for (int64_t t = begin; t < end; ++t) {
+                     const int64_t o = t / m, i = t % m;
+                     std::memcpy(dst + static_cast<size_t>(t) * bytes,
+                                 src + static_cast<size_t>(o * s.n + idx[i]) * bytes, bytes);
+                   }
+                 });
   return 0;
 }
 

@@ -15,10 +15,12 @@ int where(const heed_view* condition, const heed_view* a, const heed_view* b, co
 int reduce_rows(int32_t op, const heed_view* x, const heed_view* out);
 int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, heed_matrix a,
          heed_matrix b, double beta, heed_matrix c);
-int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log, const heed_view* y);
+int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log,
+                    const heed_view* y);
 int softmax_backward(const heed_view* y, const heed_view* dy, int32_t log, const heed_view* dx);
-int layer_norm_forward(const heed_view* x, const heed_view* weight, const heed_view* bias, double eps,
-                       const heed_view* y, const heed_view* mean, const heed_view* rstd);
+int layer_norm_forward(const heed_view* x, const heed_view* weight, const heed_view* bias,
+                       double eps, const heed_view* y, const heed_view* mean,
+                       const heed_view* rstd);
 int layer_norm_backward(const heed_view* dy, const heed_view* x, const heed_view* weight,
                         const heed_view* mean, const heed_view* rstd, const heed_view* dx,
                         const heed_view* dweight, const heed_view* dbias);
@@ -38,10 +40,12 @@ int32_t num_threads();
 namespace reference {
 int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, heed_matrix a,
          heed_matrix b, double beta, heed_matrix c);
-int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log, const heed_view* y);
+int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log,
+                    const heed_view* y);
 int softmax_backward(const heed_view* y, const heed_view* dy, int32_t log, const heed_view* dx);
-int layer_norm_forward(const heed_view* x, const heed_view* weight, const heed_view* bias, double eps,
-                       const heed_view* y, const heed_view* mean, const heed_view* rstd);
+int layer_norm_forward(const heed_view* x, const heed_view* weight, const heed_view* bias,
+                       double eps, const heed_view* y, const heed_view* mean,
+                       const heed_view* rstd);
 int layer_norm_backward(const heed_view* dy, const heed_view* x, const heed_view* weight,
                         const heed_view* mean, const heed_view* rstd, const heed_view* dx,
                         const heed_view* dweight, const heed_view* dbias);

@@ -44,9 +44,9 @@ void forward(const heed_view* x, const heed_view* weight, const heed_view* bias,
 //   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  dweight = sum_rows(dy * xhat),
 //   dbias = sum_rows(dy).
 template <typename T>
-void backward(const heed_view* dy, const heed_view* x, const heed_view* weight, const heed_view* mean,
-              const heed_view* rstd, const heed_view* dx, const heed_view* dweight,
-              const heed_view* dbias) {
+void backward(const heed_view* dy, const heed_view* x, const heed_view* weight,
+              const heed_view* mean, const heed_view* rstd, const heed_view* dx,
+              const heed_view* dweight, const heed_view* dbias) {
   const int64_t d = x->shape[x->ndim - 1];
   const int64_t rows = d == 0 ? 0 : row_count(x);
   const T* w = weight ? typed<T>(weight) : nullptr;
@@ -95,8 +95,9 @@ void backward(const heed_view* dy, const heed_view* x, const heed_view* weight, 
 
 }  // namespace
 
-int layer_norm_forward(const heed_view* x, const heed_view* weight, const heed_view* bias, double eps,
-                       const heed_view* y, const heed_view* mean, const heed_view* rstd) {
+int layer_norm_forward(const heed_view* x, const heed_view* weight, const heed_view* bias,
+                       double eps, const heed_view* y, const heed_view* mean,
+                       const heed_view* rstd) {
   visit_floating(x->dtype, [&](auto zero) {
     using T = decltype(zero);
     forward<T>(x, weight, bias, static_cast<T>(eps), y, mean, rstd);

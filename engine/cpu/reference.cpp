@@ -22,8 +22,9 @@ int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double a
         for (int64_t j = 0; j < n; ++j) {
           double total = 0;  // accumulate in double: the reference should be the more exact one
           for (int64_t p = 0; p < k; ++p) {
-            total += static_cast<double>(pa[s * a.batch_stride + i * a.row_stride + p * a.col_stride]) *
-                     static_cast<double>(pb[s * b.batch_stride + p * b.row_stride + j * b.col_stride]);
+            total +=
+                static_cast<double>(pa[s * a.batch_stride + i * a.row_stride + p * a.col_stride]) *
+                static_cast<double>(pb[s * b.batch_stride + p * b.row_stride + j * b.col_stride]);
           }
           T& out = pc[s * c.batch_stride + i * c.row_stride + j * c.col_stride];
           out = static_cast<T>(alpha * total + (beta == 0 ? 0.0 : beta * static_cast<double>(out)));
@@ -34,7 +35,8 @@ int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double a
   return 0;
 }
 
-int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log, const heed_view* y) {
+int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log,
+                    const heed_view* y) {
   const SoftmaxRows rows(x, mask);
   visit_floating(x->dtype, [&](auto zero) {
     using T = decltype(zero);
@@ -44,7 +46,8 @@ int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t l
       std::vector<bool> kept(static_cast<size_t>(rows.keys));
       double shift = -std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < rows.keys; ++j) {
-        kept[j] = j < rows.limit(r) && (rows.keep_mask == nullptr || rows.keep_row(r)[j * rows.keep_step()]);
+        kept[j] = j < rows.limit(r) &&
+                  (rows.keep_mask == nullptr || rows.keep_row(r)[j * rows.keep_step()]);
         if (kept[j]) shift = std::max(shift, static_cast<double>(xr[j]));
       }
       double total = 0;
@@ -74,7 +77,8 @@ int softmax_backward(const heed_view* y, const heed_view* dy, int32_t log, const
       const T* dyr = typed<T>(dy) + r * k;
       T* dxr = typed<T>(dx) + r * k;
       double total = 0;
-      for (int64_t j = 0; j < k; ++j) total += log != 0 ? double(dyr[j]) : double(dyr[j]) * double(yr[j]);
+      for (int64_t j = 0; j < k; ++j)
+        total += log != 0 ? double(dyr[j]) : double(dyr[j]) * double(yr[j]);
       for (int64_t j = 0; j < k; ++j) {
         dxr[j] = log != 0 ? static_cast<T>(dyr[j] - std::exp(double(yr[j])) * total)
                           : static_cast<T>(yr[j] * (dyr[j] - total));
@@ -84,8 +88,9 @@ int softmax_backward(const heed_view* y, const heed_view* dy, int32_t log, const
   return 0;
 }
 
-int layer_norm_forward(const heed_view* x, const heed_view* weight, const heed_view* bias, double eps,
-                       const heed_view* y, const heed_view* mean, const heed_view* rstd) {
+int layer_norm_forward(const heed_view* x, const heed_view* weight, const heed_view* bias,
+                       double eps, const heed_view* y, const heed_view* mean,
+                       const heed_view* rstd) {
   const int64_t d = x->shape[x->ndim - 1];
   const int64_t rows = d == 0 ? 0 : row_count(x);
   visit_floating(x->dtype, [&](auto zero) {
@@ -192,7 +197,8 @@ int reduce_rows(int32_t op, const heed_view* x, const heed_view* out) {
         }
         int64_t best = 0;
         for (int64_t j = 1; j < n; ++j) {
-          const bool better = (op == HEED_MAX || op == HEED_ARGMAX) ? row[j] > row[best] : row[j] < row[best];
+          const bool better =
+              (op == HEED_MAX || op == HEED_ARGMAX) ? row[j] > row[best] : row[j] < row[best];
           if (better) best = j;
         }
         if (op == HEED_ARGMAX || op == HEED_ARGMIN) {

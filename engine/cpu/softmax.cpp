@@ -137,26 +137,28 @@ void backward(const heed_view* y, const heed_view* dy, bool log, const heed_view
   const T* py = typed<T>(y);
   const T* pdy = typed<T>(dy);
   T* pdx = typed<T>(dx);
-  parallel_range(count, std::max<int64_t>(1, 8192 / std::max<int64_t>(k, 1)), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const T* yr = py + r * k;
-      const T* dyr = pdy + r * k;
-      T* dxr = pdx + r * k;
-      if (log) {
-        T total = 0;
-        for (int64_t j = 0; j < k; ++j) total += dyr[j];
-        for (int64_t j = 0; j < k; ++j) dxr[j] = dyr[j] - vector_exp(yr[j]) * total;
-      } else {
-        const T weighted = dot(dyr, yr, k);
-        for (int64_t j = 0; j < k; ++j) dxr[j] = yr[j] * (dyr[j] - weighted);
-      }
-    }
-  });
+  parallel_range(count, std::max<int64_t>(1, 8192 / std::max<int64_t>(k, 1)),
+                 [&](int64_t begin, int64_t end) {
+                   for (int64_t r = begin; r < end; ++r) {
+                     const T* yr = py + r * k;
+                     const T* dyr = pdy + r * k;
+                     T* dxr = pdx + r * k;
+                     if (log) {
+                       T total = 0;
+                       for (int64_t j = 0; j < k; ++j) total += dyr[j];
+                       for (int64_t j = 0; j < k; ++j) dxr[j] = dyr[j] - vector_exp(yr[j]) * total;
+                     } else {
+                       const T weighted = dot(dyr, yr, k);
+                       for (int64_t j = 0; j < k; ++j) dxr[j] = yr[j] * (dyr[j] - weighted);
+                     }
+                   }
+                 });
 }
 
 }  // namespace
 
-int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log, const heed_view* y) {
+int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log,
+                    const heed_view* y) {
   visit_floating(x->dtype, [&](auto zero) { forward<decltype(zero)>(x, mask, log != 0, y); });
   return 0;
 }

@@ -26,10 +26,18 @@ void visit_floating(int32_t dtype, Body&& body) {
 template <typename Body>
 void visit_any(int32_t dtype, Body&& body) {
   switch (dtype) {
-    case HEED_FLOAT32: body(float{}); break;
-    case HEED_FLOAT64: body(double{}); break;
-    case HEED_INT64: body(int64_t{}); break;
-    default: body(bool{}); break;
+    case HEED_FLOAT32:
+      body(float{});
+      break;
+    case HEED_FLOAT64:
+      body(double{});
+      break;
+    case HEED_INT64:
+      body(int64_t{});
+      break;
+    default:
+      body(bool{});
+      break;
   }
 }
 
@@ -130,7 +138,8 @@ struct StridedWalk {
   template <typename Row>
   void for_each_run_parallel(Row&& row) const {
     constexpr int64_t kGrain = 32768;
-    parallel_range(numel, kGrain, [&](int64_t begin, int64_t end) { for_each_run(begin, end, row); });
+    parallel_range(numel, kGrain,
+                   [&](int64_t begin, int64_t end) { for_each_run(begin, end, row); });
   }
 };
 

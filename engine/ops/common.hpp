@@ -11,7 +11,9 @@
 
 namespace heed::ops {
 
-inline const heed_backend& kernels_of(const Tensor& t) { return backend_for(t.device()); }
+inline const heed_backend& kernels_of(const Tensor& t) {
+  return backend_for(t.device());
+}
 
 inline void check_defined(std::string_view op, const Tensor& t, std::string_view name) {
   if (!t.defined()) fail("{}: argument '{}' is an undefined tensor", op, name);
@@ -25,7 +27,8 @@ inline void check_floating(std::string_view op, const Tensor& t) {
   }
 }
 
-inline void check_dtype(std::string_view op, const Tensor& t, DType expected, std::string_view name) {
+inline void check_dtype(std::string_view op, const Tensor& t, DType expected,
+                        std::string_view name) {
   check_defined(op, t, name);
   if (t.dtype() != expected) {
     fail("{}: expected '{}' to be {}, got {} of shape {}", op, name, dtype_name(expected),
@@ -41,7 +44,8 @@ inline void check_same_dtype_and_device(std::string_view op, const Tensor& a, co
          dtype_name(a.dtype()), shape_str(a.shape()), dtype_name(b.dtype()), shape_str(b.shape()));
   }
   if (a.device() != b.device()) {
-    fail("{}: expected tensors on one device, got {} and {}", op, a.device().str(), b.device().str());
+    fail("{}: expected tensors on one device, got {} and {}", op, a.device().str(),
+         b.device().str());
   }
 }
 

@@ -34,7 +34,8 @@ Tensor binary_kernel(std::string_view name, const Tensor& a, const Tensor& b, in
 
 void check_arithmetic(std::string_view op, const Tensor& a, const Tensor& b) {
   ops::check_same_dtype_and_device(op, a, b);
-  if (a.dtype() == kBool) fail("{}: arithmetic on bool tensors is not supported; convert with .to()", op);
+  if (a.dtype() == kBool)
+    fail("{}: arithmetic on bool tensors is not supported; convert with .to()", op);
 }
 
 }  // namespace
@@ -65,11 +66,12 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   check_arithmetic("mul", a, b);
   Tensor c = binary_kernel("mul", a, b, HEED_MUL);
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  return record(c, "mul", {a, b}, [a = a.detach(), b = b.detach(), need_a, need_b](const Tensor& dc) {
-    // c = a * b: da = dc * b, db = dc * a
-    return std::vector<Tensor>{need_a ? sum_to(dc * b, a.shape()) : Tensor(),
-                               need_b ? sum_to(dc * a, b.shape()) : Tensor()};
-  });
+  return record(c, "mul", {a, b},
+                [a = a.detach(), b = b.detach(), need_a, need_b](const Tensor& dc) {
+                  // c = a * b: da = dc * b, db = dc * a
+                  return std::vector<Tensor>{need_a ? sum_to(dc * b, a.shape()) : Tensor(),
+                                             need_b ? sum_to(dc * a, b.shape()) : Tensor()};
+                });
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
@@ -88,20 +90,21 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
   ops::check_floating("pow", base);
   Tensor c = binary_kernel("pow", base, exponent, HEED_POW);
   const bool need_exponent = exponent.requires_grad();
-  return record(c, "pow", {base, exponent},
-                [a = base.detach(), b = exponent.detach(), c = c.detach(), need_exponent](const Tensor& dc) {
-                  // c = a^b: da = dc * b * a^(b-1), db = dc * c * log(a)
-                  return std::vector<Tensor>{
-                      sum_to(dc * b * pow(a, b - 1.0), a.shape()),
-                      need_exponent ? sum_to(dc * c * log(a), b.shape()) : Tensor()};
-                });
+  return record(
+      c, "pow", {base, exponent},
+      [a = base.detach(), b = exponent.detach(), c = c.detach(), need_exponent](const Tensor& dc) {
+        // c = a^b: da = dc * b * a^(b-1), db = dc * c * log(a)
+        return std::vector<Tensor>{sum_to(dc * b * pow(a, b - 1.0), a.shape()),
+                                   need_exponent ? sum_to(dc * c * log(a), b.shape()) : Tensor()};
+      });
 }
 
 Tensor pow(const Tensor& base, double exponent) {
   ops::check_floating("pow", base);
   Tensor y = unary_kernel(base, HEED_POW_SCALAR, exponent);
   return record(y, "pow", {base}, [x = base.detach(), exponent](const Tensor& dy) {
-    return std::vector<Tensor>{dy * exponent * pow(x, exponent - 1)};  // y = x^p: dx = dy * p * x^(p-1)
+    return std::vector<Tensor>{dy * exponent *
+                               pow(x, exponent - 1)};  // y = x^p: dx = dy * p * x^(p-1)
   });
 }
 
@@ -227,12 +230,24 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
 
 // ---- comparisons and selection ----
 
-Tensor eq(const Tensor& a, const Tensor& b) { return binary_kernel("eq", a, b, HEED_EQ, kBool); }
-Tensor ne(const Tensor& a, const Tensor& b) { return binary_kernel("ne", a, b, HEED_NE, kBool); }
-Tensor lt(const Tensor& a, const Tensor& b) { return binary_kernel("lt", a, b, HEED_LT, kBool); }
-Tensor le(const Tensor& a, const Tensor& b) { return binary_kernel("le", a, b, HEED_LE, kBool); }
-Tensor gt(const Tensor& a, const Tensor& b) { return binary_kernel("gt", a, b, HEED_GT, kBool); }
-Tensor ge(const Tensor& a, const Tensor& b) { return binary_kernel("ge", a, b, HEED_GE, kBool); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return binary_kernel("eq", a, b, HEED_EQ, kBool);
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return binary_kernel("ne", a, b, HEED_NE, kBool);
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return binary_kernel("lt", a, b, HEED_LT, kBool);
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return binary_kernel("le", a, b, HEED_LE, kBool);
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return binary_kernel("gt", a, b, HEED_GT, kBool);
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return binary_kernel("ge", a, b, HEED_GE, kBool);
+}
 
 Tensor logical_not(const Tensor& condition) {
   ops::check_dtype("logical_not", condition, kBool, "condition");
@@ -242,18 +257,19 @@ Tensor logical_not(const Tensor& condition) {
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   ops::check_dtype("where", condition, kBool, "condition");
   ops::check_same_dtype_and_device("where", a, b);
-  const Shape shape = broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"),
-                                       b.shape(), "where");
+  const Shape shape =
+      broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = empty(shape, {a.dtype(), a.device()});
   const heed_view vc = condition.expand(shape).view_descriptor();
   const heed_view va = a.expand(shape).view_descriptor(), vb = b.expand(shape).view_descriptor();
   const heed_view vo = out.view_descriptor();
   run(a, ops::kernels_of(a).where(&vc, &va, &vb, &vo), "where");
-  return record(out, "where", {a, b}, [c = condition, sa = a.shape(), sb = b.shape()](const Tensor& dy) {
-    // y = c ? a : b: da = dy where c, db = dy where not c
-    const Tensor zero = scalar_like(dy, 0);
-    return std::vector<Tensor>{sum_to(where(c, dy, zero), sa), sum_to(where(c, zero, dy), sb)};
-  });
+  return record(
+      out, "where", {a, b}, [c = condition, sa = a.shape(), sb = b.shape()](const Tensor& dy) {
+        // y = c ? a : b: da = dy where c, db = dy where not c
+        const Tensor zero = scalar_like(dy, 0);
+        return std::vector<Tensor>{sum_to(where(c, dy, zero), sa), sum_to(where(c, zero, dy), sb)};
+      });
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
@@ -269,32 +285,78 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 
 // ---- operators ----
 
-Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator-(const Tensor& x) { return neg(x); }
-Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
-Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
-Tensor operator+(double a, const Tensor& b) { return add(scalar_like(b, a), b); }
-Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
-Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
+Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+Tensor operator-(const Tensor& a, const Tensor& b) {
+  return sub(a, b);
+}
+Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
+Tensor operator/(const Tensor& a, const Tensor& b) {
+  return div(a, b);
+}
+Tensor operator-(const Tensor& x) {
+  return neg(x);
+}
+Tensor operator+(const Tensor& a, double b) {
+  return add(a, scalar_like(a, b));
+}
+Tensor operator-(const Tensor& a, double b) {
+  return sub(a, scalar_like(a, b));
+}
+Tensor operator*(const Tensor& a, double b) {
+  return mul(a, scalar_like(a, b));
+}
+Tensor operator/(const Tensor& a, double b) {
+  return div(a, scalar_like(a, b));
+}
+Tensor operator+(double a, const Tensor& b) {
+  return add(scalar_like(b, a), b);
+}
+Tensor operator-(double a, const Tensor& b) {
+  return sub(scalar_like(b, a), b);
+}
+Tensor operator*(double a, const Tensor& b) {
+  return mul(scalar_like(b, a), b);
+}
+Tensor operator/(double a, const Tensor& b) {
+  return div(scalar_like(b, a), b);
+}
 
 // ---- Tensor methods ----
 
-Tensor Tensor::exp() const { return heed::exp(*this); }
-Tensor Tensor::log() const { return heed::log(*this); }
-Tensor Tensor::sqrt() const { return heed::sqrt(*this); }
-Tensor Tensor::abs() const { return heed::abs(*this); }
-Tensor Tensor::tanh() const { return heed::tanh(*this); }
-Tensor Tensor::sigmoid() const { return heed::sigmoid(*this); }
-Tensor Tensor::relu() const { return heed::relu(*this); }
-Tensor Tensor::neg() const { return heed::neg(*this); }
-Tensor Tensor::pow(double exponent) const { return heed::pow(*this, exponent); }
-Tensor Tensor::pow(const Tensor& exponent) const { return heed::pow(*this, exponent); }
+Tensor Tensor::exp() const {
+  return heed::exp(*this);
+}
+Tensor Tensor::log() const {
+  return heed::log(*this);
+}
+Tensor Tensor::sqrt() const {
+  return heed::sqrt(*this);
+}
+Tensor Tensor::abs() const {
+  return heed::abs(*this);
+}
+Tensor Tensor::tanh() const {
+  return heed::tanh(*this);
+}
+Tensor Tensor::sigmoid() const {
+  return heed::sigmoid(*this);
+}
+Tensor Tensor::relu() const {
+  return heed::relu(*this);
+}
+Tensor Tensor::neg() const {
+  return heed::neg(*this);
+}
+Tensor Tensor::pow(double exponent) const {
+  return heed::pow(*this, exponent);
+}
+Tensor Tensor::pow(const Tensor& exponent) const {
+  return heed::pow(*this, exponent);
+}
 Tensor Tensor::clamp(std::optional<double> min, std::optional<double> max) const {
   return heed::clamp(*this, min, max);
 }

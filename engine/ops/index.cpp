@@ -39,7 +39,8 @@ void check_indices(const char* op, const Tensor& index, int64_t size, const char
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   ops::check_defined("index_select", x, "x");
   const int64_t d = wrap_dim(dim, x.dim(), "index_select");
-  if (index.dim() > 1) fail("index_select: index must be 1-D, got shape {}", shape_str(index.shape()));
+  if (index.dim() > 1)
+    fail("index_select: index must be 1-D, got shape {}", shape_str(index.shape()));
   check_indices("index_select", index, x.dim() == 0 ? 1 : x.size(d), "the selected dim");
   const Tensor flat_index = index.reshape({-1}).contiguous();
   const Tensor source = x.detach().contiguous();

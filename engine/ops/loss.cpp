@@ -29,14 +29,17 @@ std::pair<Tensor, Tensor> as_rows(const char* op, const Tensor& logits, const Te
   const int64_t classes = unbatched ? logits.size(0) : logits.size(1);
   for (int64_t t : targets.to_vector<int64_t>()) {
     if (t != ignore_index && (t < 0 || t >= classes)) {
-      fail("{}: target {} is out of range for {} classes (ignore_index is {})", op, t, classes, ignore_index);
+      fail("{}: target {} is out of range for {} classes (ignore_index is {})", op, t, classes,
+           ignore_index);
     }
   }
-  const Tensor rows = unbatched ? logits.unsqueeze(0) : movedim(logits, 1, -1).reshape({-1, classes});
+  const Tensor rows =
+      unbatched ? logits.unsqueeze(0) : movedim(logits, 1, -1).reshape({-1, classes});
   return {rows, targets.reshape({-1}).contiguous()};
 }
 
-Tensor reduce_losses(const Tensor& per_row, const Tensor& targets, CrossEntropyOptions options, const Shape& none_shape) {
+Tensor reduce_losses(const Tensor& per_row, const Tensor& targets, CrossEntropyOptions options,
+                     const Shape& none_shape) {
   if (options.reduction == Reduction::None) return per_row.reshape(none_shape);
   if (options.reduction == Reduction::Sum) return per_row.sum();
   const Tensor counted = ne(targets, scalar_like(targets, options.ignore_index)).to(kInt64).sum();
@@ -51,21 +54,26 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOp
   const Tensor input = rows.detach().contiguous();
   Tensor per_row = empty({rows.size(0)}, {rows.dtype(), rows.device()});
   const int64_t ignore = options.ignore_index;
-  const heed_view vl = input.view_descriptor(), vt = flat_targets.view_descriptor(), vo = per_row.view_descriptor();
-  ops::run(rows, ops::kernels_of(rows).cross_entropy_forward(&vl, &vt, ignore, &vo), "cross_entropy_forward");
-  per_row = record(per_row, "cross_entropy", {rows}, [input, flat_targets, ignore](const Tensor& dloss) {
-    // loss_i = logsumexp(x_i) - x_i[t_i]: dx_i = dloss_i * (softmax(x_i) - onehot(t_i))
-    Tensor dx = empty(input.shape(), {input.dtype(), input.device()});
-    const Tensor row_grad = dloss.contiguous();
-    const heed_view vl = input.view_descriptor(), vt = flat_targets.view_descriptor();
-    const heed_view vg = row_grad.view_descriptor(), vdx = dx.view_descriptor();
-    ops::run(dx, ops::kernels_of(dx).cross_entropy_backward(&vl, &vt, ignore, &vg, &vdx), "cross_entropy_backward");
-    return std::vector<Tensor>{dx};
-  });
+  const heed_view vl = input.view_descriptor(), vt = flat_targets.view_descriptor(),
+                  vo = per_row.view_descriptor();
+  ops::run(rows, ops::kernels_of(rows).cross_entropy_forward(&vl, &vt, ignore, &vo),
+           "cross_entropy_forward");
+  per_row =
+      record(per_row, "cross_entropy", {rows}, [input, flat_targets, ignore](const Tensor& dloss) {
+        // loss_i = logsumexp(x_i) - x_i[t_i]: dx_i = dloss_i * (softmax(x_i) - onehot(t_i))
+        Tensor dx = empty(input.shape(), {input.dtype(), input.device()});
+        const Tensor row_grad = dloss.contiguous();
+        const heed_view vl = input.view_descriptor(), vt = flat_targets.view_descriptor();
+        const heed_view vg = row_grad.view_descriptor(), vdx = dx.view_descriptor();
+        ops::run(dx, ops::kernels_of(dx).cross_entropy_backward(&vl, &vt, ignore, &vg, &vdx),
+                 "cross_entropy_backward");
+        return std::vector<Tensor>{dx};
+      });
   return reduce_losses(per_row, flat_targets, options, targets.shape());
 }
 
-Tensor cross_entropy_composite(const Tensor& logits, const Tensor& targets, CrossEntropyOptions options) {
+Tensor cross_entropy_composite(const Tensor& logits, const Tensor& targets,
+                               CrossEntropyOptions options) {
   auto [rows, flat_targets] = as_rows("cross_entropy", logits, targets, options.ignore_index);
   const Tensor ignored = eq(flat_targets, scalar_like(flat_targets, options.ignore_index));
   const Tensor safe_targets = where(ignored, scalar_like(flat_targets, 0), flat_targets);

@@ -19,6 +19,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOp
 
 // The same loss written as log_softmax then picking the target: the unfused reference that
 // the fused cross_entropy is tested against.
-Tensor cross_entropy_composite(const Tensor& logits, const Tensor& targets, CrossEntropyOptions options = {});
+Tensor cross_entropy_composite(const Tensor& logits, const Tensor& targets,
+                               CrossEntropyOptions options = {});
 
 }  // namespace heed

@@ -75,8 +75,9 @@ Tensor product(const char* op, const Tensor& a, const Tensor& b) {
   if (k == 0) return out.fill_(0);
   const BatchedOperand pa = batched(a, batch_shape), pb = batched(b, batch_shape);
   const heed_matrix pc{out.raw_data(), m * n, n, 1};
-  ops::run(a, ops::kernels_of(a).gemm(static_cast<int32_t>(a.dtype()), batch, m, n, k, 1.0, pa.matrix,
-                                      pb.matrix, 0.0, pc),
+  ops::run(a,
+           ops::kernels_of(a).gemm(static_cast<int32_t>(a.dtype()), batch, m, n, k, 1.0, pa.matrix,
+                                   pb.matrix, 0.0, pc),
            "gemm");
   return out;
 }
@@ -93,16 +94,18 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
 // Both operands at least 2-D here.
 Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   if (a.size(-1) != b.size(-2)) {
-    fail("matmul: shapes {} and {} cannot be multiplied ({} columns vs {} rows)", shape_str(a.shape()),
-         shape_str(b.shape()), a.size(-1), b.size(-2));
+    fail("matmul: shapes {} and {} cannot be multiplied ({} columns vs {} rows)",
+         shape_str(a.shape()), shape_str(b.shape()), a.size(-1), b.size(-2));
   }
   Tensor c = product("matmul", a, b);
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  return record(c, "matmul", {a, b}, [a = a.detach(), b = b.detach(), need_a, need_b](const Tensor& dc) {
-    // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
-    return std::vector<Tensor>{need_a ? sum_to(product("matmul", dc, b.mT()), a.shape()) : Tensor(),
-                               need_b ? sum_to(product("matmul", a.mT(), dc), b.shape()) : Tensor()};
-  });
+  return record(c, "matmul", {a, b},
+                [a = a.detach(), b = b.detach(), need_a, need_b](const Tensor& dc) {
+                  // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
+                  return std::vector<Tensor>{
+                      need_a ? sum_to(product("matmul", dc, b.mT()), a.shape()) : Tensor(),
+                      need_b ? sum_to(product("matmul", a.mT(), dc), b.shape()) : Tensor()};
+                });
 }
 
 }  // namespace
@@ -125,11 +128,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 Tensor bmm(const Tensor& a, const Tensor& b) {
   check_operands("bmm", a, b);
   if (a.dim() != 3 || b.dim() != 3) {
-    fail("bmm: expected two 3-D tensors, got shapes {} and {}", shape_str(a.shape()), shape_str(b.shape()));
+    fail("bmm: expected two 3-D tensors, got shapes {} and {}", shape_str(a.shape()),
+         shape_str(b.shape()));
   }
   if (a.size(0) != b.size(0) || a.size(2) != b.size(1)) {
-    fail("bmm: shapes {} and {} do not match: expected (B, M, K) and (B, K, N)", shape_str(a.shape()),
-         shape_str(b.shape()));
+    fail("bmm: shapes {} and {} do not match: expected (B, M, K) and (B, K, N)",
+         shape_str(a.shape()), shape_str(b.shape()));
   }
   return matmul_nd(a, b);
 }
@@ -137,11 +141,14 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 Tensor mm(const Tensor& a, const Tensor& b) {
   check_operands("mm", a, b);
   if (a.dim() != 2 || b.dim() != 2) {
-    fail("mm: expected two 2-D tensors, got shapes {} and {}", shape_str(a.shape()), shape_str(b.shape()));
+    fail("mm: expected two 2-D tensors, got shapes {} and {}", shape_str(a.shape()),
+         shape_str(b.shape()));
   }
   return matmul_nd(a, b);
 }
 
-Tensor Tensor::matmul(const Tensor& other) const { return heed::matmul(*this, other); }
+Tensor Tensor::matmul(const Tensor& other) const {
+  return heed::matmul(*this, other);
+}
 
 }  // namespace heed

@@ -11,7 +11,8 @@ namespace heed {
 namespace {
 
 // Checks the arguments; returns the number of normalised elements per row.
-int64_t check_layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias) {
+int64_t check_layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
+                         const Tensor& bias) {
   ops::check_floating("layer_norm", x);
   const auto k = static_cast<int64_t>(normalized_shape.size());
   if (k == 0 || k > x.dim() || Shape(x.shape().end() - k, x.shape().end()) != normalized_shape) {
@@ -23,7 +24,8 @@ int64_t check_layer_norm(const Tensor& x, const Shape& normalized_shape, const T
     ops::check_same_dtype_and_device("layer_norm", x, *parameter);
     if (parameter->shape() != normalized_shape) {
       fail("layer_norm: {} of shape {} must have the normalized shape {}",
-           parameter == &weight ? "weight" : "bias", shape_str(parameter->shape()), shape_str(normalized_shape));
+           parameter == &weight ? "weight" : "bias", shape_str(parameter->shape()),
+           shape_str(normalized_shape));
     }
   }
   return numel_of(normalized_shape);
@@ -31,12 +33,13 @@ int64_t check_layer_norm(const Tensor& x, const Shape& normalized_shape, const T
 
 }  // namespace
 
-Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
+                  const Tensor& bias, double eps) {
   const int64_t d = check_layer_norm(x, normalized_shape, weight, bias);
   const Tensor rows = x.reshape({-1, d});  // (rows, d)
   const Tensor input = rows.detach().contiguous();
   const TensorOptions like{x.dtype(), x.device()};
-  Tensor y = empty(input.shape(), like);  // (rows, d)
+  Tensor y = empty(input.shape(), like);                                            // (rows, d)
   Tensor mean = empty({input.size(0)}, like), rstd = empty({input.size(0)}, like);  // (rows,)
   // The kernel sees weight and bias flat, (d,).
   const Tensor w = weight.defined() ? weight.detach().contiguous().reshape({d}) : Tensor();
@@ -45,38 +48,46 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   const heed_view vw = w.defined() ? w.view_descriptor() : heed_view{};
   const heed_view vb = b.defined() ? b.view_descriptor() : heed_view{};
   const heed_view vmean = mean.view_descriptor(), vrstd = rstd.view_descriptor();
-  ops::run(x, ops::kernels_of(x).layer_norm_forward(&vx, w.defined() ? &vw : nullptr, b.defined() ? &vb : nullptr,
-                                                    eps, &vy, &vmean, &vrstd),
-           "layer_norm_forward");
+  ops::run(
+      x,
+      ops::kernels_of(x).layer_norm_forward(&vx, w.defined() ? &vw : nullptr,
+                                            b.defined() ? &vb : nullptr, eps, &vy, &vmean, &vrstd),
+      "layer_norm_forward");
   const bool has_bias = b.defined();
-  y = record(y, "layer_norm", {rows, weight, bias}, [input, w, has_bias, mean, rstd, normalized_shape](const Tensor& dy) {
-    // xhat = (x - mean) * rstd, g = dy * weight:
-    // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), dweight = sum(dy * xhat), dbias = sum(dy)
-    const Tensor grad = dy.contiguous();  // (rows, d)
-    const TensorOptions like{grad.dtype(), grad.device()};
-    Tensor dx = empty(grad.shape(), like);
-    Tensor dweight = w.defined() ? empty(w.shape(), like) : Tensor();
-    Tensor dbias = has_bias ? empty({input.size(1)}, like) : Tensor();
-    const heed_view vdy = grad.view_descriptor(), vx = input.view_descriptor(), vdx = dx.view_descriptor();
-    const heed_view vmean = mean.view_descriptor(), vrstd = rstd.view_descriptor();
-    const heed_view vw = w.defined() ? w.view_descriptor() : heed_view{};
-    const heed_view vdw = dweight.defined() ? dweight.view_descriptor() : heed_view{};
-    const heed_view vdb = dbias.defined() ? dbias.view_descriptor() : heed_view{};
-    ops::run(dx, ops::kernels_of(dx).layer_norm_backward(&vdy, &vx, w.defined() ? &vw : nullptr, &vmean, &vrstd, &vdx,
-                                                         dweight.defined() ? &vdw : nullptr,
-                                                         dbias.defined() ? &vdb : nullptr),
-             "layer_norm_backward");
-    return std::vector<Tensor>{dx, dweight.defined() ? dweight.reshape(normalized_shape) : Tensor(),
-                               dbias.defined() ? dbias.reshape(normalized_shape) : Tensor()};
-  });
+  y = record(y, "layer_norm", {rows, weight, bias},
+             [input, w, has_bias, mean, rstd, normalized_shape](const Tensor& dy) {
+               // xhat = (x - mean) * rstd, g = dy * weight:
+               // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), dweight = sum(dy * xhat), dbias
+               // = sum(dy)
+               const Tensor grad = dy.contiguous();  // (rows, d)
+               const TensorOptions like{grad.dtype(), grad.device()};
+               Tensor dx = empty(grad.shape(), like);
+               Tensor dweight = w.defined() ? empty(w.shape(), like) : Tensor();
+               Tensor dbias = has_bias ? empty({input.size(1)}, like) : Tensor();
+               const heed_view vdy = grad.view_descriptor(), vx = input.view_descriptor(),
+                               vdx = dx.view_descriptor();
+               const heed_view vmean = mean.view_descriptor(), vrstd = rstd.view_descriptor();
+               const heed_view vw = w.defined() ? w.view_descriptor() : heed_view{};
+               const heed_view vdw = dweight.defined() ? dweight.view_descriptor() : heed_view{};
+               const heed_view vdb = dbias.defined() ? dbias.view_descriptor() : heed_view{};
+               ops::run(dx,
+                        ops::kernels_of(dx).layer_norm_backward(
+                            &vdy, &vx, w.defined() ? &vw : nullptr, &vmean, &vrstd, &vdx,
+                            dweight.defined() ? &vdw : nullptr, dbias.defined() ? &vdb : nullptr),
+                        "layer_norm_backward");
+               return std::vector<Tensor>{
+                   dx, dweight.defined() ? dweight.reshape(normalized_shape) : Tensor(),
+                   dbias.defined() ? dbias.reshape(normalized_shape) : Tensor()};
+             });
   return y.reshape(x.shape());
 }
 
-Tensor layer_norm_composite(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
-                            double eps) {
+Tensor layer_norm_composite(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
+                            const Tensor& bias, double eps) {
   check_layer_norm(x, normalized_shape, weight, bias);
   std::vector<int64_t> dims;
-  for (int64_t i = 0; i < static_cast<int64_t>(normalized_shape.size()); ++i) dims.push_back(-1 - i);
+  for (int64_t i = 0; i < static_cast<int64_t>(normalized_shape.size()); ++i)
+    dims.push_back(-1 - i);
   const Tensor centered = x - x.mean(dims, true);
   const Tensor variance = (centered * centered).mean(dims, true);
   Tensor y = centered / (variance + eps).sqrt();

@@ -11,7 +11,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
                   const Tensor& bias = {}, double eps = 1e-5);
 
 // The same written with mean, sub, mul, sqrt...: the unfused reference for tests.
-Tensor layer_norm_composite(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {},
-                            const Tensor& bias = {}, double eps = 1e-5);
+Tensor layer_norm_composite(const Tensor& x, const Shape& normalized_shape,
+                            const Tensor& weight = {}, const Tensor& bias = {}, double eps = 1e-5);
 
 }  // namespace heed

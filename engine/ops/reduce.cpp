@@ -13,7 +13,8 @@ namespace heed {
 namespace {
 
 // Sorted, distinct, non-negative dims; all dims when `dims` is empty.
-std::vector<int64_t> reduced_dims(const Tensor& x, const std::vector<int64_t>& dims, const char* op) {
+std::vector<int64_t> reduced_dims(const Tensor& x, const std::vector<int64_t>& dims,
+                                  const char* op) {
   std::vector<int64_t> out;
   if (dims.empty()) {
     for (int64_t d = 0; d < x.dim(); ++d) out.push_back(d);
@@ -41,7 +42,8 @@ Shape dropped_shape(const Tensor& x, const std::vector<int64_t>& dims) {
 }
 
 // Runs a row reduction of x over `dims`, without autograd; result has the keepdim shape.
-Tensor reduce_kernel(const Tensor& x, const std::vector<int64_t>& dims, int32_t op, const char* name) {
+Tensor reduce_kernel(const Tensor& x, const std::vector<int64_t>& dims, int32_t op,
+                     const char* name) {
   std::vector<int64_t> order;
   for (int64_t d = 0; d < x.dim(); ++d) {
     if (!std::binary_search(dims.begin(), dims.end(), d)) order.push_back(d);
@@ -55,7 +57,8 @@ Tensor reduce_kernel(const Tensor& x, const std::vector<int64_t>& dims, int32_t 
   if (reduced == 0 && op != HEED_SUM) {
     fail("{}: cannot reduce over an empty dim (input shape {})", name, shape_str(x.shape()));
   }
-  const Tensor rows = x.detach().permute(order).contiguous().reshape({-1, std::max<int64_t>(reduced, 1)});
+  const Tensor rows =
+      x.detach().permute(order).contiguous().reshape({-1, std::max<int64_t>(reduced, 1)});
   Tensor out = empty(kept_shape(x, dims), {is_index ? kInt64 : x.dtype(), x.device()});
   if (reduced == 0) return out.fill_(0);
   const heed_view in = rows.view_descriptor();
@@ -71,7 +74,8 @@ Tensor finish(Tensor kept, const Tensor& x, const std::vector<int64_t>& dims, bo
   return keepdim ? kept : kept.reshape(dropped_shape(x, dims));
 }
 
-Tensor extreme(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim, int32_t op, const char* name) {
+Tensor extreme(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim, int32_t op,
+               const char* name) {
   ops::check_defined(name, x, "x");
   if (x.dtype() == kBool) fail("{}: not supported for bool tensors", name);
   const std::vector<int64_t> dims = reduced_dims(x, requested, name);
@@ -84,7 +88,8 @@ Tensor extreme(const Tensor& x, const std::vector<int64_t>& requested, bool keep
   return finish(y, x, dims, keepdim);
 }
 
-std::pair<Tensor, Tensor> extreme_along(const Tensor& x, int64_t dim, bool keepdim, int32_t index_op, const char* name) {
+std::pair<Tensor, Tensor> extreme_along(const Tensor& x, int64_t dim, bool keepdim,
+                                        int32_t index_op, const char* name) {
   ops::check_floating(name, x);
   const int64_t d = wrap_dim(dim, x.dim(), name);
   const Tensor indices = reduce_kernel(x, {d}, index_op, name);  // keepdim shape
@@ -101,7 +106,8 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim)
   const std::vector<int64_t> dims = reduced_dims(x, requested, "sum");
   Tensor y = reduce_kernel(x, dims, HEED_SUM, "sum");
   y = record(y, "sum", {x}, [x_shape = x.shape()](const Tensor& dy) {
-    return std::vector<Tensor>{dy.expand(x_shape)};  // y = sum(x): dx = dy repeated over the summed dims
+    return std::vector<Tensor>{
+        dy.expand(x_shape)};  // y = sum(x): dx = dy repeated over the summed dims
   });
   return finish(y, x, dims, keepdim);
 }
@@ -111,7 +117,8 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim
   const std::vector<int64_t> dims = reduced_dims(x, requested, "mean");
   int64_t count = 1;
   for (int64_t d : dims) count *= x.size(d);
-  return sum(x, dims, keepdim) / static_cast<double>(count);  // composite: gradient from sum and div
+  return sum(x, dims, keepdim) /
+         static_cast<double>(count);  // composite: gradient from sum and div
 }
 
 Tensor amax(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
@@ -142,17 +149,41 @@ Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
 
 // ---- Tensor methods ----
 
-Tensor Tensor::sum() const { return heed::sum(*this); }
-Tensor Tensor::sum(const std::vector<int64_t>& dims, bool keepdim) const { return heed::sum(*this, dims, keepdim); }
-Tensor Tensor::mean() const { return heed::mean(*this); }
-Tensor Tensor::mean(const std::vector<int64_t>& dims, bool keepdim) const { return heed::mean(*this, dims, keepdim); }
-Tensor Tensor::amax(const std::vector<int64_t>& dims, bool keepdim) const { return heed::amax(*this, dims, keepdim); }
-Tensor Tensor::amin(const std::vector<int64_t>& dims, bool keepdim) const { return heed::amin(*this, dims, keepdim); }
-Tensor Tensor::max() const { return heed::amax(*this); }
-Tensor Tensor::min() const { return heed::amin(*this); }
-std::pair<Tensor, Tensor> Tensor::max(int64_t dim, bool keepdim) const { return heed::max(*this, dim, keepdim); }
-std::pair<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim) const { return heed::min(*this, dim, keepdim); }
-Tensor Tensor::argmax(int64_t dim, bool keepdim) const { return heed::argmax(*this, dim, keepdim); }
-Tensor Tensor::argmin(int64_t dim, bool keepdim) const { return heed::argmin(*this, dim, keepdim); }
+Tensor Tensor::sum() const {
+  return heed::sum(*this);
+}
+Tensor Tensor::sum(const std::vector<int64_t>& dims, bool keepdim) const {
+  return heed::sum(*this, dims, keepdim);
+}
+Tensor Tensor::mean() const {
+  return heed::mean(*this);
+}
+Tensor Tensor::mean(const std::vector<int64_t>& dims, bool keepdim) const {
+  return heed::mean(*this, dims, keepdim);
+}
+Tensor Tensor::amax(const std::vector<int64_t>& dims, bool keepdim) const {
+  return heed::amax(*this, dims, keepdim);
+}
+Tensor Tensor::amin(const std::vector<int64_t>& dims, bool keepdim) const {
+  return heed::amin(*this, dims, keepdim);
+}
+Tensor Tensor::max() const {
+  return heed::amax(*this);
+}
+Tensor Tensor::min() const {
+  return heed::amin(*this);
+}
+std::pair<Tensor, Tensor> Tensor::max(int64_t dim, bool keepdim) const {
+  return heed::max(*this, dim, keepdim);
+}
+std::pair<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim) const {
+  return heed::min(*this, dim, keepdim);
+}
+Tensor Tensor::argmax(int64_t dim, bool keepdim) const {
+  return heed::argmax(*this, dim, keepdim);
+}
+Tensor Tensor::argmin(int64_t dim, bool keepdim) const {
+  return heed::argmin(*this, dim, keepdim);
+}
 
 }  // namespace heed

@@ -71,9 +71,10 @@ void copy_into(const Tensor& dst, const Tensor& src) {
 Tensor Tensor::view(const Shape& requested) const {
   const Shape shape = infer_shape(requested, numel(), "view", this->shape());
   if (!is_contiguous()) {
-    fail("view: the input of shape {} is not contiguous (strides {}); use reshape() or "
-         "contiguous() first",
-         shape_str(this->shape()), shape_str(strides()));
+    fail(
+        "view: the input of shape {} is not contiguous (strides {}); use reshape() or "
+        "contiguous() first",
+        shape_str(this->shape()), shape_str(strides()));
   }
   return record_reshape_like(make_view(*this, shape, contiguous_strides(shape), storage_offset()),
                              *this, "view");
@@ -112,12 +113,15 @@ Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
 }
 
 Tensor Tensor::t() const {
-  if (dim() > 2) fail("t: expects a tensor with at most 2 dims, got shape {}; use transpose()", shape_str(shape()));
+  if (dim() > 2)
+    fail("t: expects a tensor with at most 2 dims, got shape {}; use transpose()",
+         shape_str(shape()));
   return dim() < 2 ? *this : transpose(0, 1);
 }
 
 Tensor Tensor::mT() const {
-  if (dim() < 2) fail("mT: expects a tensor with at least 2 dims, got shape {}", shape_str(shape()));
+  if (dim() < 2)
+    fail("mT: expects a tensor with at least 2 dims, got shape {}", shape_str(shape()));
   return transpose(-2, -1);
 }
 
@@ -138,12 +142,13 @@ Tensor Tensor::slice(int64_t dim, std::optional<int64_t> start_at, std::optional
   strides[static_cast<size_t>(d)] *= step;
   const int64_t offset = storage_offset() + start * this->strides()[static_cast<size_t>(d)];
   Tensor out = make_view(*this, shape, strides, offset);
-  return record(out, "slice", {*this}, [x_shape = this->shape(), d, start, end, step](const Tensor& dy) {
-    // dx = zeros with dy written into the sliced positions
-    Tensor dx = zeros(x_shape, {dy.dtype(), dy.device()});
-    copy_into(dx.slice(d, start, end, step), dy);
-    return std::vector<Tensor>{dx};
-  });
+  return record(out, "slice", {*this},
+                [x_shape = this->shape(), d, start, end, step](const Tensor& dy) {
+                  // dx = zeros with dy written into the sliced positions
+                  Tensor dx = zeros(x_shape, {dy.dtype(), dy.device()});
+                  copy_into(dx.slice(d, start, end, step), dy);
+                  return std::vector<Tensor>{dx};
+                });
 }
 
 Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
@@ -170,7 +175,8 @@ Tensor Tensor::select(int64_t dim, int64_t index) const {
 
 Tensor Tensor::expand(const Shape& requested) const {
   if (requested.size() < shape().size()) {
-    fail("expand: cannot expand shape {} to {} with fewer dims", shape_str(shape()), shape_str(requested));
+    fail("expand: cannot expand shape {} to {} with fewer dims", shape_str(shape()),
+         shape_str(requested));
   }
   check_shape(requested, "expand");
   const size_t leading = requested.size() - shape().size();
@@ -196,11 +202,13 @@ Tensor Tensor::expand(const Shape& requested) const {
 Tensor Tensor::unsqueeze(int64_t dim) const {
   const int64_t d = wrap_dim(dim, this->dim() + 1, "unsqueeze");
   Shape shape = this->shape(), strides = this->strides();
-  const int64_t stride = d < this->dim() ? strides[static_cast<size_t>(d)] * shape[static_cast<size_t>(d)] : 1;
+  const int64_t stride =
+      d < this->dim() ? strides[static_cast<size_t>(d)] * shape[static_cast<size_t>(d)] : 1;
   shape.insert(shape.begin() + d, 1);
   strides.insert(strides.begin() + d, stride);
   check_shape(shape, "unsqueeze");
-  return record_reshape_like(make_view(*this, shape, strides, storage_offset()), *this, "unsqueeze");
+  return record_reshape_like(make_view(*this, shape, strides, storage_offset()), *this,
+                             "unsqueeze");
 }
 
 Tensor Tensor::squeeze(int64_t dim) const {
@@ -261,7 +269,9 @@ Tensor Tensor::clone() const {
   });
 }
 
-Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+Tensor Tensor::contiguous() const {
+  return is_contiguous() ? *this : clone();
+}
 
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
@@ -279,8 +289,12 @@ Tensor Tensor::to(Device target) const {
   const Tensor source = contiguous().detach();
   // Through host memory: a plugin only copies between the host and its own device.
   std::vector<unsigned char> host(static_cast<size_t>(numel()) * element_size(dtype()));
-  check_kernel(backend_for(device()), backend_for(device()).copy_to_host(host.data(), source.raw_data(), host.size()), "copy_to_host");
-  check_kernel(backend_for(target), backend_for(target).copy_from_host(out.raw_data(), host.data(), host.size()), "copy_from_host");
+  check_kernel(backend_for(device()),
+               backend_for(device()).copy_to_host(host.data(), source.raw_data(), host.size()),
+               "copy_to_host");
+  check_kernel(backend_for(target),
+               backend_for(target).copy_from_host(out.raw_data(), host.data(), host.size()),
+               "copy_from_host");
   return record(out, "to", {*this}, [source_device = device()](const Tensor& dy) {
     return std::vector<Tensor>{dy.to(source_device)};  // dx = dy moved back
   });
@@ -353,8 +367,8 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   std::vector<Tensor> expanded;
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (tensors[i].shape() != tensors[0].shape()) {
-      fail("stack: every tensor must have shape {}, tensor {} has {}", shape_str(tensors[0].shape()),
-           i, shape_str(tensors[i].shape()));
+      fail("stack: every tensor must have shape {}, tensor {} has {}",
+           shape_str(tensors[0].shape()), i, shape_str(tensors[i].shape()));
     }
     expanded.push_back(tensors[i].unsqueeze(d));
   }
@@ -372,8 +386,14 @@ Tensor movedim(const Tensor& x, int64_t source, int64_t destination) {
   return x.permute(order);
 }
 
-Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) { return x.transpose(dim0, dim1); }
-Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) { return x.permute(dims); }
-Tensor reshape(const Tensor& x, const Shape& shape) { return x.reshape(shape); }
+Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
+  return x.transpose(dim0, dim1);
+}
+Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
+  return x.permute(dims);
+}
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  return x.reshape(shape);
+}
 
 }  // namespace heed

@@ -19,8 +19,10 @@ Tensor softmax_last_dim(const char* op, const Tensor& x, const heed_softmax_mask
     // softmax: dx = y * (dy - sum(dy * y));  log_softmax: dx = dy - exp(y) * sum(dy)
     const Tensor grad = dy.contiguous();
     Tensor dx = empty(y.shape(), {y.dtype(), y.device()});
-    const heed_view vy = y.view_descriptor(), vdy = grad.view_descriptor(), vdx = dx.view_descriptor();
-    ops::run(y, ops::kernels_of(y).softmax_backward(&vy, &vdy, log ? 1 : 0, &vdx), "softmax_backward");
+    const heed_view vy = y.view_descriptor(), vdy = grad.view_descriptor(),
+                    vdx = dx.view_descriptor();
+    ops::run(y, ops::kernels_of(y).softmax_backward(&vy, &vdy, log ? 1 : 0, &vdx),
+             "softmax_backward");
     return std::vector<Tensor>{dx};
   });
 }
@@ -42,9 +44,10 @@ Tensor checked_valid_lens(const Tensor& x, const Tensor& valid_lens, int64_t* ro
   const bool prefix = k >= 1 && k < x.dim() &&
                       Shape(x.shape().begin(), x.shape().begin() + k) == valid_lens.shape();
   if (!prefix) {
-    fail("masked_softmax: valid_lens of shape {} must match the leading dims of the scores {} "
-         "(e.g. (B,) or (B, Q) for scores (B, Q, K)); for a 0/1 mask use .keep_mask",
-         shape_str(valid_lens.shape()), shape_str(x.shape()));
+    fail(
+        "masked_softmax: valid_lens of shape {} must match the leading dims of the scores {} "
+        "(e.g. (B,) or (B, Q) for scores (B, Q, K)); for a 0/1 mask use .keep_mask",
+        shape_str(valid_lens.shape()), shape_str(x.shape()));
   }
   const int64_t keys = x.size(-1);
   for (int64_t length : valid_lens.to_vector<int64_t>()) {
@@ -66,9 +69,10 @@ Tensor checked_keep_mask(const Tensor& x, const Tensor& keep_mask) {
     // A 0/1 mask: anything else is most likely valid lengths passed in the wrong field.
     for (double value : keep.to_vector<double>()) {
       if (value != 0 && value != 1) {
-        fail("masked_softmax: keep_mask must hold only 0 and 1, found {}; valid lengths go in "
-             ".valid_lens",
-             value);
+        fail(
+            "masked_softmax: keep_mask must hold only 0 and 1, found {}; valid lengths go in "
+            ".valid_lens",
+            value);
       }
     }
     keep = ne(keep, scalar_like(keep, 0));
@@ -89,8 +93,12 @@ Tensor checked_keep_mask(const Tensor& x, const Tensor& keep_mask) {
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_along("softmax", x, dim, false); }
-Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_along("log_softmax", x, dim, true); }
+Tensor softmax(const Tensor& x, int64_t dim) {
+  return softmax_along("softmax", x, dim, false);
+}
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  return softmax_along("log_softmax", x, dim, true);
+}
 
 Tensor masked_softmax(const Tensor& x, const SoftmaxMask& mask) {
   ops::check_floating("masked_softmax", x);
@@ -101,7 +109,8 @@ Tensor masked_softmax(const Tensor& x, const SoftmaxMask& mask) {
   Tensor lengths, keep;
   heed_view keep_view{};
   if (mask.valid_lens.defined()) {
-    lengths = checked_valid_lens(x, mask.valid_lens, &kernel_mask.rows_per_valid_len).to(x.device());
+    lengths =
+        checked_valid_lens(x, mask.valid_lens, &kernel_mask.rows_per_valid_len).to(x.device());
     kernel_mask.valid_lens = static_cast<const int64_t*>(lengths.raw_data());
   }
   if (mask.keep_mask.defined()) {
@@ -112,7 +121,11 @@ Tensor masked_softmax(const Tensor& x, const SoftmaxMask& mask) {
   return softmax_last_dim("masked_softmax", x, &kernel_mask, false);
 }
 
-Tensor Tensor::softmax(int64_t dim) const { return heed::softmax(*this, dim); }
-Tensor Tensor::log_softmax(int64_t dim) const { return heed::log_softmax(*this, dim); }
+Tensor Tensor::softmax(int64_t dim) const {
+  return heed::softmax(*this, dim);
+}
+Tensor Tensor::log_softmax(int64_t dim) const {
+  return heed::log_softmax(*this, dim);
+}
 
 }  // namespace heed

@@ -65,7 +65,7 @@ int main(int argc, char** argv) try {
 
   for (int step = 1; step <= config.steps; ++step) {
     const heed::Tensor hidden = heed::tanh(heed::matmul(points, w1) + b1);  // (N, 16)
-    const heed::Tensor logits = heed::matmul(hidden, w2) + b2;             // (N, 2)
+    const heed::Tensor logits = heed::matmul(hidden, w2) + b2;              // (N, 2)
     const heed::Tensor loss = heed::cross_entropy(logits, labels);
     loss.backward();
     {
@@ -76,7 +76,8 @@ int main(int argc, char** argv) try {
       }
     }
     if (step == 1 || step % 50 == 0) {
-      const double accuracy = heed::eq(heed::argmax(logits, 1), labels).to(heed::kFloat32).mean().item();
+      const double accuracy =
+          heed::eq(heed::argmax(logits, 1), labels).to(heed::kFloat32).mean().item();
       fmt::print("step {:4d}  loss {:.4f}  accuracy {:.1f}%\n", step, loss.item(), 100 * accuracy);
     }
   }
