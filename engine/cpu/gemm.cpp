@@ -14,7 +14,7 @@ namespace heed::cpu {
 namespace {
 
 // Products with at least this many multiply-adds are big enough for OpenBLAS's own threads.
-constexpr int64_t kLargeProduct = int64_t{1} << 22;
+constexpr int64_t kLargeProduct = int64_t{1} << 25;
 
 // A row-major BLAS operand (rows x cols): either plain with leading dimension row_stride, or the
 // transpose of a plain (cols x rows) matrix with leading dimension col_stride.

@@ -1,0 +1,94 @@
+// Microbenchmarks of the kernels attention lives on: batched matmul forward+backward, one large
+// matmul next to OpenBLAS sgemm called directly, masked softmax forward+backward, and a triad
+// to measure the memory bandwidth the softmax figures are compared with.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <vector>
+
+#include "engine/heed.hpp"
+
+namespace {
+
+using heed::Tensor;
+
+void bmm_forward_backward(benchmark::State& state) {
+  const int64_t b = state.range(0), m = state.range(1), k = state.range(2), n = state.range(3);
+  heed::Generator generator(0);
+  Tensor x = heed::randn({b, m, k}, {}, &generator).requires_grad_();
+  Tensor y = heed::randn({b, k, n}, {}, &generator).requires_grad_();
+  const Tensor upstream = heed::randn({b, m, n}, {}, &generator);
+  for (auto _ : state) {
+    const Tensor out = heed::bmm(x, y);
+    out.backward(upstream);
+    x.zero_grad();
+    y.zero_grad();
+  }
+  // forward is one product, backward two: 3 * 2 * b * m * k * n flops
+  state.counters["GFLOP/s"] = benchmark::Counter(6.0 * double(b * m * k * n), benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+}
+BENCHMARK(bmm_forward_backward)->Args({256, 64, 32, 64})->Args({64, 128, 64, 128})->Args({48, 256, 64, 256})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void matmul_1024(benchmark::State& state) {
+  heed::Generator generator(0);
+  const Tensor a = heed::randn({1024, 1024}, {}, &generator), b = heed::randn({1024, 1024}, {}, &generator);
+  for (auto _ : state) benchmark::DoNotOptimize(heed::matmul(a, b));
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 1024 * 1024 * 1024, benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+}
+BENCHMARK(matmul_1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void openblas_sgemm_1024(benchmark::State& state) {
+  heed::get_num_threads();  // same thread setting as heed's
+  std::vector<float> a(1024 * 1024, 0.5f), b(1024 * 1024, 0.25f), c(1024 * 1024);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024, 1.0f, a.data(), 1024, b.data(), 1024,
+                0.0f, c.data(), 1024);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 1024 * 1024 * 1024, benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+}
+BENCHMARK(openblas_sgemm_1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void masked_softmax_forward_backward(benchmark::State& state) {
+  const int64_t b = state.range(0), q = state.range(1), k = state.range(2);
+  heed::Generator generator(0);
+  Tensor x = heed::randn({b, q, k}, {}, &generator).requires_grad_();
+  const Tensor lengths = heed::randint(1, k + 1, {b}, &generator);
+  const Tensor upstream = heed::randn({b, q, k}, {}, &generator);
+  for (auto _ : state) {
+    const Tensor y = heed::masked_softmax(x, {.valid_lens = lengths});
+    y.backward(upstream);
+    x.zero_grad();
+  }
+  // bytes the fused kernels must move: forward reads x, writes y; backward reads y, dy, writes dx
+  state.counters["GB/s"] = benchmark::Counter(5.0 * 4 * double(b * q * k), benchmark::Counter::kIsIterationInvariantRate,
+                                              benchmark::Counter::kIs1000);
+}
+BENCHMARK(masked_softmax_forward_backward)->Args({1024, 64, 64})->Args({384, 256, 256})->Args({96, 512, 512})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// a[i] = b[i] + s * c[i] over 3 x 64 MiB, split over heed's threads: the bandwidth ceiling.
+void triad(benchmark::State& state) {
+  const int64_t n = int64_t{16} << 20;
+  heed::Generator generator(0);
+  const Tensor b = heed::rand({n}, {}, &generator), c = heed::rand({n}, {}, &generator);
+  Tensor a = heed::empty({n});
+  const Tensor scale = heed::scalar_tensor(3.0);
+  for (auto _ : state) {
+    heed::NoGradGuard no_grad;
+    a.copy_(b + c * scale);  // through heed's parallel elementwise kernels
+    benchmark::DoNotOptimize(a.raw_data());
+  }
+  // b + c*s is two passes (c*s -> t, b+t -> u) and copy_ a third: 3 reads... counted as moved bytes
+  state.counters["GB/s"] = benchmark::Counter(4.0 * 3 * double(n) + 4.0 * 3 * double(n) - 4.0 * double(n),
+                                              benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(triad)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
