@@ -52,6 +52,15 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, std::string_view op) {
   return out;
 }
 
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  const size_t leading = to.size() - from.size();
+  for (size_t i = 0; i < from.size(); ++i) {
+    if (from[i] != 1 && from[i] != to[leading + i]) return false;
+  }
+  return true;
+}
+
 void check_shape(const Shape& shape, std::string_view op) {
   if (static_cast<int64_t>(shape.size()) > kMaxDims) {
     fail("{}: tensors have at most {} dims, got shape {} with {}", op, kMaxDims, shape_str(shape),

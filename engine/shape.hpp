@@ -21,6 +21,10 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, std::string_view op);
 // NumPy broadcasting: align trailing dims; each pair must be equal or contain a 1.
 Shape broadcast_shapes(const Shape& a, const Shape& b, std::string_view op);
 
+// True when `from` broadcasts to exactly `to` (a mask to the scores it masks, a source to the
+// view it is copied into).
+bool broadcasts_to(const Shape& from, const Shape& to);
+
 // Checks a shape has at most kMaxDims dims and no negative size.
 void check_shape(const Shape& shape, std::string_view op);
 

@@ -1,6 +1,7 @@
 // Storage, tensor metadata, element access and factories. Views and math live in engine/ops/.
 #include "engine/tensor.hpp"
 
+#include <cmath>
 #include <cstring>
 
 #include "engine/autograd.hpp"
@@ -97,25 +98,10 @@ heed_view Tensor::view_descriptor() const {
 
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
-  const Tensor host = to(kCPU).contiguous();
+  // The copy kernel converts the dtype; then the bytes are already the host's layout of T.
+  const Tensor host = to(kCPU).to(dtype_of<T>()).contiguous();
   std::vector<T> out(static_cast<size_t>(host.numel()));
-  const void* data = host.raw_data();
-  for (size_t i = 0; i < out.size(); ++i) {
-    switch (host.dtype()) {
-      case kFloat32:
-        out[i] = static_cast<T>(static_cast<const float*>(data)[i]);
-        break;
-      case kFloat64:
-        out[i] = static_cast<T>(static_cast<const double*>(data)[i]);
-        break;
-      case kInt64:
-        out[i] = static_cast<T>(static_cast<const int64_t*>(data)[i]);
-        break;
-      case kBool:
-        out[i] = static_cast<T>(static_cast<const bool*>(data)[i]);
-        break;
-    }
-  }
+  std::memcpy(out.data(), host.raw_data(), out.size() * sizeof(T));
   return out;
 }
 template std::vector<float> Tensor::to_vector<float>() const;
@@ -236,29 +222,11 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptio
     fail("tensor: shape {} holds {} elements, got {} values", shape_str(shape), numel_of(shape),
          values.size());
   }
-  // Convert on the host into the requested dtype, then copy to the device in one transfer.
+  // Copy the values in as their own dtype, then let the copy kernel convert and place them.
   const bool requires_grad = options.requires_grad;
-  options.requires_grad = false;
-  Tensor out = empty(shape, options);
-  std::vector<unsigned char> host(values.size() * element_size(options.dtype));
-  for (size_t i = 0; i < values.size(); ++i) {
-    switch (options.dtype) {
-      case kFloat32:
-        reinterpret_cast<float*>(host.data())[i] = static_cast<float>(values[i]);
-        break;
-      case kFloat64:
-        reinterpret_cast<double*>(host.data())[i] = static_cast<double>(values[i]);
-        break;
-      case kInt64:
-        reinterpret_cast<int64_t*>(host.data())[i] = static_cast<int64_t>(values[i]);
-        break;
-      case kBool:
-        reinterpret_cast<bool*>(host.data())[i] = values[i] != T{0};
-        break;
-    }
-  }
-  const heed_backend& backend = backend_for(options.device);
-  check_kernel(backend, backend.copy_from_host(out.raw_data(), host.data(), host.size()), "copy");
+  Tensor as_given = empty(shape, {dtype_of<T>(), kCPU});
+  std::memcpy(as_given.raw_data(), values.data(), values.size() * sizeof(T));
+  Tensor out = as_given.to(options.dtype).to(options.device);
   if (requires_grad) out.requires_grad_();
   return out;
 }

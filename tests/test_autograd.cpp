@@ -18,7 +18,9 @@ TEST_CASE("gradients accumulate across backward calls until cleared") {
   check_values(x.grad(), {4, 4, 4});
   x.zero_grad();
   CHECK_FALSE(x.grad().defined());
+  (x * 2.0).sum().backward();
   zero_grad({x});
+  CHECK_FALSE(x.grad().defined());
 }
 
 TEST_CASE("gradients of broadcast inputs are summed back to their shapes") {

@@ -50,14 +50,10 @@ void backward(const heed_view* dy, const heed_view* x, const heed_view* weight,
   const int64_t d = x->shape[x->ndim - 1];
   const int64_t rows = d == 0 ? 0 : row_count(x);
   const T* w = weight ? typed<T>(weight) : nullptr;
-  struct Partial {
-    std::vector<T> dweight, dbias;
-  };
-  tbb::enumerable_thread_specific<Partial> partials([d] {
-    return Partial{std::vector<T>(static_cast<size_t>(d)), std::vector<T>(static_cast<size_t>(d))};
-  });
+  // Each thread's partial sums over its rows: [0, d) for dweight, [d, 2d) for dbias.
+  tbb::enumerable_thread_specific<std::vector<T>> partials(static_cast<size_t>(2 * d), T(0));
   parallel_range(rows, std::max<int64_t>(1, 4096 / d), [&](int64_t begin, int64_t end) {
-    Partial& partial = partials.local();
+    std::vector<T>& partial = partials.local();
     for (int64_t r = begin; r < end; ++r) {
       const T* xr = typed<T>(x) + r * d;
       const T* dyr = typed<T>(dy) + r * d;
@@ -70,8 +66,8 @@ void backward(const heed_view* dy, const heed_view* x, const heed_view* weight,
         const T g = dyr[j] * (w ? w[j] : T(1));
         mean_g += g;
         mean_g_xhat += g * xhat;
-        partial.dweight[static_cast<size_t>(j)] += dyr[j] * xhat;
-        partial.dbias[static_cast<size_t>(j)] += dyr[j];
+        partial[static_cast<size_t>(j)] += dyr[j] * xhat;
+        partial[static_cast<size_t>(d + j)] += dyr[j];
       }
       mean_g /= T(d);
       mean_g_xhat /= T(d);
@@ -82,15 +78,17 @@ void backward(const heed_view* dy, const heed_view* x, const heed_view* weight,
       }
     }
   });
-  for (const heed_view* out : {dweight, dbias}) {
-    if (out == nullptr) continue;
+  // Add up the threads' partial sums into the requested outputs.
+  auto total_into = [&](const heed_view* out, int64_t offset) {
+    if (out == nullptr) return;
     T* total = typed<T>(out);
     for (int64_t j = 0; j < d; ++j) total[j] = 0;
-    for (const Partial& partial : partials) {
-      const std::vector<T>& source = out == dweight ? partial.dweight : partial.dbias;
-      for (int64_t j = 0; j < d; ++j) total[j] += source[static_cast<size_t>(j)];
+    for (const std::vector<T>& partial : partials) {
+      for (int64_t j = 0; j < d; ++j) total[j] += partial[static_cast<size_t>(offset + j)];
     }
-  }
+  };
+  total_into(dweight, 0);
+  total_into(dbias, d);
 }
 
 }  // namespace

@@ -79,13 +79,12 @@ void softmax_prefix(const T* x, int64_t limit, int64_t k, T* y) {
 template <typename T>
 void softmax_with_keep(const T* x, const bool* keep, int64_t keep_step, int64_t limit, int64_t k,
                        T* y) {
-  T shift = -std::numeric_limits<T>::infinity();
+  T shift = -std::numeric_limits<T>::infinity();  // max over kept entries
   bool any = false;
   for (int64_t j = 0; j < limit; ++j) {
-    if (keep[j * keep_step]) {
-      shift = any && shift > x[j] ? shift : x[j];
-      any = true;
-    }
+    if (!keep[j * keep_step]) continue;
+    if (!any || x[j] > shift) shift = x[j];
+    any = true;
   }
   if (!any) {
     for (int64_t j = 0; j < k; ++j) y[j] = 0;

@@ -275,8 +275,7 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   ops::check_defined("masked_fill", mask, "mask");
   const Tensor condition = mask.dtype() == kBool ? mask : ne(mask, scalar_like(mask, 0));
-  broadcast_shapes(x.shape(), mask.shape(), "masked_fill");
-  if (broadcast_shapes(x.shape(), mask.shape(), "masked_fill") != x.shape()) {
+  if (!broadcasts_to(mask.shape(), x.shape())) {
     fail("masked_fill: mask of shape {} must broadcast to the input's shape {}",
          shape_str(mask.shape()), shape_str(x.shape()));
   }

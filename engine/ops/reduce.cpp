@@ -74,8 +74,8 @@ Tensor finish(Tensor kept, const Tensor& x, const std::vector<int64_t>& dims, bo
   return keepdim ? kept : kept.reshape(dropped_shape(x, dims));
 }
 
-Tensor extreme(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim, int32_t op,
-               const char* name) {
+Tensor amax_or_amin(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim,
+                    int32_t op, const char* name) {
   ops::check_defined(name, x, "x");
   if (x.dtype() == kBool) fail("{}: not supported for bool tensors", name);
   const std::vector<int64_t> dims = reduced_dims(x, requested, name);
@@ -88,8 +88,8 @@ Tensor extreme(const Tensor& x, const std::vector<int64_t>& requested, bool keep
   return finish(y, x, dims, keepdim);
 }
 
-std::pair<Tensor, Tensor> extreme_along(const Tensor& x, int64_t dim, bool keepdim,
-                                        int32_t index_op, const char* name) {
+std::pair<Tensor, Tensor> max_or_min_along(const Tensor& x, int64_t dim, bool keepdim,
+                                           int32_t index_op, const char* name) {
   ops::check_floating(name, x);
   const int64_t d = wrap_dim(dim, x.dim(), name);
   const Tensor indices = reduce_kernel(x, {d}, index_op, name);  // keepdim shape
@@ -122,17 +122,17 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim
 }
 
 Tensor amax(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
-  return extreme(x, dims, keepdim, HEED_MAX, "amax");
+  return amax_or_amin(x, dims, keepdim, HEED_MAX, "amax");
 }
 Tensor amin(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
-  return extreme(x, dims, keepdim, HEED_MIN, "amin");
+  return amax_or_amin(x, dims, keepdim, HEED_MIN, "amin");
 }
 
 std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
-  return extreme_along(x, dim, keepdim, HEED_ARGMAX, "max");
+  return max_or_min_along(x, dim, keepdim, HEED_ARGMAX, "max");
 }
 std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
-  return extreme_along(x, dim, keepdim, HEED_ARGMIN, "min");
+  return max_or_min_along(x, dim, keepdim, HEED_ARGMIN, "min");
 }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {

@@ -313,7 +313,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   if (requires_grad() && grad_enabled()) {
     fail("copy_: a tensor that requires grad cannot be changed in place outside NoGradGuard");
   }
-  if (broadcast_shapes(src.shape(), shape(), "copy_") != shape()) {
+  if (!broadcasts_to(src.shape(), shape())) {
     fail("copy_: source of shape {} does not broadcast to the destination's shape {}",
          shape_str(src.shape()), shape_str(shape()));
   }

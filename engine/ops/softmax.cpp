@@ -77,14 +77,7 @@ Tensor checked_keep_mask(const Tensor& x, const Tensor& keep_mask) {
     }
     keep = ne(keep, scalar_like(keep, 0));
   }
-  const bool broadcasts = [&] {
-    try {
-      return broadcast_shapes(keep.shape(), x.shape(), "masked_softmax") == x.shape();
-    } catch (const Error&) {
-      return false;
-    }
-  }();
-  if (!broadcasts) {
+  if (!broadcasts_to(keep.shape(), x.shape())) {
     fail("masked_softmax: keep_mask of shape {} does not broadcast to the scores' shape {}",
          shape_str(keep_mask.shape()), shape_str(x.shape()));
   }
