@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <string>
 #include <vector>
 
 #include "engine/heed.hpp"
@@ -107,4 +108,14 @@ BENCHMARK(triad)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// OpenBLAS picks its kernels by the CPU it detects at load time (OPENBLAS_CORETYPE overrides it);
+// the figures mean little without knowing which it picked, so it goes into the report's context.
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+  benchmark::AddCustomContext("heed_threads", std::to_string(heed::get_num_threads()));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

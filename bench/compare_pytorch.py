@@ -83,8 +83,9 @@ def run_heed(build, repeats):
                              f"--benchmark_repetitions={repeats}", "--benchmark_min_time=0.3",
                              "--benchmark_report_aggregates_only=true"],
                             env=env, check=True, capture_output=True, text=True)
-    figures = {}
-    for entry in json.loads(result.stdout)["benchmarks"]:
+    report = json.loads(result.stdout)
+    figures = {"openblas_core": report["context"].get("openblas_core", "?")}
+    for entry in report["benchmarks"]:
         if entry.get("aggregate_name") != "median":
             continue
         name = entry["run_name"].replace("/real_time", "")
@@ -102,8 +103,9 @@ def main():
     heed = run_heed(args.build, args.repeats)
     torch1 = run_torch(1, args.repeats)
     torch2 = run_torch(2, args.repeats)
-    print(f"PyTorch {torch1['torch']} (1 and 2 threads, best taken) vs heed (2 threads); "
-          f"medians of {args.repeats} runs; ratio = PyTorch time / heed time (> 1: heed faster)\n")
+    print(f"PyTorch {torch1['torch']} (1 and 2 threads, best taken) vs heed (2 threads, OpenBLAS "
+          f"core {heed['openblas_core']}); medians of {args.repeats} runs; "
+          f"ratio = PyTorch time / heed time (> 1: heed faster)\n")
     print(f"{'benchmark':32} {'heed':>10} {'torch 1t':>10} {'torch 2t':>10} {'ratio':>7}")
 
     def row(label, heed_name, torch_name, extra=""):

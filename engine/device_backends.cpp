@@ -9,6 +9,7 @@
 #include <sstream>
 #include <vector>
 
+#include "engine/cpu/allocator.hpp"
 #include "engine/cpu/kernels.hpp"
 #include "engine/error.hpp"
 
@@ -105,6 +106,14 @@ void set_num_threads(int threads) {
 
 int get_num_threads() {
   return cpu::num_threads();
+}
+
+size_t cpu_cached_bytes() {
+  return cpu::cached_bytes();
+}
+
+void empty_cpu_cache() {
+  cpu::empty_cache();
 }
 
 std::string cuda_plugin_search_description() {

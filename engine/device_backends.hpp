@@ -2,6 +2,7 @@
 // on first use. Also the one thread-count knob for every pool.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -21,6 +22,13 @@ void check_kernel(const heed_backend& backend, int status, const char* kernel);
 // The default is HEED_NUM_THREADS when set, else the number of cores.
 void set_num_threads(int threads);
 int get_num_threads();
+
+// The CPU backend keeps freed blocks of 1 MiB and more for reuse (up to 2 GiB idle), so a training
+// step does not fault in fresh pages for the same buffers every time. These report and release
+// that cache, like torch.cuda.empty_cache() for a GPU. Sanitizer builds do not cache, so that
+// AddressSanitizer sees every use after free.
+size_t cpu_cached_bytes();
+void empty_cpu_cache();
 
 // Where the CUDA plugin is searched for, in order: the executable's directory, the install
 // libdir, then each directory of HEED_BACKEND_PATH (colon-separated).

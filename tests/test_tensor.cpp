@@ -118,3 +118,30 @@ TEST_CASE("tensor errors name the op and the shapes") {
   check_error([&] { Tensor().shape(); }, {"undefined"});
   check_error([&] { zeros({2}).to(Device::cuda()); }, {"cuda", "libheed-cuda.so"});
 }
+
+TEST_CASE("the CPU block cache reuses large blocks and empties on request") {
+  empty_cpu_cache();
+  CHECK(cpu_cached_bytes() == 0);
+  const void* first_block = nullptr;
+  {
+    const Tensor big = zeros({1 << 20});  // 4 MiB: a cached size
+    first_block = big.raw_data();
+    CHECK(reinterpret_cast<uintptr_t>(first_block) % 64 == 0);
+  }
+#if defined(__SANITIZE_ADDRESS__)
+  MESSAGE("skipping the reuse checks: sanitizer builds do not cache, so ASan sees every free");
+  CHECK(cpu_cached_bytes() == 0);
+#else
+  CHECK(cpu_cached_bytes() >= (size_t{4} << 20));
+  {
+    const Tensor again = ones({1 << 20});  // same size class: the same block comes back
+    CHECK(again.raw_data() == first_block);
+    CHECK(cpu_cached_bytes() == 0);
+    check_close(again.sum(), scalar_tensor(double(1 << 20)), 0, 0);  // no stale contents
+  }
+  const Tensor small = zeros({16});  // small blocks are never cached
+  CHECK(cpu_cached_bytes() >= (size_t{4} << 20));
+  empty_cpu_cache();
+  CHECK(cpu_cached_bytes() == 0);
+#endif
+}

@@ -8,21 +8,13 @@
 #include <new>
 #include <thread>
 
+#include "engine/cpu/allocator.hpp"
 #include "engine/cpu/kernels.hpp"
 
 namespace heed::cpu {
 
 namespace {
 
-constexpr size_t kAlignment = 64;  // a cache line, and enough for any vector load
-
-void* allocate(size_t bytes) {
-  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  return std::aligned_alloc(kAlignment, rounded);
-}
-void release(void* pointer) {
-  std::free(pointer);
-}
 int copy_bytes(void* dst, const void* src, size_t bytes) {
   std::memcpy(dst, src, bytes);
   return 0;

@@ -7,11 +7,23 @@
 #include <cmath>
 #include <cstdint>
 
+// Marks a hot loop function to be compiled twice, for any x86-64 and for x86-64-v3 (AVX2 and FMA),
+// with the copy picked once at load time by the CPU the program runs on; flatten inlines the
+// helpers it calls into each copy, so they get the wider vectors too. Elsewhere it is empty.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HEED_ALSO_FOR_AVX2 [[gnu::target_clones("arch=x86-64-v3", "default"), gnu::flatten]]
+#else
+#define HEED_ALSO_FOR_AVX2
+#endif
+
 namespace heed::cpu {
 
 inline float vector_exp(float x) {
-  x = std::fmin(std::fmax(x, -87.0f), 88.0f);  // beyond these exp under/overflows float
-  const float round_shift = 12582912.0f;       // 1.5 * 2^23: adding it rounds to an integer
+  // Beyond these exp under/overflows float. Plain comparisons, not std::fmin/fmax, which
+  // compile to library calls that stop the loop around this function from vectorizing.
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  const float round_shift = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const float n = (x * 1.44269504088896341f + round_shift) - round_shift;
   // r = x - n ln2, with ln2 split in a high and a low part to keep r exact.
   const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;

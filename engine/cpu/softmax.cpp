@@ -31,24 +31,26 @@ T row_max(const T* x, int64_t n) {
   return best;
 }
 
-// y[j] = exp(x[j] - shift) for j < n; returns the sum of the y[j].
+// Sum of x[0, n) with independent lanes so the loop vectorizes.
 template <typename T>
-T exp_and_sum(const T* x, T shift, int64_t n, T* y) {
+T row_sum(const T* x, int64_t n) {
   T lanes[8] = {};
   int64_t j = 0;
   for (; j + 8 <= n; j += 8) {
-    for (int l = 0; l < 8; ++l) {
-      y[j + l] = vector_exp(x[j + l] - shift);
-      lanes[l] += y[j + l];
-    }
+    for (int l = 0; l < 8; ++l) lanes[l] += x[j + l];
   }
   T total = 0;
-  for (; j < n; ++j) {
-    y[j] = vector_exp(x[j] - shift);
-    total += y[j];
-  }
+  for (; j < n; ++j) total += x[j];
   for (T lane : lanes) total += lane;
   return total;
+}
+
+// y[j] = exp(x[j] - shift) for j < n; returns the sum of the y[j]. Two simple loops (the map,
+// then the sum over y, still in L1) vectorize where one fused loop does not.
+template <typename T>
+T exp_and_sum(const T* x, T shift, int64_t n, T* y) {
+  for (int64_t j = 0; j < n; ++j) y[j] = vector_exp(x[j] - shift);
+  return row_sum(y, n);
 }
 
 // Sum of a[j] * b[j] over j < n.
@@ -109,24 +111,48 @@ void log_softmax_row(const T* x, int64_t k, T* y) {
   for (int64_t j = 0; j < k; ++j) y[j] = x[j] - log_total;
 }
 
+// The row loops also get an AVX2 copy (fast_math.hpp): twice the vector width doubles the exp
+// throughput, which is what bounds the forward pass on short rows.
+template <typename T>
+HEED_ALSO_FOR_AVX2 void forward_rows(const SoftmaxRows& rows, const T* in, bool log, int64_t begin,
+                                     int64_t end, T* out) {
+  for (int64_t r = begin; r < end; ++r) {
+    const T* xr = in + r * rows.keys;
+    T* yr = out + r * rows.keys;
+    if (log) {
+      log_softmax_row(xr, rows.keys, yr);
+    } else if (rows.keep_mask == nullptr) {
+      softmax_prefix(xr, rows.limit(r), rows.keys, yr);
+    } else {
+      softmax_with_keep(xr, rows.keep_row(r), rows.keep_step(), rows.limit(r), rows.keys, yr);
+    }
+  }
+}
+
+template <typename T>
+HEED_ALSO_FOR_AVX2 void backward_rows(const T* y, const T* dy, int64_t k, bool log, int64_t begin,
+                                      int64_t end, T* dx) {
+  for (int64_t r = begin; r < end; ++r) {
+    const T* yr = y + r * k;
+    const T* dyr = dy + r * k;
+    T* dxr = dx + r * k;
+    if (log) {  // dx = dy - softmax(x) * sum(dy), and softmax(x) = exp(y)
+      const T total = row_sum(dyr, k);
+      for (int64_t j = 0; j < k; ++j) dxr[j] = dyr[j] - vector_exp(yr[j]) * total;
+    } else {  // dx = y * (dy - sum(dy * y))
+      const T weighted = dot(dyr, yr, k);
+      for (int64_t j = 0; j < k; ++j) dxr[j] = yr[j] * (dyr[j] - weighted);
+    }
+  }
+}
+
 template <typename T>
 void forward(const heed_view* x, const heed_softmax_mask* mask, bool log, const heed_view* y) {
   const SoftmaxRows rows(x, mask);
   const T* in = typed<T>(x);
   T* out = typed<T>(y);
-  parallel_range(rows.count, rows.grain(), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const T* xr = in + r * rows.keys;
-      T* yr = out + r * rows.keys;
-      if (log) {
-        log_softmax_row(xr, rows.keys, yr);
-      } else if (rows.keep_mask == nullptr) {
-        softmax_prefix(xr, rows.limit(r), rows.keys, yr);
-      } else {
-        softmax_with_keep(xr, rows.keep_row(r), rows.keep_step(), rows.limit(r), rows.keys, yr);
-      }
-    }
-  });
+  parallel_range(rows.count, rows.grain(),
+                 [&](int64_t begin, int64_t end) { forward_rows(rows, in, log, begin, end, out); });
 }
 
 template <typename T>
@@ -136,22 +162,9 @@ void backward(const heed_view* y, const heed_view* dy, bool log, const heed_view
   const T* py = typed<T>(y);
   const T* pdy = typed<T>(dy);
   T* pdx = typed<T>(dx);
-  parallel_range(count, std::max<int64_t>(1, 8192 / std::max<int64_t>(k, 1)),
-                 [&](int64_t begin, int64_t end) {
-                   for (int64_t r = begin; r < end; ++r) {
-                     const T* yr = py + r * k;
-                     const T* dyr = pdy + r * k;
-                     T* dxr = pdx + r * k;
-                     if (log) {
-                       T total = 0;
-                       for (int64_t j = 0; j < k; ++j) total += dyr[j];
-                       for (int64_t j = 0; j < k; ++j) dxr[j] = dyr[j] - vector_exp(yr[j]) * total;
-                     } else {
-                       const T weighted = dot(dyr, yr, k);
-                       for (int64_t j = 0; j < k; ++j) dxr[j] = yr[j] * (dyr[j] - weighted);
-                     }
-                   }
-                 });
+  parallel_range(
+      count, std::max<int64_t>(1, 8192 / std::max<int64_t>(k, 1)),
+      [&](int64_t begin, int64_t end) { backward_rows(py, pdy, k, log, begin, end, pdx); });
 }
 
 }  // namespace
