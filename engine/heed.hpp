@@ -5,6 +5,7 @@
 #include "engine/device_backends.hpp"
 #include "engine/error.hpp"
 #include "engine/generator.hpp"
+#include "engine/io/safetensors.hpp"
 #include "engine/ops/dropout.hpp"
 #include "engine/ops/elementwise.hpp"
 #include "engine/ops/index.hpp"

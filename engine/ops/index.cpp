@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "engine/ops/common.hpp"
+#include "engine/ops/elementwise.hpp"
 
 namespace heed {
 
@@ -85,20 +86,39 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   });
 }
 
-Tensor embedding(const Tensor& weight, const Tensor& indices) {
+Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx) {
   ops::check_floating("embedding", weight);
   ops::check_ndim("embedding", weight, 2, "weight");
   ops::check_dtype("embedding", indices, kInt64, "indices");
-  const int64_t rows = weight.size(0);
+  const int64_t rows = weight.size(0), dim = weight.size(1);
   for (int64_t id : indices.to_vector<int64_t>()) {
     if (id < 0 || id >= rows) {
       fail("embedding: token id {} is out of range for a table of {} rows (ids must be in [0, {}))",
            id, rows, rows);
     }
   }
+  const Tensor flat_ids = indices.reshape({-1}).contiguous();  // (N)
+  Tensor out;
+  {
+    NoGradGuard no_grad;  // the lookup's own backward is below
+    out = index_select(weight, 0, flat_ids);  // (N, dim)
+  }
   Shape shape = indices.shape();
-  shape.push_back(weight.size(1));
-  return index_select(weight, 0, indices.reshape({-1})).reshape(shape);
+  shape.push_back(dim);
+  out = out.reshape(shape);  // (..., dim)
+  return record(out, "embedding", {weight}, [rows, dim, flat_ids, padding_idx](const Tensor& dy) {
+    // out[i] = weight[ids[i]]: dweight[ids[i]] += dy[i], skipping ids equal to padding_idx
+    Tensor grad = dy.reshape({-1, dim}).contiguous();  // (N, dim)
+    if (padding_idx) {
+      const Tensor keep = ne(flat_ids, int_tensor({*padding_idx})).to(dy.dtype()).unsqueeze(1);
+      grad = grad * keep;  // padding rows of dy do not reach the table
+    }
+    Tensor dweight = zeros({rows, dim}, {dy.dtype(), dy.device()});
+    const heed_view vg = as_3d(grad, 0), vi = flat_ids.view_descriptor(),
+                    vdw = as_3d(dweight, 0);
+    ops::run(dweight, ops::kernels_of(dweight).index_add(&vg, &vi, &vdw), "index_add");
+    return std::vector<Tensor>{dweight};
+  });
 }
 
 }  // namespace heed

@@ -375,6 +375,38 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   return cat(expanded, d);
 }
 
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
+  ops::check_defined("unbind", x, "x");
+  const int64_t d = wrap_dim(dim, x.dim(), "unbind");
+  std::vector<Tensor> pieces;
+  if (!any_requires_grad({x})) {
+    for (int64_t i = 0; i < x.size(d); ++i) pieces.push_back(x.select(d, i));
+    return pieces;
+  }
+  // Each piece's backward writes its slice into one gradient buffer of x's shape, shared by
+  // all pieces. The first piece to run hands that buffer on to `joined`, which autograd runs
+  // only after every piece (it is their common input), so by then all slices are in place.
+  // Recording select() per piece instead would give each piece a full-size zero gradient to
+  // add up: quadratic in the number of steps.
+  auto buffer = std::make_shared<Tensor>();
+  const Tensor joined = record(x.detach(), "unbind", {x}, [buffer](const Tensor& dx) {
+    *buffer = Tensor();  // the next backward pass starts a fresh buffer
+    return std::vector<Tensor>{dx};
+  });
+  for (int64_t i = 0; i < x.size(d); ++i) {
+    const Tensor piece = joined.detach().select(d, i);
+    pieces.push_back(record(piece, "unbind", {joined}, [buffer, d, i, shape = x.shape()](
+                                                            const Tensor& dy) {
+      // piece_i = x[i] along d: dx[i] = dy, written in place into the shared buffer
+      const bool first = !buffer->defined();
+      if (first) *buffer = zeros(shape, {dy.dtype(), dy.device()});
+      buffer->select(d, i).copy_(dy);
+      return std::vector<Tensor>{first ? *buffer : Tensor()};
+    }));
+  }
+  return pieces;
+}
+
 Tensor movedim(const Tensor& x, int64_t source, int64_t destination) {
   const int64_t from = wrap_dim(source, x.dim(), "movedim");
   const int64_t to = wrap_dim(destination, x.dim(), "movedim");

@@ -1,0 +1,34 @@
+// The safetensors file format, read and written by heed itself:
+//   8 bytes   little-endian u64 N, the length of the header
+//   N bytes   JSON: {"name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]},
+//                    ..., "__metadata__": {"key": "string value", ...}}
+//   the rest  the tensors' raw little-endian bytes; offsets count from the end of the header
+// Files written here load in Python with the safetensors package or a few lines of numpy, and
+// files written from PyTorch weights load here.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "engine/tensor.hpp"
+
+namespace heed {
+
+struct SafetensorsFile {
+  std::map<std::string, Tensor> tensors;          // CPU tensors, by name
+  std::map<std::string, std::string> metadata;    // the "__metadata__" strings
+};
+
+// Writes atomically: into a temporary file beside `path`, flushed and fsync'ed, then renamed
+// over `path`. A crash mid-save leaves the previous file intact. Tensors may live on any device
+// and have any layout; float32, float64, int64 and bool are stored as F32, F64, I64 and BOOL.
+void save_safetensors(const std::filesystem::path& path,
+                      const std::map<std::string, Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+
+// Reads and validates a whole file. A missing, truncated, corrupted or foreign file is a
+// heed::Error that says which and where; nothing is read out of bounds.
+SafetensorsFile load_safetensors(const std::filesystem::path& path);
+
+}  // namespace heed

@@ -1,0 +1,41 @@
+#include "nn/linear.hpp"
+
+#include <cmath>
+
+#include "nn/init.hpp"
+
+namespace heed::nn {
+
+Linear::Linear(int64_t in, int64_t out, bool with_bias, DType dtype)
+    : UnaryModule("Linear"), in_features(in), out_features(out) {
+  if (in < 1 || out < 1) {
+    fail("Linear: expected positive in_features and out_features, got {} and {}", in, out);
+  }
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  weight = register_parameter("weight", empty({out, in}, {dtype}));
+  init::uniform_(weight, bound);
+  if (with_bias) {
+    bias = register_parameter("bias", empty({out}, {dtype}));
+    init::uniform_(bias, bound);
+  }
+}
+
+Tensor Linear::forward(const Tensor& x) {
+  if (x.dim() < 1 || x.size(-1) != in_features) {
+    fail("Linear: expected input of shape (..., {}), got {}", in_features, shape_str(x.shape()));
+  }
+  // All leading dims as one batch of rows: one matrix product instead of many small ones.
+  Shape out_shape = x.shape();
+  out_shape.back() = out_features;
+  const Tensor rows = x.reshape({-1, in_features});  // (N, in)
+  Tensor y = mm(rows, weight.t());                    // (N, out)
+  if (bias.defined()) y = y + bias;
+  return y.reshape(out_shape);  // (..., out)
+}
+
+std::string Linear::extra_repr() const {
+  return fmt::format("in_features={}, out_features={}, bias={}", in_features, out_features,
+                     bias.defined() ? "True" : "False");
+}
+
+}  // namespace heed::nn
