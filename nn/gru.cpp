@@ -6,12 +6,12 @@ Tensor gru_step(const Tensor& input_gates, const Tensor& h, const Tensor& weight
                 const Tensor& bias_hh) {
   Tensor hidden_gates = mm(h, weight_hh.t());  // (B, 3H): W_h* h for r, z, n at once
   if (bias_hh.defined()) hidden_gates = hidden_gates + bias_hh;
-  const std::vector<Tensor> in = input_gates.chunk(3, 1);       // each (B, H)
-  const std::vector<Tensor> hid = hidden_gates.chunk(3, 1);     // each (B, H)
-  const Tensor r = sigmoid(in[0] + hid[0]);                     // (B, H)
-  const Tensor z = sigmoid(in[1] + hid[1]);                     // (B, H)
-  const Tensor n = tanh(in[2] + r * hid[2]);                    // (B, H)
-  return n + z * (h - n);  // = (1 - z) * n + z * h, one op fewer
+  const std::vector<Tensor> in = input_gates.chunk(3, 1);    // each (B, H)
+  const std::vector<Tensor> hid = hidden_gates.chunk(3, 1);  // each (B, H)
+  const Tensor r = sigmoid(in[0] + hid[0]);                  // (B, H)
+  const Tensor z = sigmoid(in[1] + hid[1]);                  // (B, H)
+  const Tensor n = tanh(in[2] + r * hid[2]);                 // (B, H)
+  return n + z * (h - n);                                    // = (1 - z) * n + z * h, one op fewer
 }
 
 GRUCell::GRUCell(int64_t input, int64_t hidden, bool bias, DType dtype)
@@ -26,7 +26,8 @@ GRU::GRU(int64_t input, int64_t hidden, RecurrentOptions opts)
     : RecurrentLayers("GRU", 3, input, hidden, opts) {}
 
 std::pair<Tensor, Tensor> GRU::forward(const Tensor& input, const Tensor& h0) {
-  auto [output, state] = run(input, h0.defined() ? std::vector<Tensor>{h0} : std::vector<Tensor>{}, 1);
+  auto [output, state] =
+      run(input, h0.defined() ? std::vector<Tensor>{h0} : std::vector<Tensor>{}, 1);
   return {output, state[0]};
 }
 

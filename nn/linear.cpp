@@ -20,17 +20,24 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias, DType dtype)
   }
 }
 
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const int64_t in = weight.size(1), out = weight.size(0);
+  if (x.dim() < 1 || x.size(-1) != in) {
+    fail("linear: expected input of shape (..., {}), got {}", in, shape_str(x.shape()));
+  }
+  Shape out_shape = x.shape();
+  out_shape.back() = out;
+  const Tensor rows = x.reshape({-1, in});  // (N, in)
+  Tensor y = mm(rows, weight.t());          // (N, out)
+  if (bias.defined()) y = y + bias;
+  return y.reshape(out_shape);  // (..., out)
+}
+
 Tensor Linear::forward(const Tensor& x) {
   if (x.dim() < 1 || x.size(-1) != in_features) {
     fail("Linear: expected input of shape (..., {}), got {}", in_features, shape_str(x.shape()));
   }
-  // All leading dims as one batch of rows: one matrix product instead of many small ones.
-  Shape out_shape = x.shape();
-  out_shape.back() = out_features;
-  const Tensor rows = x.reshape({-1, in_features});  // (N, in)
-  Tensor y = mm(rows, weight.t());                    // (N, out)
-  if (bias.defined()) y = y + bias;
-  return y.reshape(out_shape);  // (..., out)
+  return linear(x, weight, bias);
 }
 
 std::string Linear::extra_repr() const {

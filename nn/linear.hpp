@@ -6,6 +6,9 @@
 
 namespace heed::nn {
 
+// x (..., in) W^T (in, out) + b: every leading dim folded into one matrix product.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+
 class Linear : public UnaryModule {
  public:
   Linear(int64_t in_features, int64_t out_features, bool bias = true, DType dtype = kFloat32);

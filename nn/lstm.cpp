@@ -8,7 +8,7 @@ std::vector<Tensor> lstm_step(const Tensor& input_gates, const Tensor& h, const 
   if (bias_hh.defined()) all_gates = all_gates + bias_hh;
   const std::vector<Tensor> gate = all_gates.chunk(4, 1);  // i, f, g, o, each (B, H)
   const Tensor c_next = sigmoid(gate[1]) * c + sigmoid(gate[0]) * tanh(gate[2]);  // (B, H)
-  const Tensor h_next = sigmoid(gate[3]) * tanh(c_next);                           // (B, H)
+  const Tensor h_next = sigmoid(gate[3]) * tanh(c_next);                          // (B, H)
   return {h_next, c_next};
 }
 
@@ -17,8 +17,8 @@ LSTMCell::LSTMCell(int64_t input, int64_t hidden, bool bias, DType dtype)
 
 std::pair<Tensor, Tensor> LSTMCell::forward(const Tensor& x, const Tensor& h, const Tensor& c) {
   const Tensor gates = input_gates(x);  // (B, 4H)
-  const std::vector<Tensor> next = lstm_step(gates, state_or_zeros(h, x, "h"),
-                                             state_or_zeros(c, x, "c"), weight_hh, bias_hh);
+  const std::vector<Tensor> next =
+      lstm_step(gates, state_or_zeros(h, x, "h"), state_or_zeros(c, x, "c"), weight_hh, bias_hh);
   return {next[0], next[1]};
 }
 

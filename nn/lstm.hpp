@@ -19,7 +19,8 @@ class LSTMCell : public RecurrentCell {
  public:
   LSTMCell(int64_t input_size, int64_t hidden_size, bool bias = true, DType dtype = kFloat32);
   std::pair<Tensor, Tensor> forward(const Tensor& x, const Tensor& h = {}, const Tensor& c = {});
-  std::pair<Tensor, Tensor> operator()(const Tensor& x, const Tensor& h = {}, const Tensor& c = {}) {
+  std::pair<Tensor, Tensor> operator()(const Tensor& x, const Tensor& h = {},
+                                       const Tensor& c = {}) {
     return forward(x, h, c);
   }
 };

@@ -144,7 +144,8 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
     std::string message = fmt::format("load_state_dict into {}:", type_name_);
     if (!missing.empty()) message += fmt::format(" missing {};", fmt::join(missing, ", "));
     if (!unexpected.empty()) message += fmt::format(" unexpected {};", fmt::join(unexpected, ", "));
-    if (!mis_shaped.empty()) message += fmt::format(" wrong shape {};", fmt::join(mis_shaped, ", "));
+    if (!mis_shaped.empty())
+      message += fmt::format(" wrong shape {};", fmt::join(mis_shaped, ", "));
     message.pop_back();
     fail("{}", message);
   }

@@ -31,7 +31,8 @@ class Module {
 
   // Every parameter of this module and its submodules, in registration order, depth first.
   std::vector<Tensor> parameters() const;
-  std::vector<std::pair<std::string, Tensor>> named_parameters() const;  // "decoder.rnn.weight_hh_l0"
+  std::vector<std::pair<std::string, Tensor>> named_parameters()
+      const;  // "decoder.rnn.weight_hh_l0"
   std::vector<std::pair<std::string, Tensor>> named_buffers() const;
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const {
     return children_;

@@ -87,14 +87,14 @@ std::pair<Tensor, std::vector<Tensor>> RecurrentLayers::run(const Tensor& input,
                                                             int64_t state_parts) const {
   const std::string& name = type_name();
   if (input.dim() != 3 || input.size(2) != input_size) {
-    fail("{}: expected input of shape ({}, {}, {}), got {}", name,
-         options.batch_first ? "B" : "T", options.batch_first ? "T" : "B", input_size,
-         shape_str(input.shape()));
+    fail("{}: expected input of shape ({}, {}, {}), got {}", name, options.batch_first ? "B" : "T",
+         options.batch_first ? "T" : "B", input_size, shape_str(input.shape()));
   }
   const Tensor time_major = options.batch_first ? input.transpose(0, 1) : input;  // (T, B, in)
   const int64_t steps = time_major.size(0), batch = time_major.size(1);
   const int64_t slots = options.num_layers * num_directions();
-  if (steps == 0) fail("{}: the input has no time steps (shape {})", name, shape_str(input.shape()));
+  if (steps == 0)
+    fail("{}: the input has no time steps (shape {})", name, shape_str(input.shape()));
   if (!initial.empty()) {
     if (static_cast<int64_t>(initial.size()) != state_parts) {
       fail("{}: expected {} initial state tensors, got {}", name, state_parts, initial.size());
@@ -127,7 +127,8 @@ std::pair<Tensor, std::vector<Tensor>> RecurrentLayers::run(const Tensor& input,
       }
       std::vector<Tensor> outputs(static_cast<size_t>(steps));  // h_t, each (B, H)
       for (int64_t i = 0; i < steps; ++i) {
-        const int64_t t = direction == 0 ? i : steps - 1 - i;  // the reverse direction runs backwards
+        const int64_t t =
+            direction == 0 ? i : steps - 1 - i;  // the reverse direction runs backwards
         state = step(gates_per_step[static_cast<size_t>(t)], state, w);
         outputs[static_cast<size_t>(t)] = state[0];
       }

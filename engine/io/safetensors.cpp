@@ -37,11 +37,16 @@ const char* safetensors_dtype(DType dtype) {
 }
 
 bool dtype_from_safetensors(const std::string& name, DType& dtype) {
-  if (name == "F32") dtype = kFloat32;
-  else if (name == "F64") dtype = kFloat64;
-  else if (name == "I64") dtype = kInt64;
-  else if (name == "BOOL") dtype = kBool;
-  else return false;
+  if (name == "F32")
+    dtype = kFloat32;
+  else if (name == "F64")
+    dtype = kFloat64;
+  else if (name == "I64")
+    dtype = kInt64;
+  else if (name == "BOOL")
+    dtype = kBool;
+  else
+    return false;
   return true;
 }
 
@@ -56,7 +61,8 @@ void write_all(int fd, const void* data, size_t bytes, const std::filesystem::pa
   const char* cursor = static_cast<const char*>(data);
   while (bytes > 0) {
     const ssize_t written = ::write(fd, cursor, bytes);
-    if (written < 0) fail("save_safetensors: writing {} failed: {}", path.string(), std::strerror(errno));
+    if (written < 0)
+      fail("save_safetensors: writing {} failed: {}", path.string(), std::strerror(errno));
     cursor += written;
     bytes -= static_cast<size_t>(written);
   }
@@ -100,8 +106,8 @@ void save_safetensors(const std::filesystem::path& path,
     write_all(fd, &header_length, sizeof header_length, path);
     write_all(fd, header_text.data(), header_text.size(), path);
     for (const auto& [name, cpu] : host) {
-      write_all(fd, cpu.raw_data(), static_cast<size_t>(cpu.numel()) * bytes_per_element(cpu.dtype()),
-                path);
+      write_all(fd, cpu.raw_data(),
+                static_cast<size_t>(cpu.numel()) * bytes_per_element(cpu.dtype()), path);
     }
     if (::fsync(fd) != 0) fail("save_safetensors: fsync of {} failed", temporary.string());
   } catch (...) {
@@ -137,18 +143,23 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const uint64_t file_size = bytes.size();
   if (file_size < 8) {
-    fail("load_safetensors: {} is {} bytes, too short for a safetensors file (expected at least "
-         "the 8-byte header length)", where, file_size);
+    fail(
+        "load_safetensors: {} is {} bytes, too short for a safetensors file (expected at least "
+        "the 8-byte header length)",
+        where, file_size);
   }
   uint64_t header_length = 0;
   std::memcpy(&header_length, bytes.data(), 8);
   if (header_length > kMaxHeaderBytes || header_length > file_size - 8) {
-    fail("load_safetensors: {} is not a safetensors file or is truncated: its header claims {} "
-         "bytes but the file has {} after the length", where, header_length, file_size - 8);
+    fail(
+        "load_safetensors: {} is not a safetensors file or is truncated: its header claims {} "
+        "bytes but the file has {} after the length",
+        where, header_length, file_size - 8);
   }
   Json header;
   try {
-    header = Json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(header_length));
+    header =
+        Json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(header_length));
   } catch (const Json::exception& e) {
     fail("load_safetensors: the header of {} is not valid JSON ({})", where, e.what());
   }
@@ -176,17 +187,20 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
       bad("expected an object with dtype, shape and data_offsets");
     }
     DType dtype = kFloat32;
-    if (!entry["dtype"].is_string() || !dtype_from_safetensors(entry["dtype"].get<std::string>(), dtype)) {
+    if (!entry["dtype"].is_string() ||
+        !dtype_from_safetensors(entry["dtype"].get<std::string>(), dtype)) {
       bad(fmt::format("unsupported dtype {} (heed reads F32, F64, I64 and BOOL)",
                       entry["dtype"].dump()));
     }
     Shape shape;
     uint64_t numel = 1;
-    if (!entry["shape"].is_array() || entry["shape"].size() > 8) bad("shape must be a list of up to 8 sizes");
+    if (!entry["shape"].is_array() || entry["shape"].size() > 8)
+      bad("shape must be a list of up to 8 sizes");
     for (const auto& size : entry["shape"]) {
       if (!size.is_number_unsigned()) bad(fmt::format("invalid size {} in its shape", size.dump()));
       const uint64_t n = size.get<uint64_t>();
-      if (n > (uint64_t{1} << 40) || (n > 0 && numel > (uint64_t{1} << 40) / n)) bad("shape too large");
+      if (n > (uint64_t{1} << 40) || (n > 0 && numel > (uint64_t{1} << 40) / n))
+        bad("shape too large");
       numel *= n;
       shape.push_back(static_cast<int64_t>(n));
     }

@@ -16,8 +16,8 @@
 namespace heed {
 
 struct SafetensorsFile {
-  std::map<std::string, Tensor> tensors;          // CPU tensors, by name
-  std::map<std::string, std::string> metadata;    // the "__metadata__" strings
+  std::map<std::string, Tensor> tensors;        // CPU tensors, by name
+  std::map<std::string, std::string> metadata;  // the "__metadata__" strings
 };
 
 // Writes atomically: into a temporary file beside `path`, flushed and fsync'ed, then renamed

@@ -100,7 +100,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
   const Tensor flat_ids = indices.reshape({-1}).contiguous();  // (N)
   Tensor out;
   {
-    NoGradGuard no_grad;  // the lookup's own backward is below
+    NoGradGuard no_grad;                      // the lookup's own backward is below
     out = index_select(weight, 0, flat_ids);  // (N, dim)
   }
   Shape shape = indices.shape();
@@ -114,8 +114,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
       grad = grad * keep;  // padding rows of dy do not reach the table
     }
     Tensor dweight = zeros({rows, dim}, {dy.dtype(), dy.device()});
-    const heed_view vg = as_3d(grad, 0), vi = flat_ids.view_descriptor(),
-                    vdw = as_3d(dweight, 0);
+    const heed_view vg = as_3d(grad, 0), vi = flat_ids.view_descriptor(), vdw = as_3d(dweight, 0);
     ops::run(dweight, ops::kernels_of(dweight).index_add(&vg, &vi, &vdw), "index_add");
     return std::vector<Tensor>{dweight};
   });

@@ -395,14 +395,14 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
   });
   for (int64_t i = 0; i < x.size(d); ++i) {
     const Tensor piece = joined.detach().select(d, i);
-    pieces.push_back(record(piece, "unbind", {joined}, [buffer, d, i, shape = x.shape()](
-                                                            const Tensor& dy) {
-      // piece_i = x[i] along d: dx[i] = dy, written in place into the shared buffer
-      const bool first = !buffer->defined();
-      if (first) *buffer = zeros(shape, {dy.dtype(), dy.device()});
-      buffer->select(d, i).copy_(dy);
-      return std::vector<Tensor>{first ? *buffer : Tensor()};
-    }));
+    pieces.push_back(
+        record(piece, "unbind", {joined}, [buffer, d, i, shape = x.shape()](const Tensor& dy) {
+          // piece_i = x[i] along d: dx[i] = dy, written in place into the shared buffer
+          const bool first = !buffer->defined();
+          if (first) *buffer = zeros(shape, {dy.dtype(), dy.device()});
+          buffer->select(d, i).copy_(dy);
+          return std::vector<Tensor>{first ? *buffer : Tensor()};
+        }));
   }
   return pieces;
 }

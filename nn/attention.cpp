@@ -1,0 +1,115 @@
+#include "nn/attention.hpp"
+
+#include <cmath>
+
+namespace heed::nn {
+
+Attention::Attention(std::string type_name, double dropout) : Module(std::move(type_name)) {
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(dropout));
+}
+
+void Attention::check_inputs(const char* module, const Tensor& queries, const Tensor& keys,
+                             const Tensor& values) {
+  if (queries.dim() != 3 || keys.dim() != 3 || values.dim() != 3 ||
+      keys.size(0) != queries.size(0) || values.size(0) != queries.size(0) ||
+      values.size(1) != keys.size(1)) {
+    fail("{}: expected queries (B, Q, q), keys (B, K, k) and values (B, K, v), got {}, {} and {}",
+         module, shape_str(queries.shape()), shape_str(keys.shape()), shape_str(values.shape()));
+  }
+}
+
+Tensor Attention::attend(const Tensor& scores, const Tensor& values, const SoftmaxMask& mask) {
+  attention_weights = masked_softmax(scores, mask);          // (B, Q, K)
+  return bmm(dropout_->forward(attention_weights), values);  // (B, Q, v)
+}
+
+Tensor additive_scores(const Tensor& query_features, const Tensor& key_features, Linear& w_v) {
+  // (B, Q, 1, H) + (B, 1, K, H) -> (B, Q, K, H): every query against every key
+  const Tensor features = tanh(query_features.unsqueeze(2) + key_features.unsqueeze(1));
+  return w_v.forward(features).squeeze(-1);  // (B, Q, K)
+}
+
+DotProductAttention::DotProductAttention(double dropout)
+    : Attention("DotProductAttention", dropout) {}
+
+Tensor DotProductAttention::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                                    const SoftmaxMask& mask) {
+  check_inputs("DotProductAttention", queries, keys, values);
+  const int64_t d = queries.size(2);
+  if (keys.size(2) != d) {
+    fail("DotProductAttention: queries and keys need one size, got {} and {}",
+         shape_str(queries.shape()), shape_str(keys.shape()));
+  }
+  // Dividing by sqrt(d) keeps the scores' variance near 1 whatever d is, so the softmax does
+  // not saturate as d grows.
+  const Tensor scores = bmm(queries, keys.transpose(1, 2)) / std::sqrt(double(d));  // (B, Q, K)
+  return attend(scores, values, mask);
+}
+
+AdditiveAttention::AdditiveAttention(int64_t key_size, int64_t query_size, int64_t num_hiddens,
+                                     double dropout)
+    : Attention("AdditiveAttention", dropout) {
+  W_k = register_module("W_k", std::make_shared<Linear>(key_size, num_hiddens, false));
+  W_q = register_module("W_q", std::make_shared<Linear>(query_size, num_hiddens, false));
+  w_v = register_module("w_v", std::make_shared<Linear>(num_hiddens, 1, false));
+}
+
+Tensor AdditiveAttention::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                                  const SoftmaxMask& mask) {
+  check_inputs("AdditiveAttention", queries, keys, values);
+  const Tensor scores = additive_scores(W_q->forward(queries),  // (B, Q, H)
+                                        W_k->forward(keys),     // (B, K, H)
+                                        *w_v);                  // -> (B, Q, K)
+  return attend(scores, values, mask);
+}
+
+LuongAttention::LuongAttention(LuongScore kind, int64_t q_size, int64_t k_size, int64_t num_hiddens,
+                               double dropout)
+    : Attention("LuongAttention", dropout), score(kind), query_size(q_size), key_size(k_size) {
+  if (score == LuongScore::Dot && q_size != k_size) {
+    fail("LuongAttention: the dot score needs query_size == key_size, got {} and {}", q_size,
+         k_size);
+  }
+  if (score == LuongScore::General) {
+    W = register_module("W", std::make_shared<Linear>(k_size, q_size, false));
+  }
+  if (score == LuongScore::Concat) {
+    if (num_hiddens < 1) fail("LuongAttention: the concat score needs num_hiddens >= 1");
+    W = register_module("W", std::make_shared<Linear>(q_size + k_size, num_hiddens, false));
+    v = register_module("v", std::make_shared<Linear>(num_hiddens, 1, false));
+  }
+}
+
+Tensor LuongAttention::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                               const SoftmaxMask& mask) {
+  check_inputs("LuongAttention", queries, keys, values);
+  if (queries.size(2) != query_size || keys.size(2) != key_size) {
+    fail("LuongAttention: expected queries (B, Q, {}) and keys (B, K, {}), got {} and {}",
+         query_size, key_size, shape_str(queries.shape()), shape_str(keys.shape()));
+  }
+  Tensor scores;  // (B, Q, K)
+  switch (score) {
+    case LuongScore::Dot:
+      scores = bmm(queries, keys.transpose(1, 2));
+      break;
+    case LuongScore::General:
+      scores = bmm(queries, W->forward(keys).transpose(1, 2));  // q . (W k)
+      break;
+    case LuongScore::Concat: {
+      // W [q; k] = W_q q + W_k k with W = [W_q | W_k]: project each side once, not every pair.
+      const Tensor w_q = W->weight.narrow(1, 0, query_size);         // (H, q)
+      const Tensor w_k = W->weight.narrow(1, query_size, key_size);  // (H, k)
+      scores = additive_scores(matmul(queries, w_q.t()), matmul(keys, w_k.t()), *v);
+      break;
+    }
+  }
+  return attend(scores, values, mask);
+}
+
+std::string LuongAttention::extra_repr() const {
+  const char* names[] = {"dot", "general", "concat"};
+  return fmt::format("score={}, query_size={}, key_size={}", names[static_cast<int>(score)],
+                     query_size, key_size);
+}
+
+}  // namespace heed::nn

@@ -1,0 +1,89 @@
+// Attention modules. Each scores queries against keys, turns the scores into weights with the
+// engine's masked softmax (masked keys get exactly 0 weight, a fully masked row is all zeros),
+// drops some weights while training, and averages the values with them:
+//   out = dropout(masked_softmax(score(q, k), mask)) @ v
+// Every module keeps its last weights in attention_weights, for heatmaps.
+//
+// Shapes: queries (B, Q, q_size), keys (B, K, k_size), values (B, K, v_size) -> (B, Q, v_size).
+// The mask is the engine's SoftmaxMask: valid_lens (B,) or (B, Q) as in d2l, and/or a 0/1
+// keep_mask broadcastable to (B, Q, K), and/or causal.
+#pragma once
+
+#include <memory>
+
+#include "nn/dropout.hpp"
+#include "nn/linear.hpp"
+
+namespace heed::nn {
+
+// The part all scoring functions share: mask, softmax, dropout, weighted sum of values.
+class Attention : public Module {
+ public:
+  Tensor attention_weights;  // (B, Q, K) from the last forward
+
+ protected:
+  Attention(std::string type_name, double dropout);
+  // scores (B, Q, K), values (B, K, v) -> (B, Q, v)
+  Tensor attend(const Tensor& scores, const Tensor& values, const SoftmaxMask& mask);
+  static void check_inputs(const char* module, const Tensor& queries, const Tensor& keys,
+                           const Tensor& values);
+
+  std::shared_ptr<Dropout> dropout_;
+};
+
+// Scaled dot product: score(q, k) = q . k / sqrt(d). No parameters.
+class DotProductAttention : public Attention {
+ public:
+  explicit DotProductAttention(double dropout = 0.0);
+  Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                 const SoftmaxMask& mask = {});
+  Tensor operator()(const Tensor& q, const Tensor& k, const Tensor& v, const SoftmaxMask& m = {}) {
+    return forward(q, k, v, m);
+  }
+};
+
+// Bahdanau's additive score: score(q, k) = w_v . tanh(W_q q + W_k k), no biases (d2l's).
+// Parameters W_q.weight (H, q_size), W_k.weight (H, k_size), w_v.weight (1, H).
+class AdditiveAttention : public Attention {
+ public:
+  AdditiveAttention(int64_t key_size, int64_t query_size, int64_t num_hiddens,
+                    double dropout = 0.0);
+  Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                 const SoftmaxMask& mask = {});
+  Tensor operator()(const Tensor& q, const Tensor& k, const Tensor& v, const SoftmaxMask& m = {}) {
+    return forward(q, k, v, m);
+  }
+
+  std::shared_ptr<Linear> W_k, W_q, w_v;
+};
+
+// Luong's scores (Luong, Pham and Manning, 2015), unscaled:
+//   dot      score(q, k) = q . k                      (q_size == k_size)
+//   general  score(q, k) = q . (W k)                  W.weight (q_size, k_size)
+//   concat   score(q, k) = v . tanh(W [q; k])         W.weight (H, q_size + k_size), v.weight (1,
+//   H)
+enum class LuongScore { Dot, General, Concat };
+
+class LuongAttention : public Attention {
+ public:
+  LuongAttention(LuongScore score, int64_t query_size, int64_t key_size, int64_t num_hiddens = 0,
+                 double dropout = 0.0);
+  Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                 const SoftmaxMask& mask = {});
+  Tensor operator()(const Tensor& q, const Tensor& k, const Tensor& v, const SoftmaxMask& m = {}) {
+    return forward(q, k, v, m);
+  }
+
+  LuongScore score;
+  int64_t query_size, key_size;
+  std::shared_ptr<Linear> W, v;  // per score kind, see above
+
+ protected:
+  std::string extra_repr() const override;
+};
+
+// w_v . tanh(A + B) over every (query, key) pair: A (B, Q, H) from the queries, B (B, K, H) from
+// the keys -> scores (B, Q, K). Additive and Luong's concat score both end this way.
+Tensor additive_scores(const Tensor& query_features, const Tensor& key_features, Linear& w_v);
+
+}  // namespace heed::nn

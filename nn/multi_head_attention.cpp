@@ -1,0 +1,115 @@
+#include "nn/multi_head_attention.hpp"
+
+#include <cmath>
+
+#include "nn/init.hpp"
+
+namespace heed::nn {
+
+MultiHeadAttention::MultiHeadAttention(int64_t embed, int64_t heads, double dropout, bool bias,
+                                       DType dtype)
+    : Module("MultiheadAttention"), embed_dim(embed), num_heads(heads) {
+  if (embed < 1 || heads < 1 || embed % heads != 0) {
+    fail("MultiHeadAttention: embed_dim must be a positive multiple of num_heads, got {} and {}",
+         embed, heads);
+  }
+  head_dim = embed / heads;
+  // PyTorch: xavier_uniform_ on in_proj_weight, zero biases; out_proj a Linear with zero bias.
+  in_proj_weight = register_parameter("in_proj_weight", empty({3 * embed, embed}, {dtype}));
+  init::uniform_(in_proj_weight, std::sqrt(6.0 / double(embed + 3 * embed)));
+  if (bias) in_proj_bias = register_parameter("in_proj_bias", zeros({3 * embed}, {dtype}));
+  out_proj = register_module("out_proj", std::make_shared<Linear>(embed, embed, bias, dtype));
+  if (bias) {
+    NoGradGuard no_grad;
+    out_proj->bias.zero_();
+  }
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(dropout));
+}
+
+Tensor MultiHeadAttention::split_heads(const Tensor& x) const {
+  // (B, T, E) -> (B, T, H, E/H) -> (B, H, T, E/H)
+  return x.reshape({x.size(0), x.size(1), num_heads, head_dim}).transpose(1, 2);
+}
+
+Tensor MultiHeadAttention::attend(const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const AttentionOptions& options) {
+  const int64_t batch = q.size(0), length = q.size(1), keys = k.size(1);
+  const Tensor heads_q = split_heads(q);  // (B, H, L, d)
+  const Tensor heads_k = split_heads(k);  // (B, H, S, d)
+  const Tensor heads_v = split_heads(v);  // (B, H, S, d)
+  const Tensor scores =
+      matmul(heads_q, heads_k.transpose(2, 3)) / std::sqrt(double(head_dim));  // (B, H, L, S)
+
+  SoftmaxMask mask{.causal = options.is_causal};
+  if (options.key_padding_mask.defined()) {
+    if (options.key_padding_mask.shape() != Shape{batch, keys}) {
+      fail("MultiHeadAttention: expected key_padding_mask of shape ({}, {}), got {}", batch, keys,
+           shape_str(options.key_padding_mask.shape()));
+    }
+    mask.keep_mask = options.key_padding_mask.reshape({batch, 1, 1, keys});  // (B, 1, 1, S)
+  }
+  if (options.attn_mask.defined()) {
+    const Tensor attn = options.attn_mask.to(scores.dtype());
+    mask.keep_mask = mask.keep_mask.defined() ? mask.keep_mask.to(scores.dtype()) * attn : attn;
+  }
+  const Tensor weights = masked_softmax(scores, mask);                   // (B, H, L, S)
+  const Tensor heads_out = matmul(dropout_->forward(weights), heads_v);  // (B, H, L, d)
+  attention_weights = Tensor();
+  if (options.need_weights) {
+    attention_weights = options.average_attn_weights ? weights.mean({1}) : weights;
+  }
+  return heads_out.transpose(1, 2).reshape({batch, length, embed_dim});  // (B, L, E)
+}
+
+std::pair<Tensor, Tensor> MultiHeadAttention::forward(const Tensor& query, const Tensor& key,
+                                                      const Tensor& value,
+                                                      const AttentionOptions& options) {
+  if (query.dim() != 3 || key.dim() != 3 || value.dim() != 3 || query.size(2) != embed_dim ||
+      key.size(2) != embed_dim || value.size(2) != embed_dim || key.size(0) != query.size(0) ||
+      value.size(0) != query.size(0) || value.size(1) != key.size(1)) {
+    fail(
+        "MultiHeadAttention: expected query (B, L, {0}), key and value (B, S, {0}), got {1}, {2} "
+        "and {3}",
+        embed_dim, shape_str(query.shape()), shape_str(key.shape()), shape_str(value.shape()));
+  }
+  // The three projections are row blocks of in_proj_weight.
+  auto project = [&](const Tensor& x, int64_t block) {
+    const Tensor w = in_proj_weight.narrow(0, block * embed_dim, embed_dim);  // (E, E)
+    const Tensor b =
+        in_proj_bias.defined() ? in_proj_bias.narrow(0, block * embed_dim, embed_dim) : Tensor();
+    return linear(x, w, b);  // (B, T, E)
+  };
+  const Tensor out = attend(project(query, 0), project(key, 1), project(value, 2), options);
+  return {out_proj->forward(out), attention_weights};
+}
+
+Tensor MultiHeadAttention::self_attention(const Tensor& x, const AttentionOptions& options,
+                                          KVCache* cache) {
+  if (x.dim() != 3 || x.size(2) != embed_dim) {
+    fail("MultiHeadAttention: expected x of shape (B, T, {}), got {}", embed_dim,
+         shape_str(x.shape()));
+  }
+  // One product for q, k and v: (B, T, E) @ (E, 3E)
+  const Tensor qkv = linear(x, in_proj_weight, in_proj_bias);  // (B, T, 3E)
+  const std::vector<Tensor> parts = qkv.chunk(3, 2);           // q, k, v: each (B, T, E)
+  Tensor k = parts[1], v = parts[2];
+  if (cache != nullptr) {
+    if (cache->keys.defined()) {
+      if (cache->keys.size(0) != x.size(0)) {
+        fail("MultiHeadAttention: the cache holds a batch of {}, the input {}", cache->keys.size(0),
+             x.size(0));
+      }
+      k = cat({cache->keys, k}, 1);  // (B, S_cache + T, E)
+      v = cat({cache->values, v}, 1);
+    }
+    cache->keys = k.detach();
+    cache->values = v.detach();
+  }
+  return out_proj->forward(attend(parts[0], k, v, options));
+}
+
+std::string MultiHeadAttention::extra_repr() const {
+  return fmt::format("embed_dim={}, num_heads={}", embed_dim, num_heads);
+}
+
+}  // namespace heed::nn
