@@ -1,6 +1,7 @@
 #include "engine/generator.hpp"
 
 #include <cmath>
+#include <sstream>
 #include <vector>
 
 #include "engine/error.hpp"
@@ -47,6 +48,24 @@ uint64_t Generator::next_u64() {
   state_[2] ^= t;
   state_[3] = rotate_left(state_[3], 45);
   return result;
+}
+
+std::string Generator::state() const {
+  return fmt::format("{} {} {} {}", state_[0], state_[1], state_[2], state_[3]);
+}
+
+void Generator::set_state(const std::string& text) {
+  std::istringstream in(text);
+  uint64_t words[4];
+  for (uint64_t& word : words) {
+    if (!(in >> word)) fail("Generator::set_state: expected four 64-bit words, got '{}'", text);
+  }
+  std::string rest;
+  if (in >> rest) fail("Generator::set_state: expected four 64-bit words, got '{}'", text);
+  if ((words[0] | words[1] | words[2] | words[3]) == 0) {
+    fail("Generator::set_state: the all-zero state is not a valid xoshiro256** state");
+  }
+  for (int i = 0; i < 4; ++i) state_[i] = words[i];
 }
 
 double Generator::uniform() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "engine/tensor.hpp"
 
@@ -15,6 +16,10 @@ class Generator {
   uint64_t next_u64();
   double uniform();  // in [0, 1)
   double normal();   // standard normal (Box-Muller)
+
+  // The whole state, as text ("w0 w1 w2 w3"), so a checkpoint can resume the same stream.
+  std::string state() const;
+  void set_state(const std::string& state);  // heed::Error if it is not four 64-bit words
 
  private:
   uint64_t state_[4] = {};

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "nn/attention.hpp"
+#include "nn/checkpoint.hpp"
 #include "nn/dropout.hpp"
 #include "nn/embedding.hpp"
 #include "nn/gru.hpp"

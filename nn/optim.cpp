@@ -42,6 +42,8 @@ StateDict Optimizer::state_dict() const {
   StateDict out;
   for (size_t g = 0; g < groups_.size(); ++g) {
     out.emplace(fmt::format("group.{}.lr", g), scalar_tensor(groups_[g].lr, {kFloat64}));
+    out.emplace(fmt::format("group.{}.initial_lr", g),
+                scalar_tensor(groups_[g].initial_lr, {kFloat64}));
   }
   for (size_t i = 0; i < state_.size(); ++i) {
     for (const auto& [name, value] : state_[i])
@@ -56,12 +58,13 @@ void Optimizer::load_state_dict(const StateDict& state) {
     for (const Tensor& p : group.params) params.push_back(p);
   }
   std::vector<std::map<std::string, Tensor>> loaded(params.size());
-  std::vector<double> lrs(groups_.size(), -1.0);
+  std::vector<double> lrs(groups_.size(), -1.0), initial_lrs(groups_.size(), -1.0);
   for (const auto& [key, value] : state) {
     size_t index = 0;
     char name[64] = {};
-    if (std::sscanf(key.c_str(), "group.%zu.lr", &index) == 1 && index < groups_.size()) {
-      lrs[index] = value.item();
+    if (std::sscanf(key.c_str(), "group.%zu.%63s", &index, name) == 2 && index < groups_.size() &&
+        (std::string(name) == "lr" || std::string(name) == "initial_lr")) {
+      (std::string(name) == "lr" ? lrs : initial_lrs)[index] = value.item();
     } else if (std::sscanf(key.c_str(), "state.%zu.%63s", &index, name) == 2 &&
                index < params.size()) {
       const bool per_element = std::string(name) != "step";
@@ -84,6 +87,7 @@ void Optimizer::load_state_dict(const StateDict& state) {
   for (size_t g = 0; g < groups_.size(); ++g) {
     if (lrs[g] < 0) fail("optimizer load_state_dict: missing 'group.{}.lr'", g);
     groups_[g].lr = lrs[g];
+    groups_[g].initial_lr = initial_lrs[g];
   }
   state_ = std::move(loaded);
 }

@@ -18,6 +18,9 @@ struct ParamGroup {
   std::vector<Tensor> params;
   double lr = 1e-3;
   double weight_decay = 0.0;
+  // The lr a schedule scales (set by LRScheduler, as PyTorch's "initial_lr"); saved with the
+  // optimizer so a resumed schedule continues from the same base. Negative until scheduled.
+  double initial_lr = -1.0;
 };
 
 // Two groups, as GPT-2 and minGPT train: weight decay on matrices (dim >= 2: Linear and
@@ -35,8 +38,8 @@ class Optimizer {
   const std::vector<ParamGroup>& param_groups() const { return groups_; }
 
   // Everything needed to continue exactly: per-parameter state ("state.3.exp_avg", ...) and each
-  // group's lr ("group.0.lr"), as tensors, ready for a safetensors file. Loading checks that the
-  // state belongs to parameters of the same shapes.
+  // group's lr and initial_lr ("group.0.lr"), as tensors, ready for a safetensors file. Loading
+  // checks that the state belongs to parameters of the same shapes.
   StateDict state_dict() const;
   void load_state_dict(const StateDict& state);
 

@@ -33,7 +33,10 @@ LRFactor warmup_cosine_lr(int64_t warmup_steps, int64_t total_steps, double min_
 
 LRScheduler::LRScheduler(Optimizer& optimizer, LRFactor factor, int64_t start_step)
     : optimizer_(optimizer), factor_(std::move(factor)), step_(start_step) {
-  for (const ParamGroup& group : optimizer_.param_groups()) base_lrs_.push_back(group.lr);
+  for (ParamGroup& group : optimizer_.param_groups()) {
+    if (group.initial_lr < 0) group.initial_lr = group.lr;
+    base_lrs_.push_back(group.initial_lr);
+  }
   apply();
 }
 

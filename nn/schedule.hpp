@@ -21,7 +21,8 @@ LRFactor warmup_cosine_lr(int64_t warmup_steps, int64_t total_steps, double min_
 
 class LRScheduler {
  public:
-  // Takes each group's current lr as its base and sets lr = base * factor(0) right away.
+  // The base of each group is its initial_lr when set (a resumed optimizer), else its current lr
+  // (which then becomes its initial_lr). Sets lr = base * factor(start_step) right away.
   LRScheduler(Optimizer& optimizer, LRFactor factor, int64_t start_step = 0);
   void step();  // advances one step and sets the new lrs
   int64_t last_step() const { return step_; }

@@ -1,0 +1,280 @@
+// nn beyond the PyTorch values: module bookkeeping, state_dict errors, bad input to every module,
+// the key/value cache, masking corner cases, initialisation, schedules.
+#include "nn/nn.hpp"
+#include "tests/helpers.hpp"
+
+using namespace heed;
+using namespace heed::testing;
+
+namespace {
+
+// A small model with nesting, for names and state_dict tests.
+class TinyTranslator : public nn::Module {
+ public:
+  TinyTranslator() : nn::Module("TinyTranslator") {
+    embedding = register_module("embedding", std::make_shared<nn::Embedding>(10, 4, 0));
+    rnn = register_module("rnn",
+                          std::make_shared<nn::GRU>(4, 6, nn::RecurrentOptions{.num_layers = 2}));
+    head = register_module("head", std::make_shared<nn::Linear>(6, 10));
+  }
+  std::shared_ptr<nn::Embedding> embedding;
+  std::shared_ptr<nn::GRU> rnn;
+  std::shared_ptr<nn::Linear> head;
+};
+
+}  // namespace
+
+TEST_CASE("modules name their parameters with dots, count them and print like PyTorch") {
+  TinyTranslator model;
+  std::vector<std::string> names;
+  for (auto& [name, p] : model.named_parameters()) names.push_back(name);
+  const std::vector<std::string> expected{
+      "embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0",
+      "rnn.bias_hh_l0",   "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1",
+      "rnn.bias_hh_l1",   "head.weight",      "head.bias"};
+  CHECK(names == expected);
+  // 10*4 + (18*4 + 18*6 + 18 + 18) + (18*6 + 18*6 + 18 + 18) + 6*10 + 10
+  CHECK(model.num_parameters() == 40 + 216 + 252 + 70);
+  const std::string text = model.repr();
+  CHECK(text.find("(embedding): Embedding(10, 4, padding_idx=0)") != std::string::npos);
+  CHECK(text.find("(rnn): GRU(4, 6, num_layers=2)") != std::string::npos);
+  CHECK(text.find("(head): Linear(in_features=6, out_features=10, bias=True)") !=
+        std::string::npos);
+
+  model.eval();
+  CHECK(!model.rnn->is_training());
+  model.train();
+  CHECK(model.head->is_training());
+}
+
+TEST_CASE("state_dict round-trips and load_state_dict names every mismatch") {
+  TinyTranslator a, b;
+  b.load_state_dict(a.state_dict());
+  check_close(b.head->weight, a.head->weight, 0, 0);
+
+  nn::StateDict broken = a.state_dict();
+  broken.erase("rnn.bias_hh_l1");
+  broken.emplace("rnn.extra", zeros({2}));
+  broken["head.weight"] = zeros({3, 3});
+  check_error([&] { b.load_state_dict(broken); }, {"missing rnn.bias_hh_l1", "unexpected rnn.extra",
+                                                   "head.weight (expected (10, 6), found (3, 3))"});
+  broken["head.weight"] = zeros({10, 6});
+  b.load_state_dict(broken, /*strict=*/false);  // extra and missing entries allowed
+  CHECK(b.head->weight.abs().sum().item() == 0);
+}
+
+TEST_CASE("to(dtype) converts in place, keeping every handle valid") {
+  TinyTranslator model;
+  const Tensor handle = model.head->weight;
+  model.to(kFloat64);
+  CHECK(handle.dtype() == kFloat64);
+  CHECK(model.rnn->parameters()[0].dtype() == kFloat64);
+  CHECK(handle.requires_grad());
+  const Tensor logits = model.head->forward(ones({2, 6}, {kFloat64}));
+  CHECK(logits.dtype() == kFloat64);
+}
+
+TEST_CASE("zero_grad clears every parameter's gradient") {
+  TinyTranslator model;
+  const Tensor ids = int_tensor({1, 2, 3, 0}, {4, 1});
+  auto [outputs, h] = model.rnn->forward(model.embedding->forward(ids));
+  model.head->forward(outputs).sum().backward();
+  for (const Tensor& p : model.parameters()) CHECK(p.grad().defined());
+  model.zero_grad();
+  for (const Tensor& p : model.parameters()) CHECK(!p.grad().defined());
+}
+
+TEST_CASE("default initialisation draws from PyTorch's distributions") {
+  manual_seed(7);
+  nn::Linear linear(400, 300);
+  const double bound = 1.0 / std::sqrt(400.0);
+  CHECK(linear.weight.abs().max().item() <= bound);
+  CHECK(linear.weight.abs().max().item() > 0.95 * bound);
+  CHECK(std::abs(linear.weight.mean().item()) < 0.01 * bound);
+  nn::Embedding embedding(1000, 64);
+  const Tensor w = embedding.weight;
+  CHECK(std::abs(w.mean().item()) < 0.01);
+  CHECK(std::abs((w * w).mean().item() - 1.0) < 0.02);  // N(0, 1)
+  nn::GRU gru(10, 25);
+  for (const Tensor& p : gru.parameters()) CHECK(p.abs().max().item() <= 1.0 / 5.0);
+  nn::LayerNorm norm({5});
+  check_values(norm.weight, {1, 1, 1, 1, 1});
+  check_values(norm.bias, {0, 0, 0, 0, 0});
+}
+
+TEST_CASE("wrong shapes into every module are clear errors") {
+  nn::Linear linear(4, 3);
+  check_error([&] { linear(ones({2, 5})); }, {"Linear", "(..., 4)", "(2, 5)"});
+  nn::Embedding embedding(5, 2);
+  check_error([&] { embedding(int_tensor({1, 5})); }, {"embedding", "token id 5", "5 rows"});
+  check_error([&] { embedding(ones({2})); }, {"embedding", "int64"});
+  nn::GRU gru(4, 3, {.num_layers = 2});
+  check_error([&] { gru(ones({5, 2, 3})); }, {"GRU", "(T, B, 4)", "(5, 2, 3)"});
+  check_error([&] { gru(ones({5, 2, 4}), ones({1, 2, 3})); }, {"GRU", "(2, 2, 3)", "(1, 2, 3)"});
+  nn::LSTM lstm(4, 3);
+  check_error([&] { lstm(ones({5, 2, 4}), {ones({1, 2, 3}), {}}); }, {"LSTM", "h0 and c0"});
+  nn::GRUCell cell(4, 3);
+  check_error([&] { cell(ones({2, 4}), ones({3, 3})); }, {"GRUCell", "(2, 3)", "(3, 3)"});
+  nn::AdditiveAttention additive(3, 5, 7);
+  check_error(
+      [&] {
+        additive(ones({2, 4, 5}), ones({2, 6, 3}), ones({2, 5, 2}));
+      },
+      {"AdditiveAttention", "values (B, K, v)"});
+  check_error(
+      [&] {
+        additive(ones({2, 4, 5}), ones({2, 6, 3}), ones({2, 6, 2}),
+                 {.valid_lens = int_tensor({7, 1})});
+      },
+      {"masked_softmax", "7"});
+  nn::DotProductAttention dot;
+  check_error(
+      [&] {
+        dot(ones({2, 4, 5}), ones({2, 6, 3}), ones({2, 6, 2}));
+      },
+      {"DotProductAttention", "(2, 4, 5)", "(2, 6, 3)"});
+  check_error([] { nn::LuongAttention(nn::LuongScore::Dot, 4, 3); }, {"LuongAttention", "4 and 3"});
+  check_error([] { nn::MultiHeadAttention(10, 3); }, {"MultiHeadAttention", "10 and 3"});
+  nn::MultiHeadAttention mha(8, 2);
+  check_error(
+      [&] {
+        mha.self_attention(ones({2, 3, 6}));
+      },
+      {"MultiHeadAttention", "(B, T, 8)", "(2, 3, 6)"});
+  check_error(
+      [&] {
+        mha.self_attention(ones({2, 3, 8}), {.key_padding_mask = ones({2, 4})});
+      },
+      {"key_padding_mask", "(2, 3)", "(2, 4)"});
+  nn::SinusoidalPositionalEncoding positions(8, 0.0, 16);
+  check_error([&] { positions.forward(ones({1, 4, 8}), 14); }, {"positions 14..17", "[0, 16)"});
+  check_error([] { nn::Dropout(1.0); }, {"Dropout", "0 <= p < 1", "1"});
+  check_error(
+      [] {
+        nn::cross_entropy(ones({2, 3}), int_tensor({0, 1}), {.label_smoothing = 2.0});
+      },
+      {"label_smoothing", "[0, 1]"});
+  check_error(
+      [] {
+        nn::sequence_cross_entropy(ones({2, 3, 4}), int_tensor({0, 1}), int_tensor({1, 1}));
+      },
+      {"sequence_cross_entropy", "(B, T)"});
+  check_error([] { nn::mse_loss(ones({2}), ones({3})); }, {"mse_loss", "(2,)", "(3,)"});
+}
+
+TEST_CASE("optimizer and schedule arguments are checked") {
+  nn::Linear linear(2, 2);
+  check_error([&] { nn::SGD({{linear.parameters(), -1.0}}); }, {"lr must be >= 0", "-1"});
+  check_error([&] { nn::SGD({{linear.parameters(), 0.1}}, {.nesterov = true}); }, {"Nesterov"});
+  check_error(
+      [&] {
+        nn::Adam({{linear.parameters(), 0.1}}, {.beta1 = 1.0});
+      },
+      {"betas", "(1, 0.999)"});
+  check_error([] { nn::SGD({{{}, 0.1}}); }, {"no parameters"});
+  check_error([&] { nn::SGD({{{ones({2})}, 0.1}}); }, {"leaf tensor that requires grad"});
+  check_error([] { nn::warmup_cosine_lr(10, 5); }, {"warmup_steps <= total_steps"});
+}
+
+TEST_CASE("learning-rate schedules give the documented factors") {
+  const nn::LRFactor warm = nn::warmup_cosine_lr(4, 14, 0.1);
+  CHECK(warm(0) == doctest::Approx(0.25));
+  CHECK(warm(3) == doctest::Approx(1.0));
+  CHECK(warm(4) == doctest::Approx(1.0));
+  CHECK(warm(9) == doctest::Approx(0.1 + 0.9 * 0.5));  // halfway: cos(pi/2) = 0
+  CHECK(warm(14) == doctest::Approx(0.1));
+  CHECK(warm(100) == doctest::Approx(0.1));
+  const nn::LRFactor stepped = nn::step_lr(3, 0.5);
+  CHECK(stepped(2) == 1.0);
+  CHECK(stepped(3) == 0.5);
+  CHECK(stepped(7) == 0.25);
+
+  nn::Linear linear(2, 2);
+  nn::AdamW optimizer(nn::decay_and_no_decay_groups(linear, 0.01, 0.1));
+  REQUIRE(optimizer.param_groups().size() == 2);
+  CHECK(optimizer.param_groups()[0].weight_decay == 0.1);  // the weight matrix
+  CHECK(optimizer.param_groups()[1].weight_decay == 0.0);  // the bias
+  nn::LRScheduler scheduler(optimizer, nn::warmup_cosine_lr(4, 14, 0.1));
+  CHECK(scheduler.lr() == doctest::Approx(0.0025));
+  for (int i = 0; i < 4; ++i) scheduler.step();
+  CHECK(scheduler.lr(1) == doctest::Approx(0.01));
+}
+
+TEST_CASE("incremental multi-head attention with a KV cache equals the full recomputation") {
+  manual_seed(3);
+  nn::MultiHeadAttention mha(8, 2, 0.0, true, kFloat64);
+  const Tensor x = randn({3, 7, 8}, {kFloat64});
+  // Left-padded batch: row 1 has 2 pads, row 2 has 4.
+  const Tensor keep =
+      tensor({1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}, {kFloat64})
+          .reshape({3, 7});
+  NoGradGuard no_grad;
+  const Tensor full = mha.self_attention(x, {.key_padding_mask = keep, .is_causal = true});
+  nn::KVCache cache;
+  std::vector<Tensor> pieces;
+  // A prompt of 4 positions, then one position at a time.
+  pieces.push_back(mha.self_attention(
+      x.narrow(1, 0, 4), {.key_padding_mask = keep.narrow(1, 0, 4), .is_causal = true}, &cache));
+  for (int64_t t = 4; t < 7; ++t) {
+    pieces.push_back(mha.self_attention(
+        x.narrow(1, t, 1), {.key_padding_mask = keep.narrow(1, 0, t + 1), .is_causal = true},
+        &cache));
+  }
+  CHECK(cache.length() == 7);
+  check_close(cat(pieces, 1), full, 1e-12, 1e-10);
+}
+
+TEST_CASE(
+    "left-padded causal attention never gives NaN: padded queries see nothing, output 0 weights") {
+  manual_seed(4);
+  nn::TransformerBlock block(8, 2);
+  const Tensor x = randn({2, 5, 8}).requires_grad_();
+  const Tensor keep = tensor({1, 1, 1, 1, 1, 0, 0, 1, 1, 1}).reshape({2, 5});
+  const Tensor y = block(x, {.key_padding_mask = keep, .is_causal = true});
+  y.sum().backward();
+  for (double v : y.to_vector<double>()) REQUIRE(std::isfinite(v));
+  for (double v : x.grad().to_vector<double>()) REQUIRE(std::isfinite(v));
+  const Tensor weights = block.attn->attention_weights;  // (B, L, S), averaged over heads
+  CHECK(weights.select(0, 1).select(0, 0).abs().sum().item() == 0);  // a padded query: all zeros
+  CHECK(weights.select(0, 1).select(0, 2).sum().item() == doctest::Approx(1.0));
+}
+
+TEST_CASE("unbind: views per step, one gradient buffer, correct gradients") {
+  const Tensor x = randn({4, 3}, {kFloat64}).requires_grad_();
+  const std::vector<Tensor> rows = unbind(x, 0);
+  REQUIRE(rows.size() == 4);
+  check_close(rows[2], x.select(0, 2), 0, 0);
+  gradcheck(
+      [](const std::vector<Tensor>& in) {
+        const std::vector<Tensor> cols = unbind(in[0], 1);
+        return cols[0] * cols[2] + cols[1].exp();  // some slices used twice, one unused
+      },
+      {randn({4, 3}, {kFloat64})});
+  // Twice through a retained graph: each pass starts from a fresh buffer.
+  const Tensor y = (unbind(x, 0)[1] * 2.0).sum();
+  y.backward({}, /*retain_graph=*/true);
+  y.backward();
+  check_values(x.grad().select(0, 1), {4, 4, 4});
+  check_values(x.grad().select(0, 0), {0, 0, 0});
+}
+
+TEST_CASE("Dropout drops in training and is the identity in eval") {
+  nn::Dropout dropout(0.5);
+  const Tensor x = ones({1000});
+  const Tensor dropped = dropout(x);
+  const double zeros_seen = eq(dropped, scalar_tensor(0.0)).to(kFloat32).sum().item();
+  CHECK(zeros_seen > 400);
+  CHECK(zeros_seen < 600);
+  dropout.eval();
+  check_close(dropout(x), x, 0, 0);
+}
+
+TEST_CASE("Sequential chains unary modules with PyTorch's child names") {
+  nn::Sequential mlp({std::make_shared<nn::Linear>(3, 5), std::make_shared<nn::GELU>("tanh"),
+                      std::make_shared<nn::Linear>(5, 2)});
+  CHECK(mlp(ones({4, 3})).shape() == Shape{4, 2});
+  const nn::StateDict state = mlp.state_dict();
+  CHECK(state.contains("0.weight"));
+  CHECK(state.contains("2.bias"));
+  CHECK(mlp.repr().find("(1): GELU(approximate='tanh')") != std::string::npos);
+}
