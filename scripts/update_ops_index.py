@@ -47,7 +47,9 @@ OPS = [
      "loss_i = logsumexp(x_i) - x_i[t_i]: dx_i = dloss_i * (softmax(x_i) - onehot(t_i))"),
     ("layer_norm", r"^Tensor layer_norm\(", "norm",
      "dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * w; dw = sum(dy * xhat); db = sum(dy)"),
-    ("index_select / embedding", r"^Tensor index_select\(", "index", "out = x[index]: dx[index[i]] += dy[i] (scatter-add)"),
+    ("index_select", r"^Tensor index_select\(", "index", "out = x[index]: dx[index[i]] += dy[i] (scatter-add)"),
+    ("embedding", r"^Tensor embedding\(", "index",
+     "out[i] = weight[ids[i]]: dweight[ids[i]] += dy[i], skipping ids equal to padding_idx"),
     ("gather", r"^Tensor gather\(", "index", "out = gather(x, index): dx[index[i]] += dy[i] (scatter-add)"),
     ("dropout", r"^Tensor dropout\(", "dropout", "composite: x * keep / (1 - p), gradient from mul"),
     ("view / reshape / unsqueeze / squeeze / flatten", r"^Tensor record_reshape_like\(", "shape",
@@ -56,6 +58,8 @@ OPS = [
     ("slice / narrow / select", r"^Tensor Tensor::slice\(", "shape", "dx = zeros with dy written into the sliced positions"),
     ("expand", r"^Tensor Tensor::expand\(", "shape", "dx = dy summed over the repeated dims"),
     ("cat / stack / split / chunk", r"^Tensor cat\(", "shape", "each input's gradient is its slice of dy (split and chunk are narrows)"),
+    ("unbind", r"^std::vector<Tensor> unbind\(", "shape",
+     "piece_i = x[i]: dx[i] = dy_i, all pieces writing into one shared buffer"),
     ("clone / contiguous / to", r"^Tensor Tensor::clone\(", "shape", "dx = dy (converted or moved back)"),
 ]
 

@@ -149,3 +149,25 @@ TEST_CASE("dropout is seeded, scales what it keeps, and is the identity in eval"
               0);  // dx = mask / (1 - p)
   check_error([] { dropout(ones({2}), 1.5, true); }, {"dropout", "1.5"});
 }
+
+TEST_CASE("embedding with padding_idx: forward, gradcheck, no gradient into the padding row") {
+  const Tensor ids = int_tensor({2, 0, 1, 0, 2}, {5});
+  // The padding row's gradient is 0 by definition (its lookups are treated as constants), so
+  // finite differences apply to the other rows: ids without the padding id, through the same
+  // masked backward path.
+  const Tensor no_padding = int_tensor({2, 0, 2, 0}, {4});
+  gradcheck([&](const std::vector<Tensor>& in) { return embedding(in[0], no_padding, 1); },
+            {random64({3, 4}, 31)});
+  const Tensor weight = random64({3, 4}, 32).requires_grad_();
+  const Tensor out = embedding(weight, ids.reshape({5, 1}), 0);  // (5, 1, 4)
+  CHECK(out.shape() == Shape{5, 1, 4});
+  check_close(out.select(0, 3).squeeze(0), weight.select(0, 0), 0, 0);  // forward still looks up
+  out.sum().backward();
+  check_values(weight.grad().select(0, 0), {0, 0, 0, 0});
+  check_values(weight.grad().select(0, 2), {2, 2, 2, 2});
+  check_error([&] { embedding(weight, int_tensor({3})); }, {"embedding", "token id 3", "3 rows"});
+}
+
+TEST_CASE("unbind checks its dim") {
+  check_error([] { unbind(ones({2, 3}), 2); }, {"unbind", "2"});
+}
