@@ -18,6 +18,7 @@ import time
 
 BMM_SHAPES = [(256, 64, 32, 64), (64, 128, 64, 128), (48, 256, 64, 256)]
 SOFTMAX_SHAPES = [(1024, 64, 64), (384, 256, 256), (96, 512, 512)]
+GRU_SHAPES = [(32, 10), (32, 50), (256, 10), (256, 50)]  # (hidden, steps); input 64, batch 64, 2 layers
 
 TORCH_WORKER = r"""
 import json, statistics, sys, time, torch
@@ -62,8 +63,15 @@ for (b, q, k) in %SOFTMAX%:
         x.grad = None
         d2l_masked_softmax(x, lens).backward(g)
     out[f"masked_softmax/{b}/{q}/{k}"] = median_seconds(step)
+for (hidden, steps) in %GRU%:
+    gru = torch.nn.GRU(64, hidden, num_layers=2)
+    x = torch.randn(steps, 64, 64, requires_grad=True); g = torch.randn(steps, 64, hidden)
+    def step():
+        gru.zero_grad(); x.grad = None
+        gru(x)[0].backward(g)
+    out[f"gru/{hidden}/{steps}"] = median_seconds(step)
 print(json.dumps(out))
-""".replace("%BMM%", repr(BMM_SHAPES)).replace("%SOFTMAX%", repr(SOFTMAX_SHAPES))
+""".replace("%BMM%", repr(BMM_SHAPES)).replace("%SOFTMAX%", repr(SOFTMAX_SHAPES)).replace("%GRU%", repr(GRU_SHAPES))
 
 
 def run_torch(threads, repeats):
@@ -79,19 +87,25 @@ def run_torch(threads, repeats):
 
 def run_heed(build, repeats):
     env = dict(os.environ, HEED_NUM_THREADS="2")
-    result = subprocess.run([os.path.join(build, "bench", "bench_kernels"), "--benchmark_format=json",
-                             f"--benchmark_repetitions={repeats}", "--benchmark_min_time=0.3",
-                             "--benchmark_report_aggregates_only=true"],
-                            env=env, check=True, capture_output=True, text=True)
-    report = json.loads(result.stdout)
-    figures = {"openblas_core": report["context"].get("openblas_core", "?")}
+    figures = {}
+    for program in ("bench_kernels", "bench_gru"):
+        result = subprocess.run([os.path.join(build, "bench", program), "--benchmark_format=json",
+                                 f"--benchmark_repetitions={repeats}", "--benchmark_min_time=0.3",
+                                 "--benchmark_report_aggregates_only=true"],
+                                env=env, check=True, capture_output=True, text=True)
+        report = json.loads(result.stdout)
+        figures.setdefault("openblas_core", report["context"].get("openblas_core"))
+        read_medians(report, figures)
+    return figures
+
+
+def read_medians(report, figures):
     for entry in report["benchmarks"]:
         if entry.get("aggregate_name") != "median":
             continue
         name = entry["run_name"].replace("/real_time", "")
         unit = {"us": 1e-6, "ms": 1e-3, "ns": 1e-9}[entry["time_unit"]]
         figures[name] = (entry["real_time"] * unit, entry)
-    return figures
 
 
 def main():
@@ -127,6 +141,9 @@ def main():
         gbs = heed[name][1]["GB/s"] / 1e9
         row(f"masked_softmax fwd+bwd {b}x{q}x{k}", name, f"masked_softmax/{b}/{q}/{k}",
             f"heed {gbs:.1f} GB/s (triad {triad:.1f} GB/s)")
+    for (hidden, steps) in GRU_SHAPES:
+        row(f"GRU fwd+bwd hidden {hidden}, {steps} steps", f"gru_forward_backward/{hidden}/{steps}",
+            f"gru/{hidden}/{steps}")
 
 
 if __name__ == "__main__":
