@@ -20,7 +20,8 @@ void gru_forward_backward(benchmark::State& state) {
     gru.zero_grad();
     x.zero_grad();
   }
-  state.counters["steps/s"] = benchmark::Counter(double(steps), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["steps/s"] =
+      benchmark::Counter(double(steps), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(gru_forward_backward)
     ->Args({32, 10})

@@ -15,7 +15,7 @@
 extern "C" {
 
 // Bump when the table changes; the loader refuses a plugin built against another version.
-enum { HEED_BACKEND_API_VERSION = 1, HEED_MAX_DIMS = 8 };
+enum { HEED_BACKEND_API_VERSION = 2, HEED_MAX_DIMS = 8 };
 
 enum heed_dtype { HEED_FLOAT32 = 0, HEED_FLOAT64 = 1, HEED_INT64 = 2, HEED_BOOL = 3 };
 
@@ -152,6 +152,17 @@ struct heed_backend {
   int (*cross_entropy_backward)(const heed_view* logits, const heed_view* targets,
                                 int64_t ignore_index, const heed_view* row_grad,
                                 const heed_view* dlogits);
+
+  // One GRU step, fused (PyTorch's equations), all contiguous: input_gates and hidden_gates (B, 3H)
+  // are the input's and the state's gate pre-activations (r, z, n blocks), h (B, H). Writes
+  // h_next (B, H) and gates (B, 3H) = the activated r, z, n, kept for the backward.
+  int (*gru_cell_forward)(const heed_view* input_gates, const heed_view* hidden_gates,
+                          const heed_view* h, const heed_view* h_next, const heed_view* gates);
+  // From dh_next (B, H) and the saved gates, hidden_gates and h: the gradients of the three inputs.
+  int (*gru_cell_backward)(const heed_view* dh_next, const heed_view* gates,
+                           const heed_view* hidden_gates, const heed_view* h,
+                           const heed_view* dinput_gates, const heed_view* dhidden_gates,
+                           const heed_view* dh);
 
   // Thread count for the backend's pools (CPU: oneTBB and OpenBLAS together).
   void (*set_num_threads)(int32_t threads);

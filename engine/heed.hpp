@@ -12,6 +12,7 @@
 #include "engine/ops/loss.hpp"
 #include "engine/ops/matmul.hpp"
 #include "engine/ops/norm.hpp"
+#include "engine/ops/recurrent.hpp"
 #include "engine/ops/reduce.hpp"
 #include "engine/ops/shape.hpp"
 #include "engine/ops/softmax.hpp"

@@ -6,12 +6,8 @@ Tensor gru_step(const Tensor& input_gates, const Tensor& h, const Tensor& weight
                 const Tensor& bias_hh) {
   Tensor hidden_gates = mm(h, weight_hh.t());  // (B, 3H): W_h* h for r, z, n at once
   if (bias_hh.defined()) hidden_gates = hidden_gates + bias_hh;
-  const std::vector<Tensor> in = input_gates.chunk(3, 1);    // each (B, H)
-  const std::vector<Tensor> hid = hidden_gates.chunk(3, 1);  // each (B, H)
-  const Tensor r = sigmoid(in[0] + hid[0]);                  // (B, H)
-  const Tensor z = sigmoid(in[1] + hid[1]);                  // (B, H)
-  const Tensor n = tanh(in[2] + r * hid[2]);                 // (B, H)
-  return n + z * (h - n);                                    // = (1 - z) * n + z * h, one op fewer
+  // The gate equations (see gru.hpp) as one fused op; gru_cell_composite spells them out.
+  return gru_cell(input_gates, hidden_gates, h);  // (B, H)
 }
 
 GRUCell::GRUCell(int64_t input, int64_t hidden, bool bias, DType dtype)

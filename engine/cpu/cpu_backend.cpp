@@ -54,6 +54,8 @@ heed_backend make_table(bool reference_kernels) {
       reference_kernels ? reference::cross_entropy_forward : cross_entropy_forward;
   table.cross_entropy_backward =
       reference_kernels ? reference::cross_entropy_backward : cross_entropy_backward;
+  table.gru_cell_forward = reference_kernels ? reference::gru_cell_forward : gru_cell_forward;
+  table.gru_cell_backward = reference_kernels ? reference::gru_cell_backward : gru_cell_backward;
   table.set_num_threads = set_num_threads;
   table.last_error = last_error;
   return table;

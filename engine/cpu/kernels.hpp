@@ -37,6 +37,13 @@ int cross_entropy_backward(const heed_view* logits, const heed_view* targets, in
 void set_num_threads(int32_t threads);
 int32_t num_threads();
 
+int gru_cell_forward(const heed_view* input_gates, const heed_view* hidden_gates,
+                     const heed_view* h, const heed_view* h_next, const heed_view* gates);
+int gru_cell_backward(const heed_view* dh_next, const heed_view* gates,
+                      const heed_view* hidden_gates, const heed_view* h,
+                      const heed_view* dinput_gates, const heed_view* dhidden_gates,
+                      const heed_view* dh);
+
 namespace reference {
 int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, heed_matrix a,
          heed_matrix b, double beta, heed_matrix c);
@@ -54,6 +61,12 @@ int cross_entropy_forward(const heed_view* logits, const heed_view* targets, int
 int cross_entropy_backward(const heed_view* logits, const heed_view* targets, int64_t ignore_index,
                            const heed_view* row_grad, const heed_view* dlogits);
 int reduce_rows(int32_t op, const heed_view* x, const heed_view* out);
+int gru_cell_forward(const heed_view* input_gates, const heed_view* hidden_gates,
+                     const heed_view* h, const heed_view* h_next, const heed_view* gates);
+int gru_cell_backward(const heed_view* dh_next, const heed_view* gates,
+                      const heed_view* hidden_gates, const heed_view* h,
+                      const heed_view* dinput_gates, const heed_view* dhidden_gates,
+                      const heed_view* dh);
 }  // namespace reference
 
 // The CPU backend's table, with the fast kernels or with the reference ones.

@@ -1,0 +1,65 @@
+#include "engine/ops/recurrent.hpp"
+
+#include "engine/ops/common.hpp"
+#include "engine/ops/elementwise.hpp"
+
+namespace heed {
+
+namespace {
+
+void check_gru_arguments(const Tensor& input_gates, const Tensor& hidden_gates, const Tensor& h) {
+  ops::check_floating("gru_cell", h);
+  ops::check_same_dtype_and_device("gru_cell", input_gates, h);
+  ops::check_same_dtype_and_device("gru_cell", hidden_gates, h);
+  const bool ok = h.dim() == 2 && input_gates.shape() == Shape{h.size(0), 3 * h.size(1)} &&
+                  hidden_gates.shape() == input_gates.shape();
+  if (!ok) {
+    fail(
+        "gru_cell: expected input_gates and hidden_gates of shape (B, 3H) and h of shape (B, H), "
+        "got {}, {} and {}",
+        shape_str(input_gates.shape()), shape_str(hidden_gates.shape()), shape_str(h.shape()));
+  }
+}
+
+}  // namespace
+
+Tensor gru_cell(const Tensor& input_gates, const Tensor& hidden_gates, const Tensor& h) {
+  check_gru_arguments(input_gates, hidden_gates, h);
+  const Tensor in = input_gates.detach().contiguous(), hid = hidden_gates.detach().contiguous();
+  const Tensor previous = h.detach().contiguous();
+  Tensor h_next = empty(h.shape(), {h.dtype(), h.device()});           // (B, H)
+  Tensor gates = empty(input_gates.shape(), {h.dtype(), h.device()});  // (B, 3H): r, z, n
+  const heed_view vi = in.view_descriptor(), vh = hid.view_descriptor(),
+                  vp = previous.view_descriptor(), vo = h_next.view_descriptor(),
+                  vg = gates.view_descriptor();
+  ops::run(h, ops::kernels_of(h).gru_cell_forward(&vi, &vh, &vp, &vo, &vg), "gru_cell_forward");
+  return record(
+      h_next, "gru_cell", {input_gates, hidden_gates, h},
+      [gates, hid, previous](const Tensor& dh_next) {
+        // dn = dh' (1 - z) (1 - n^2); dz = dh' (h - n) z (1 - z); dr = dn h_n r (1 - r); dh = dh'
+        // z; d input_gates = [dr, dz, dn], d hidden_gates = [dr, dz, dn * r]
+        const Tensor grad = dh_next.contiguous();
+        Tensor d_in = empty(gates.shape(), {grad.dtype(), grad.device()});
+        Tensor d_hid = empty(gates.shape(), {grad.dtype(), grad.device()});
+        Tensor dh = empty(previous.shape(), {grad.dtype(), grad.device()});
+        const heed_view vd = grad.view_descriptor(), vg = gates.view_descriptor(),
+                        vh = hid.view_descriptor(), vp = previous.view_descriptor(),
+                        vdi = d_in.view_descriptor(), vdh = d_hid.view_descriptor(),
+                        vdp = dh.view_descriptor();
+        ops::run(dh, ops::kernels_of(dh).gru_cell_backward(&vd, &vg, &vh, &vp, &vdi, &vdh, &vdp),
+                 "gru_cell_backward");
+        return std::vector<Tensor>{d_in, d_hid, dh};
+      });
+}
+
+Tensor gru_cell_composite(const Tensor& input_gates, const Tensor& hidden_gates, const Tensor& h) {
+  check_gru_arguments(input_gates, hidden_gates, h);
+  const std::vector<Tensor> in = input_gates.chunk(3, 1);  // each (B, H)
+  const std::vector<Tensor> hid = hidden_gates.chunk(3, 1);
+  const Tensor r = sigmoid(in[0] + hid[0]);
+  const Tensor z = sigmoid(in[1] + hid[1]);
+  const Tensor n = tanh(in[2] + r * hid[2]);
+  return n + z * (h - n);  // = (1 - z) n + z h
+}
+
+}  // namespace heed
