@@ -51,6 +51,8 @@ OPS = [
     ("embedding", r"^Tensor embedding\(", "index",
      "out[i] = weight[ids[i]]: dweight[ids[i]] += dy[i], skipping ids equal to padding_idx"),
     ("gather", r"^Tensor gather\(", "index", "out = gather(x, index): dx[index[i]] += dy[i] (scatter-add)"),
+    ("gru_cell (fused)", r"^Tensor gru_cell\(", "recurrent",
+     "dn = dh' (1-z)(1-n^2), dz = dh' (h-n) z(1-z), dr = dn h_n r(1-r), dh = dh' z; d hidden_gates[n] = dn r"),
     ("dropout", r"^Tensor dropout\(", "dropout", "composite: x * keep / (1 - p), gradient from mul"),
     ("view / reshape / unsqueeze / squeeze / flatten", r"^Tensor record_reshape_like\(", "shape",
      "same elements, other shape: dx = reshape(dy)"),

@@ -15,6 +15,9 @@ namespace {
 
 // Products with at least this many multiply-adds are big enough for OpenBLAS's own threads.
 constexpr int64_t kLargeProduct = int64_t{1} << 25;
+// A single product below this runs on one thread: waking OpenBLAS's pool for it costs more than
+// the second core gains (measured on GRU steps: 4M multiply-adds take about 40 microseconds).
+constexpr int64_t kThreadedSingleProduct = int64_t{1} << 22;
 
 // A row-major BLAS operand (rows x cols): either plain with leading dimension row_stride, or the
 // transpose of a plain (cols x rows) matrix with leading dimension col_stride.
@@ -58,6 +61,13 @@ void batched_gemm(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, heed_
                  pc + i * c.batch_stride, ldc);
   };
   const bool large = m * n * k >= kLargeProduct;
+  if (batch == 1 && !large && m * n * k < kThreadedSingleProduct && num_threads() > 1) {
+    const int32_t blas_threads = num_threads();
+    openblas_set_num_threads(1);
+    one(0);
+    openblas_set_num_threads(blas_threads);
+    return;
+  }
   if (batch == 1 || large || num_threads() == 1) {
     for (int64_t i = 0; i < batch; ++i) one(i);  // OpenBLAS threads each product itself
     return;
