@@ -278,3 +278,37 @@ TEST_CASE("Sequential chains unary modules with PyTorch's child names") {
   CHECK(state.contains("2.bias"));
   CHECK(mlp.repr().find("(1): GELU(approximate='tanh')") != std::string::npos);
 }
+
+TEST_CASE("sinusoidal positional encodings follow the formula; learned ones look up their table") {
+  nn::SinusoidalPositionalEncoding sinusoidal(6, 0.0, 20, kFloat64);
+  const Tensor x = zeros({2, 4, 6}, {kFloat64});
+  const Tensor encoded = sinusoidal.forward(x, 3);  // positions 3..6
+  for (int64_t t = 0; t < 4; ++t) {
+    for (int64_t i = 0; i < 6; i += 2) {
+      const double angle = double(t + 3) / std::pow(10000.0, double(i) / 6.0);
+      CHECK(encoded.at({1, t, i}) == doctest::Approx(std::sin(angle)).epsilon(1e-12));
+      CHECK(encoded.at({1, t, i + 1}) == doctest::Approx(std::cos(angle)).epsilon(1e-12));
+    }
+  }
+  CHECK(sinusoidal.state_dict().empty());  // recomputed, never saved
+  // Explicit position ids (a left-padded row starts at 0 at its first real token).
+  const Tensor ids = int_tensor({0, 0, 0, 1, 0, 1, 2, 3}, {2, 4});
+  const Tensor by_id = sinusoidal.forward(x, ids);
+  check_close(by_id.select(0, 0).select(0, 3), sinusoidal.P.select(0, 1), 1e-12, 0);  // x is 0
+
+  nn::LearnedPositionalEncoding learned(10, 6);
+  CHECK(learned.state_dict().contains("wpe.weight"));
+  const Tensor out = learned.forward(zeros({1, 3, 6}), 2);
+  check_close(out.select(0, 0), learned.table->weight.narrow(0, 2, 3), 0, 0);
+}
+
+TEST_CASE("dot-product attention: a keep mask gives what the same valid lengths give") {
+  manual_seed(6);
+  nn::DotProductAttention attention;
+  const Tensor q = randn({2, 3, 4}), k = randn({2, 5, 4}), v = randn({2, 5, 2});
+  const Tensor by_lengths = attention(q, k, v, {.valid_lens = int_tensor({2, 4})});
+  const Tensor keep = lt(arange(5).unsqueeze(0), int_tensor({2, 4}).unsqueeze(1)).unsqueeze(1);
+  const Tensor by_mask = attention(q, k, v, {.keep_mask = keep});  // (2, 1, 5) broadcast over Q
+  check_close(by_mask, by_lengths, 1e-7, 1e-6);
+  CHECK(attention.attention_weights.select(0, 0).select(1, 3).abs().sum().item() == 0);
+}
