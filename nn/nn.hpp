@@ -12,6 +12,7 @@
 #include "nn/loss.hpp"
 #include "nn/lstm.hpp"
 #include "nn/module.hpp"
+#include "nn/module_list.hpp"
 #include "nn/multi_head_attention.hpp"
 #include "nn/optim.hpp"
 #include "nn/positional_encoding.hpp"

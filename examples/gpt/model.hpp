@@ -1,0 +1,57 @@
+// A GPT-2-style decoder-only transformer (minGPT's shape), built from heed::nn:
+//   token embedding + learned position embedding
+//   -> n_layer pre-LayerNorm blocks of causal multi-head self-attention and a GELU MLP
+//   -> final LayerNorm -> a linear map to vocabulary logits (optionally tied to the embedding)
+// Masking is the point: causal masks in training, and in batched generation a keep mask over
+// left padding, with position ids that start at 0 at each prompt's first real token.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/nn.hpp"
+
+namespace gpt {
+
+using heed::Tensor;
+
+struct GPTConfig {
+  int64_t vocab_size = 0;
+  int64_t block_size = 64;  // longest context
+  int64_t n_layer = 2, n_head = 4, n_embd = 64;
+  double dropout = 0.0;
+  bool tie_weights = false;  // lm_head shares the token embedding's matrix
+
+  // nano: 3 layers, 3 heads, 48 dims; tiny: 2/4/64, block 64; small: 4/4/128, block 128;
+  // medium: 6/6/384, block 256. Throws heed::Error for an unknown name.
+  static GPTConfig preset(const std::string& name);
+  std::string to_json() const;
+  static GPTConfig from_json(const std::string& text);
+};
+
+// What a forward pass may be given besides the token ids.
+struct ForwardOptions {
+  Tensor attention_mask;  // (B, S_total) 1 = real token, 0 = padding; S_total = cached + T
+  Tensor position_ids;    // (B, T) int64; default: cached length + 0 .. T-1
+  std::vector<heed::nn::KVCache>* caches = nullptr;  // one per layer, for generation
+};
+
+class GPT : public heed::nn::Module {
+ public:
+  explicit GPT(GPTConfig config);
+  // ids (B, T) int64 -> logits (B, T, vocab)
+  Tensor forward(const Tensor& ids, const ForwardOptions& options = {});
+  const GPTConfig& config() const { return config_; }
+  // The attention weights of every layer from the last forward, each (B, H, T, S).
+  std::vector<Tensor> attention_weights() const;
+
+ private:
+  GPTConfig config_;
+  std::shared_ptr<heed::nn::Embedding> wte_, wpe_;
+  std::shared_ptr<heed::nn::ModuleList<heed::nn::TransformerBlock>> blocks_;  // "h"
+  std::shared_ptr<heed::nn::LayerNorm> ln_f_;
+  std::shared_ptr<heed::nn::Linear> lm_head_;  // unused (null) when tied
+};
+
+}  // namespace gpt
