@@ -24,9 +24,9 @@ GPTConfig GPTConfig::preset(const std::string& name) {
 }
 
 std::string GPTConfig::to_json() const {
-  return nlohmann::json{{"vocab_size", vocab_size}, {"block_size", block_size},
-                        {"n_layer", n_layer},       {"n_head", n_head},
-                        {"n_embd", n_embd},         {"dropout", dropout},
+  return nlohmann::json{{"vocab_size", vocab_size},  {"block_size", block_size},
+                        {"n_layer", n_layer},        {"n_head", n_head},
+                        {"n_embd", n_embd},          {"dropout", dropout},
                         {"tie_weights", tie_weights}}
       .dump();
 }
@@ -58,7 +58,8 @@ GPT::GPT(GPTConfig config) : nn::Module("GPT"), config_(config) {
   }
   ln_f_ = register_module("ln_f", std::make_shared<nn::LayerNorm>(Shape{c.n_embd}));
   if (!c.tie_weights) {
-    lm_head_ = register_module("lm_head", std::make_shared<nn::Linear>(c.n_embd, c.vocab_size, false));
+    lm_head_ =
+        register_module("lm_head", std::make_shared<nn::Linear>(c.n_embd, c.vocab_size, false));
   }
   // GPT-2 initialisation: N(0, 0.02) for every matrix, zero biases, and the two projections
   // that write into the residual stream scaled by 1/sqrt(2 n_layer), so the stream's variance
@@ -84,7 +85,8 @@ Tensor GPT::forward(const Tensor& ids, const ForwardOptions& options) {
          shape_str(ids.shape()));
   }
   const int64_t batch = ids.size(0), steps = ids.size(1);
-  const int64_t cached = options.caches && !options.caches->empty() ? (*options.caches)[0].length() : 0;
+  const int64_t cached =
+      options.caches && !options.caches->empty() ? (*options.caches)[0].length() : 0;
   if (cached + steps > config_.block_size) {
     fail("GPT: {} positions exceed the block size {} (the longest context this model has)",
          cached + steps, config_.block_size);
@@ -95,13 +97,12 @@ Tensor GPT::forward(const Tensor& ids, const ForwardOptions& options) {
   }
   Tensor x = wte_->forward(ids) + wpe_->forward(positions);  // (B, T, C)
   if (options.caches != nullptr && options.caches->empty()) options.caches->resize(blocks_->size());
-  const nn::AttentionOptions attention{.key_padding_mask = options.attention_mask,
-                                       .is_causal = true,
-                                       .average_attn_weights = false};
+  const nn::AttentionOptions attention{
+      .key_padding_mask = options.attention_mask, .is_causal = true, .average_attn_weights = false};
   for (size_t i = 0; i < blocks_->size(); ++i) {
     x = (*blocks_)[i].forward(x, attention, options.caches ? &(*options.caches)[i] : nullptr);
   }
-  x = ln_f_->forward(x);  // (B, T, C)
+  x = ln_f_->forward(x);                                                 // (B, T, C)
   return lm_head_ ? lm_head_->forward(x) : nn::linear(x, wte_->weight);  // (B, T, V)
 }
 

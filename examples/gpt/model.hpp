@@ -32,8 +32,8 @@ struct GPTConfig {
 
 // What a forward pass may be given besides the token ids.
 struct ForwardOptions {
-  Tensor attention_mask;  // (B, S_total) 1 = real token, 0 = padding; S_total = cached + T
-  Tensor position_ids;    // (B, T) int64; default: cached length + 0 .. T-1
+  Tensor attention_mask = {};  // (B, S_total) 1 = real token, 0 = padding; S_total = cached + T
+  Tensor position_ids = {};    // (B, T) int64; default: cached length + 0 .. T-1
   std::vector<heed::nn::KVCache>* caches = nullptr;  // one per layer, for generation
 };
 

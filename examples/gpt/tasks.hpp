@@ -29,7 +29,7 @@ class Vocabulary {
  public:
   Vocabulary() = default;
   explicit Vocabulary(std::vector<std::string> symbols);
-  static Vocabulary from_text(const std::string& text);  // every distinct character, sorted
+  static Vocabulary from_text(const std::string& text);        // every distinct character, sorted
   std::vector<int64_t> encode(const std::string& text) const;  // heed::Error naming a bad char
   std::string decode(const std::vector<int64_t>& ids) const;
   int64_t size() const { return static_cast<int64_t>(symbols_.size()); }

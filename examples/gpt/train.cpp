@@ -1,0 +1,242 @@
+#include "examples/gpt/train.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "examples/gpt/generate.hpp"
+
+namespace gpt {
+
+using namespace heed;
+using Clock = std::chrono::steady_clock;
+
+std::unique_ptr<Task> make_task(const std::string& name, const std::string& data, int64_t digits,
+                                int64_t block_size, const Vocabulary* vocabulary, uint64_t seed) {
+  if (!data.empty()) return std::make_unique<TextTask>(data, block_size, vocabulary);
+  if (name == "addition") return std::make_unique<AdditionTask>(digits, seed);
+  if (name == "sort") return std::make_unique<SortTask>(6, 3);
+  fail("unknown task '{}' (expected addition or sort, or --data FILE)", name);
+}
+
+namespace {
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Mean loss over a few batches, without dropout or gradients.
+double evaluate(GPT& model, const Task& task, bool validation, int64_t batches, int64_t batch_size,
+                Generator& generator) {
+  NoGradGuard no_grad;
+  model.eval();
+  double total = 0;
+  for (int64_t i = 0; i < batches; ++i) {
+    const Batch batch = task.batch(batch_size, validation, generator);
+    const Tensor logits = model.forward(batch.inputs);  // (B, T, V)
+    total +=
+        nn::cross_entropy(logits.reshape({-1, logits.size(2)}), batch.targets.reshape({-1})).item();
+  }
+  model.train();
+  return total / double(batches);
+}
+
+// The throughput one 512^3 matrix product reaches here: the peak that model FLOPs
+// utilisation is measured against.
+double measured_peak_flops() {
+  const Tensor a = ones({512, 512}), b = ones({512, 512});
+  double best = 1e9;
+  for (int i = 0; i < 5; ++i) {
+    const auto start = Clock::now();
+    (void)mm(a, b);
+    best = std::min(best, seconds_since(start));
+  }
+  return 2.0 * 512 * 512 * 512 / best;
+}
+
+std::string format_duration(double seconds) {
+  const auto s = static_cast<int64_t>(seconds);
+  return s >= 3600 ? fmt::format("{}h{:02}m", s / 3600, s / 60 % 60)
+                   : fmt::format("{}m{:02}s", s / 60, s % 60);
+}
+
+}  // namespace
+
+double exact_match_accuracy(GPT& model, const Task& task, int64_t examples) {
+  Generator greedy(0);
+  const SamplingOptions options{.max_new_tokens = 0, .temperature = 0};
+  int64_t correct = 0, total = 0;
+  auto check = [&](const std::vector<std::vector<int64_t>>& prompts,
+                   const std::vector<std::vector<int64_t>>& answers, auto describe) {
+    SamplingOptions o = options;
+    o.max_new_tokens = static_cast<int64_t>(answers[0].size());
+    const auto outputs = generate(model, prompts, o, greedy);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const bool ok = outputs[i] == answers[i];
+      correct += ok;
+      if (total < examples)
+        fmt::print("  {} {}\n", describe(prompts[i], outputs[i]), ok ? "ok" : "WRONG");
+      ++total;
+    }
+  };
+  if (const auto* addition = dynamic_cast<const AdditionTask*>(&task)) {
+    const int64_t n = addition->digits();
+    std::vector<std::vector<int64_t>> prompts, answers;
+    for (const auto& [a, b] : addition->held_out()) {
+      const std::vector<int64_t> s = addition->sequence(a, b);
+      prompts.emplace_back(s.begin(), s.begin() + 2 * n);
+      answers.emplace_back(s.begin() + 2 * n, s.end());
+    }
+    auto describe = [n](const std::vector<int64_t>& prompt, const std::vector<int64_t>& out) {
+      int64_t a = 0, b = 0, sum = 0;
+      for (int64_t i = 0; i < n; ++i)
+        a = a * 10 + prompt[size_t(i)], b = b * 10 + prompt[size_t(n + i)];
+      for (auto it = out.rbegin(); it != out.rend(); ++it) sum = sum * 10 + *it;
+      return fmt::format("{} + {} = {}", a, b, sum);
+    };
+    for (size_t start = 0; start < prompts.size(); start += 250) {
+      const size_t end = std::min(prompts.size(), start + 250);
+      check({prompts.begin() + int64_t(start), prompts.begin() + int64_t(end)},
+            {answers.begin() + int64_t(start), answers.begin() + int64_t(end)}, describe);
+    }
+  } else if (const auto* sort = dynamic_cast<const SortTask*>(&task)) {
+    Generator held_out(99);
+    const Batch batch = sort->batch(500, true, held_out);
+    const int64_t length = sort->length();
+    std::vector<std::vector<int64_t>> prompts, answers;
+    for (int64_t r = 0; r < 500; ++r) {
+      const std::vector<int64_t> row = batch.inputs.select(0, r).to_vector<int64_t>();
+      const std::vector<int64_t> next = batch.targets.select(0, r).to_vector<int64_t>();
+      prompts.emplace_back(row.begin(), row.begin() + length);
+      answers.emplace_back(next.begin() + length - 1, next.end());
+    }
+    check(prompts, answers, [](const std::vector<int64_t>& p, const std::vector<int64_t>& o) {
+      return fmt::format("sort {} -> {}", fmt::join(p, " "), fmt::join(o, " "));
+    });
+  } else {
+    fail("exact-match accuracy needs the addition or sort task");
+  }
+  return double(correct) / double(std::max<int64_t>(total, 1));
+}
+
+double train(const TrainOptions& o) {
+  const bool terminal = isatty(STDOUT_FILENO) != 0;
+  manual_seed(o.seed);
+  GPTConfig config = GPTConfig::preset(o.preset);
+  if (o.n_layer) config.n_layer = *o.n_layer;
+  if (o.n_head) config.n_head = *o.n_head;
+  if (o.n_embd) config.n_embd = *o.n_embd;
+  if (o.block_size) config.block_size = *o.block_size;
+  config.dropout = o.dropout;
+
+  std::unique_ptr<Task> task;
+  Vocabulary saved_vocabulary;
+  int64_t start_step = 0;
+  nn::Metadata resumed;
+  if (o.resume) {
+    resumed = nn::read_checkpoint_metadata(o.checkpoint);
+    config = GPTConfig::from_json(resumed.at("config"));
+    saved_vocabulary =
+        Vocabulary(nlohmann::json::parse(resumed.at("vocabulary")).get<std::vector<std::string>>());
+    start_step = std::stoll(resumed.at("step"));
+  }
+  task = make_task(o.task, o.data, o.digits, config.block_size,
+                   o.resume ? &saved_vocabulary : nullptr, o.seed);
+  config.vocab_size = task->vocabulary().size();
+  if (o.data.empty()) config.block_size = std::max(config.block_size, task->block_size());
+
+  GPT model(config);
+  nn::AdamW optimizer(nn::decay_and_no_decay_groups(model, o.lr, o.weight_decay),
+                      {.beta1 = 0.9, .beta2 = 0.95});
+  if (o.resume) nn::load_checkpoint(o.checkpoint, model, &optimizer);
+  nn::LRScheduler schedule(
+      optimizer, nn::warmup_cosine_lr(std::min(o.warmup, o.steps), o.steps, o.min_lr_factor),
+      start_step);
+
+  const int64_t tokens_per_step = o.batch_size * task->block_size();
+  // Training FLOPs per token: 6 per parameter (forward and backward), plus attention's
+  // 12 * layers * width * context.
+  const double flops_per_token = 6.0 * double(model.num_parameters()) +
+                                 12.0 * double(config.n_layer * config.n_embd * task->block_size());
+  const double peak = measured_peak_flops();
+  fmt::print(
+      "gpt: task {}, {} parameters ({} layers, {} heads, {} dims, block {}), {} threads, "
+      "{} steps{}\n",
+      task->name(), model.num_parameters(), config.n_layer, config.n_head, config.n_embd,
+      config.block_size, get_num_threads(), o.steps,
+      o.resume ? fmt::format(", resuming at step {}", start_step) : "");
+
+  auto save = [&](int64_t step) {
+    nn::save_checkpoint(o.checkpoint, model, &optimizer,
+                        {{"config", config.to_json()},
+                         {"vocabulary", nlohmann::json(task->vocabulary().symbols()).dump()},
+                         {"task", task->name()},
+                         {"digits", std::to_string(o.digits)},
+                         {"step", std::to_string(step)}});
+  };
+
+  const auto start = Clock::now();
+  auto window_start = Clock::now();
+  double val_loss = NAN;
+  for (int64_t step = start_step; step < o.steps; ++step) {
+    const Batch batch = task->batch(o.batch_size, false, default_generator());
+    optimizer.zero_grad();
+    const Tensor logits = model.forward(batch.inputs);  // (B, T, V)
+    const Tensor loss =
+        nn::cross_entropy(logits.reshape({-1, logits.size(2)}), batch.targets.reshape({-1}));
+    loss.backward();
+    if (o.grad_clip > 0) nn::clip_grad_norm(model.parameters(), o.grad_clip);
+    optimizer.step();
+    const double lr = schedule.lr();
+    schedule.step();
+
+    const int64_t done = step + 1;
+    if (done % o.log_interval == 0 || done == o.steps) {
+      const int64_t window = std::min<int64_t>(o.log_interval, done - start_step);
+      const double window_seconds = seconds_since(window_start);
+      const double tokens_per_second = double(window * tokens_per_step) / window_seconds;
+      const double elapsed = seconds_since(start);
+      const double eta = elapsed / double(done - start_step) * double(o.steps - done);
+      const std::string line = fmt::format(
+          "step {:>6}/{}  loss {:.4f}  lr {:.2e}  {:>8.0f} tok/s  {:>6.1f} ms/step  MFU {:>4.1f}%  "
+          "elapsed {}  eta {}",
+          done, o.steps, loss.item(), lr, tokens_per_second,
+          1000.0 * window_seconds / double(window),
+          100.0 * tokens_per_second * flops_per_token / peak, format_duration(elapsed),
+          format_duration(eta));
+      // On a terminal the line rewrites itself; in a log each report is its own line.
+      if (terminal) {
+        fmt::print("\r{}\x1b[K", line);
+      } else {
+        fmt::print("{}\n", line);
+      }
+      std::fflush(stdout);
+      window_start = Clock::now();
+    }
+    const bool stopping = o.stop_at > 0 && done == o.stop_at;
+    if (done % o.eval_interval == 0 || done == o.steps || stopping) {
+      Generator eval_generator(o.seed + 1);  // the same evaluation batches every time
+      const double train_loss =
+          evaluate(model, *task, false, o.eval_batches, o.batch_size, eval_generator);
+      val_loss = evaluate(model, *task, true, o.eval_batches, o.batch_size, eval_generator);
+      fmt::print("{}eval at step {}: train loss {:.4f}, val loss {:.4f}\n", terminal ? "\n" : "",
+                 done, train_loss, val_loss);
+      save(done);
+    }
+    if (stopping) {
+      fmt::print("stopped at step {} as asked; continue with --resume\n", done);
+      return val_loss;
+    }
+  }
+  fmt::print("trained in {}; checkpoint {}\n", format_duration(seconds_since(start)), o.checkpoint);
+  if (task->has_exact_answers()) {
+    const double accuracy = exact_match_accuracy(model, *task, 5);
+    fmt::print("held-out exact match: {:.2f}%\n", 100.0 * accuracy);
+  }
+  return val_loss;
+}
+
+}  // namespace gpt

@@ -1,0 +1,47 @@
+// Training the GPT example: the loop, its progress lines, evaluation and checkpoints.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "examples/gpt/model.hpp"
+#include "examples/gpt/tasks.hpp"
+
+namespace gpt {
+
+struct TrainOptions {
+  std::string task = "addition";  // addition | sort | text (set by --data)
+  std::string data;               // a UTF-8 file for character-level modelling
+  int64_t digits = 2;             // addition
+  std::string preset = "nano";
+  std::optional<int64_t> n_layer, n_head, n_embd, block_size;
+  double dropout = 0.0;
+  int64_t batch_size = 64;
+  int64_t steps = 2000;
+  double lr = 1e-3;
+  int64_t warmup = 100;
+  double min_lr_factor = 0.1;
+  double weight_decay = 0.1;
+  double grad_clip = 1.0;
+  int64_t eval_interval = 250;
+  int64_t eval_batches = 8;
+  int64_t log_interval = 50;
+  std::string checkpoint = "gpt.safetensors";
+  bool resume = false;
+  int64_t stop_at = 0;  // > 0: stop after this step with a checkpoint, as an interrupted run would
+  uint64_t seed = 1337;
+};
+
+// Trains, printing progress, evaluating and checkpointing; at the end reports held-out
+// accuracy (addition, sort) or a sample of text. Returns the final validation loss.
+double train(const TrainOptions& options);
+
+// The task a checkpoint's metadata (or the options) describe.
+std::unique_ptr<Task> make_task(const std::string& name, const std::string& data, int64_t digits,
+                                int64_t block_size, const Vocabulary* vocabulary, uint64_t seed);
+
+// Greedy exact-match accuracy on the held-out set of an addition or sort task; prints
+// `examples` worked examples.
+double exact_match_accuracy(GPT& model, const Task& task, int64_t examples);
+
+}  // namespace gpt
