@@ -9,6 +9,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "examples/common/heatmap.hpp"
 #include "examples/gpt/generate.hpp"
 #include "examples/gpt/train.hpp"
 
@@ -21,7 +22,42 @@ struct SampleOptions {
   std::vector<std::string> prompts;
   SamplingOptions sampling;
   uint64_t seed = 0;
+  std::string attention_map;  // PNG or SVG path: the first prompt's attention, drawn
+  int64_t layer = -1;         // -1: the last layer
+  int64_t head = -1;          // -1: every head, side by side
 };
+
+// Labels a token can be read by in a heatmap: spaces and newlines made visible.
+std::string visible(const std::string& symbol) {
+  if (symbol == " ") return "\u2423";
+  if (symbol == "\n") return "\\n";
+  return symbol;
+}
+
+// Runs the first prompt and its continuation through the model once more and draws the
+// attention weights of one layer (every head, or one).
+void draw_attention(GPT& model, const Vocabulary& vocabulary, const std::vector<int64_t>& tokens,
+                    const SampleOptions& o) {
+  const int64_t layers = model.config().n_layer, heads = model.config().n_head;
+  const int64_t layer = o.layer < 0 ? layers - 1 : o.layer;
+  if (layer >= layers) heed::fail("--layer {} does not exist (the model has {})", o.layer, layers);
+  if (o.head >= heads) heed::fail("--head {} does not exist (the model has {})", o.head, heads);
+  heed::NoGradGuard no_grad;
+  model.eval();
+  model.forward(heed::int_tensor(tokens, {1, int64_t(tokens.size())}));
+  const Tensor weights =
+      model.attention_weights()[static_cast<size_t>(layer)].select(0, 0);  // (H, T, T)
+  std::vector<std::string> labels;
+  for (int64_t id : tokens) labels.push_back(visible(vocabulary.decode({id})));
+  std::vector<examples::Heatmap> maps;
+  for (int64_t h = 0; h < heads; ++h) {
+    if (o.head >= 0 && h != o.head) continue;
+    maps.push_back(
+        {weights.select(0, h), labels, labels, fmt::format("layer {} head {}", layer, h)});
+  }
+  examples::write_heatmaps(o.attention_map, maps);
+  fmt::print("attention map of layer {} written to {}\n", layer, o.attention_map);
+}
 
 void sample(const SampleOptions& o) {
   const heed::nn::Metadata metadata = heed::nn::read_checkpoint_metadata(o.checkpoint);
@@ -55,10 +91,15 @@ void sample(const SampleOptions& o) {
   });
   if (stream) {
     fmt::print("\n");
-    return;
+  } else {
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      fmt::print("--- prompt {}\n{}{}\n", i + 1, prompts[i], vocabulary.decode(outputs[i]));
+    }
   }
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    fmt::print("--- prompt {}\n{}{}\n", i + 1, prompts[i], vocabulary.decode(outputs[i]));
+  if (!o.attention_map.empty()) {
+    std::vector<int64_t> tokens = encoded[0];
+    tokens.insert(tokens.end(), outputs[0].begin(), outputs[0].end());
+    draw_attention(model, vocabulary, tokens, o);
   }
 }
 
@@ -128,6 +169,11 @@ int main(int argc, char** argv) {
   sample_command->add_option("--top-p", s.sampling.top_p, "nucleus sampling mass (1: off)")
       ->capture_default_str();
   sample_command->add_option("--seed", s.seed, "random seed for sampling")->capture_default_str();
+  sample_command->add_option("--attention-map", s.attention_map,
+                             "draw the first prompt's attention weights to this PNG or SVG file");
+  sample_command->add_option("--layer", s.layer, "layer for --attention-map (default: the last)");
+  sample_command->add_option("--head", s.head,
+                             "head for --attention-map (default: all, side by side)");
 
   try {
     app.parse(argc, argv);

@@ -17,7 +17,7 @@ struct TrainOptions {
   std::optional<int64_t> n_layer, n_head, n_embd, block_size;
   double dropout = 0.0;
   int64_t batch_size = 64;
-  int64_t steps = 2000;
+  int64_t steps = 4000;
   double lr = 1e-3;
   int64_t warmup = 100;
   double min_lr_factor = 0.1;

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""GPT training and generation, heed against PyTorch on the same CPU in one run.
+
+Trains the same model (examples/gpt: pre-LayerNorm blocks, GELU MLP, learned positions, GPT-2
+init, AdamW 0.9/0.95 with decay on matrices only, warmup then cosine, clipping at 1.0) on
+character-level Tiny Shakespeare with the same hyperparameters, and reports training tokens/sec
+(median over the progress windows after the first), peak memory (max RSS) and the final
+validation loss. PyTorch uses F.scaled_dot_product_attention (its fused path) and runs at 1 and
+2 threads in separate processes; the ratio is taken against the faster. Then generation: 256 new
+tokens at the small preset, heed with its key/value cache against PyTorch recomputing the whole
+context each step (no cache).
+
+Usage, from the repository root after building:
+    python3 bench/compare_gpt.py --data ../shared/data/tinyshakespeare/input.txt \
+        [--presets tiny small medium] [--steps 60]
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PRESETS = {"nano": (3, 3, 48, 64), "tiny": (2, 4, 64, 64), "small": (4, 4, 128, 128),
+           "medium": (6, 6, 384, 256)}
+
+TORCH_WORKER = r"""
+import json, math, resource, statistics, sys, time
+import torch, torch.nn as nn, torch.nn.functional as F
+args = json.loads(sys.argv[1])
+torch.set_num_threads(args["threads"])
+torch.manual_seed(args["seed"])
+text = open(args["data"], encoding="utf-8").read()
+chars = sorted(set(text)); index = {c: i for i, c in enumerate(chars)}
+ids = torch.tensor([index[c] for c in text], dtype=torch.long)
+split = len(ids) * 9 // 10
+train_ids, val_ids = ids[:split], ids[split:]
+L, H, E, T = args["n_layer"], args["n_head"], args["n_embd"], args["block_size"]
+V, B = len(chars), args["batch_size"]
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ln_1, self.ln_2 = nn.LayerNorm(E), nn.LayerNorm(E)
+        self.qkv, self.proj = nn.Linear(E, 3 * E), nn.Linear(E, E)
+        self.fc, self.fc_proj = nn.Linear(E, 4 * E), nn.Linear(4 * E, E)
+    def forward(self, x):
+        b, t, _ = x.shape
+        q, k, v = self.qkv(self.ln_1(x)).split(E, dim=2)
+        q, k, v = (z.view(b, t, H, E // H).transpose(1, 2) for z in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.proj(y.transpose(1, 2).reshape(b, t, E))
+        return x + self.fc_proj(F.gelu(self.fc(self.ln_2(x)), approximate="tanh"))
+
+class GPT(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(V, E), nn.Embedding(T, E)
+        self.h = nn.ModuleList(Block() for _ in range(L))
+        self.ln_f, self.lm_head = nn.LayerNorm(E), nn.Linear(E, V, bias=False)
+        for name, p in self.named_parameters():
+            if p.dim() >= 2: nn.init.normal_(p, 0.0, 0.02)
+            elif "ln" not in name: nn.init.zeros_(p)
+        for block in self.h:
+            for p in (block.proj.weight, block.fc_proj.weight):
+                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * L))
+    def forward(self, idx):
+        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
+        for block in self.h: x = block(x)
+        return self.lm_head(self.ln_f(x))
+
+def batch(source):
+    starts = torch.randint(len(source) - T - 1, (B,))
+    x = torch.stack([source[s:s + T] for s in starts]); y = torch.stack([source[s + 1:s + T + 1] for s in starts])
+    return x, y
+
+model = GPT()
+decay = [p for p in model.parameters() if p.dim() >= 2]; no_decay = [p for p in model.parameters() if p.dim() < 2]
+opt = torch.optim.AdamW([{"params": decay, "weight_decay": args["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
+                        lr=args["lr"], betas=(0.9, 0.95))
+steps, warmup = args["steps"], min(args["warmup"], args["steps"])
+def lr_at(step):
+    if step < warmup: return args["lr"] * (step + 1) / warmup
+    progress = (step - warmup) / max(steps - warmup, 1)
+    return args["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+windows, window_start = [], time.perf_counter()
+for step in range(steps):
+    for g in opt.param_groups: g["lr"] = lr_at(step)
+    x, y = batch(train_ids)
+    loss = F.cross_entropy(model(x).view(-1, V), y.view(-1))
+    opt.zero_grad(set_to_none=True); loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+    if (step + 1) % args["log_interval"] == 0:
+        now = time.perf_counter(); windows.append(args["log_interval"] * B * T / (now - window_start)); window_start = now
+model.eval()
+with torch.no_grad():
+    val = statistics.mean(F.cross_entropy(model(x).view(-1, V), y.view(-1)).item()
+                          for x, y in (batch(val_ids) for _ in range(args["eval_batches"])))
+    generation = None
+    if args["generate"]:
+        context = torch.zeros(1, 1, dtype=torch.long); start = time.perf_counter()
+        for _ in range(args["generate"]):  # no cache: the whole context runs again every step
+            logits = model(context)[:, -1]
+            context = torch.cat([context, logits.argmax(-1, keepdim=True)], dim=1)
+        generation = args["generate"] / (time.perf_counter() - start)
+print(json.dumps({"tokens_per_second": statistics.median(windows[1:] or windows), "val_loss": val,
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "generation_tokens_per_second": generation, "torch": torch.__version__}))
+"""
+
+
+def run_torch(config, threads):
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = str(threads)
+    if threads > 1:
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    result = subprocess.run([sys.executable, "-c", TORCH_WORKER, json.dumps(dict(config, threads=threads))],
+                            env=env, check=True, capture_output=True, text=True)
+    return json.loads(result.stdout)
+
+
+def run_heed(build, config, checkpoint):
+    command = [os.path.join(build, "examples", "gpt"), "--threads", "2", "train", "--data", config["data"],
+               "--n-layer", str(config["n_layer"]), "--n-head", str(config["n_head"]),
+               "--n-embd", str(config["n_embd"]), "--block-size", str(config["block_size"]),
+               "--batch-size", str(config["batch_size"]), "--steps", str(config["steps"]),
+               "--lr", str(config["lr"]), "--warmup", str(config["warmup"]),
+               "--log-interval", str(config["log_interval"]), "--eval-interval", str(config["steps"]),
+               "--eval-batches", str(config["eval_batches"]), "--seed", str(config["seed"]),
+               "--checkpoint", checkpoint]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    rates = [float(m) for m in re.findall(r"(\d+) tok/s", result.stdout)]
+    val = float(re.findall(r"val loss ([0-9.]+)", result.stdout)[-1])
+    return {"tokens_per_second": statistics.median(rates[1:] or rates), "val_loss": val,
+            "max_rss_mb": max(rss, before) / 1024}
+
+
+def heed_generation(build, checkpoint, tokens):
+    command = [os.path.join(build, "examples", "gpt"), "--threads", "2", "sample", "--checkpoint", checkpoint,
+               "--temperature", "0", "--max-new-tokens", str(tokens), "\n"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    return tokens / (time.perf_counter() - start)  # includes loading the checkpoint
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", default="build")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--presets", nargs="+", default=["tiny", "small", "medium"])
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    env_note = f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}" if "OPENBLAS_CORETYPE" in os.environ else "OpenBLAS's own kernel choice"
+    print(f"heed 2 threads ({env_note}) vs PyTorch at 1 and 2 threads (faster taken), {args.steps} steps, batch {args.batch_size}")
+    print(f"{'preset':8} {'heed tok/s':>11} {'torch 1t':>10} {'torch 2t':>10} {'ratio':>6}  {'heed MB':>8} {'torch MB':>8}  {'heed val':>8} {'torch val':>9}")
+    with tempfile.TemporaryDirectory() as directory:
+        for preset in args.presets:
+            layers, heads, width, block = PRESETS[preset]
+            config = {"data": args.data, "n_layer": layers, "n_head": heads, "n_embd": width, "block_size": block,
+                      "batch_size": args.batch_size, "steps": args.steps, "lr": 1e-3, "warmup": 10,
+                      "weight_decay": 0.1, "log_interval": 10, "eval_batches": 4, "seed": 1337, "generate": 0}
+            heed = run_heed(args.build, config, os.path.join(directory, f"{preset}.safetensors"))
+            t1, t2 = run_torch(config, 1), run_torch(config, 2)
+            best = max(t1["tokens_per_second"], t2["tokens_per_second"])
+            torch_mb = (t1 if t1["tokens_per_second"] >= t2["tokens_per_second"] else t2)["max_rss_mb"]
+            print(f"{preset:8} {heed['tokens_per_second']:11.0f} {t1['tokens_per_second']:10.0f} {t2['tokens_per_second']:10.0f} "
+                  f"{heed['tokens_per_second'] / best:5.2f}x  {heed['max_rss_mb']:8.0f} {torch_mb:8.0f}  "
+                  f"{heed['val_loss']:8.4f} {t1['val_loss']:9.4f}", flush=True)
+        # Generation: 256 new tokens at the small preset with a context that holds them.
+        layers, heads, width, _ = PRESETS["small"]
+        config = {"data": args.data, "n_layer": layers, "n_head": heads, "n_embd": width, "block_size": 288,
+                  "batch_size": 4, "steps": 2, "lr": 1e-3, "warmup": 1, "weight_decay": 0.1, "log_interval": 1,
+                  "eval_batches": 1, "seed": 1, "generate": 256}
+        checkpoint = os.path.join(directory, "generation.safetensors")
+        run_heed(args.build, config, checkpoint)
+        heed_rate = heed_generation(args.build, checkpoint, 256)
+        g1, g2 = run_torch(config, 1), run_torch(config, 2)
+        best = max(g1["generation_tokens_per_second"], g2["generation_tokens_per_second"])
+        print(f"generation, small, 256 new tokens: heed with cache {heed_rate:.0f} tok/s (including loading), "
+              f"PyTorch without cache {g1['generation_tokens_per_second']:.0f} / {g2['generation_tokens_per_second']:.0f} tok/s "
+              f"(1 / 2 threads): {heed_rate / best:.1f}x")
+        print(f"PyTorch {g1['torch']}")
+
+
+if __name__ == "__main__":
+    main()
