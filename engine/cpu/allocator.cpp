@@ -4,8 +4,9 @@
 // their softmax, the gradients of both). Blocks of a megabyte or more come from the kernel as
 // fresh pages, and every page faults and is zeroed on its first touch; freeing them returns the
 // pages. For a (384, 256, 256) masked softmax that is half the time of the step. Keeping freed
-// large blocks and handing them back out for the next request of the same size class avoids
-// both costs. Small blocks go straight to malloc, which already recycles them well.
+// blocks of 64 KiB and more and handing them back out for the next request of the same size
+// class avoids both costs (below about 1 MiB, malloc itself keeps trimming and regrowing its
+// heap, with the same page faults). Small blocks go straight to malloc, which recycles them well.
 //
 // Every block carries a 64-byte header in front of the data that records its size class, so
 // release() knows where the block belongs without a lookup table.
@@ -20,9 +21,11 @@ namespace heed::cpu {
 
 namespace {
 
-constexpr size_t kAlignment = 64;                    // a cache line, and enough for any vector load
-constexpr size_t kHeader = kAlignment;               // keeps the data aligned behind the header
-constexpr size_t kLargeBlock = size_t{1} << 20;      // 1 MiB and up are cached
+constexpr size_t kAlignment = 64;                  // a cache line, and enough for any vector load
+constexpr size_t kHeader = kAlignment;             // keeps the data aligned behind the header
+constexpr size_t kCachedBlock = size_t{64} << 10;  // 64 KiB and up are cached
+constexpr size_t kLargeBlock = size_t{1} << 20;    // 1 MiB and up: whole MiB size classes
+constexpr size_t kPage = size_t{4} << 10;
 constexpr size_t kMaxCachedBytes = size_t{2} << 30;  // idle cached blocks beyond 2 GiB are freed
 
 // Under AddressSanitizer every block goes back to the system, so a use after free is reported
@@ -34,9 +37,11 @@ constexpr bool kCacheLargeBlocks = true;
 #endif
 
 // Large blocks are rounded up to a whole number of MiB, so a request of 100 MB and one a few
-// bytes larger share a size class; small blocks to a whole number of cache lines.
+// bytes larger share a size class; medium ones to whole pages, small ones to cache lines.
 size_t size_class(size_t bytes) {
-  const size_t granule = bytes >= kLargeBlock ? kLargeBlock : kAlignment;
+  const size_t granule = bytes >= kLargeBlock    ? kLargeBlock
+                         : bytes >= kCachedBlock ? kPage
+                                                 : kAlignment;
   return (bytes + granule - 1) / granule * granule;
 }
 
@@ -75,7 +80,7 @@ bool keep_cached(void* block, size_t block_size) {
 
 void* allocate(size_t bytes) {
   const size_t block_size = size_class(bytes);
-  void* block = kCacheLargeBlocks && block_size >= kLargeBlock ? take_cached(block_size) : nullptr;
+  void* block = kCacheLargeBlocks && block_size >= kCachedBlock ? take_cached(block_size) : nullptr;
   if (block == nullptr) block = std::aligned_alloc(kAlignment, kHeader + block_size);
   if (block == nullptr) return nullptr;
   *static_cast<size_t*>(block) = block_size;
@@ -86,7 +91,7 @@ void release(void* pointer) {
   if (pointer == nullptr) return;
   void* block = static_cast<char*>(pointer) - kHeader;
   const size_t block_size = *static_cast<size_t*>(block);
-  if (kCacheLargeBlocks && block_size >= kLargeBlock && keep_cached(block, block_size)) return;
+  if (kCacheLargeBlocks && block_size >= kCachedBlock && keep_cached(block, block_size)) return;
   std::free(block);
 }
 
