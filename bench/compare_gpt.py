@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -133,21 +132,31 @@ def run_heed(build, config, checkpoint):
                "--log-interval", str(config["log_interval"]), "--eval-interval", str(config["steps"]),
                "--eval-batches", str(config["eval_batches"]), "--seed", str(config["seed"]),
                "--checkpoint", checkpoint]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run(command, check=True, capture_output=True, text=True)
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    rates = [float(m) for m in re.findall(r"(\d+) tok/s", result.stdout)]
-    val = float(re.findall(r"val loss ([0-9.]+)", result.stdout)[-1])
+    stdout, rss_kb = run_measured(command)
+    rates = [float(m) for m in re.findall(r"(\d+) tok/s", stdout)]
+    val = float(re.findall(r"val loss ([0-9.]+)", stdout)[-1])
     return {"tokens_per_second": statistics.median(rates[1:] or rates), "val_loss": val,
-            "max_rss_mb": max(rss, before) / 1024}
+            "max_rss_mb": rss_kb / 1024}
+
+
+def run_measured(command):
+    """Runs a command; returns its stdout+stderr and its own peak resident memory in KiB."""
+    with tempfile.TemporaryFile("w+") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed:\n{text}")
+    return text, usage.ru_maxrss
 
 
 def heed_generation(build, checkpoint, tokens):
     command = [os.path.join(build, "examples", "gpt"), "--threads", "2", "sample", "--checkpoint", checkpoint,
                "--temperature", "0", "--max-new-tokens", str(tokens), "\n"]
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, text=True)
-    return tokens / (time.perf_counter() - start)  # includes loading the checkpoint
+    text, _ = run_measured(command)
+    return float(re.search(r"\(([0-9.]+) tokens/s", text).group(1))  # generation alone
 
 
 def main():
@@ -184,7 +193,7 @@ def main():
         heed_rate = heed_generation(args.build, checkpoint, 256)
         g1, g2 = run_torch(config, 1), run_torch(config, 2)
         best = max(g1["generation_tokens_per_second"], g2["generation_tokens_per_second"])
-        print(f"generation, small, 256 new tokens: heed with cache {heed_rate:.0f} tok/s (including loading), "
+        print(f"generation, small, 256 new tokens: heed with cache {heed_rate:.0f} tok/s, "
               f"PyTorch without cache {g1['generation_tokens_per_second']:.0f} / {g2['generation_tokens_per_second']:.0f} tok/s "
               f"(1 / 2 threads): {heed_rate / best:.1f}x")
         print(f"PyTorch {g1['torch']}")

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -83,12 +84,15 @@ void sample(const SampleOptions& o) {
   heed::Generator generator(o.seed);
   const bool stream = prompts.size() == 1;  // one prompt: print each token as it comes
   if (stream) fmt::print("{}", prompts[0]);
+  const auto start = std::chrono::steady_clock::now();
   const auto outputs = generate(model, encoded, o.sampling, generator, [&](const auto& tokens) {
     if (stream) {
       fmt::print("{}", vocabulary.decode({tokens[0]}));
       std::fflush(stdout);
     }
   });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (stream) {
     fmt::print("\n");
   } else {
@@ -96,6 +100,10 @@ void sample(const SampleOptions& o) {
       fmt::print("--- prompt {}\n{}{}\n", i + 1, prompts[i], vocabulary.decode(outputs[i]));
     }
   }
+  std::fflush(stdout);
+  const double tokens = double(prompts.size()) * double(o.sampling.max_new_tokens);
+  fmt::print(stderr, "generated {} tokens in {:.1f} ms ({:.0f} tokens/s, key/value cache)\n",
+             tokens, 1000 * seconds, tokens / seconds);
   if (!o.attention_map.empty()) {
     std::vector<int64_t> tokens = encoded[0];
     tokens.insert(tokens.end(), outputs[0].begin(), outputs[0].end());
