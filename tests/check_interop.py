@@ -14,30 +14,13 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 try:
     import numpy as np
     import torch
-    import torch.nn.functional as F
 except ImportError as missing:
     print(f"SKIP: the interoperability check needs PyTorch and numpy ({missing})")
     sys.exit(77)
 import safetensors_numpy  # noqa: E402
+from torch_blocks import Block  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
-
-
-class Block(torch.nn.Module):
-    """heed's TransformerBlock in PyTorch (pre-LayerNorm, GELU tanh, names as in heed)."""
-
-    def __init__(self, e, h):
-        super().__init__()
-        self.ln_1 = torch.nn.LayerNorm(e)
-        self.attn = torch.nn.MultiheadAttention(e, h, batch_first=True)
-        self.ln_2 = torch.nn.LayerNorm(e)
-        self.mlp = torch.nn.ModuleDict({"c_fc": torch.nn.Linear(e, 4 * e), "c_proj": torch.nn.Linear(4 * e, e)})
-
-    def forward(self, x):
-        t = x.shape[1]
-        h = self.ln_1(x)
-        x = x + self.attn(h, h, h, attn_mask=~torch.ones(t, t, dtype=torch.bool).tril(), need_weights=False)[0]
-        return x + self.mlp["c_proj"](F.gelu(self.mlp["c_fc"](self.ln_2(x)), approximate="tanh"))
 
 
 def main():

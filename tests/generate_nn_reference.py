@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import safetensors_numpy  # noqa: E402
+from torch_blocks import Block  # noqa: E402
 
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float64)
@@ -179,29 +180,13 @@ record("mha_causal_self", mha, {"x": torch.randn(2, 4, 8)},
        lambda x: dict(zip(("y", "weights"), mha(x, x, x, attn_mask=~causal, average_attn_weights=False))))
 
 
-class Block(torch.nn.Module):
-    def __init__(self, e, h):
-        super().__init__()
-        self.ln_1 = torch.nn.LayerNorm(e)
-        self.attn = torch.nn.MultiheadAttention(e, h, batch_first=True)
-        self.ln_2 = torch.nn.LayerNorm(e)
-        self.mlp = torch.nn.ModuleDict({"c_fc": torch.nn.Linear(e, 4 * e), "c_proj": torch.nn.Linear(4 * e, e)})
-
-    def forward(self, x, keep):
-        t = x.shape[1]
-        mask = ~torch.ones(t, t, dtype=torch.bool).tril()
-        h = self.ln_1(x)
-        x = x + self.attn(h, h, h, attn_mask=mask, key_padding_mask=~keep, need_weights=False)[0]
-        return {"y": x + self.mlp["c_proj"](F.gelu(self.mlp["c_fc"](self.ln_2(x)), approximate="tanh"))}
-
-
 block = Block(8, 2)
 with torch.no_grad():
     for p in block.parameters():
         p.add_(torch.randn_like(p) * 0.1)  # no zero biases or unit gains: every parameter matters
 # Right padding here: with left padding and the causal mask, a padded query would see no key at
 # all, where PyTorch gives NaN and heed gives zeros (tested separately in test_nn.cpp).
-record("transformer_block", block, {"x": torch.randn(2, 5, 8)}, block.forward,
+record("transformer_block", block, {"x": torch.randn(2, 5, 8)}, lambda x, keep: {"y": block(x, keep)},
        int_inputs={"keep": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)})
 
 # ---- losses ----
