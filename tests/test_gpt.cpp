@@ -147,4 +147,7 @@ TEST_CASE("gpt: bad input is a clear error") {
   check_error([&] { TextTask(empty.string(), 8); }, {"is empty"});
   fs::remove(empty);
   check_error([] { GPTConfig::preset("giant"); }, {"unknown preset 'giant'"});
+  TrainOptions zero_batch;
+  zero_batch.batch_size = 0;
+  check_error([&] { train(zero_batch); }, {"--batch-size must be at least 1, got 0"});
 }

@@ -122,7 +122,29 @@ double exact_match_accuracy(GPT& model, const Task& task, int64_t examples) {
   return double(correct) / double(std::max<int64_t>(total, 1));
 }
 
+namespace {
+
+void check_options(const TrainOptions& o) {
+  auto positive = [](const char* flag, int64_t value) {
+    if (value < 1) fail("{} must be at least 1, got {}", flag, value);
+  };
+  positive("--batch-size", o.batch_size);
+  positive("--steps", o.steps);
+  positive("--eval-interval", o.eval_interval);
+  positive("--eval-batches", o.eval_batches);
+  positive("--log-interval", o.log_interval);
+  if (o.warmup < 0) fail("--warmup must be >= 0, got {}", o.warmup);
+  if (!(o.lr > 0)) fail("--lr must be positive, got {}", o.lr);
+  if (!(o.dropout >= 0 && o.dropout < 1)) fail("--dropout must be in [0, 1), got {}", o.dropout);
+  if (o.stop_at < 0 || o.stop_at > o.steps) {
+    fail("--stop-at must be between 1 and --steps ({}), got {}", o.steps, o.stop_at);
+  }
+}
+
+}  // namespace
+
 double train(const TrainOptions& o) {
+  check_options(o);
   const bool terminal = isatty(STDOUT_FILENO) != 0;
   manual_seed(o.seed);
   GPTConfig config = GPTConfig::preset(o.preset);
