@@ -1,9 +1,8 @@
 #include "examples/common/heatmap.hpp"
 
-#include <cairo-svg.h>
-#include <cairo.h>
-
 #include <algorithm>
+
+#include "examples/common/drawing.hpp"
 
 namespace examples {
 
@@ -59,28 +58,14 @@ void write_heatmaps(const std::string& path, const std::vector<Heatmap>& maps) {
     width += kMargin + double(map.weights.size(1)) * kCell + kGap;
     height = std::max(height, kTitle + kMargin + double(map.weights.size(0)) * kCell + 10);
   }
-  const bool svg = path.size() >= 4 && path.substr(path.size() - 4) == ".svg";
-  cairo_surface_t* surface =
-      svg ? cairo_svg_surface_create(path.c_str(), width, height)
-          : cairo_image_surface_create(CAIRO_FORMAT_RGB24, int(width), int(height));
-  cairo_t* cr = cairo_create(surface);
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_paint(cr);
+  Drawing drawing(path, width, height);
+  cairo_t* cr = drawing.context();
   double left = 0;
   for (const Heatmap& map : maps) {
     draw(cr, map, left);
     left += kMargin + double(map.weights.size(1)) * kCell + kGap;
   }
-  cairo_destroy(cr);
-  cairo_status_t status = cairo_surface_status(surface);
-  if (!svg && status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_write_to_png(surface, path.c_str());
-  cairo_surface_finish(surface);
-  if (status == CAIRO_STATUS_SUCCESS) status = cairo_surface_status(surface);
-  cairo_surface_destroy(surface);
-  if (status != CAIRO_STATUS_SUCCESS) {
-    heed::fail("cannot write the heatmap {}: {}", path, cairo_status_to_string(status));
-  }
+  drawing.save();
 }
 
 }  // namespace examples

@@ -160,6 +160,8 @@ int main(int argc, char** argv) {
   train_command->add_option("--stop-at", t.stop_at,
                             "stop after this step with a checkpoint, as if interrupted");
   train_command->add_option("--seed", t.seed, "random seed")->capture_default_str();
+  train_command->add_option("--plot-loss", t.plot_loss,
+                            "draw the loss curves to this PNG or SVG file at every evaluation");
 
   SampleOptions sample_options;
   CLI::App* sample_command = app.add_subcommand("sample", "generate from a checkpoint");

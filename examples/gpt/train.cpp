@@ -7,6 +7,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "examples/common/line_plot.hpp"
 #include "examples/gpt/generate.hpp"
 
 namespace gpt {
@@ -200,6 +201,15 @@ double train(const TrainOptions& o) {
                          {"step", std::to_string(step)}});
   };
 
+  // Loss curves for --plot-loss: every progress line's batch loss, and each evaluation.
+  examples::Series batch_losses{"batch loss", {}, {}}, train_curve{"train loss (eval)", {}, {}},
+      val_curve{"val loss (eval)", {}, {}};
+  auto plot = [&] {
+    if (o.plot_loss.empty()) return;
+    examples::write_line_plot(o.plot_loss, fmt::format("gpt {} training", task->name()), "step",
+                              "cross-entropy", {batch_losses, train_curve, val_curve});
+  };
+
   const auto start = Clock::now();
   auto window_start = Clock::now();
   double val_loss = NAN;
@@ -222,6 +232,8 @@ double train(const TrainOptions& o) {
       const double tokens_per_second = double(window * tokens_per_step) / window_seconds;
       const double elapsed = seconds_since(start);
       const double eta = elapsed / double(done - start_step) * double(o.steps - done);
+      batch_losses.x.push_back(double(done));
+      batch_losses.y.push_back(loss.item());
       const std::string line = fmt::format(
           "step {:>6}/{}  loss {:.4f}  lr {:.2e}  {:>8.0f} tok/s  {:>6.1f} ms/step  MFU {:>4.1f}%  "
           "elapsed {}  eta {}",
@@ -246,7 +258,10 @@ double train(const TrainOptions& o) {
       val_loss = evaluate(model, *task, true, o.eval_batches, o.batch_size, eval_generator);
       fmt::print("{}eval at step {}: train loss {:.4f}, val loss {:.4f}\n", terminal ? "\n" : "",
                  done, train_loss, val_loss);
+      train_curve.x.push_back(double(done)), train_curve.y.push_back(train_loss);
+      val_curve.x.push_back(double(done)), val_curve.y.push_back(val_loss);
       save(done);
+      plot();
     }
     if (stopping) {
       fmt::print("stopped at step {} as asked; continue with --resume\n", done);

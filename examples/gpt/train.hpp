@@ -28,7 +28,9 @@ struct TrainOptions {
   int64_t log_interval = 50;
   std::string checkpoint = "gpt.safetensors";
   bool resume = false;
-  int64_t stop_at = 0;  // > 0: stop after this step with a checkpoint, as an interrupted run would
+  int64_t stop_at = 0;
+  std::string plot_loss;  // PNG or SVG: the loss curves, rewritten at every evaluation  // > 0:
+                          // stop after this step with a checkpoint, as an interrupted run would
   uint64_t seed = 1337;
 };
 
