@@ -166,6 +166,9 @@ def main():
     parser.add_argument("--presets", nargs="+", default=["tiny", "small", "medium"])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--eval-batches", type=int, default=4, help="validation batches per estimate")
+    parser.add_argument("--same-time", action="store_true",
+                        help="then train heed again for as many steps as fit in PyTorch's wall-clock time")
     args = parser.parse_args()
     env_note = f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}" if "OPENBLAS_CORETYPE" in os.environ else "OpenBLAS's own kernel choice"
     print(f"heed 2 threads ({env_note}) vs PyTorch at 1 and 2 threads (faster taken), {args.steps} steps, batch {args.batch_size}")
@@ -175,7 +178,8 @@ def main():
             layers, heads, width, block = PRESETS[preset]
             config = {"data": args.data, "n_layer": layers, "n_head": heads, "n_embd": width, "block_size": block,
                       "batch_size": args.batch_size, "steps": args.steps, "lr": 1e-3, "warmup": 10,
-                      "weight_decay": 0.1, "log_interval": 10, "eval_batches": 4, "seed": 1337, "generate": 0}
+                      "weight_decay": 0.1, "log_interval": 10, "eval_batches": args.eval_batches,
+                      "seed": 1337, "generate": 0}
             heed = run_heed(args.build, config, os.path.join(directory, f"{preset}.safetensors"))
             t1, t2 = run_torch(config, 1), run_torch(config, 2)
             best = max(t1["tokens_per_second"], t2["tokens_per_second"])
@@ -183,6 +187,15 @@ def main():
             print(f"{preset:8} {heed['tokens_per_second']:11.0f} {t1['tokens_per_second']:10.0f} {t2['tokens_per_second']:10.0f} "
                   f"{heed['tokens_per_second'] / best:5.2f}x  {heed['max_rss_mb']:8.0f} {torch_mb:8.0f}  "
                   f"{heed['val_loss']:8.4f} {t1['val_loss']:9.4f}", flush=True)
+            if args.same_time:
+                # As many heed steps as take the faster PyTorch run's training time.
+                torch_seconds = args.steps * args.batch_size * block / best
+                steps = int(torch_seconds * heed["tokens_per_second"] / (args.batch_size * block))
+                same_time = run_heed(args.build, dict(config, steps=steps),
+                                     os.path.join(directory, f"{preset}-time.safetensors"))
+                print(f"  same wall-clock (~{torch_seconds:.0f} s of training): heed {steps} steps, val loss "
+                      f"{same_time['val_loss']:.4f}; PyTorch {args.steps} steps, val loss "
+                      f"{(t1 if t1['tokens_per_second'] >= t2['tokens_per_second'] else t2)['val_loss']:.4f}", flush=True)
         # Generation: 256 new tokens at the small preset with a context that holds them.
         layers, heads, width, _ = PRESETS["small"]
         config = {"data": args.data, "n_layer": layers, "n_head": heads, "n_embd": width, "block_size": 288,
