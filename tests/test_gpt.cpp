@@ -151,3 +151,21 @@ TEST_CASE("gpt: bad input is a clear error") {
   zero_batch.batch_size = 0;
   check_error([&] { train(zero_batch); }, {"--batch-size must be at least 1, got 0"});
 }
+
+TEST_CASE("gpt: tied weights share the embedding matrix with the output layer") {
+  manual_seed(8);
+  GPTConfig config = GPTConfig::preset("nano");
+  config.vocab_size = 11, config.block_size = 16, config.tie_weights = true;
+  GPT tied(config);
+  const nn::StateDict state = tied.state_dict();
+  CHECK(!state.contains("lm_head.weight"));
+  const Tensor logits = tied.forward(randint(0, 11, {2, 5}));  // (B, T, V)
+  CHECK(logits.shape() == Shape{2, 5, 11});
+  logits.sum().backward();
+  CHECK(state.at("wte.weight").defined());
+  for (const auto& [name, p] : tied.named_parameters()) {
+    if (name == "wte.weight") CHECK(p.grad().defined());  // from the lookup and from the output
+  }
+  config.tie_weights = false;
+  CHECK(GPT(config).num_parameters() == tied.num_parameters() + 11 * 48);
+}

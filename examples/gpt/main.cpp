@@ -134,6 +134,8 @@ int main(int argc, char** argv) {
   train_command->add_option("--n-embd", t.n_embd, "model width (overrides the preset)");
   train_command->add_option("--block-size", t.block_size, "context length (overrides the preset)");
   train_command->add_option("--dropout", t.dropout, "dropout probability")->capture_default_str();
+  train_command->add_flag("--tie-weights", t.tie_weights,
+                          "the output layer reuses the token embedding's matrix");
   train_command->add_option("--batch-size", t.batch_size, "sequences per step")
       ->capture_default_str();
   train_command->add_option("--steps", t.steps, "optimizer steps")->capture_default_str();

@@ -154,6 +154,7 @@ double train(const TrainOptions& o) {
   if (o.n_embd) config.n_embd = *o.n_embd;
   if (o.block_size) config.block_size = *o.block_size;
   config.dropout = o.dropout;
+  config.tie_weights = o.tie_weights;
 
   std::unique_ptr<Task> task;
   Vocabulary saved_vocabulary;

@@ -16,6 +16,7 @@ struct TrainOptions {
   std::string preset = "nano";
   std::optional<int64_t> n_layer, n_head, n_embd, block_size;
   double dropout = 0.0;
+  bool tie_weights = false;
   int64_t batch_size = 64;
   int64_t steps = 4000;
   double lr = 1e-3;
