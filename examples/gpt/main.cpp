@@ -83,10 +83,12 @@ void sample(const SampleOptions& o) {
   for (const std::string& p : prompts) encoded.push_back(vocabulary.encode(p));
   heed::Generator generator(o.seed);
   const bool stream = prompts.size() == 1;  // one prompt: print each token as it comes
-  if (stream) fmt::print("{}", prompts[0]);
+  bool prompt_shown = false;  // shown with the first token, once generate accepted the prompt
   const auto start = std::chrono::steady_clock::now();
   const auto outputs = generate(model, encoded, o.sampling, generator, [&](const auto& tokens) {
     if (stream) {
+      if (!prompt_shown) fmt::print("{}", prompts[0]);
+      prompt_shown = true;
       fmt::print("{}", vocabulary.decode({tokens[0]}));
       std::fflush(stdout);
     }
