@@ -32,6 +32,18 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)
   state_.resize(count);
 }
 
+void Optimizer::for_each_update(
+    const std::function<void(Tensor&, const Tensor&, const ParamGroup&, ParameterState&)>& update) {
+  NoGradGuard no_grad;
+  size_t index = 0;
+  for (ParamGroup& group : groups_) {
+    for (Tensor& p : group.params) {
+      ParameterState& state = state_[index++];
+      if (p.grad().defined()) update(p, p.grad(), group, state);
+    }
+  }
+}
+
 void Optimizer::zero_grad() {
   for (const ParamGroup& group : groups_) {
     for (const Tensor& p : group.params) p.zero_grad();
@@ -101,24 +113,19 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions opts)
 }
 
 void SGD::step() {
-  NoGradGuard no_grad;
-  size_t index = 0;
-  for (ParamGroup& group : groups_) {
-    for (Tensor& p : group.params) {
-      auto& state = state_of(index++);
-      if (!p.grad().defined()) continue;
-      Tensor g = p.grad();
-      if (group.weight_decay != 0) g = g + p * group.weight_decay;  // g += wd * p
-      if (options.momentum != 0) {
-        Tensor& buffer = state["momentum_buffer"];
-        // b = g on the first step, then b = momentum * b + (1 - dampening) * g
-        buffer = buffer.defined() ? buffer * options.momentum + g * (1.0 - options.dampening)
-                                  : g.clone();
-        g = options.nesterov ? g + buffer * options.momentum : buffer;
-      }
-      p.copy_(p - g * group.lr);  // p -= lr * g
-    }
-  }
+  for_each_update(
+      [&](Tensor& p, const Tensor& grad, const ParamGroup& group, ParameterState& state) {
+        Tensor g = grad;
+        if (group.weight_decay != 0) g = g + p * group.weight_decay;  // g += wd * p
+        if (options.momentum != 0) {
+          Tensor& buffer = state["momentum_buffer"];
+          // b = g on the first step, then b = momentum * b + (1 - dampening) * g
+          buffer = buffer.defined() ? buffer * options.momentum + g * (1.0 - options.dampening)
+                                    : g.clone();
+          g = options.nesterov ? g + buffer * options.momentum : buffer;
+        }
+        p.copy_(p - g * group.lr);  // p -= lr * g
+      });
 }
 
 Adam::Adam(std::vector<ParamGroup> groups, AdamOptions opts)
@@ -133,39 +140,34 @@ Adam::Adam(std::vector<ParamGroup> groups, AdamOptions opts, bool decoupled)
 }
 
 void Adam::step() {
-  NoGradGuard no_grad;
   const double beta1 = options.beta1, beta2 = options.beta2;
-  size_t index = 0;
-  for (ParamGroup& group : groups_) {
-    for (Tensor& p : group.params) {
-      auto& state = state_of(index++);
-      if (!p.grad().defined()) continue;
-      Tensor g = p.grad();
-      if (group.weight_decay != 0) {
-        if (decoupled_weight_decay_) {
-          p.copy_(p * (1.0 - group.lr * group.weight_decay));  // AdamW: p -= lr * wd * p
-        } else {
-          g = g + p * group.weight_decay;  // Adam: g += wd * p
+  for_each_update(
+      [&](Tensor& p, const Tensor& grad, const ParamGroup& group, ParameterState& state) {
+        Tensor g = grad;
+        if (group.weight_decay != 0) {
+          if (decoupled_weight_decay_) {
+            p.copy_(p * (1.0 - group.lr * group.weight_decay));  // AdamW: p -= lr * wd * p
+          } else {
+            g = g + p * group.weight_decay;  // Adam: g += wd * p
+          }
         }
-      }
-      if (!state.contains("step")) {
-        state["step"] = scalar_tensor(0.0, {kFloat64});
-        state["exp_avg"] = zeros_like(p);
-        state["exp_avg_sq"] = zeros_like(p);
-      }
-      const double t = state["step"].item() + 1.0;
-      state["step"] = scalar_tensor(t, {kFloat64});
-      Tensor& m = state["exp_avg"];
-      Tensor& v = state["exp_avg_sq"];
-      m = m * beta1 + g * (1.0 - beta1);      // m = b1 m + (1 - b1) g
-      v = v * beta2 + g * g * (1.0 - beta2);  // v = b2 v + (1 - b2) g^2
-      const double correction1 = 1.0 - std::pow(beta1, t);
-      const double correction2 = 1.0 - std::pow(beta2, t);
-      // p -= lr / c1 * m / (sqrt(v) / sqrt(c2) + eps), in PyTorch's order of operations
-      const Tensor denominator = v.sqrt() / std::sqrt(correction2) + options.eps;
-      p.copy_(p - m / denominator * (group.lr / correction1));
-    }
-  }
+        if (!state.contains("step")) {
+          state["step"] = scalar_tensor(0.0, {kFloat64});
+          state["exp_avg"] = zeros_like(p);
+          state["exp_avg_sq"] = zeros_like(p);
+        }
+        const double t = state["step"].item() + 1.0;
+        state["step"] = scalar_tensor(t, {kFloat64});
+        Tensor& m = state["exp_avg"];
+        Tensor& v = state["exp_avg_sq"];
+        m = m * beta1 + g * (1.0 - beta1);      // m = b1 m + (1 - b1) g
+        v = v * beta2 + g * g * (1.0 - beta2);  // v = b2 v + (1 - b2) g^2
+        const double correction1 = 1.0 - std::pow(beta1, t);
+        const double correction2 = 1.0 - std::pow(beta2, t);
+        // p -= lr / c1 * m / (sqrt(v) / sqrt(c2) + eps), in PyTorch's order of operations
+        const Tensor denominator = v.sqrt() / std::sqrt(correction2) + options.eps;
+        p.copy_(p - m / denominator * (group.lr / correction1));
+      });
 }
 
 AdamW::AdamW(std::vector<ParamGroup> groups, AdamOptions opts)

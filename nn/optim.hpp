@@ -6,6 +6,7 @@
 // holding a parameter sees the new values.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -44,12 +45,15 @@ class Optimizer {
   void load_state_dict(const StateDict& state);
 
  protected:
-  // The state of parameter number `index` (counting through the groups in order).
-  std::map<std::string, Tensor>& state_of(size_t index) { return state_[index]; }
+  using ParameterState = std::map<std::string, Tensor>;
+  // Calls update(p, p's gradient, p's group, p's state) for every parameter that has a
+  // gradient, under NoGradGuard: the loop every optimizer's step() shares.
+  void for_each_update(const std::function<void(Tensor&, const Tensor&, const ParamGroup&,
+                                                ParameterState&)>& update);
   std::vector<ParamGroup> groups_;
 
  private:
-  std::vector<std::map<std::string, Tensor>> state_;
+  std::vector<ParameterState> state_;  // one per parameter, counting through the groups
 };
 
 struct SGDOptions {
