@@ -22,7 +22,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+from torch_threads import torch_environment
 
 PRESETS = {"nano": (3, 3, 48, 64), "tiny": (2, 4, 64, 64), "small": (4, 4, 128, 128),
            "medium": (6, 6, 384, 256)}
@@ -113,11 +114,7 @@ print(json.dumps({"tokens_per_second": statistics.median(windows[1:] or windows)
 
 
 def run_torch(config, threads):
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = str(threads)
-    if threads > 1:
-        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    env = torch_environment(threads)
     result = subprocess.run([sys.executable, "-c", TORCH_WORKER, json.dumps(dict(config, threads=threads))],
                             env=env, check=True, capture_output=True, text=True)
     return json.loads(result.stdout)

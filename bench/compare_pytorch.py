@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+from torch_threads import torch_environment
+
 BMM_SHAPES = [(256, 64, 32, 64), (64, 128, 64, 128), (48, 256, 64, 256)]
 SOFTMAX_SHAPES = [(1024, 64, 64), (384, 256, 256), (96, 512, 512)]
 GRU_SHAPES = [(32, 10), (32, 50), (256, 10), (256, 50)]  # (hidden, steps); input 64, batch 64, 2 layers
@@ -75,11 +77,7 @@ print(json.dumps(out))
 
 
 def run_torch(threads, repeats):
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)
-    if threads > 1:
-        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    env = torch_environment(threads)
     result = subprocess.run([sys.executable, "-c", TORCH_WORKER, str(threads), str(repeats)],
                             env=env, check=True, capture_output=True, text=True)
     return json.loads(result.stdout)
