@@ -8,14 +8,27 @@ Attention::Attention(std::string type_name, double dropout) : Module(std::move(t
   dropout_ = register_module("dropout", std::make_shared<Dropout>(dropout));
 }
 
-void Attention::check_inputs(const char* module, const Tensor& queries, const Tensor& keys,
-                             const Tensor& values) {
+void Attention::check_inputs(const Tensor& queries, const Tensor& keys,
+                             const Tensor& values) const {
   if (queries.dim() != 3 || keys.dim() != 3 || values.dim() != 3 ||
       keys.size(0) != queries.size(0) || values.size(0) != queries.size(0) ||
       values.size(1) != keys.size(1)) {
     fail("{}: expected queries (B, Q, q), keys (B, K, k) and values (B, K, v), got {}, {} and {}",
-         module, shape_str(queries.shape()), shape_str(keys.shape()), shape_str(values.shape()));
+         type_name(), shape_str(queries.shape()), shape_str(keys.shape()),
+         shape_str(values.shape()));
   }
+}
+
+Tensor Attention::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                          const SoftmaxMask& mask) {
+  check_inputs(queries, keys, values);
+  return attend(score(queries, project_keys(keys)), values, mask);
+}
+
+Tensor Attention::forward_projected(const Tensor& queries, const Tensor& projected_keys,
+                                    const Tensor& values, const SoftmaxMask& mask) {
+  check_inputs(queries, projected_keys, values);
+  return attend(score(queries, projected_keys), values, mask);
 }
 
 Tensor Attention::attend(const Tensor& scores, const Tensor& values, const SoftmaxMask& mask) {
@@ -32,9 +45,7 @@ Tensor additive_scores(const Tensor& query_features, const Tensor& key_features,
 DotProductAttention::DotProductAttention(double dropout)
     : Attention("DotProductAttention", dropout) {}
 
-Tensor DotProductAttention::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
-                                    const SoftmaxMask& mask) {
-  check_inputs("DotProductAttention", queries, keys, values);
+Tensor DotProductAttention::score(const Tensor& queries, const Tensor& keys) {
   const int64_t d = queries.size(2);
   if (keys.size(2) != d) {
     fail("DotProductAttention: queries and keys need one size, got {} and {}",
@@ -42,8 +53,7 @@ Tensor DotProductAttention::forward(const Tensor& queries, const Tensor& keys, c
   }
   // Dividing by sqrt(d) keeps the scores' variance near 1 whatever d is, so the softmax does
   // not saturate as d grows.
-  const Tensor scores = bmm(queries, keys.transpose(1, 2)) / std::sqrt(double(d));  // (B, Q, K)
-  return attend(scores, values, mask);
+  return bmm(queries, keys.transpose(1, 2)) / std::sqrt(double(d));  // (B, Q, K)
 }
 
 AdditiveAttention::AdditiveAttention(int64_t key_size, int64_t query_size, int64_t num_hiddens,
@@ -54,61 +64,64 @@ AdditiveAttention::AdditiveAttention(int64_t key_size, int64_t query_size, int64
   w_v = register_module("w_v", std::make_shared<Linear>(num_hiddens, 1, false));
 }
 
-Tensor AdditiveAttention::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
-                                  const SoftmaxMask& mask) {
-  check_inputs("AdditiveAttention", queries, keys, values);
-  const Tensor scores = additive_scores(W_q->forward(queries),  // (B, Q, H)
-                                        W_k->forward(keys),     // (B, K, H)
-                                        *w_v);                  // -> (B, Q, K)
-  return attend(scores, values, mask);
+Tensor AdditiveAttention::project_keys(const Tensor& keys) {
+  return W_k->forward(keys);  // (B, K, H)
 }
 
-LuongAttention::LuongAttention(LuongScore kind, int64_t q_size, int64_t k_size, int64_t num_hiddens,
-                               double dropout)
-    : Attention("LuongAttention", dropout), score(kind), query_size(q_size), key_size(k_size) {
-  if (score == LuongScore::Dot && q_size != k_size) {
+Tensor AdditiveAttention::score(const Tensor& queries, const Tensor& projected_keys) {
+  return additive_scores(W_q->forward(queries),  // (B, Q, H)
+                         projected_keys,         // (B, K, H)
+                         *w_v);                  // -> (B, Q, K)
+}
+
+LuongAttention::LuongAttention(LuongScore score_kind, int64_t q_size, int64_t k_size,
+                               int64_t num_hiddens, double dropout)
+    : Attention("LuongAttention", dropout), kind(score_kind), query_size(q_size), key_size(k_size) {
+  if (kind == LuongScore::Dot && q_size != k_size) {
     fail("LuongAttention: the dot score needs query_size == key_size, got {} and {}", q_size,
          k_size);
   }
-  if (score == LuongScore::General) {
+  if (kind == LuongScore::General) {
     W = register_module("W", std::make_shared<Linear>(k_size, q_size, false));
   }
-  if (score == LuongScore::Concat) {
+  if (kind == LuongScore::Concat) {
     if (num_hiddens < 1) fail("LuongAttention: the concat score needs num_hiddens >= 1");
     W = register_module("W", std::make_shared<Linear>(q_size + k_size, num_hiddens, false));
     v = register_module("v", std::make_shared<Linear>(num_hiddens, 1, false));
   }
 }
 
-Tensor LuongAttention::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
-                               const SoftmaxMask& mask) {
-  check_inputs("LuongAttention", queries, keys, values);
-  if (queries.size(2) != query_size || keys.size(2) != key_size) {
-    fail("LuongAttention: expected queries (B, Q, {}) and keys (B, K, {}), got {} and {}",
-         query_size, key_size, shape_str(queries.shape()), shape_str(keys.shape()));
+Tensor LuongAttention::project_keys(const Tensor& keys) {
+  if (keys.dim() != 3 || keys.size(2) != key_size) {
+    fail("LuongAttention: expected keys (B, K, {}), got {}", key_size, shape_str(keys.shape()));
   }
-  Tensor scores;  // (B, Q, K)
-  switch (score) {
+  switch (kind) {
     case LuongScore::Dot:
-      scores = bmm(queries, keys.transpose(1, 2));
-      break;
+      return keys;
     case LuongScore::General:
-      scores = bmm(queries, W->forward(keys).transpose(1, 2));  // q . (W k)
-      break;
-    case LuongScore::Concat: {
+      return W->forward(keys);  // W k (B, K, q)
+    case LuongScore::Concat:
       // W [q; k] = W_q q + W_k k with W = [W_q | W_k]: project each side once, not every pair.
-      const Tensor w_q = W->weight.narrow(1, 0, query_size);         // (H, q)
-      const Tensor w_k = W->weight.narrow(1, query_size, key_size);  // (H, k)
-      scores = additive_scores(matmul(queries, w_q.t()), matmul(keys, w_k.t()), *v);
-      break;
-    }
+      return matmul(keys, W->weight.narrow(1, query_size, key_size).t());  // W_k k (B, K, H)
   }
-  return attend(scores, values, mask);
+  return keys;
+}
+
+Tensor LuongAttention::score(const Tensor& queries, const Tensor& projected_keys) {
+  if (queries.size(2) != query_size) {
+    fail("LuongAttention: expected queries (B, Q, {}), got {}", query_size,
+         shape_str(queries.shape()));
+  }
+  if (kind == LuongScore::Concat) {
+    const Tensor w_q = W->weight.narrow(1, 0, query_size);  // (H, q)
+    return additive_scores(matmul(queries, w_q.t()), projected_keys, *v);  // (B, Q, K)
+  }
+  return bmm(queries, projected_keys.transpose(1, 2));  // q . k or q . (W k): (B, Q, K)
 }
 
 std::string LuongAttention::extra_repr() const {
   const char* names[] = {"dot", "general", "concat"};
-  return fmt::format("score={}, query_size={}, key_size={}", names[static_cast<int>(score)],
+  return fmt::format("score={}, query_size={}, key_size={}", names[static_cast<int>(kind)],
                      query_size, key_size);
 }
 

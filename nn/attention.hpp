@@ -16,18 +16,32 @@
 
 namespace heed::nn {
 
-// The part all scoring functions share: mask, softmax, dropout, weighted sum of values.
+// The part all scoring functions share: mask, softmax, dropout, weighted sum of values. A
+// subclass says only how keys are projected and how a query scores a projected key.
 class Attention : public Module {
  public:
   Tensor attention_weights;  // (B, Q, K) from the last forward
 
+  // queries (B, Q, q_size), keys (B, K, k_size), values (B, K, v_size) -> (B, Q, v_size)
+  Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                 const SoftmaxMask& mask = {});
+  Tensor operator()(const Tensor& q, const Tensor& k, const Tensor& v, const SoftmaxMask& m = {}) {
+    return forward(q, k, v, m);
+  }
+
+  // A decoder attends to the same keys at every step: it projects them once with project_keys
+  // and calls forward_projected at each step. Same result as forward, less work.
+  virtual Tensor project_keys(const Tensor& keys) { return keys; }  // (B, K, k) -> (B, K, *)
+  Tensor forward_projected(const Tensor& queries, const Tensor& projected_keys,
+                           const Tensor& values, const SoftmaxMask& mask = {});
+
  protected:
   Attention(std::string type_name, double dropout);
+  // queries (B, Q, q_size), projected keys (B, K, *) -> scores (B, Q, K)
+  virtual Tensor score(const Tensor& queries, const Tensor& projected_keys) = 0;
   // scores (B, Q, K), values (B, K, v) -> (B, Q, v)
   Tensor attend(const Tensor& scores, const Tensor& values, const SoftmaxMask& mask);
-  static void check_inputs(const char* module, const Tensor& queries, const Tensor& keys,
-                           const Tensor& values);
-
+  void check_inputs(const Tensor& queries, const Tensor& keys, const Tensor& values) const;
   std::shared_ptr<Dropout> dropout_;
 };
 
@@ -35,11 +49,9 @@ class Attention : public Module {
 class DotProductAttention : public Attention {
  public:
   explicit DotProductAttention(double dropout = 0.0);
-  Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
-                 const SoftmaxMask& mask = {});
-  Tensor operator()(const Tensor& q, const Tensor& k, const Tensor& v, const SoftmaxMask& m = {}) {
-    return forward(q, k, v, m);
-  }
+
+ protected:
+  Tensor score(const Tensor& queries, const Tensor& keys) override;
 };
 
 // Bahdanau's additive score: score(q, k) = w_v . tanh(W_q q + W_k k), no biases (d2l's).
@@ -48,37 +60,31 @@ class AdditiveAttention : public Attention {
  public:
   AdditiveAttention(int64_t key_size, int64_t query_size, int64_t num_hiddens,
                     double dropout = 0.0);
-  Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
-                 const SoftmaxMask& mask = {});
-  Tensor operator()(const Tensor& q, const Tensor& k, const Tensor& v, const SoftmaxMask& m = {}) {
-    return forward(q, k, v, m);
-  }
-
+  Tensor project_keys(const Tensor& keys) override;  // W_k k
   std::shared_ptr<Linear> W_k, W_q, w_v;
+
+ protected:
+  Tensor score(const Tensor& queries, const Tensor& projected_keys) override;
 };
 
 // Luong's scores (Luong, Pham and Manning, 2015), unscaled:
 //   dot      score(q, k) = q . k                      (q_size == k_size)
 //   general  score(q, k) = q . (W k)                  W.weight (q_size, k_size)
-//   concat   score(q, k) = v . tanh(W [q; k])         W.weight (H, q_size + k_size), v.weight (1,
-//   H)
+//   concat   score(q, k) = v . tanh(W [q; k])         W.weight (H, q_size + k_size),
+//                                                      v.weight (1, H)
 enum class LuongScore { Dot, General, Concat };
 
 class LuongAttention : public Attention {
  public:
-  LuongAttention(LuongScore score, int64_t query_size, int64_t key_size, int64_t num_hiddens = 0,
+  LuongAttention(LuongScore kind, int64_t query_size, int64_t key_size, int64_t num_hiddens = 0,
                  double dropout = 0.0);
-  Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
-                 const SoftmaxMask& mask = {});
-  Tensor operator()(const Tensor& q, const Tensor& k, const Tensor& v, const SoftmaxMask& m = {}) {
-    return forward(q, k, v, m);
-  }
-
-  LuongScore score;
+  Tensor project_keys(const Tensor& keys) override;  // k, W k, or W_k k (concat's key half)
+  LuongScore kind;
   int64_t query_size, key_size;
   std::shared_ptr<Linear> W, v;  // per score kind, see above
 
  protected:
+  Tensor score(const Tensor& queries, const Tensor& projected_keys) override;
   std::string extra_repr() const override;
 };
 

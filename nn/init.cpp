@@ -1,11 +1,19 @@
 #include "nn/init.hpp"
 
+#include <cmath>
+
 namespace heed::nn::init {
 
 void uniform_(Tensor& t, double bound) {
   NoGradGuard no_grad;
   // rand is U[0, 1): map it to U[-bound, bound)
   t.copy_(rand(t.shape(), {t.dtype(), t.device()}) * (2.0 * bound) - bound);
+}
+
+void xavier_uniform_(Tensor& t, double gain) {
+  if (t.dim() != 2) fail("xavier_uniform_: expected a matrix (fan_out, fan_in), got {}",
+                         shape_str(t.shape()));
+  uniform_(t, gain * std::sqrt(6.0 / double(t.size(0) + t.size(1))));
 }
 
 void normal_(Tensor& t, double mean, double std) {

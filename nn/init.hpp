@@ -8,6 +8,10 @@ namespace heed::nn::init {
 
 // Fills t in place with U(-bound, bound).
 void uniform_(Tensor& t, double bound);
+// Glorot and Bengio's uniform initialisation for a weight matrix t (fan_out, fan_in):
+// U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)), as torch.nn.init.xavier_uniform_.
+void xavier_uniform_(Tensor& t, double gain = 1.0);
+
 // Fills t in place with N(mean, std^2).
 void normal_(Tensor& t, double mean = 0.0, double std = 1.0);
 
