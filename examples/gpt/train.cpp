@@ -1,19 +1,21 @@
 #include "examples/gpt/train.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "examples/common/line_plot.hpp"
+#include "examples/common/progress.hpp"
 #include "examples/gpt/generate.hpp"
 
 namespace gpt {
 
 using namespace heed;
-using Clock = std::chrono::steady_clock;
+using examples::Clock;
+using examples::format_duration;
+using examples::seconds_since;
 
 std::unique_ptr<Task> make_task(const std::string& name, const std::string& data, int64_t digits,
                                 int64_t block_size, const Vocabulary* vocabulary, uint64_t seed) {
@@ -24,10 +26,6 @@ std::unique_ptr<Task> make_task(const std::string& name, const std::string& data
 }
 
 namespace {
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Mean loss over a few batches, without dropout or gradients.
 double evaluate(GPT& model, const Task& task, bool validation, int64_t batches, int64_t batch_size,
@@ -56,12 +54,6 @@ double measured_peak_flops() {
     best = std::min(best, seconds_since(start));
   }
   return 2.0 * 512 * 512 * 512 / best;
-}
-
-std::string format_duration(double seconds) {
-  const auto s = static_cast<int64_t>(seconds);
-  return s >= 3600 ? fmt::format("{}h{:02}m", s / 3600, s / 60 % 60)
-                   : fmt::format("{}m{:02}s", s / 60, s % 60);
 }
 
 }  // namespace
@@ -146,7 +138,7 @@ void check_options(const TrainOptions& o) {
 
 double train(const TrainOptions& o) {
   check_options(o);
-  const bool terminal = isatty(STDOUT_FILENO) != 0;
+  examples::ProgressLine progress;
   manual_seed(o.seed);
   GPTConfig config = GPTConfig::preset(o.preset);
   if (o.n_layer) config.n_layer = *o.n_layer;
@@ -242,13 +234,7 @@ double train(const TrainOptions& o) {
           1000.0 * window_seconds / double(window),
           100.0 * tokens_per_second * flops_per_token / peak, format_duration(elapsed),
           format_duration(eta));
-      // On a terminal the line rewrites itself; in a log each report is its own line.
-      if (terminal) {
-        fmt::print("\r{}\x1b[K", line);
-      } else {
-        fmt::print("{}\n", line);
-      }
-      std::fflush(stdout);
+      progress.update(line);
       window_start = Clock::now();
     }
     const bool stopping = o.stop_at > 0 && done == o.stop_at;
@@ -257,8 +243,9 @@ double train(const TrainOptions& o) {
       const double train_loss =
           evaluate(model, *task, false, o.eval_batches, o.batch_size, eval_generator);
       val_loss = evaluate(model, *task, true, o.eval_batches, o.batch_size, eval_generator);
-      fmt::print("{}eval at step {}: train loss {:.4f}, val loss {:.4f}\n", terminal ? "\n" : "",
-                 done, train_loss, val_loss);
+      progress.break_line();
+      fmt::print("eval at step {}: train loss {:.4f}, val loss {:.4f}\n", done, train_loss,
+                 val_loss);
       train_curve.x.push_back(double(done)), train_curve.y.push_back(train_loss);
       val_curve.x.push_back(double(done)), val_curve.y.push_back(val_loss);
       save(done);

@@ -1,0 +1,207 @@
+// bahdanau: d2l.ai's Bahdanau-attention translator, trained and shown with heed.
+//   bahdanau train                         the built-in date task, nothing to download
+//   bahdanau train --data fra.txt          English -> French on Tatoeba pairs, as d2l does
+//   bahdanau translate "i'm home ."        greedy or --beam K, with --heatmap attention.png
+//   bahdanau eval                          BLEU and exact match on the held-out pairs
+// Every flag is documented in --help. Errors print one line and exit with status 2.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "examples/bahdanau/train.hpp"
+#include "examples/bahdanau/translator.hpp"
+
+using namespace bahdanau;
+
+namespace {
+
+struct TranslateOptions {
+  std::string checkpoint = "bahdanau.safetensors";
+  std::vector<std::string> sentences;
+  int64_t beam = 1;
+  double alpha = 0.75;
+  int64_t max_steps = 0;
+  std::string heatmap;  // PNG or SVG: the first sentence's attention
+};
+
+struct EvalCommandOptions {
+  std::string checkpoint = "bahdanau.safetensors";
+  std::string pairs;  // a file of pairs to evaluate on instead of the held-out set
+  std::string data;   // where the training file is now, if it moved
+  int64_t limit = 0;
+  EvalOptions eval;
+};
+
+void translate(const TranslateOptions& o) {
+  const Translator translator = load_translator(o.checkpoint);
+  std::vector<std::string> sentences = o.sentences;
+  if (sentences.empty()) {  // one sentence per line of standard input
+    for (std::string line; std::getline(std::cin, line);) {
+      if (!line.empty()) sentences.push_back(line);
+    }
+  }
+  if (sentences.empty()) heed::fail("translate: give sentences as arguments or on standard input");
+  const std::vector<Translation> translations =
+      translator.translate(sentences, o.beam, o.alpha, o.max_steps);
+  for (size_t i = 0; i < sentences.size(); ++i) {
+    const Translation& t = translations[i];
+    fmt::print("{} => {}{}\n", sentences[i], translator.detokenize(t.tokens),
+               t.finished ? "" : "  (no <eos> within --max-steps)");
+  }
+  if (!o.heatmap.empty()) {
+    write_attention_heatmap(o.heatmap, translator, sentences[0], translations[0]);
+    fmt::print("attention of the first sentence written to {}\n", o.heatmap);
+  }
+}
+
+void evaluate_command(const EvalCommandOptions& o) {
+  const Translator translator = load_translator(o.checkpoint);
+  std::vector<SentencePair> pairs;
+  if (!o.pairs.empty()) {
+    ReadResult read = read_pairs(o.pairs);
+    if (read.skipped > 0) {
+      fmt::print("skipped {} malformed lines of {} (the first: {})\n", read.skipped, o.pairs,
+                 read.first_problem);
+    }
+    pairs = std::move(read.pairs);
+  } else {
+    pairs = held_out_pairs(translator.metadata, o.data);
+    if (pairs.empty()) {
+      heed::fail("{} was trained without held-out pairs (--val-fraction 0): give --pairs FILE",
+                 o.checkpoint);
+    }
+  }
+  if (o.limit > 0 && int64_t(pairs.size()) > o.limit) pairs.resize(size_t(o.limit));
+  const EvalResult r = evaluate(translator, pairs, o.eval);
+  fmt::print("{} pairs: exact match {:.2f}%, corpus BLEU-4 {:.3f}, mean BLEU (d2l, k=2) {:.3f}\n",
+             r.count, 100 * r.exact_match, r.corpus_bleu4, r.mean_bleu2);
+  if (!o.eval.heatmap_dir.empty()) {
+    fmt::print("attention heatmaps of the first {} written to {}\n",
+               std::min<int64_t>(o.eval.heatmaps, r.count), o.eval.heatmap_dir);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bahdanau: d2l.ai's Bahdanau-attention translator (GRU encoder, attention decoder)"};
+  app.require_subcommand(1);
+  int threads = 0;
+  app.add_option("--threads", threads, "threads for oneTBB and OpenBLAS (default: all cores)");
+
+  TrainOptions t;
+  CLI::App* train_command = app.add_subcommand("train", "train a translator and save checkpoints");
+  train_command->add_option("--data", t.data,
+                            "tab-separated sentence pairs (Tatoeba's fra.txt); default: the "
+                            "built-in date task");
+  train_command->add_option("--num-examples", t.num_examples,
+                            "use only the first N pairs of --data (d2l: 600; 0: all)")
+      ->capture_default_str();
+  train_command->add_flag("--strict", t.strict, "fail on a malformed line instead of skipping it");
+  train_command->add_option("--val-fraction", t.val_fraction,
+                            "pairs of --data held out for evaluation (default 0.05)");
+  train_command->add_option("--min-freq", t.min_freq, "rarer words become <unk>")
+      ->capture_default_str();
+  train_command->add_option("--date-pairs", t.date_pairs, "date task: training pairs")
+      ->capture_default_str();
+  train_command->add_option("--date-held-out", t.date_held_out, "date task: held-out pairs")
+      ->capture_default_str();
+  train_command->add_option("--num-steps", t.num_steps,
+                            "tokens per sentence after truncation or padding (default: 10 with "
+                            "--data, 12 for dates)");
+  train_command->add_option("--embed-size", t.embed_size, "embedding width (default 32)");
+  train_command->add_option("--num-hiddens", t.num_hiddens,
+                            "GRU and attention width (default: 32 with --data, 64 for dates)");
+  train_command->add_option("--num-layers", t.num_layers,
+                            "GRU layers (default: 2 with --data, 1 for dates)");
+  train_command->add_option("--dropout", t.dropout,
+                            "dropout between GRU layers and on attention weights (default: 0.1 "
+                            "with --data, 0 for dates)");
+  train_command->add_flag("--bidirectional", t.bidirectional,
+                          "bidirectional encoder, as in Bahdanau et al. (2015)");
+  train_command->add_option("--attention", t.attention, "score: additive, dot or general")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"additive", "dot", "general"}));
+  train_command->add_option("--epochs", t.epochs,
+                            "passes over the training pairs (default: 250 with --data, 8 for "
+                            "dates)");
+  train_command->add_option("--batch-size", t.batch_size,
+                            "pairs per step (default: 64 with --data, 128 for dates)");
+  train_command->add_option("--lr", t.lr, "Adam learning rate (default 0.005)");
+  train_command->add_option("--grad-clip", t.grad_clip, "clip the gradient norm (0: off)")
+      ->capture_default_str();
+  train_command->add_option("--log-every", t.log_every,
+                            "batches between progress lines within an epoch (0: one per epoch)")
+      ->capture_default_str();
+  train_command->add_option("--checkpoint", t.checkpoint, "checkpoint file to write (and resume)")
+      ->capture_default_str();
+  train_command->add_option("--checkpoint-every", t.checkpoint_every, "epochs between checkpoints")
+      ->capture_default_str();
+  train_command->add_flag("--resume", t.resume, "continue the run saved in --checkpoint exactly");
+  train_command->add_option("--stop-at-epoch", t.stop_at_epoch,
+                            "stop after this epoch with a checkpoint, as if interrupted");
+  train_command->add_option("--plot-loss", t.plot_loss,
+                            "draw the loss curve to this PNG or SVG file at every checkpoint");
+  train_command->add_option("--seed", t.seed, "random seed (initialisation, order, split, dates)")
+      ->capture_default_str();
+  train_command->add_option("--heatmaps", t.eval.heatmap_dir,
+                            "after training, draw the attention of a few evaluated pairs into "
+                            "this directory");
+
+  TranslateOptions s;
+  CLI::App* translate_command = app.add_subcommand("translate", "translate sentences");
+  translate_command->add_option("sentences", s.sentences,
+                                "sentences (default: one per line of stdin)");
+  translate_command->add_option("--checkpoint", s.checkpoint, "checkpoint to load")
+      ->capture_default_str();
+  translate_command->add_option("--beam", s.beam, "beam width (1: greedy)")->capture_default_str();
+  translate_command->add_option("--alpha", s.alpha,
+                                "beam search length normalisation: log P / length^alpha")
+      ->capture_default_str();
+  translate_command->add_option("--max-steps", s.max_steps,
+                                "longest translation in tokens (0: the model's num_steps)")
+      ->capture_default_str();
+  translate_command->add_option("--heatmap", s.heatmap,
+                                "draw the first sentence's attention to this PNG or SVG file");
+
+  EvalCommandOptions e;
+  CLI::App* eval_command =
+      app.add_subcommand("eval", "BLEU and exact match on held-out pairs, with heatmaps");
+  eval_command->add_option("--checkpoint", e.checkpoint, "checkpoint to load")->capture_default_str();
+  eval_command->add_option("--pairs", e.pairs,
+                           "evaluate on this file of tab-separated pairs instead of the "
+                           "held-out ones");
+  eval_command->add_option("--data", e.data, "the training file, if it moved since training");
+  eval_command->add_option("--limit", e.limit, "evaluate on the first N pairs only (0: all)")
+      ->capture_default_str();
+  eval_command->add_option("--beam", e.eval.beam, "beam width (1: greedy)")->capture_default_str();
+  eval_command->add_option("--alpha", e.eval.alpha, "beam search length normalisation")
+      ->capture_default_str();
+  eval_command->add_option("--show", e.eval.show, "worked examples to print")->capture_default_str();
+  eval_command->add_option("--heatmaps", e.eval.heatmap_dir,
+                           "draw the attention of the first examples into this directory");
+  eval_command->add_option("--heatmap-count", e.eval.heatmaps, "how many to draw")
+      ->capture_default_str();
+  eval_command->add_option("--heatmap-format", e.eval.heatmap_format, "png or svg")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"png", "svg"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    if (error.get_exit_code() == 0) return app.exit(error);
+    fmt::print(stderr, "bahdanau: {} (see --help)\n", error.what());
+    return 2;
+  }
+  try {
+    if (threads > 0) heed::set_num_threads(threads);
+    if (train_command->parsed()) train(t);
+    if (translate_command->parsed()) translate(s);
+    if (eval_command->parsed()) evaluate_command(e);
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "bahdanau: {}\n", error.what());
+    return 2;
+  }
+  return 0;
+}

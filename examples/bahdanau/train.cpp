@@ -1,0 +1,257 @@
+#include "examples/bahdanau/train.hpp"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "examples/bahdanau/dates.hpp"
+#include "examples/bahdanau/translator.hpp"
+#include "examples/common/line_plot.hpp"
+#include "examples/common/progress.hpp"
+
+namespace bahdanau {
+
+using namespace heed;
+using examples::Clock;
+using examples::format_duration;
+using examples::seconds_since;
+
+namespace {
+
+// Every setting of a run once the defaults are filled in; saved in the checkpoint so --resume
+// rebuilds the same data and continues the same schedule.
+struct RunSettings {
+  std::string data;
+  int64_t num_examples = 0, min_freq = 2, date_pairs = 0, date_held_out = 0;
+  bool strict = false;
+  double val_fraction = 0;
+  int64_t num_steps = 10, epochs = 0, batch_size = 64;
+  double lr = 0.005, grad_clip = 1;
+  uint64_t seed = 0;
+
+  nlohmann::json to_json() const {
+    return {{"data", data},          {"num_examples", num_examples}, {"min_freq", min_freq},
+            {"date_pairs", date_pairs}, {"date_held_out", date_held_out}, {"strict", strict},
+            {"val_fraction", val_fraction}, {"num_steps", num_steps}, {"epochs", epochs},
+            {"batch_size", batch_size}, {"lr", lr}, {"grad_clip", grad_clip}, {"seed", seed}};
+  }
+  static RunSettings from_json(const std::string& text) {
+    try {
+      const auto j = nlohmann::json::parse(text);
+      RunSettings s;
+      s.data = j.at("data"), s.num_examples = j.at("num_examples"), s.min_freq = j.at("min_freq");
+      s.date_pairs = j.at("date_pairs"), s.date_held_out = j.at("date_held_out");
+      s.strict = j.at("strict"), s.val_fraction = j.at("val_fraction");
+      s.num_steps = j.at("num_steps"), s.epochs = j.at("epochs"), s.batch_size = j.at("batch_size");
+      s.lr = j.at("lr"), s.grad_clip = j.at("grad_clip"), s.seed = j.at("seed");
+      return s;
+    } catch (const nlohmann::json::exception& e) {
+      fail("the checkpoint's training settings are unreadable ({})", e.what());
+    }
+  }
+};
+
+// Reads or generates every pair; for the date task the held-out pairs come separately.
+TranslationData load_data(const RunSettings& s, const Vocab* source_vocab,
+                          const Vocab* target_vocab, bool verbose) {
+  if (s.data.empty()) {
+    std::vector<SentencePair> train_pairs, held_out;
+    date_pairs(s.date_pairs, s.date_held_out, s.seed, train_pairs, held_out);
+    TranslationData data = build_data(std::move(train_pairs), Tokenizer::Dates, s.num_steps,
+                                      s.min_freq, 0.0, s.seed, source_vocab, target_vocab);
+    data.val_pairs = std::move(held_out);
+    return data;
+  }
+  ReadResult read = read_pairs(s.data, {.num_examples = s.num_examples, .strict = s.strict});
+  if (verbose && read.skipped > 0) {
+    fmt::print("skipped {} malformed line{} of {} (the first: {}); --strict makes this an error\n",
+               read.skipped, read.skipped == 1 ? "" : "s", s.data, read.first_problem);
+  }
+  return build_data(std::move(read.pairs), Tokenizer::Words, s.num_steps, s.min_freq,
+                    s.val_fraction, s.seed, source_vocab, target_vocab);
+}
+
+RunSettings resolve(const TrainOptions& o) {
+  const bool dates = o.data.empty();
+  RunSettings s;
+  s.data = o.data;
+  s.num_examples = o.num_examples, s.min_freq = o.min_freq, s.strict = o.strict;
+  s.date_pairs = dates ? o.date_pairs : 0, s.date_held_out = dates ? o.date_held_out : 0;
+  s.val_fraction = o.val_fraction.value_or(dates ? 0.0 : 0.05);
+  s.num_steps = o.num_steps.value_or(dates ? 12 : 10);
+  s.epochs = o.epochs.value_or(dates ? 8 : 250);
+  s.batch_size = o.batch_size.value_or(dates ? 128 : 64);
+  s.lr = o.lr.value_or(dates ? 0.005 : 0.005);
+  s.grad_clip = o.grad_clip, s.seed = o.seed;
+  auto positive = [](const char* flag, int64_t value) {
+    if (value < 1) fail("{} must be at least 1, got {}", flag, value);
+  };
+  positive("--num-steps", s.num_steps), positive("--epochs", s.epochs);
+  positive("--batch-size", s.batch_size), positive("--min-freq", s.min_freq);
+  positive("--checkpoint-every", o.checkpoint_every);
+  if (dates) positive("--date-pairs", s.date_pairs);
+  if (o.num_examples < 0) fail("--num-examples must be >= 0, got {}", o.num_examples);
+  if (o.log_every < 0) fail("--log-every must be >= 0, got {}", o.log_every);
+  if (!(s.lr > 0)) fail("--lr must be positive, got {}", s.lr);
+  if (o.stop_at_epoch < 0 || o.stop_at_epoch > s.epochs) {
+    fail("--stop-at-epoch must be between 1 and --epochs ({}), got {}", s.epochs, o.stop_at_epoch);
+  }
+  return s;
+}
+
+Seq2SeqConfig model_config(const TrainOptions& o, const TranslationData& data) {
+  const bool dates = o.data.empty();
+  Seq2SeqConfig c;
+  c.source_vocab = data.source_vocab.size(), c.target_vocab = data.target_vocab.size();
+  c.embed_size = o.embed_size.value_or(32);
+  c.num_hiddens = o.num_hiddens.value_or(dates ? 64 : 32);
+  c.num_layers = o.num_layers.value_or(dates ? 1 : 2);
+  c.dropout = o.dropout.value_or(dates ? 0.0 : 0.1);
+  c.bidirectional = o.bidirectional;
+  c.attention = o.attention;
+  return c;
+}
+
+}  // namespace
+
+std::vector<SentencePair> held_out_pairs(const nn::Metadata& metadata,
+                                         const std::string& data_override) {
+  if (!metadata.contains("training")) fail("the checkpoint holds no training settings");
+  RunSettings s = RunSettings::from_json(metadata.at("training"));
+  if (!data_override.empty()) s.data = data_override;
+  if (s.data.empty()) {
+    std::vector<SentencePair> train_pairs, held_out;
+    date_pairs(s.date_pairs, s.date_held_out, s.seed, train_pairs, held_out);
+    return held_out;
+  }
+  ReadResult read = read_pairs(s.data, {.num_examples = s.num_examples, .strict = s.strict});
+  const TranslationData data = build_data(std::move(read.pairs), Tokenizer::Words, s.num_steps,
+                                          s.min_freq, s.val_fraction, s.seed);
+  return data.val_pairs;
+}
+
+TrainResult train(const TrainOptions& o) {
+  RunSettings settings = resolve(o);
+  Seq2SeqConfig config;
+  int64_t start_epoch = 0;
+  std::optional<Vocab> saved_source, saved_target;
+  if (o.resume) {
+    const nn::Metadata m = nn::read_checkpoint_metadata(o.checkpoint);
+    if (!m.contains("training") || !m.contains("epoch") || !m.contains("config")) {
+      fail("{} cannot be resumed: it is not a training checkpoint of bahdanau", o.checkpoint);
+    }
+    const int64_t epochs = settings.epochs;
+    settings = RunSettings::from_json(m.at("training"));
+    if (o.epochs) settings.epochs = epochs;  // a resumed run may be extended
+    config = Seq2SeqConfig::from_json(m.at("config"));
+    saved_source = Vocab(nlohmann::json::parse(m.at("source_vocab")).get<std::vector<std::string>>());
+    saved_target = Vocab(nlohmann::json::parse(m.at("target_vocab")).get<std::vector<std::string>>());
+    start_epoch = std::stoll(m.at("epoch"));
+  }
+  manual_seed(settings.seed);
+  const TranslationData data =
+      load_data(settings, o.resume ? &*saved_source : nullptr, o.resume ? &*saved_target : nullptr,
+                !o.resume);
+  if (!o.resume) config = model_config(o, data);
+
+  auto model_owner = std::make_unique<Seq2Seq>(config);
+  Seq2Seq& model = *model_owner;
+  xavier_init(model);
+  nn::Adam optimizer({{model.parameters(), settings.lr}});
+  if (o.resume) nn::load_checkpoint(o.checkpoint, model, &optimizer);
+
+  const int64_t N = data.train_source.tokens.size(0), T = settings.num_steps;
+  const int64_t batches_per_epoch = (N + settings.batch_size - 1) / settings.batch_size;
+  fmt::print(
+      "bahdanau: {} training pairs, {} held out ({}); vocabularies {} -> {}; {} parameters "
+      "({} attention, embed {}, hidden {}, {} layer{}{}); {} threads; {} epochs of {} batches{}\n",
+      N, data.val_pairs.size(), o.data.empty() ? "the date task" : o.data, data.source_vocab.size(),
+      data.target_vocab.size(), model.num_parameters(), config.attention, config.embed_size,
+      config.num_hiddens, config.num_layers, config.num_layers == 1 ? "" : "s",
+      config.bidirectional ? ", bidirectional encoder" : "", get_num_threads(), settings.epochs,
+      batches_per_epoch, o.resume ? fmt::format(", resuming after epoch {}", start_epoch) : "");
+
+  nn::Metadata metadata = translator_metadata(config, data.source_vocab, data.target_vocab,
+                                              data.tokenizer, settings.num_steps);
+  metadata["training"] = settings.to_json().dump();
+  examples::Series losses{"training loss (per token)", {}, {}};
+  auto save = [&](int64_t epoch) {
+    metadata["epoch"] = std::to_string(epoch);
+    nn::save_checkpoint(o.checkpoint, model, &optimizer, metadata);
+    if (!o.plot_loss.empty() && !losses.x.empty()) {
+      examples::write_line_plot(o.plot_loss, "bahdanau training", "epoch", "cross-entropy",
+                                {losses});
+    }
+  };
+
+  examples::ProgressLine progress;
+  const auto start = Clock::now();
+  double train_seconds = 0, tokens_total = 0, epoch_loss = NAN;
+  const Tensor bos = full({settings.batch_size, 1}, double(Vocab::bos), {kInt64});
+  for (int64_t epoch = start_epoch; epoch < settings.epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    const std::vector<int64_t> order = permutation(N, default_generator());
+    double loss_sum = 0, tokens = 0;
+    for (int64_t b = 0; b < batches_per_epoch; ++b) {
+      const int64_t first = b * settings.batch_size;
+      const int64_t size = std::min(settings.batch_size, N - first);
+      const Tensor rows = int_tensor(std::vector<int64_t>(order.begin() + first,
+                                                          order.begin() + first + size),
+                                     {size});
+      const Tensor X = index_select(data.train_source.tokens, 0, rows);           // (B, T)
+      const Tensor X_valid = index_select(data.train_source.valid_lens, 0, rows);  // (B,)
+      const Tensor Y = index_select(data.train_target.tokens, 0, rows);           // (B, T)
+      const Tensor Y_valid = index_select(data.train_target.valid_lens, 0, rows);  // (B,)
+      // Teacher forcing: the decoder reads <bos> and the target shifted right by one.
+      const Tensor decoder_inputs = cat({bos.narrow(0, 0, size), Y.narrow(1, 0, T - 1)}, 1);
+      optimizer.zero_grad();
+      const Tensor logits = model.forward(X, decoder_inputs, X_valid);  // (B, T, V)
+      const Tensor loss = nn::sequence_cross_entropy(logits, Y, Y_valid);
+      loss.backward();
+      if (settings.grad_clip > 0) nn::clip_grad_norm(model.parameters(), settings.grad_clip);
+      optimizer.step();
+      const double batch_tokens = Y_valid.sum().item();
+      loss_sum += loss.item() * batch_tokens;
+      tokens += batch_tokens;
+      if (o.log_every > 0 && (b + 1) % o.log_every == 0 && b + 1 < batches_per_epoch) {
+        progress.update(fmt::format("epoch {:>4}/{}  batch {}/{}  loss {:.4f}  {:>7.0f} tok/s",
+                                    epoch + 1, settings.epochs, b + 1, batches_per_epoch,
+                                    loss_sum / tokens, tokens / seconds_since(epoch_start)));
+      }
+    }
+    const double seconds = seconds_since(epoch_start);
+    train_seconds += seconds, tokens_total += tokens;
+    epoch_loss = loss_sum / tokens;
+    losses.x.push_back(double(epoch + 1)), losses.y.push_back(epoch_loss);
+    const double elapsed = seconds_since(start);
+    const double eta = elapsed / double(epoch + 1 - start_epoch) * double(settings.epochs - epoch - 1);
+    progress.update(fmt::format("epoch {:>4}/{}  loss {:.4f}  {:>7.0f} tok/s  elapsed {}  eta {}",
+                                epoch + 1, settings.epochs, epoch_loss, tokens / seconds,
+                                format_duration(elapsed), format_duration(eta)));
+    const int64_t done = epoch + 1;
+    const bool stopping = o.stop_at_epoch > 0 && done == o.stop_at_epoch;
+    if (done % o.checkpoint_every == 0 || done == settings.epochs || stopping) save(done);
+    if (stopping) {
+      progress.break_line();
+      fmt::print("stopped after epoch {} as asked; continue with --resume\n", done);
+      return {epoch_loss, tokens_total / train_seconds, {}};
+    }
+  }
+  progress.break_line();
+  TrainResult result{epoch_loss, tokens_total / std::max(train_seconds, 1e-9), {}};
+  fmt::print("trained in {} ({:.0f} target tokens/s); checkpoint {}\n",
+             format_duration(seconds_since(start)), result.tokens_per_second, o.checkpoint);
+
+  // Evaluate as `bahdanau eval` would: on the held-out pairs, or on some training pairs.
+  Translator translator{std::move(model_owner), data.source_vocab, data.target_vocab,
+                        data.tokenizer, settings.num_steps, metadata};
+  const bool held_out = !data.val_pairs.empty();
+  const std::vector<SentencePair>& pairs = held_out ? data.val_pairs : data.train_pairs;
+  fmt::print("{}:\n", held_out ? "held-out pairs" : "training pairs (nothing was held out)");
+  const EvalResult r = evaluate(translator, pairs, o.eval);
+  fmt::print("{} pairs: exact match {:.2f}%, corpus BLEU-4 {:.3f}, mean BLEU (d2l, k=2) {:.3f}\n",
+             r.count, 100 * r.exact_match, r.corpus_bleu4, r.mean_bleu2);
+  if (held_out) result.held_out = r;
+  return result;
+}
+
+}  // namespace bahdanau

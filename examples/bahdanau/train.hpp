@@ -1,0 +1,51 @@
+// Training the translator: data (a Tatoeba file, or the built-in date task), the loop with its
+// progress lines, checkpoints that resume exactly, and a held-out evaluation at the end.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "examples/bahdanau/data.hpp"
+#include "examples/bahdanau/evaluate.hpp"
+#include "examples/bahdanau/model.hpp"
+
+namespace bahdanau {
+
+// Unset values take the defaults of the data: d2l's classic configuration for a Tatoeba file,
+// a configuration that learns the date task in about a minute without --data.
+struct TrainOptions {
+  std::string data;              // tab-separated pairs; empty: the date task
+  int64_t num_examples = 0;      // > 0: the first N pairs only
+  bool strict = false;           // malformed lines are errors instead of skipped
+  std::optional<double> val_fraction;  // held out for evaluation (file: 0.05, dates: none)
+  int64_t min_freq = 2;
+  int64_t date_pairs = 20000, date_held_out = 1000;  // the date task's sizes
+  std::optional<int64_t> num_steps, embed_size, num_hiddens, num_layers, epochs, batch_size;
+  std::optional<double> dropout, lr;
+  bool bidirectional = false;
+  std::string attention = "additive";
+  double grad_clip = 1.0;
+  int64_t log_every = 0;  // batches between progress lines; 0: one per epoch
+  int64_t checkpoint_every = 10;  // epochs
+  std::string checkpoint = "bahdanau.safetensors";
+  bool resume = false;
+  int64_t stop_at_epoch = 0;  // > 0: stop after this epoch with a checkpoint, as if interrupted
+  std::string plot_loss;      // PNG or SVG: the loss curve, redrawn at every checkpoint
+  uint64_t seed = 0;
+  EvalOptions eval;
+};
+
+struct TrainResult {
+  double final_loss = 0;     // mean per-token loss of the last epoch
+  double tokens_per_second = 0;
+  EvalResult held_out;       // count 0 when nothing was held out
+};
+
+TrainResult train(const TrainOptions& options);
+
+// The held-out pairs a checkpoint was evaluated on: regenerated for the date task, re-read and
+// re-split for a file (from `data_override` when the file has moved).
+std::vector<SentencePair> held_out_pairs(const heed::nn::Metadata& metadata,
+                                         const std::string& data_override);
+
+}  // namespace bahdanau

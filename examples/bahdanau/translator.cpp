@@ -1,0 +1,95 @@
+#include "examples/bahdanau/translator.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "examples/common/heatmap.hpp"
+
+namespace bahdanau {
+
+using namespace heed;
+
+std::vector<std::string> Translator::source_tokens(const std::string& sentence) const {
+  return tokenize(preprocess(sentence), tokenizer);
+}
+
+Encoded Translator::encode(const std::vector<std::string>& sentences) const {
+  std::vector<std::vector<std::string>> tokens;
+  for (const auto& sentence : sentences) tokens.push_back(source_tokens(sentence));
+  return encode_sentences(tokens, source_vocab, num_steps);
+}
+
+std::vector<std::string> Translator::target_tokens(const std::vector<int64_t>& ids) const {
+  std::vector<std::string> tokens;
+  for (int64_t id : ids) tokens.push_back(target_vocab.token(id));
+  return tokens;
+}
+
+std::string Translator::detokenize(const std::vector<int64_t>& ids) const {
+  const std::vector<std::string> tokens = target_tokens(ids);
+  return fmt::format("{}", fmt::join(tokens, tokenizer == Tokenizer::Words ? " " : ""));
+}
+
+std::vector<Translation> Translator::translate(const std::vector<std::string>& sentences,
+                                               int64_t beam, double alpha,
+                                               int64_t max_steps) const {
+  const int64_t steps = max_steps > 0 ? max_steps : num_steps;
+  if (beam == 1) return greedy_translate(*model, encode(sentences), steps);
+  std::vector<Translation> out;
+  for (const auto& sentence : sentences) {
+    out.push_back(beam_translate(*model, encode({sentence}), beam, alpha, steps));
+  }
+  return out;
+}
+
+nn::Metadata translator_metadata(const Seq2SeqConfig& config, const Vocab& source_vocab,
+                                 const Vocab& target_vocab, Tokenizer tokenizer,
+                                 int64_t num_steps) {
+  return {{"program", "bahdanau"},
+          {"config", config.to_json()},
+          {"source_vocab", nlohmann::json(source_vocab.tokens()).dump()},
+          {"target_vocab", nlohmann::json(target_vocab.tokens()).dump()},
+          {"tokenizer", tokenizer_name(tokenizer)},
+          {"num_steps", std::to_string(num_steps)}};
+}
+
+Translator load_translator(const std::string& checkpoint) {
+  Translator t;
+  t.metadata = nn::read_checkpoint_metadata(checkpoint);
+  for (const char* key : {"program", "config", "source_vocab", "target_vocab", "tokenizer", "num_steps"}) {
+    if (!t.metadata.contains(key)) {
+      fail("{} is not a checkpoint of bahdanau (its metadata has no '{}')", checkpoint, key);
+    }
+  }
+  try {
+    t.source_vocab = Vocab(nlohmann::json::parse(t.metadata.at("source_vocab")).get<std::vector<std::string>>());
+    t.target_vocab = Vocab(nlohmann::json::parse(t.metadata.at("target_vocab")).get<std::vector<std::string>>());
+    t.num_steps = std::stoll(t.metadata.at("num_steps"));
+  } catch (const std::exception& e) {
+    fail("{}: unreadable vocabulary or num_steps in the metadata ({})", checkpoint, e.what());
+  }
+  t.tokenizer = tokenizer_from_name(t.metadata.at("tokenizer"));
+  Seq2SeqConfig config = Seq2SeqConfig::from_json(t.metadata.at("config"));
+  if (config.source_vocab != t.source_vocab.size() || config.target_vocab != t.target_vocab.size()) {
+    fail("{}: the config's vocabulary sizes ({}, {}) do not match the saved vocabularies ({}, {})",
+         checkpoint, config.source_vocab, config.target_vocab, t.source_vocab.size(),
+         t.target_vocab.size());
+  }
+  t.model = std::make_unique<Seq2Seq>(config);
+  nn::load_checkpoint(checkpoint, *t.model);
+  t.model->eval();
+  return t;
+}
+
+void write_attention_heatmap(const std::string& path, const Translator& translator,
+                             const std::string& sentence, const Translation& translation) {
+  std::vector<std::string> columns = translator.source_tokens(sentence);
+  columns.push_back("<eos>");
+  columns.resize(size_t(translation.attention.size(1)));  // as the encoder saw it (num_steps)
+  std::vector<std::string> rows = translator.target_tokens(translation.tokens);
+  if (translation.finished) rows.push_back("<eos>");
+  examples::write_heatmaps(path, {{translation.attention, rows, columns,
+                                   fmt::format("{} -> {}", sentence,
+                                               translator.detokenize(translation.tokens))}});
+}
+
+}  // namespace bahdanau
