@@ -15,7 +15,7 @@
 extern "C" {
 
 // Bump when the table changes; the loader refuses a plugin built against another version.
-enum { HEED_BACKEND_API_VERSION = 2, HEED_MAX_DIMS = 8 };
+enum { HEED_BACKEND_API_VERSION = 3, HEED_MAX_DIMS = 8 };
 
 enum heed_dtype { HEED_FLOAT32 = 0, HEED_FLOAT64 = 1, HEED_INT64 = 2, HEED_BOOL = 3 };
 
@@ -85,6 +85,12 @@ struct heed_softmax_mask {
   int64_t rows_per_valid_len;
   const heed_view* keep;  // nullptr when absent; dtype bool, shape equal to x's
   int32_t causal;
+};
+
+struct heed_adam_options {
+  double lr, beta1, beta2, eps, weight_decay;
+  int32_t decoupled;  // AdamW
+  double bias_correction1, bias_correction2;
 };
 
 struct heed_backend {
@@ -163,6 +169,24 @@ struct heed_backend {
                            const heed_view* hidden_gates, const heed_view* h,
                            const heed_view* dinput_gates, const heed_view* dhidden_gates,
                            const heed_view* dh);
+
+  // Bahdanau's additive attention scores, fused, all contiguous: query_features (B, Q, H),
+  // key_features (B, K, H), w (H) -> scores (B, Q, K) with
+  //   scores[b, q, k] = sum_h w[h] * tanh(query_features[b, q, h] + key_features[b, k, h]).
+  int (*additive_scores_forward)(const heed_view* query_features, const heed_view* key_features,
+                                 const heed_view* w, const heed_view* scores);
+  // From dscores (B, Q, K): the gradients of the three inputs (overwritten, not accumulated);
+  // the tanh values are recomputed, not saved.
+  int (*additive_scores_backward)(const heed_view* dscores, const heed_view* query_features,
+                                  const heed_view* key_features, const heed_view* w,
+                                  const heed_view* dquery_features, const heed_view* dkey_features,
+                                  const heed_view* dw);
+
+  // One Adam step on one parameter, in place, all four views contiguous and of one shape, in
+  // PyTorch's order of operations (see nn/optim.hpp). decoupled != 0 is AdamW's weight decay.
+  // bias_correction1/2 are 1 - beta1^t and 1 - beta2^t for step t.
+  int (*adam_step)(const heed_view* param, const heed_view* grad, const heed_view* exp_avg,
+                   const heed_view* exp_avg_sq, const heed_adam_options* options);
 
   // Thread count for the backend's pools (CPU: oneTBB and OpenBLAS together).
   void (*set_num_threads)(int32_t threads);

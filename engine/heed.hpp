@@ -6,6 +6,8 @@
 #include "engine/error.hpp"
 #include "engine/generator.hpp"
 #include "engine/io/safetensors.hpp"
+#include "engine/ops/adam.hpp"
+#include "engine/ops/attention.hpp"
 #include "engine/ops/dropout.hpp"
 #include "engine/ops/elementwise.hpp"
 #include "engine/ops/index.hpp"

@@ -36,12 +36,6 @@ Tensor Attention::attend(const Tensor& scores, const Tensor& values, const Softm
   return bmm(dropout_->forward(attention_weights), values);  // (B, Q, v)
 }
 
-Tensor additive_scores(const Tensor& query_features, const Tensor& key_features, Linear& w_v) {
-  // (B, Q, 1, H) + (B, 1, K, H) -> (B, Q, K, H): every query against every key
-  const Tensor features = tanh(query_features.unsqueeze(2) + key_features.unsqueeze(1));
-  return w_v.forward(features).squeeze(-1);  // (B, Q, K)
-}
-
 DotProductAttention::DotProductAttention(double dropout)
     : Attention("DotProductAttention", dropout) {}
 
@@ -69,9 +63,10 @@ Tensor AdditiveAttention::project_keys(const Tensor& keys) {
 }
 
 Tensor AdditiveAttention::score(const Tensor& queries, const Tensor& projected_keys) {
-  return additive_scores(W_q->forward(queries),  // (B, Q, H)
-                         projected_keys,         // (B, K, H)
-                         *w_v);                  // -> (B, Q, K)
+  // w_v . tanh(W_q q + W_k k) for every (query, key) pair, as one fused engine op
+  return heed::additive_scores(W_q->forward(queries),     // (B, Q, H)
+                               projected_keys,            // (B, K, H)
+                               w_v->weight.reshape({-1}));  // (H) -> (B, Q, K)
 }
 
 LuongAttention::LuongAttention(LuongScore score_kind, int64_t q_size, int64_t k_size,
@@ -114,7 +109,8 @@ Tensor LuongAttention::score(const Tensor& queries, const Tensor& projected_keys
   }
   if (kind == LuongScore::Concat) {
     const Tensor w_q = W->weight.narrow(1, 0, query_size);  // (H, q)
-    return additive_scores(matmul(queries, w_q.t()), projected_keys, *v);  // (B, Q, K)
+    return heed::additive_scores(matmul(queries, w_q.t()), projected_keys,  // (B, Q, H), (B, K, H)
+                                 v->weight.reshape({-1}));                  // -> (B, Q, K)
   }
   return bmm(queries, projected_keys.transpose(1, 2));  // q . k or q . (W k): (B, Q, K)
 }

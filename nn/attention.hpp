@@ -88,8 +88,4 @@ class LuongAttention : public Attention {
   std::string extra_repr() const override;
 };
 
-// w_v . tanh(A + B) over every (query, key) pair: A (B, Q, H) from the queries, B (B, K, H) from
-// the keys -> scores (B, Q, K). Additive and Luong's concat score both end this way.
-Tensor additive_scores(const Tensor& query_features, const Tensor& key_features, Linear& w_v);
-
 }  // namespace heed::nn

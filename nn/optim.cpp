@@ -143,14 +143,6 @@ void Adam::step() {
   const double beta1 = options.beta1, beta2 = options.beta2;
   for_each_update(
       [&](Tensor& p, const Tensor& grad, const ParamGroup& group, ParameterState& state) {
-        Tensor g = grad;
-        if (group.weight_decay != 0) {
-          if (decoupled_weight_decay_) {
-            p.copy_(p * (1.0 - group.lr * group.weight_decay));  // AdamW: p -= lr * wd * p
-          } else {
-            g = g + p * group.weight_decay;  // Adam: g += wd * p
-          }
-        }
         if (!state.contains("step")) {
           state["step"] = scalar_tensor(0.0, {kFloat64});
           state["exp_avg"] = zeros_like(p);
@@ -158,15 +150,15 @@ void Adam::step() {
         }
         const double t = state["step"].item() + 1.0;
         state["step"] = scalar_tensor(t, {kFloat64});
-        Tensor& m = state["exp_avg"];
-        Tensor& v = state["exp_avg_sq"];
-        m = m * beta1 + g * (1.0 - beta1);      // m = b1 m + (1 - b1) g
-        v = v * beta2 + g * g * (1.0 - beta2);  // v = b2 v + (1 - b2) g^2
-        const double correction1 = 1.0 - std::pow(beta1, t);
-        const double correction2 = 1.0 - std::pow(beta2, t);
-        // p -= lr / c1 * m / (sqrt(v) / sqrt(c2) + eps), in PyTorch's order of operations
-        const Tensor denominator = v.sqrt() / std::sqrt(correction2) + options.eps;
-        p.copy_(p - m / denominator * (group.lr / correction1));
+        // The update (see optim.hpp) in one fused kernel per parameter.
+        adam_step_(p, grad, state["exp_avg"], state["exp_avg_sq"],
+                   {.lr = group.lr,
+                    .beta1 = beta1,
+                    .beta2 = beta2,
+                    .eps = options.eps,
+                    .weight_decay = group.weight_decay,
+                    .decoupled = decoupled_weight_decay_,
+                    .step = static_cast<int64_t>(t)});
       });
 }
 

@@ -1,5 +1,8 @@
 // Elementwise ops: forward values, gradcheck (float64 at PyTorch's tolerances, float32 looser),
 // broadcasting, and error paths.
+#include <cmath>
+
+#include "engine/cpu/fast_math.hpp"
 #include "tests/helpers.hpp"
 
 using namespace heed;
@@ -113,4 +116,28 @@ TEST_CASE("elementwise errors name the op, the shapes and the dtypes") {
   check_error([] { where(zeros({2}), zeros({2}), zeros({2})); }, {"where", "bool"});
   check_error([] { zeros({2}).masked_fill(ones({3}), 1.0); }, {"masked_fill"});
   check_error([] { eq(zeros({2}), zeros({2}).to(kFloat64)); }, {"eq", "float64"});
+}
+
+TEST_CASE("fast float exp and tanh stay within a few ulp of libm's double results") {
+  // Every 97th float32 from -80 to 80 for exp, and from -20 to 20 (plus tiny values) for tanh.
+  double worst_exp = 0, worst_tanh = 0;
+  for (float x = -80.0f; x <= 80.0f; x += 0.00097f) {
+    const double exact = std::exp(double(x));
+    worst_exp = std::max(worst_exp, std::abs(double(heed::cpu::vector_exp(x)) - exact) / exact);
+  }
+  auto check_tanh = [&](float x) {
+    const double exact = std::tanh(double(x));
+    if (exact != 0) {
+      worst_tanh = std::max(worst_tanh,
+                            std::abs(double(heed::cpu::vector_tanh(x)) - exact) / std::abs(exact));
+    }
+  };
+  for (float x = -20.0f; x <= 20.0f; x += 0.00031f) check_tanh(x);
+  for (float x = 1e-30f; x < 1.0f; x *= 1.37f) check_tanh(x), check_tanh(-x);
+  CHECK(worst_exp < 2e-7);
+  CHECK(worst_tanh < 3e-7);
+  // Saturation, and the signs of zero-adjacent values.
+  CHECK(heed::cpu::vector_tanh(30.0f) == 1.0f);
+  CHECK(heed::cpu::vector_tanh(-30.0f) == -1.0f);
+  CHECK(heed::cpu::vector_tanh(0.0f) == 0.0f);
 }

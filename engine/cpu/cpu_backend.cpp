@@ -56,6 +56,11 @@ heed_backend make_table(bool reference_kernels) {
       reference_kernels ? reference::cross_entropy_backward : cross_entropy_backward;
   table.gru_cell_forward = reference_kernels ? reference::gru_cell_forward : gru_cell_forward;
   table.gru_cell_backward = reference_kernels ? reference::gru_cell_backward : gru_cell_backward;
+  table.additive_scores_forward =
+      reference_kernels ? reference::additive_scores_forward : additive_scores_forward;
+  table.additive_scores_backward =
+      reference_kernels ? reference::additive_scores_backward : additive_scores_backward;
+  table.adam_step = reference_kernels ? reference::adam_step : adam_step;
   table.set_num_threads = set_num_threads;
   table.last_error = last_error;
   return table;

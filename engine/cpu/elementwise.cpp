@@ -87,7 +87,7 @@ void run_unary(int32_t op, T a, T b, const heed_view* x, const heed_view* y) {
     case HEED_NEG:
       return map_unary<T, T>(x, y, [](T v) { return -v; });
     case HEED_EXP:
-      return map_unary<T, T>(x, y, [](T v) { return std::exp(v); });
+      return map_unary<T, T>(x, y, [](T v) { return vector_exp(v); });
     case HEED_LOG:
       return map_unary<T, T>(x, y, [](T v) { return std::log(v); });
     case HEED_SQRT:
@@ -97,9 +97,9 @@ void run_unary(int32_t op, T a, T b, const heed_view* x, const heed_view* y) {
     case HEED_SIGN:
       return map_unary<T, T>(x, y, [](T v) { return T((v > T(0)) - (v < T(0))); });
     case HEED_TANH:
-      return map_unary<T, T>(x, y, [](T v) { return std::tanh(v); });
+      return map_unary<T, T>(x, y, [](T v) { return vector_tanh(v); });
     case HEED_SIGMOID:
-      return map_unary<T, T>(x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
+      return map_unary<T, T>(x, y, [](T v) { return T(1) / (T(1) + vector_exp(-v)); });
     case HEED_RELU:
       return map_unary<T, T>(x, y, [](T v) { return v > T(0) ? v : T(0); });
     case HEED_GELU_EXACT:

@@ -44,6 +44,15 @@ int gru_cell_backward(const heed_view* dh_next, const heed_view* gates,
                       const heed_view* dinput_gates, const heed_view* dhidden_gates,
                       const heed_view* dh);
 
+int additive_scores_forward(const heed_view* query_features, const heed_view* key_features,
+                            const heed_view* w, const heed_view* scores);
+int additive_scores_backward(const heed_view* dscores, const heed_view* query_features,
+                             const heed_view* key_features, const heed_view* w,
+                             const heed_view* dquery_features, const heed_view* dkey_features,
+                             const heed_view* dw);
+int adam_step(const heed_view* param, const heed_view* grad, const heed_view* exp_avg,
+              const heed_view* exp_avg_sq, const heed_adam_options* options);
+
 namespace reference {
 int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, heed_matrix a,
          heed_matrix b, double beta, heed_matrix c);
@@ -67,6 +76,14 @@ int gru_cell_backward(const heed_view* dh_next, const heed_view* gates,
                       const heed_view* hidden_gates, const heed_view* h,
                       const heed_view* dinput_gates, const heed_view* dhidden_gates,
                       const heed_view* dh);
+int additive_scores_forward(const heed_view* query_features, const heed_view* key_features,
+                            const heed_view* w, const heed_view* scores);
+int additive_scores_backward(const heed_view* dscores, const heed_view* query_features,
+                             const heed_view* key_features, const heed_view* w,
+                             const heed_view* dquery_features, const heed_view* dkey_features,
+                             const heed_view* dw);
+int adam_step(const heed_view* param, const heed_view* grad, const heed_view* exp_avg,
+              const heed_view* exp_avg_sq, const heed_adam_options* options);
 }  // namespace reference
 
 // The CPU backend's table, with the fast kernels or with the reference ones.
