@@ -53,6 +53,8 @@ OPS = [
     ("gather", r"^Tensor gather\(", "index", "out = gather(x, index): dx[index[i]] += dy[i] (scatter-add)"),
     ("gru_cell (fused)", r"^Tensor gru_cell\(", "recurrent",
      "dn = dh' (1-z)(1-n^2), dz = dh' (h-n) z(1-z), dr = dn h_n r(1-r), dh = dh' z; d hidden_gates[n] = dn r"),
+    ("additive_scores (fused)", r"^Tensor additive_scores\(", "attention",
+     "s = sum_h w tanh(qf + kf): with t = tanh(.), dw = sum g t, dqf = sum_k g w (1-t^2), dkf = sum_q g w (1-t^2)"),
     ("dropout", r"^Tensor dropout\(", "dropout", "composite: x * keep / (1 - p), gradient from mul"),
     ("view / reshape / unsqueeze / squeeze / flatten", r"^Tensor record_reshape_like\(", "shape",
      "same elements, other shape: dx = reshape(dy)"),
@@ -88,6 +90,9 @@ FOOTER = """
 | cross_entropy | `cross_entropy_forward/backward` (engine/cpu/cross_entropy.cpp) | `cross_entropy_composite` (log_softmax + gather) and PyTorch values |
 | layer_norm | `layer_norm_forward/backward` (engine/cpu/layer_norm.cpp) | `layer_norm_composite`, the reference kernel and PyTorch values |
 | matmul | `gemm` (engine/cpu/gemm.cpp, OpenBLAS) | the triple-loop reference gemm and PyTorch values |
+| gru_cell | `gru_cell_forward/backward` (engine/cpu/gru_cell.cpp) | `gru_cell_composite`, the reference kernel and torch.nn.GRU |
+| additive_scores | `additive_scores_forward/backward` (engine/cpu/additive_scores.cpp) | `additive_scores_composite`, the reference kernel, and torch through nn's attention modules |
+| adam_step_ (not differentiable: the optimizer's in-place update) | `adam_step` (engine/cpu/adam.cpp) | `adam_step_composite_`, the reference kernel and torch.optim.Adam/AdamW |
 """
 
 
