@@ -64,8 +64,8 @@ Tensor AdditiveAttention::project_keys(const Tensor& keys) {
 
 Tensor AdditiveAttention::score(const Tensor& queries, const Tensor& projected_keys) {
   // w_v . tanh(W_q q + W_k k) for every (query, key) pair, as one fused engine op
-  return heed::additive_scores(W_q->forward(queries),     // (B, Q, H)
-                               projected_keys,            // (B, K, H)
+  return heed::additive_scores(W_q->forward(queries),       // (B, Q, H)
+                               projected_keys,              // (B, K, H)
                                w_v->weight.reshape({-1}));  // (H) -> (B, Q, K)
 }
 
@@ -108,7 +108,7 @@ Tensor LuongAttention::score(const Tensor& queries, const Tensor& projected_keys
          shape_str(queries.shape()));
   }
   if (kind == LuongScore::Concat) {
-    const Tensor w_q = W->weight.narrow(1, 0, query_size);  // (H, q)
+    const Tensor w_q = W->weight.narrow(1, 0, query_size);                  // (H, q)
     return heed::additive_scores(matmul(queries, w_q.t()), projected_keys,  // (B, Q, H), (B, K, H)
                                  v->weight.reshape({-1}));                  // -> (B, Q, K)
   }

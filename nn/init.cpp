@@ -11,8 +11,8 @@ void uniform_(Tensor& t, double bound) {
 }
 
 void xavier_uniform_(Tensor& t, double gain) {
-  if (t.dim() != 2) fail("xavier_uniform_: expected a matrix (fan_out, fan_in), got {}",
-                         shape_str(t.shape()));
+  if (t.dim() != 2)
+    fail("xavier_uniform_: expected a matrix (fan_out, fan_in), got {}", shape_str(t.shape()));
   uniform_(t, gain * std::sqrt(6.0 / double(t.size(0) + t.size(1))));
 }
 

@@ -18,12 +18,15 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path temporary_path(const std::string& name) {
-  return fs::temp_directory_path() / fmt::format("heed-bahdanau-{}-{}", std::random_device{}(), name);
+  return fs::temp_directory_path() /
+         fmt::format("heed-bahdanau-{}-{}", std::random_device{}(), name);
 }
 
 const std::string kFixtures = HEED_TEST_DATA_DIR;
 
-Tokens words(const std::string& text) { return tokenize(text, Tokenizer::Words); }
+Tokens words(const std::string& text) {
+  return tokenize(text, Tokenizer::Words);
+}
 
 // A small date-task run: enough to learn the task's shape in a few seconds.
 TrainOptions small_date_run(const fs::path& checkpoint) {
@@ -39,7 +42,7 @@ TrainOptions small_date_run(const fs::path& checkpoint) {
 
 TEST_CASE("bahdanau data: d2l's preprocessing") {
   CHECK(preprocess("Go.") == "go .");
-  CHECK(preprocess("Cours\u202f!") == "cours !");     // narrow no-break space
+  CHECK(preprocess("Cours\u202f!") == "cours !");        // narrow no-break space
   CHECK(preprocess("Ça alors\u00a0!") == "ça alors !");  // no-break space, Latin-1 capital
   CHECK(preprocess("Hi, you?") == "hi , you ?");
   CHECK(preprocess("Wait !") == "wait !");  // a space already there stays single
@@ -90,11 +93,13 @@ TEST_CASE("bahdanau data: the held-out split is seeded and disjoint") {
   const TranslationData b = build_data(pairs, Tokenizer::Words, 5, 1, 0.25, 3);
   CHECK(a.val_pairs.size() == 10);
   CHECK(a.train_pairs.size() == 30);
-  for (size_t i = 0; i < a.val_pairs.size(); ++i) CHECK(a.val_pairs[i].source == b.val_pairs[i].source);
+  for (size_t i = 0; i < a.val_pairs.size(); ++i)
+    CHECK(a.val_pairs[i].source == b.val_pairs[i].source);
   for (const auto& held : a.val_pairs) {
     for (const auto& trained : a.train_pairs) CHECK(held.source != trained.source);
   }
-  check_error([&] { build_data(pairs, Tokenizer::Words, 5, 1, 1.0, 3); }, {"--val-fraction", "[0, 1)"});
+  check_error([&] { build_data(pairs, Tokenizer::Words, 5, 1, 1.0, 3); },
+              {"--val-fraction", "[0, 1)"});
 }
 
 TEST_CASE("bahdanau dates: every format names the same day, and held-out sources are new") {
@@ -124,7 +129,8 @@ TEST_CASE("bahdanau BLEU: d2l's sentence BLEU and corpus BLEU-4, by hand") {
   CHECK(sentence_bleu(words("il est paresseux ."), words("il est calme .")) ==
         doctest::Approx(0.6580370064));
   // Too short: brevity penalty exp(1 - 4/2), p1 = 2/2, p2 = 1/1.
-  CHECK(sentence_bleu(words("il est"), words("il est calme ."), 2) == doctest::Approx(std::exp(-1.0)));
+  CHECK(sentence_bleu(words("il est"), words("il est calme ."), 2) ==
+        doctest::Approx(std::exp(-1.0)));
   // Each label n-gram matches once: "a a a" against "a b": p1 = 1/3, p2 = 0.
   CHECK(sentence_bleu(words("a a a"), words("a b")) == 0.0);
   CHECK(sentence_bleu(words("x"), words("x y"), 2) == 0.0);  // no bigram at all
@@ -132,8 +138,8 @@ TEST_CASE("bahdanau BLEU: d2l's sentence BLEU and corpus BLEU-4, by hand") {
   const std::vector<Tokens> predictions = {words("the cat sat on the mat"), words("a dog runs")};
   const std::vector<Tokens> references = {words("the cat sat on the mat"), words("a dog ran")};
   // p1 = 8/9, p2 = 6/7, p3 = 4/5, p4 = 3/3; lengths 9 and 9: no brevity penalty.
-  const double expected = std::exp((std::log(8.0 / 9) + std::log(6.0 / 7) + std::log(4.0 / 5) +
-                                    std::log(1.0)) / 4);
+  const double expected =
+      std::exp((std::log(8.0 / 9) + std::log(6.0 / 7) + std::log(4.0 / 5) + std::log(1.0)) / 4);
   CHECK(corpus_bleu(predictions, references) == doctest::Approx(expected));
   check_error([&] { corpus_bleu(predictions, {references[0]}); }, {"one reference per prediction"});
 }
@@ -160,9 +166,14 @@ TEST_CASE("bahdanau model: shapes, masking and every attention kind") {
       if (std::string(kind) == "dot" && bidirectional) continue;
       INFO(std::string(kind) << (bidirectional ? ", bidirectional" : ""));
       manual_seed(1);
-      Seq2SeqConfig config{.source_vocab = 9, .target_vocab = 11, .embed_size = 4,
-                           .num_hiddens = 6, .num_layers = 2, .dropout = 0.0,
-                           .bidirectional = bidirectional, .attention = kind};
+      Seq2SeqConfig config{.source_vocab = 9,
+                           .target_vocab = 11,
+                           .embed_size = 4,
+                           .num_hiddens = 6,
+                           .num_layers = 2,
+                           .dropout = 0.0,
+                           .bidirectional = bidirectional,
+                           .attention = kind};
       Seq2Seq model(config);
       const Tensor source = int_tensor({4, 5, 6, 3, 1, 7, 3, 1, 1, 1}, {2, 5});
       const Tensor valid = int_tensor({4, 2}, {2});
@@ -179,15 +190,18 @@ TEST_CASE("bahdanau model: shapes, masking and every attention kind") {
   }
   check_error(
       [] {
-        Seq2Seq(Seq2SeqConfig{.source_vocab = 9, .target_vocab = 9, .bidirectional = true,
-                              .attention = "dot"});
+        Seq2Seq(Seq2SeqConfig{
+            .source_vocab = 9, .target_vocab = 9, .bidirectional = true, .attention = "dot"});
       },
       {"--attention dot", "bidirectional"});
-  check_error([] { Seq2Seq(Seq2SeqConfig{.source_vocab = 9, .target_vocab = 9, .attention = "x"}); },
-              {"unknown attention 'x'"});
+  check_error(
+      [] { Seq2Seq(Seq2SeqConfig{.source_vocab = 9, .target_vocab = 9, .attention = "x"}); },
+      {"unknown attention 'x'"});
 }
 
-TEST_CASE("bahdanau: a few seconds of training learn dates; checkpoints translate the same; beam 1 is greedy") {
+TEST_CASE(
+    "bahdanau: a few seconds of training learn dates; checkpoints translate the same; beam 1 is "
+    "greedy") {
   const fs::path checkpoint = temporary_path("dates.safetensors");
   const TrainResult result = train(small_date_run(checkpoint));
   CHECK(result.final_loss < 0.5);  // ln(15) = 2.7 knows nothing
@@ -265,10 +279,12 @@ TEST_CASE("bahdanau: bad input is a clear error") {
   check_error([] { load_translator(kFixtures + "/no_such.safetensors"); }, {"no_such.safetensors"});
 }
 
-TEST_CASE("bahdanau: d2l's classic run on the first 600 pairs of fra.txt translates d2l's examples") {
+TEST_CASE(
+    "bahdanau: d2l's classic run on the first 600 pairs of fra.txt translates d2l's examples") {
   const fs::path data = fs::path(HEED_SHARED_DATA_DIR) / "fra-eng" / "fra.txt";
   if (!fs::exists(data)) {
-    MESSAGE("skipping: " << data.string() << " is not present (the shared data is not checked out)");
+    MESSAGE("skipping: " << data.string()
+                         << " is not present (the shared data is not checked out)");
     return;
   }
   const fs::path checkpoint = temporary_path("classic.safetensors");

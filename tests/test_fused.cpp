@@ -49,19 +49,27 @@ TEST_CASE("additive_scores: gradcheck in float64 and float32, and errors") {
             {random64({1, 2, 3}, 54).to(kFloat32), random64({1, 4, 3}, 55).to(kFloat32),
              random64({3}, 56).to(kFloat32)},
             kFloat32Tolerance);
-  check_error([] { additive_scores(ones({2, 3, 4}), ones({2, 5, 3}), ones({4})); },
-              {"additive_scores", "(B, Q, H)", "(2, 3, 4)", "(2, 5, 3)", "(4,)"});
-  check_error([] { additive_scores(ones({2, 3, 4}), ones({1, 5, 4}), ones({4})); },
-              {"additive_scores", "(1, 5, 4)"});
-  check_error([] { additive_scores(ones({2, 3, 4}), ones({2, 5, 4}), ones({4}, {kFloat64})); },
-              {"additive_scores", "one dtype"});
+  check_error(
+      [] {
+        additive_scores(ones({2, 3, 4}), ones({2, 5, 3}), ones({4}));
+      },
+      {"additive_scores", "(B, Q, H)", "(2, 3, 4)", "(2, 5, 3)", "(4,)"});
+  check_error(
+      [] {
+        additive_scores(ones({2, 3, 4}), ones({1, 5, 4}), ones({4}));
+      },
+      {"additive_scores", "(1, 5, 4)"});
+  check_error(
+      [] {
+        additive_scores(ones({2, 3, 4}), ones({2, 5, 4}), ones({4}, {kFloat64}));
+      },
+      {"additive_scores", "one dtype"});
 }
 
 TEST_CASE("adam_step_: the fused kernel equals the composite update and the reference kernel") {
   for (DType dtype : {kFloat64, kFloat32}) {
     const double tolerance = dtype == kFloat64 ? 1e-13 : 2e-6;
-    for (const AdamStep& base : {AdamStep{.lr = 0.01},
-                                 AdamStep{.lr = 0.02, .weight_decay = 0.1},
+    for (const AdamStep& base : {AdamStep{.lr = 0.01}, AdamStep{.lr = 0.02, .weight_decay = 0.1},
                                  AdamStep{.lr = 0.005, .weight_decay = 0.3, .decoupled = true}}) {
       INFO(dtype_name(dtype) << ", weight decay " << base.weight_decay << ", decoupled "
                              << base.decoupled);
@@ -96,10 +104,16 @@ TEST_CASE("adam_step_: the fused kernel equals the composite update and the refe
 
 TEST_CASE("adam_step_ rejects mismatched or non-contiguous state") {
   Tensor p = ones({3, 2}), m = zeros({3, 2}), v = zeros({3, 2});
-  check_error([&] { adam_step_(p, ones({2, 3}), m, v, {}); },
-              {"adam_step_", "(3, 2)", "(2, 3)"});
+  check_error([&] { adam_step_(p, ones({2, 3}), m, v, {}); }, {"adam_step_", "(3, 2)", "(2, 3)"});
   Tensor transposed = zeros({2, 3}).t();
-  check_error([&] { adam_step_(p, ones({3, 2}), transposed, v, {}); },
-              {"adam_step_", "contiguous"});
-  check_error([&] { adam_step_(p, ones({3, 2}), m, v, {.step = 0}); }, {"adam_step_", "starts at 1"});
+  check_error(
+      [&] {
+        adam_step_(p, ones({3, 2}), transposed, v, {});
+      },
+      {"adam_step_", "contiguous"});
+  check_error(
+      [&] {
+        adam_step_(p, ones({3, 2}), m, v, {.step = 0});
+      },
+      {"adam_step_", "starts at 1"});
 }

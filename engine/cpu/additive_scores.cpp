@@ -62,8 +62,8 @@ HEED_ALSO_FOR_AVX2 void score_entry_backward(const T* __restrict dscores, const 
       T* dkey = dkf + k * H;
       for (int64_t h = 0; h < H; ++h) {
         const T t = vector_tanh(query[h] + key[h]);
-        dw_partial[h] += g * t;                    // d/dw of w . tanh(.)
-        const T d = g * w[h] * (T(1) - t * t);     // through tanh
+        dw_partial[h] += g * t;                 // d/dw of w . tanh(.)
+        const T d = g * w[h] * (T(1) - t * t);  // through tanh
         dquery[h] += d;
         dkey[h] += d;
       }

@@ -21,10 +21,10 @@ namespace heed::cpu {
 
 namespace {
 
-constexpr size_t kAlignment = 64;                  // a cache line, and enough for any vector load
-constexpr size_t kHeader = kAlignment;             // keeps the data aligned behind the header
-constexpr size_t kCachedBlock = size_t{1} << 10;   // 1 KiB and up are cached
-constexpr size_t kLargeBlock = size_t{1} << 20;    // 1 MiB and up: whole MiB size classes
+constexpr size_t kAlignment = 64;                 // a cache line, and enough for any vector load
+constexpr size_t kHeader = kAlignment;            // keeps the data aligned behind the header
+constexpr size_t kCachedBlock = size_t{1} << 10;  // 1 KiB and up are cached
+constexpr size_t kLargeBlock = size_t{1} << 20;   // 1 MiB and up: whole MiB size classes
 constexpr size_t kPage = size_t{4} << 10;
 constexpr size_t kMaxCachedBytes = size_t{2} << 30;  // idle cached blocks beyond 2 GiB are freed
 
@@ -39,9 +39,9 @@ constexpr bool kCacheLargeBlocks = true;
 // Large blocks are rounded up to a whole number of MiB, so a request of 100 MB and one a few
 // bytes larger share a size class; medium ones to whole pages, small ones to cache lines.
 size_t size_class(size_t bytes) {
-  const size_t granule = bytes >= kLargeBlock    ? kLargeBlock
+  const size_t granule = bytes >= kLargeBlock          ? kLargeBlock
                          : bytes >= (size_t{64} << 10) ? kPage
-                                                 : kAlignment;
+                                                       : kAlignment;
   return (bytes + granule - 1) / granule * granule;
 }
 

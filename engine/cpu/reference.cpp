@@ -288,8 +288,8 @@ int additive_scores_forward(const heed_view* query_features, const heed_view* ke
         for (int64_t k = 0; k < K; ++k) {
           double total = 0;
           for (int64_t h = 0; h < H; ++h) {
-            total += double(wv[h]) * std::tanh(double(qf[(b * Q + q) * H + h]) +
-                                               double(kf[(b * K + k) * H + h]));
+            total += double(wv[h]) *
+                     std::tanh(double(qf[(b * Q + q) * H + h]) + double(kf[(b * K + k) * H + h]));
           }
           typed<T>(scores)[(b * Q + q) * K + k] = static_cast<T>(total);
         }
@@ -315,8 +315,8 @@ int additive_scores_backward(const heed_view* dscores, const heed_view* query_fe
         for (int64_t k = 0; k < K; ++k) {
           const double g = double(typed<T>(dscores)[(b * Q + q) * K + k]);
           for (int64_t h = 0; h < H; ++h) {
-            const double t = std::tanh(double(qf[(b * Q + q) * H + h]) +
-                                       double(kf[(b * K + k) * H + h]));
+            const double t =
+                std::tanh(double(qf[(b * Q + q) * H + h]) + double(kf[(b * K + k) * H + h]));
             const double d = g * double(wv[h]) * (1.0 - t * t);
             dwv[size_t(h)] += g * t;
             dq[size_t((b * Q + q) * H + h)] += d;

@@ -57,7 +57,7 @@ void adam_step_composite_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Te
       g = g + param * o.weight_decay;  // Adam: g += wd * p
     }
   }
-  exp_avg.copy_(exp_avg * o.beta1 + g * (1.0 - o.beta1));           // m = b1 m + (1 - b1) g
+  exp_avg.copy_(exp_avg * o.beta1 + g * (1.0 - o.beta1));            // m = b1 m + (1 - b1) g
   exp_avg_sq.copy_(exp_avg_sq * o.beta2 + g * g * (1.0 - o.beta2));  // v = b2 v + (1 - b2) g^2
   const double correction1 = 1.0 - std::pow(o.beta1, double(o.step));
   const double correction2 = 1.0 - std::pow(o.beta2, double(o.step));

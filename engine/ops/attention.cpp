@@ -18,10 +18,10 @@ void check_additive_arguments(const Tensor& query_features, const Tensor& key_fe
                   key_features.size(2) == query_features.size(2) &&
                   w.size(0) == query_features.size(2);
   if (!ok) {
-    fail("additive_scores: expected query_features (B, Q, H), key_features (B, K, H) and w (H), "
-         "got {}, {} and {}",
-         shape_str(query_features.shape()), shape_str(key_features.shape()),
-         shape_str(w.shape()));
+    fail(
+        "additive_scores: expected query_features (B, Q, H), key_features (B, K, H) and w (H), "
+        "got {}, {} and {}",
+        shape_str(query_features.shape()), shape_str(key_features.shape()), shape_str(w.shape()));
   }
 }
 
@@ -31,7 +31,8 @@ Tensor additive_scores(const Tensor& query_features, const Tensor& key_features,
   check_additive_arguments(query_features, key_features, w);
   const Tensor qf = query_features.detach().contiguous(), kf = key_features.detach().contiguous();
   const Tensor wv = w.detach().contiguous();
-  Tensor scores = empty({qf.size(0), qf.size(1), kf.size(1)}, {w.dtype(), w.device()});  // (B, Q, K)
+  Tensor scores =
+      empty({qf.size(0), qf.size(1), kf.size(1)}, {w.dtype(), w.device()});  // (B, Q, K)
   const heed_view vq = qf.view_descriptor(), vk = kf.view_descriptor(), vw = wv.view_descriptor(),
                   vs = scores.view_descriptor();
   ops::run(w, ops::kernels_of(w).additive_scores_forward(&vq, &vk, &vw, &vs),
@@ -48,7 +49,8 @@ Tensor additive_scores(const Tensor& query_features, const Tensor& key_features,
                         vk = kf.view_descriptor(), vw = wv.view_descriptor(),
                         vdq = dq.view_descriptor(), vdk = dk.view_descriptor(),
                         vdw = dw.view_descriptor();
-        ops::run(dw, ops::kernels_of(dw).additive_scores_backward(&vg, &vq, &vk, &vw, &vdq, &vdk, &vdw),
+        ops::run(dw,
+                 ops::kernels_of(dw).additive_scores_backward(&vg, &vq, &vk, &vw, &vdq, &vdk, &vdw),
                  "additive_scores_backward");
         return std::vector<Tensor>{dq, dk, dw};
       });

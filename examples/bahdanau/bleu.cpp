@@ -52,8 +52,8 @@ double sentence_bleu(const Tokens& prediction, const Tokens& label, int k) {
 double corpus_bleu(const std::vector<Tokens>& predictions, const std::vector<Tokens>& references,
                    int max_n) {
   if (predictions.size() != references.size()) {
-    heed::fail("corpus BLEU needs one reference per prediction, got {} and {}",
-               predictions.size(), references.size());
+    heed::fail("corpus BLEU needs one reference per prediction, got {} and {}", predictions.size(),
+               references.size());
   }
   if (max_n < 1) heed::fail("BLEU needs max_n >= 1, got {}", max_n);
   double prediction_length = 0, reference_length = 0, log_precisions = 0;

@@ -14,7 +14,11 @@ namespace {
 std::pair<char32_t, size_t> decode_utf8(const std::string& s, size_t i) {
   const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char b = byte(i);
-  const size_t length = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 1;
+  const size_t length = b < 0x80           ? 1
+                        : (b >> 5) == 0x6  ? 2
+                        : (b >> 4) == 0xE  ? 3
+                        : (b >> 3) == 0x1E ? 4
+                                           : 1;
   if (length == 1 || i + length > s.size()) return {b, 1};
   char32_t c = b & (0xFF >> (length + 1));
   for (size_t k = 1; k < length; ++k) c = (c << 6) | (byte(i + k) & 0x3F);
@@ -45,16 +49,18 @@ char32_t lower(char32_t c) {
   if (c >= 'A' && c <= 'Z') return c + 32;
   if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;  // À..Þ except ×
   if (c == 0x178) return 0xFF;                             // Ÿ
-  const bool even_upper = (c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177) ||
-                          (c >= 0x1E00 && c <= 0x1EFF);
+  const bool even_upper =
+      (c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177) || (c >= 0x1E00 && c <= 0x1EFF);
   if (even_upper && c % 2 == 0 && c != 0x130) return c + 1;  // Ā ā, Œ œ, Ạ ạ ...
   const bool odd_upper = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
-  if (odd_upper && c % 2 == 1) return c + 1;  // Ĺ ĺ, Ź ź ...
+  if (odd_upper && c % 2 == 1) return c + 1;   // Ĺ ĺ, Ź ź ...
   if (c == 0x1A0 || c == 0x1AF) return c + 1;  // Ơ ơ, Ư ư
   return c;
 }
 
-bool is_letter(char32_t c) { return (c >= 'a' && c <= 'z') || c >= 0xC0; }
+bool is_letter(char32_t c) {
+  return (c >= 'a' && c <= 'z') || c >= 0xC0;
+}
 
 }  // namespace
 
@@ -136,8 +142,8 @@ ReadResult read_pairs(const std::string& path, const ReadOptions& options) {
     }
     std::string problem;
     if (columns.size() != 2 && columns.size() != 3) {
-      problem = fmt::format("line {}: expected 2 or 3 tab-separated columns, found {}",
-                            line_number, columns.size());
+      problem = fmt::format("line {}: expected 2 or 3 tab-separated columns, found {}", line_number,
+                            columns.size());
     } else if (columns[0].empty() || columns[1].empty()) {
       problem = fmt::format("line {}: the source or the target is empty", line_number);
     }
@@ -152,9 +158,9 @@ ReadResult read_pairs(const std::string& path, const ReadOptions& options) {
   if (file.bad()) fail("reading '{}' failed", path);
   if (result.pairs.empty()) {
     fail("'{}' holds no sentence pairs (expected lines \"source<TAB>target\"{})", path,
-         result.skipped > 0 ? fmt::format("; {} malformed, the first at {}", result.skipped,
-                                          result.first_problem)
-                            : "");
+         result.skipped > 0
+             ? fmt::format("; {} malformed, the first at {}", result.skipped, result.first_problem)
+             : "");
   }
   return result;
 }
@@ -168,11 +174,13 @@ Vocab::Vocab(const std::vector<std::vector<std::string>>& sentences, int64_t min
       if (counts[token]++ == 0) first_seen.push_back(token);
     }
   }
-  std::stable_sort(first_seen.begin(), first_seen.end(),
-                   [&](const std::string& a, const std::string& b) { return counts[a] > counts[b]; });
+  std::stable_sort(
+      first_seen.begin(), first_seen.end(),
+      [&](const std::string& a, const std::string& b) { return counts[a] > counts[b]; });
   tokens_ = {"<unk>", "<pad>", "<bos>", "<eos>"};
   for (const auto& token : first_seen) {
-    const bool reserved = std::find(tokens_.begin(), tokens_.begin() + 4, token) != tokens_.begin() + 4;
+    const bool reserved =
+        std::find(tokens_.begin(), tokens_.begin() + 4, token) != tokens_.begin() + 4;
     if (counts[token] >= min_freq && !reserved) tokens_.push_back(token);
   }
   index();
@@ -211,8 +219,8 @@ const std::string& Vocab::token(int64_t id) const {
   return tokens_[size_t(id)];
 }
 
-Encoded encode_sentences(const std::vector<std::vector<std::string>>& sentences,
-                         const Vocab& vocab, int64_t num_steps) {
+Encoded encode_sentences(const std::vector<std::vector<std::string>>& sentences, const Vocab& vocab,
+                         int64_t num_steps) {
   if (num_steps < 1) fail("num_steps must be at least 1, got {}", num_steps);
   const auto n = static_cast<int64_t>(sentences.size());
   std::vector<int64_t> tokens(size_t(n * num_steps), Vocab::pad), valid_lens;
@@ -236,10 +244,9 @@ std::vector<int64_t> permutation(int64_t n, Generator& generator) {
   return order;
 }
 
-TranslationData build_data(std::vector<SentencePair> pairs, Tokenizer tokenizer,
-                           int64_t num_steps, int64_t min_freq, double val_fraction,
-                           uint64_t split_seed, const Vocab* source_vocab,
-                           const Vocab* target_vocab) {
+TranslationData build_data(std::vector<SentencePair> pairs, Tokenizer tokenizer, int64_t num_steps,
+                           int64_t min_freq, double val_fraction, uint64_t split_seed,
+                           const Vocab* source_vocab, const Vocab* target_vocab) {
   if (!(val_fraction >= 0 && val_fraction < 1)) {
     fail("--val-fraction must be in [0, 1), got {}", val_fraction);
   }
@@ -254,7 +261,8 @@ TranslationData build_data(std::vector<SentencePair> pairs, Tokenizer tokenizer,
     std::vector<bool> is_val(size_t(n), false);
     for (int64_t i = 0; i < held_out; ++i) is_val[size_t(order[size_t(i)])] = true;
     for (int64_t i = 0; i < n; ++i) {
-      (is_val[size_t(i)] ? data.val_pairs : data.train_pairs).push_back(std::move(pairs[size_t(i)]));
+      (is_val[size_t(i)] ? data.val_pairs : data.train_pairs)
+          .push_back(std::move(pairs[size_t(i)]));
     }
   } else {
     data.train_pairs = std::move(pairs);

@@ -40,7 +40,7 @@ struct ReadOptions {
 
 struct ReadResult {
   std::vector<SentencePair> pairs;
-  int64_t skipped = 0;       // malformed lines left out
+  int64_t skipped = 0;        // malformed lines left out
   std::string first_problem;  // "line 12: ..." for the first of them
 };
 
@@ -77,8 +77,8 @@ struct Encoded {
 };
 
 // d2l's build_array_nmt.
-Encoded encode_sentences(const std::vector<std::vector<std::string>>& sentences,
-                         const Vocab& vocab, int64_t num_steps);
+Encoded encode_sentences(const std::vector<std::vector<std::string>>& sentences, const Vocab& vocab,
+                         int64_t num_steps);
 
 // Everything training and evaluation need, built from pairs.
 struct TranslationData {
@@ -92,9 +92,9 @@ struct TranslationData {
 // Splits off a seeded random val_fraction of the pairs for evaluation, builds the
 // vocabularies from the training pairs (or takes the given ones, when resuming or evaluating a
 // checkpoint) and encodes the training pairs.
-TranslationData build_data(std::vector<SentencePair> pairs, Tokenizer tokenizer,
-                           int64_t num_steps, int64_t min_freq, double val_fraction,
-                           uint64_t split_seed, const Vocab* source_vocab = nullptr,
+TranslationData build_data(std::vector<SentencePair> pairs, Tokenizer tokenizer, int64_t num_steps,
+                           int64_t min_freq, double val_fraction, uint64_t split_seed,
+                           const Vocab* source_vocab = nullptr,
                            const Vocab* target_vocab = nullptr);
 
 // A seeded random order of 0 .. n-1 (Fisher-Yates).

@@ -10,18 +10,18 @@ using namespace heed;
 
 namespace {
 
-const std::array<const char*, 12> kMonths = {"january", "february", "march",     "april",
-                                             "may",     "june",     "july",      "august",
-                                             "september", "october", "november", "december"};
+const std::array<const char*, 12> kMonths = {"january",   "february", "march",    "april",
+                                             "may",       "june",     "july",     "august",
+                                             "september", "october",  "november", "december"};
 const std::array<const char*, 7> kWeekdays = {"sunday",   "monday", "tuesday", "wednesday",
                                               "thursday", "friday", "saturday"};
 
 std::string ordinal(int day) {
   const char* suffix = (day % 100 >= 11 && day % 100 <= 13) ? "th"
-                       : day % 10 == 1                       ? "st"
-                       : day % 10 == 2                       ? "nd"
-                       : day % 10 == 3                       ? "rd"
-                                                             : "th";
+                       : day % 10 == 1                      ? "st"
+                       : day % 10 == 2                      ? "nd"
+                       : day % 10 == 3                      ? "rd"
+                                                            : "th";
   return fmt::format("{}{}", day, suffix);
 }
 
@@ -44,20 +44,34 @@ std::string human_date(int year, int month, int day, int format, bool zero_pad) 
   const std::string m = zero_pad ? fmt::format("{:02}", month) : std::to_string(month);
   const std::string yy = fmt::format("{:02}", year % 100);
   switch (format) {
-    case 0: return fmt::format("{} {} {} {}", weekday_name, day, month_name, year);
-    case 1: return fmt::format("{} {} {}", day, month_name, year);
-    case 2: return fmt::format("{}/{}/{}", d, m, yy);
-    case 3: return fmt::format("{}/{}/{}", d, m, year);
-    case 4: return fmt::format("{} {}, {}", short_month, day, year);
-    case 5: return fmt::format("{} {}, {}", month_name, day, year);
-    case 6: return fmt::format("{}.{}.{}", d, m, year);
-    case 7: return fmt::format("{} {} {}", day, short_month, year);
-    case 8: return fmt::format("{}, {} {} {}", short_weekday, day, short_month, year);
-    case 9: return fmt::format("the {} of {} {}", ordinal(day), month_name, year);
-    case 10: return fmt::format("{}-{}-{}", d, short_month, year);
-    case 11: return fmt::format("{}, {} {}, {}", weekday_name, month_name, day, year);
-    case 12: return fmt::format("{} {} '{}", ordinal(day), short_month, yy);
-    default: fail("date format {} does not exist (0 .. {})", format, kDateFormats - 1);
+    case 0:
+      return fmt::format("{} {} {} {}", weekday_name, day, month_name, year);
+    case 1:
+      return fmt::format("{} {} {}", day, month_name, year);
+    case 2:
+      return fmt::format("{}/{}/{}", d, m, yy);
+    case 3:
+      return fmt::format("{}/{}/{}", d, m, year);
+    case 4:
+      return fmt::format("{} {}, {}", short_month, day, year);
+    case 5:
+      return fmt::format("{} {}, {}", month_name, day, year);
+    case 6:
+      return fmt::format("{}.{}.{}", d, m, year);
+    case 7:
+      return fmt::format("{} {} {}", day, short_month, year);
+    case 8:
+      return fmt::format("{}, {} {} {}", short_weekday, day, short_month, year);
+    case 9:
+      return fmt::format("the {} of {} {}", ordinal(day), month_name, year);
+    case 10:
+      return fmt::format("{}-{}-{}", d, short_month, year);
+    case 11:
+      return fmt::format("{}, {} {}, {}", weekday_name, month_name, day, year);
+    case 12:
+      return fmt::format("{} {} '{}", ordinal(day), short_month, yy);
+    default:
+      fail("date format {} does not exist (0 .. {})", format, kDateFormats - 1);
   }
 }
 

@@ -24,7 +24,7 @@ std::string iso_date(int year, int month, int day);  // "2026-11-21"
 
 // `train` and `held_out` random pairs (date, format and padding drawn from a generator seeded
 // with `seed`); no held-out source appears among the training sources.
-void date_pairs(int64_t train, int64_t held_out, uint64_t seed, std::vector<SentencePair>& train_pairs,
-                std::vector<SentencePair>& held_out_pairs);
+void date_pairs(int64_t train, int64_t held_out, uint64_t seed,
+                std::vector<SentencePair>& train_pairs, std::vector<SentencePair>& held_out_pairs);
 
 }  // namespace bahdanau

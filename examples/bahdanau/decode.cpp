@@ -33,9 +33,9 @@ std::vector<Translation> greedy_translate(Seq2Seq& model, const Encoded& source,
   std::vector<Tensor> step_weights;  // each (B, T)
   int64_t unfinished = B;
   for (int64_t step = 0; step < max_steps && unfinished > 0; ++step) {
-    const Tensor logits = model.decoder->forward(input, state);  // (B, 1, V)
+    const Tensor logits = model.decoder->forward(input, state);   // (B, 1, V)
     const Tensor log_probs = log_softmax(logits.squeeze(1), -1);  // (B, V)
-    const Tensor next = argmax(log_probs, -1);                     // (B,)
+    const Tensor next = argmax(log_probs, -1);                    // (B,)
     const std::vector<int64_t> tokens = next.to_vector<int64_t>();
     const std::vector<float> chosen =
         gather(log_probs, 1, next.unsqueeze(1)).to(kFloat32).to_vector<float>();
@@ -81,11 +81,12 @@ Translation beam_translate(Seq2Seq& model, const Encoded& source, int64_t beam, 
   DecoderState state = model.encode(source.tokens, source.valid_lens);  // one row per live one
   for (int64_t step = 0; step < max_steps && !live.empty(); ++step) {
     std::vector<int64_t> last;
-    for (const Hypothesis& h : live) last.push_back(h.tokens.empty() ? Vocab::bos : h.tokens.back());
+    for (const Hypothesis& h : live)
+      last.push_back(h.tokens.empty() ? Vocab::bos : h.tokens.back());
     const Tensor input = int_tensor(last, {int64_t(live.size()), 1});
     const Tensor log_probs =
         log_softmax(model.decoder->forward(input, state).squeeze(1), -1).to(kFloat64);  // (n, V)
-    const Tensor weights = model.decoder->attention_weights[0].squeeze(1);  // (n, T)
+    const Tensor weights = model.decoder->attention_weights[0].squeeze(1);              // (n, T)
     const int64_t V = log_probs.size(1);
     const std::vector<double> scores = log_probs.to_vector<double>();
 

@@ -12,9 +12,9 @@ namespace bahdanau {
 struct EvalOptions {
   int64_t beam = 1;
   double alpha = 0.75;
-  int64_t batch_size = 256;   // sentences translated at once (greedy)
-  int64_t show = 5;           // worked examples printed
-  std::string heatmap_dir;    // non-empty: the first `heatmaps` examples drawn there
+  int64_t batch_size = 256;  // sentences translated at once (greedy)
+  int64_t show = 5;          // worked examples printed
+  std::string heatmap_dir;   // non-empty: the first `heatmaps` examples drawn there
   int64_t heatmaps = 4;
   std::string heatmap_format = "png";
 };

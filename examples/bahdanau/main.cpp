@@ -95,8 +95,9 @@ int main(int argc, char** argv) {
   train_command->add_option("--data", t.data,
                             "tab-separated sentence pairs (Tatoeba's fra.txt); default: the "
                             "built-in date task");
-  train_command->add_option("--num-examples", t.num_examples,
-                            "use only the first N pairs of --data (d2l: 600; 0: all)")
+  train_command
+      ->add_option("--num-examples", t.num_examples,
+                   "use only the first N pairs of --data (d2l: 600; 0: all)")
       ->capture_default_str();
   train_command->add_flag("--strict", t.strict, "fail on a malformed line instead of skipping it");
   train_command->add_option("--val-fraction", t.val_fraction,
@@ -131,8 +132,9 @@ int main(int argc, char** argv) {
   train_command->add_option("--lr", t.lr, "Adam learning rate (default 0.005)");
   train_command->add_option("--grad-clip", t.grad_clip, "clip the gradient norm (0: off)")
       ->capture_default_str();
-  train_command->add_option("--log-every", t.log_every,
-                            "batches between progress lines within an epoch (0: one per epoch)")
+  train_command
+      ->add_option("--log-every", t.log_every,
+                   "batches between progress lines within an epoch (0: one per epoch)")
       ->capture_default_str();
   train_command->add_option("--checkpoint", t.checkpoint, "checkpoint file to write (and resume)")
       ->capture_default_str();
@@ -156,11 +158,12 @@ int main(int argc, char** argv) {
   translate_command->add_option("--checkpoint", s.checkpoint, "checkpoint to load")
       ->capture_default_str();
   translate_command->add_option("--beam", s.beam, "beam width (1: greedy)")->capture_default_str();
-  translate_command->add_option("--alpha", s.alpha,
-                                "beam search length normalisation: log P / length^alpha")
+  translate_command
+      ->add_option("--alpha", s.alpha, "beam search length normalisation: log P / length^alpha")
       ->capture_default_str();
-  translate_command->add_option("--max-steps", s.max_steps,
-                                "longest translation in tokens (0: the model's num_steps)")
+  translate_command
+      ->add_option("--max-steps", s.max_steps,
+                   "longest translation in tokens (0: the model's num_steps)")
       ->capture_default_str();
   translate_command->add_option("--heatmap", s.heatmap,
                                 "draw the first sentence's attention to this PNG or SVG file");
@@ -168,7 +171,8 @@ int main(int argc, char** argv) {
   EvalCommandOptions e;
   CLI::App* eval_command =
       app.add_subcommand("eval", "BLEU and exact match on held-out pairs, with heatmaps");
-  eval_command->add_option("--checkpoint", e.checkpoint, "checkpoint to load")->capture_default_str();
+  eval_command->add_option("--checkpoint", e.checkpoint, "checkpoint to load")
+      ->capture_default_str();
   eval_command->add_option("--pairs", e.pairs,
                            "evaluate on this file of tab-separated pairs instead of the "
                            "held-out ones");
@@ -178,7 +182,8 @@ int main(int argc, char** argv) {
   eval_command->add_option("--beam", e.eval.beam, "beam width (1: greedy)")->capture_default_str();
   eval_command->add_option("--alpha", e.eval.alpha, "beam search length normalisation")
       ->capture_default_str();
-  eval_command->add_option("--show", e.eval.show, "worked examples to print")->capture_default_str();
+  eval_command->add_option("--show", e.eval.show, "worked examples to print")
+      ->capture_default_str();
   eval_command->add_option("--heatmaps", e.eval.heatmap_dir,
                            "draw the attention of the first examples into this directory");
   eval_command->add_option("--heatmap-count", e.eval.heatmaps, "how many to draw")

@@ -7,9 +7,9 @@ namespace bahdanau {
 using namespace heed;
 
 std::string Seq2SeqConfig::to_json() const {
-  return nlohmann::json{{"source_vocab", source_vocab}, {"target_vocab", target_vocab},
-                        {"embed_size", embed_size},     {"num_hiddens", num_hiddens},
-                        {"num_layers", num_layers},     {"dropout", dropout},
+  return nlohmann::json{{"source_vocab", source_vocab},   {"target_vocab", target_vocab},
+                        {"embed_size", embed_size},       {"num_hiddens", num_hiddens},
+                        {"num_layers", num_layers},       {"dropout", dropout},
                         {"bidirectional", bidirectional}, {"attention", attention}}
       .dump();
 }
@@ -29,7 +29,8 @@ Seq2SeqConfig Seq2SeqConfig::from_json(const std::string& text) {
 }
 
 Seq2SeqEncoder::Seq2SeqEncoder(const Seq2SeqConfig& c) : nn::Module("Seq2SeqEncoder") {
-  embedding = register_module("embedding", std::make_shared<nn::Embedding>(c.source_vocab, c.embed_size));
+  embedding =
+      register_module("embedding", std::make_shared<nn::Embedding>(c.source_vocab, c.embed_size));
   rnn = register_module(
       "rnn", std::make_shared<nn::GRU>(c.embed_size, c.num_hiddens,
                                        nn::RecurrentOptions{.num_layers = c.num_layers,
@@ -56,22 +57,25 @@ Seq2SeqAttentionDecoder::Seq2SeqAttentionDecoder(const Seq2SeqConfig& c)
     attention = std::make_shared<nn::AdditiveAttention>(context, H, H, c.dropout);
   } else if (c.attention == "dot") {
     if (context != H) {
-      fail("--attention dot needs queries and keys of one size; a bidirectional encoder's "
-           "outputs are {} wide and the decoder's state {}: use additive or general",
-           context, H);
+      fail(
+          "--attention dot needs queries and keys of one size; a bidirectional encoder's "
+          "outputs are {} wide and the decoder's state {}: use additive or general",
+          context, H);
     }
     attention = std::make_shared<nn::DotProductAttention>(c.dropout);
   } else if (c.attention == "general") {
-    attention = std::make_shared<nn::LuongAttention>(nn::LuongScore::General, H, context, 0, c.dropout);
+    attention =
+        std::make_shared<nn::LuongAttention>(nn::LuongScore::General, H, context, 0, c.dropout);
   } else {
     fail("unknown attention '{}' (expected additive, dot or general)", c.attention);
   }
   register_module("attention", attention);
-  embedding = register_module("embedding", std::make_shared<nn::Embedding>(c.target_vocab, c.embed_size));
+  embedding =
+      register_module("embedding", std::make_shared<nn::Embedding>(c.target_vocab, c.embed_size));
   rnn = register_module(
-      "rnn", std::make_shared<nn::GRU>(context + c.embed_size, H,
-                                       nn::RecurrentOptions{.num_layers = c.num_layers,
-                                                            .dropout = c.dropout}));
+      "rnn", std::make_shared<nn::GRU>(
+                 context + c.embed_size, H,
+                 nn::RecurrentOptions{.num_layers = c.num_layers, .dropout = c.dropout}));
   dense = register_module("dense", std::make_shared<nn::Linear>(H, c.target_vocab));
   if (c.bidirectional) bridge = register_module("bridge", std::make_shared<nn::Linear>(2 * H, H));
 }
@@ -98,7 +102,7 @@ Tensor Seq2SeqAttentionDecoder::forward(const Tensor& inputs, DecoderState& stat
   for (const Tensor& x : embedded) {
     const Tensor query = state.hidden.select(0, num_layers_ - 1).unsqueeze(1);  // (B, 1, H)
     const Tensor context = attention->forward_projected(query, state.projected_keys, state.keys,
-                                                        mask);  // (B, 1, D*H)
+                                                        mask);                // (B, 1, D*H)
     const Tensor step_input = cat({context.squeeze(1), x}, -1).unsqueeze(0);  // (1, B, D*H + E)
     auto [output, hidden] = rnn->forward(step_input, state.hidden);  // (1, B, H), (L, B, H)
     state.hidden = hidden;

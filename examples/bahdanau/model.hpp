@@ -74,7 +74,8 @@ class Seq2Seq : public heed::nn::Module {
   explicit Seq2Seq(Seq2SeqConfig config);
   // Teacher forcing: source (B, T_s), decoder inputs (B, T_t) = <bos> + target[:, :-1],
   // source valid lengths (B,) -> logits (B, T_t, target vocabulary).
-  Tensor forward(const Tensor& source, const Tensor& decoder_inputs, const Tensor& source_valid_lens);
+  Tensor forward(const Tensor& source, const Tensor& decoder_inputs,
+                 const Tensor& source_valid_lens);
   // Runs the encoder and returns the decoder's first state.
   DecoderState encode(const Tensor& source, const Tensor& source_valid_lens);
   const Seq2SeqConfig& config() const { return config_; }

@@ -29,10 +29,19 @@ struct RunSettings {
   uint64_t seed = 0;
 
   nlohmann::json to_json() const {
-    return {{"data", data},          {"num_examples", num_examples}, {"min_freq", min_freq},
-            {"date_pairs", date_pairs}, {"date_held_out", date_held_out}, {"strict", strict},
-            {"val_fraction", val_fraction}, {"num_steps", num_steps}, {"epochs", epochs},
-            {"batch_size", batch_size}, {"lr", lr}, {"grad_clip", grad_clip}, {"seed", seed}};
+    return {{"data", data},
+            {"num_examples", num_examples},
+            {"min_freq", min_freq},
+            {"date_pairs", date_pairs},
+            {"date_held_out", date_held_out},
+            {"strict", strict},
+            {"val_fraction", val_fraction},
+            {"num_steps", num_steps},
+            {"epochs", epochs},
+            {"batch_size", batch_size},
+            {"lr", lr},
+            {"grad_clip", grad_clip},
+            {"seed", seed}};
   }
   static RunSettings from_json(const std::string& text) {
     try {
@@ -143,14 +152,15 @@ TrainResult train(const TrainOptions& o) {
     settings = RunSettings::from_json(m.at("training"));
     if (o.epochs) settings.epochs = epochs;  // a resumed run may be extended
     config = Seq2SeqConfig::from_json(m.at("config"));
-    saved_source = Vocab(nlohmann::json::parse(m.at("source_vocab")).get<std::vector<std::string>>());
-    saved_target = Vocab(nlohmann::json::parse(m.at("target_vocab")).get<std::vector<std::string>>());
+    saved_source =
+        Vocab(nlohmann::json::parse(m.at("source_vocab")).get<std::vector<std::string>>());
+    saved_target =
+        Vocab(nlohmann::json::parse(m.at("target_vocab")).get<std::vector<std::string>>());
     start_epoch = std::stoll(m.at("epoch"));
   }
   manual_seed(settings.seed);
-  const TranslationData data =
-      load_data(settings, o.resume ? &*saved_source : nullptr, o.resume ? &*saved_target : nullptr,
-                !o.resume);
+  const TranslationData data = load_data(settings, o.resume ? &*saved_source : nullptr,
+                                         o.resume ? &*saved_target : nullptr, !o.resume);
   if (!o.resume) config = model_config(o, data);
 
   auto model_owner = std::make_unique<Seq2Seq>(config);
@@ -194,12 +204,11 @@ TrainResult train(const TrainOptions& o) {
     for (int64_t b = 0; b < batches_per_epoch; ++b) {
       const int64_t first = b * settings.batch_size;
       const int64_t size = std::min(settings.batch_size, N - first);
-      const Tensor rows = int_tensor(std::vector<int64_t>(order.begin() + first,
-                                                          order.begin() + first + size),
-                                     {size});
-      const Tensor X = index_select(data.train_source.tokens, 0, rows);           // (B, T)
+      const Tensor rows = int_tensor(
+          std::vector<int64_t>(order.begin() + first, order.begin() + first + size), {size});
+      const Tensor X = index_select(data.train_source.tokens, 0, rows);            // (B, T)
       const Tensor X_valid = index_select(data.train_source.valid_lens, 0, rows);  // (B,)
-      const Tensor Y = index_select(data.train_target.tokens, 0, rows);           // (B, T)
+      const Tensor Y = index_select(data.train_target.tokens, 0, rows);            // (B, T)
       const Tensor Y_valid = index_select(data.train_target.valid_lens, 0, rows);  // (B,)
       // Teacher forcing: the decoder reads <bos> and the target shifted right by one.
       const Tensor decoder_inputs = cat({bos.narrow(0, 0, size), Y.narrow(1, 0, T - 1)}, 1);
@@ -223,7 +232,8 @@ TrainResult train(const TrainOptions& o) {
     epoch_loss = loss_sum / tokens;
     losses.x.push_back(double(epoch + 1)), losses.y.push_back(epoch_loss);
     const double elapsed = seconds_since(start);
-    const double eta = elapsed / double(epoch + 1 - start_epoch) * double(settings.epochs - epoch - 1);
+    const double eta =
+        elapsed / double(epoch + 1 - start_epoch) * double(settings.epochs - epoch - 1);
     progress.update(fmt::format("epoch {:>4}/{}  loss {:.4f}  {:>7.0f} tok/s  elapsed {}  eta {}",
                                 epoch + 1, settings.epochs, epoch_loss, tokens / seconds,
                                 format_duration(elapsed), format_duration(eta)));
@@ -242,8 +252,8 @@ TrainResult train(const TrainOptions& o) {
              format_duration(seconds_since(start)), result.tokens_per_second, o.checkpoint);
 
   // Evaluate as `bahdanau eval` would: on the held-out pairs, or on some training pairs.
-  Translator translator{std::move(model_owner), data.source_vocab, data.target_vocab,
-                        data.tokenizer, settings.num_steps, metadata};
+  Translator translator{std::move(model_owner), data.source_vocab,  data.target_vocab,
+                        data.tokenizer,         settings.num_steps, metadata};
   const bool held_out = !data.val_pairs.empty();
   const std::vector<SentencePair>& pairs = held_out ? data.val_pairs : data.train_pairs;
   fmt::print("{}:\n", held_out ? "held-out pairs" : "training pairs (nothing was held out)");

@@ -14,9 +14,9 @@ namespace bahdanau {
 // Unset values take the defaults of the data: d2l's classic configuration for a Tatoeba file,
 // a configuration that learns the date task in about a minute without --data.
 struct TrainOptions {
-  std::string data;              // tab-separated pairs; empty: the date task
-  int64_t num_examples = 0;      // > 0: the first N pairs only
-  bool strict = false;           // malformed lines are errors instead of skipped
+  std::string data;                    // tab-separated pairs; empty: the date task
+  int64_t num_examples = 0;            // > 0: the first N pairs only
+  bool strict = false;                 // malformed lines are errors instead of skipped
   std::optional<double> val_fraction;  // held out for evaluation (file: 0.05, dates: none)
   int64_t min_freq = 2;
   int64_t date_pairs = 20000, date_held_out = 1000;  // the date task's sizes
@@ -25,7 +25,7 @@ struct TrainOptions {
   bool bidirectional = false;
   std::string attention = "additive";
   double grad_clip = 1.0;
-  int64_t log_every = 0;  // batches between progress lines; 0: one per epoch
+  int64_t log_every = 0;          // batches between progress lines; 0: one per epoch
   int64_t checkpoint_every = 10;  // epochs
   std::string checkpoint = "bahdanau.safetensors";
   bool resume = false;
@@ -36,9 +36,9 @@ struct TrainOptions {
 };
 
 struct TrainResult {
-  double final_loss = 0;     // mean per-token loss of the last epoch
+  double final_loss = 0;  // mean per-token loss of the last epoch
   double tokens_per_second = 0;
-  EvalResult held_out;       // count 0 when nothing was held out
+  EvalResult held_out;  // count 0 when nothing was held out
 };
 
 TrainResult train(const TrainOptions& options);

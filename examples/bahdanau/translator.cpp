@@ -55,21 +55,25 @@ nn::Metadata translator_metadata(const Seq2SeqConfig& config, const Vocab& sourc
 Translator load_translator(const std::string& checkpoint) {
   Translator t;
   t.metadata = nn::read_checkpoint_metadata(checkpoint);
-  for (const char* key : {"program", "config", "source_vocab", "target_vocab", "tokenizer", "num_steps"}) {
+  for (const char* key :
+       {"program", "config", "source_vocab", "target_vocab", "tokenizer", "num_steps"}) {
     if (!t.metadata.contains(key)) {
       fail("{} is not a checkpoint of bahdanau (its metadata has no '{}')", checkpoint, key);
     }
   }
   try {
-    t.source_vocab = Vocab(nlohmann::json::parse(t.metadata.at("source_vocab")).get<std::vector<std::string>>());
-    t.target_vocab = Vocab(nlohmann::json::parse(t.metadata.at("target_vocab")).get<std::vector<std::string>>());
+    t.source_vocab =
+        Vocab(nlohmann::json::parse(t.metadata.at("source_vocab")).get<std::vector<std::string>>());
+    t.target_vocab =
+        Vocab(nlohmann::json::parse(t.metadata.at("target_vocab")).get<std::vector<std::string>>());
     t.num_steps = std::stoll(t.metadata.at("num_steps"));
   } catch (const std::exception& e) {
     fail("{}: unreadable vocabulary or num_steps in the metadata ({})", checkpoint, e.what());
   }
   t.tokenizer = tokenizer_from_name(t.metadata.at("tokenizer"));
   Seq2SeqConfig config = Seq2SeqConfig::from_json(t.metadata.at("config"));
-  if (config.source_vocab != t.source_vocab.size() || config.target_vocab != t.target_vocab.size()) {
+  if (config.source_vocab != t.source_vocab.size() ||
+      config.target_vocab != t.target_vocab.size()) {
     fail("{}: the config's vocabulary sizes ({}, {}) do not match the saved vocabularies ({}, {})",
          checkpoint, config.source_vocab, config.target_vocab, t.source_vocab.size(),
          t.target_vocab.size());
@@ -87,9 +91,9 @@ void write_attention_heatmap(const std::string& path, const Translator& translat
   columns.resize(size_t(translation.attention.size(1)));  // as the encoder saw it (num_steps)
   std::vector<std::string> rows = translator.target_tokens(translation.tokens);
   if (translation.finished) rows.push_back("<eos>");
-  examples::write_heatmaps(path, {{translation.attention, rows, columns,
-                                   fmt::format("{} -> {}", sentence,
-                                               translator.detokenize(translation.tokens))}});
+  examples::write_heatmaps(
+      path, {{translation.attention, rows, columns,
+              fmt::format("{} -> {}", sentence, translator.detokenize(translation.tokens))}});
 }
 
 }  // namespace bahdanau

@@ -15,7 +15,9 @@ struct Layout {
   double label_width, label_height, width, height;
 };
 
-double text_width(const std::string& text) { return kCharWidth * double(text.size()); }
+double text_width(const std::string& text) {
+  return kCharWidth * double(text.size());
+}
 
 Layout layout(const Heatmap& map) {
   double longest_row = 0, longest_col = 0;
