@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   train_command->add_flag("--strict", t.strict, "fail on a malformed line instead of skipping it");
   train_command->add_option("--val-fraction", t.val_fraction,
-                            "pairs of --data held out for evaluation (default 0.05)");
+                            "share of the pairs of --data held out for eval (default 0, as d2l)");
   train_command->add_option("--min-freq", t.min_freq, "rarer words become <unk>")
       ->capture_default_str();
   train_command->add_option("--date-pairs", t.date_pairs, "date task: training pairs")

@@ -83,9 +83,10 @@ RunSettings resolve(const TrainOptions& o) {
   const bool dates = o.data.empty();
   RunSettings s;
   s.data = o.data;
-  s.num_examples = o.num_examples, s.min_freq = o.min_freq, s.strict = o.strict;
+  s.num_examples = o.num_examples.value_or(dates ? 0 : 600);
+  s.min_freq = o.min_freq, s.strict = o.strict;
   s.date_pairs = dates ? o.date_pairs : 0, s.date_held_out = dates ? o.date_held_out : 0;
-  s.val_fraction = o.val_fraction.value_or(dates ? 0.0 : 0.05);
+  s.val_fraction = o.val_fraction.value_or(0.0);
   s.num_steps = o.num_steps.value_or(dates ? 12 : 10);
   s.epochs = o.epochs.value_or(dates ? 8 : 250);
   s.batch_size = o.batch_size.value_or(dates ? 128 : 64);
@@ -98,7 +99,7 @@ RunSettings resolve(const TrainOptions& o) {
   positive("--batch-size", s.batch_size), positive("--min-freq", s.min_freq);
   positive("--checkpoint-every", o.checkpoint_every);
   if (dates) positive("--date-pairs", s.date_pairs);
-  if (o.num_examples < 0) fail("--num-examples must be >= 0, got {}", o.num_examples);
+  if (s.num_examples < 0) fail("--num-examples must be >= 0, got {}", s.num_examples);
   if (o.log_every < 0) fail("--log-every must be >= 0, got {}", o.log_every);
   if (!(s.lr > 0)) fail("--lr must be positive, got {}", s.lr);
   if (o.stop_at_epoch < 0 || o.stop_at_epoch > s.epochs) {
