@@ -2,6 +2,7 @@
 // in one pass per row, and the backward dlogits[i] = g_i * (softmax(logits[i]) - onehot(t_i)).
 #include <cmath>
 
+#include "engine/cpu/fast_math.hpp"
 #include "engine/cpu/kernels.hpp"
 #include "engine/cpu/strided.hpp"
 
@@ -14,7 +15,7 @@ T log_sum_exp(const T* row, int64_t c) {
   T shift = row[0];
   for (int64_t j = 1; j < c; ++j) shift = row[j] > shift ? row[j] : shift;
   T total = 0;
-  for (int64_t j = 0; j < c; ++j) total += std::exp(row[j] - shift);
+  for (int64_t j = 0; j < c; ++j) total += vector_exp(row[j] - shift);
   return shift + std::log(total);
 }
 
@@ -54,7 +55,7 @@ int cross_entropy_backward(const heed_view* logits, const heed_view* targets, in
                        }
                        const T g = typed<T>(row_grad)[i];
                        const T lse = log_sum_exp(row, c);
-                       for (int64_t j = 0; j < c; ++j) out[j] = g * std::exp(row[j] - lse);
+                       for (int64_t j = 0; j < c; ++j) out[j] = g * vector_exp(row[j] - lse);
                        out[t[i]] -= g;
                      }
                    });

@@ -106,7 +106,7 @@ template <typename T>
 void log_softmax_row(const T* x, int64_t k, T* y) {
   const T shift = row_max(x, k);
   T total = 0;
-  for (int64_t j = 0; j < k; ++j) total += std::exp(x[j] - shift);
+  for (int64_t j = 0; j < k; ++j) total += vector_exp(x[j] - shift);
   const T log_total = shift + std::log(total);
   for (int64_t j = 0; j < k; ++j) y[j] = x[j] - log_total;
 }
