@@ -1,3 +1,6 @@
+// The backward pass: record() attaches Nodes during the forward; run_backward orders them with
+// an explicit-stack depth-first search and runs each closure once, summing gradients into leaves.
+// Long graphs are torn down iteratively too. See docs/autograd.md.
 #include "engine/autograd.hpp"
 
 #include <algorithm>

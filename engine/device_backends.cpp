@@ -1,3 +1,5 @@
+// Which kernel table serves a device: the CPU backend (fast or reference kernels), or the CUDA
+// plugin, found and loaded with dlopen on first use. Also the one thread knob. See docs/backends.md.
 #include "engine/device_backends.hpp"
 
 #include <dlfcn.h>

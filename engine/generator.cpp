@@ -1,3 +1,5 @@
+// Seeded random numbers (xoshiro256**, seeded through splitmix64) and the random factories
+// rand, randn and randint built on them.
 #include "engine/generator.hpp"
 
 #include <cmath>

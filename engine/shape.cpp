@@ -1,3 +1,4 @@
+// Shapes and strides: numel, contiguous strides, broadcasting, and dims counted from the end.
 #include "engine/shape.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,5 @@
+// The attention modules: the shared mask-softmax-dropout-average step, and the dot-product,
+// additive and Luong scores (each projecting its keys once, for decoders).
 #include "nn/attention.hpp"
 
 #include <cmath>

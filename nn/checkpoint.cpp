@@ -1,3 +1,5 @@
+// Checkpoints: model, optimizer (under "optimizer/") and generator state in one safetensors
+// file, checked entry by entry before anything is loaded.
 #include "nn/checkpoint.hpp"
 
 namespace heed::nn {

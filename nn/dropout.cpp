@@ -1,3 +1,4 @@
+// The Dropout module: the engine's dropout while training, the identity in eval mode.
 #include "nn/dropout.hpp"
 
 namespace heed::nn {

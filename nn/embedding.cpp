@@ -1,3 +1,4 @@
+// The Embedding module: rows of a weight matrix looked up by id, N(0, 1) initialised as PyTorch.
 #include "nn/embedding.hpp"
 
 #include "nn/init.hpp"

@@ -1,3 +1,5 @@
+// GRU, GRUCell and gru_step: the GRU's cell (two products and the fused gru_cell op) plugged
+// into the shared recurrent machinery of recurrent.cpp.
 #include "nn/gru.hpp"
 
 namespace heed::nn {

@@ -1,3 +1,4 @@
+// Weight initialisations drawn from heed's default generator: uniform, Xavier-uniform, normal.
 #include "nn/init.hpp"
 
 #include <cmath>

@@ -1,3 +1,4 @@
+// The LayerNorm module: the engine's fused layer_norm with PyTorch's weight and bias.
 #include "nn/layer_norm.hpp"
 
 #include <fmt/ranges.h>

@@ -1,3 +1,5 @@
+// Linear layers: linear(x, W, b) = x W^T + b as one matrix product, and the Linear module with
+// PyTorch's default initialisation.
 #include "nn/linear.hpp"
 
 #include <cmath>

@@ -1,3 +1,5 @@
+// Losses built on the engine's cross_entropy: label smoothing, sequence losses over valid
+// tokens, and mean squared error.
 #include "nn/loss.hpp"
 
 namespace heed::nn {

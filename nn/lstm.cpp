@@ -1,3 +1,5 @@
+// LSTM, LSTMCell and lstm_step: the LSTM's gates as elementwise ops, plugged into the shared
+// recurrent machinery of recurrent.cpp.
 #include "nn/lstm.hpp"
 
 namespace heed::nn {

@@ -1,3 +1,5 @@
+// Module: registration of parameters, buffers and submodules, dotted names, train/eval, to(),
+// state_dict with strict loading, and PyTorch-style printing.
 #include "nn/module.hpp"
 
 #include <fmt/ranges.h>

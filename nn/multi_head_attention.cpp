@@ -1,3 +1,5 @@
+// Multi-head attention with PyTorch's parameters: projections, heads split and merged, masks,
+// and a key/value cache for generation.
 #include "nn/multi_head_attention.hpp"
 
 #include <cmath>

@@ -1,3 +1,5 @@
+// Optimizers: parameter groups and their state, SGD (momentum, Nesterov, weight decay), Adam and
+// AdamW (through the fused adam_step_), and gradient clipping.
 #include "nn/optim.hpp"
 
 #include <cmath>

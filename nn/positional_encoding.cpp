@@ -1,3 +1,4 @@
+// Positional encodings: the fixed sinusoidal table and learned position embeddings.
 #include "nn/positional_encoding.hpp"
 
 #include <cmath>

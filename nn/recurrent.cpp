@@ -1,3 +1,5 @@
+// What GRU and LSTM share: PyTorch's parameter layout, and the loop over layers, directions and
+// time steps that calls a cell.
 #include "nn/recurrent.hpp"
 
 #include <cmath>

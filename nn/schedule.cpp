@@ -1,3 +1,4 @@
+// Learning-rate schedules (constant, step, warmup then cosine) and the scheduler that applies one.
 #include "nn/schedule.hpp"
 
 #include <cmath>

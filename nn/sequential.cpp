@@ -1,3 +1,4 @@
+// Sequential, and the activation modules (GELU, ReLU, Tanh) it usually holds.
 #include "nn/sequential.hpp"
 
 namespace heed::nn {

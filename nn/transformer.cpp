@@ -1,3 +1,4 @@
+// The pre-LayerNorm transformer block of GPT-2: attention and an MLP, each in a residual branch.
 #include "nn/transformer.hpp"
 
 namespace heed::nn {

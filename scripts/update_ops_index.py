@@ -58,6 +58,7 @@ OPS = [
     ("dropout", r"^Tensor dropout\(", "dropout", "composite: x * keep / (1 - p), gradient from mul"),
     ("view / reshape / unsqueeze / squeeze / flatten", r"^Tensor record_reshape_like\(", "shape",
      "same elements, other shape: dx = reshape(dy)"),
+    ("movedim", r"^Tensor movedim\(", "shape", "composite: a permute moving one dim, so its gradient is permute's"),
     ("permute / transpose / t / mT", r"^Tensor Tensor::permute\(", "shape", "dx = permute(dy, inverse permutation)"),
     ("slice / narrow / select", r"^Tensor Tensor::slice\(", "shape", "dx = zeros with dy written into the sliced positions"),
     ("expand", r"^Tensor Tensor::expand\(", "shape", "dx = dy summed over the repeated dims"),

@@ -1,3 +1,5 @@
+// The safetensors format: a validating reader (every header field, offset and size checked
+// before use) and an atomic writer (temporary file, fsync, rename).
 #include "engine/io/safetensors.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// The Adam / AdamW update as one fused kernel call per parameter, and its composite twin.
 #include "engine/ops/adam.hpp"
 
 #include <cmath>

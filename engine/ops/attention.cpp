@@ -1,3 +1,5 @@
+// Additive attention scores: the fused op (one kernel each way, tanh recomputed in the backward)
+// and its composite twin from broadcasting add, tanh and matmul.
 #include "engine/ops/attention.hpp"
 
 #include "engine/ops/common.hpp"

@@ -1,3 +1,4 @@
+// The fused GRU cell: one kernel forward, one backward, and the composite it is tested against.
 #include "engine/ops/recurrent.hpp"
 
 #include "engine/ops/common.hpp"
