@@ -1,10 +1,12 @@
 // Which kernel table serves a device: the CPU backend (fast or reference kernels), or the CUDA
-// plugin, found and loaded with dlopen on first use. Also the one thread knob. See docs/backends.md.
+// plugin, found and loaded with dlopen on first use. Also the one thread knob. See
+// docs/backends.md.
 #include "engine/device_backends.hpp"
 
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -26,11 +28,22 @@ namespace {
 thread_local bool use_reference_kernels = false;
 constexpr const char* kCudaPluginName = "libheed-cuda.so";
 
+// Where the plugin may be: beside the running program, beside libheed_engine itself (in a build
+// tree the plugin is built next to it), heed's install libdir, then HEED_BACKEND_PATH.
 std::vector<std::filesystem::path> cuda_plugin_directories() {
   std::vector<std::filesystem::path> directories;
   std::error_code error;
   const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
   if (!error) directories.push_back(executable.parent_path());
+  Dl_info engine{};
+  if (dladdr(reinterpret_cast<void*>(&cuda_plugin_directories), &engine) != 0 &&
+      engine.dli_fname != nullptr) {
+    const auto here =
+        std::filesystem::absolute(engine.dli_fname, error).lexically_normal().parent_path();
+    if (!error && std::find(directories.begin(), directories.end(), here) == directories.end()) {
+      directories.push_back(here);
+    }
+  }
   directories.emplace_back(HEED_INSTALL_LIBDIR);
   if (const char* extra = std::getenv("HEED_BACKEND_PATH")) {
     std::stringstream paths(extra);

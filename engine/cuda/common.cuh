@@ -1,0 +1,84 @@
+// What every CUDA kernel file shares: the plugin's error state, dtype dispatch, the walk from a
+// linear element index to a strided view's offset, and launch sizes.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include "engine/backend.hpp"
+
+namespace heed::cuda {
+
+// The last failure, for heed_backend::last_error. Kernels return fail(...) on a CUDA error.
+void set_error(const std::string& message);
+int fail(const char* what, cudaError_t error);
+// After a launch: 0, or the launch's error recorded and non-zero.
+int check_launch(const char* kernel);
+
+constexpr int kThreads = 256;
+inline int blocks_for(int64_t n) {
+  const int64_t blocks = (n + kThreads - 1) / kThreads;
+  return static_cast<int>(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
+}
+
+int64_t numel(const heed_view& v);
+
+// The offset of element `linear` (row-major order over v's shape) in v's storage.
+__device__ inline int64_t offset_of(const heed_view& v, int64_t linear) {
+  int64_t offset = 0;
+  for (int d = v.ndim - 1; d >= 0; --d) {
+    const int64_t size = v.shape[d];
+    offset += (linear % size) * v.strides[d];
+    linear /= size;
+  }
+  return offset;
+}
+
+// Calls body(T{}) with T the C++ type of a heed dtype.
+template <typename Body>
+void visit_any(int32_t dtype, Body&& body) {
+  switch (dtype) {
+    case HEED_FLOAT32:
+      body(float{});
+      break;
+    case HEED_FLOAT64:
+      body(double{});
+      break;
+    case HEED_INT64:
+      body(int64_t{});
+      break;
+    default:
+      body(bool{});
+      break;
+  }
+}
+
+template <typename Body>
+void visit_floating(int32_t dtype, Body&& body) {
+  if (dtype == HEED_FLOAT64) {
+    body(double{});
+  } else {
+    body(float{});
+  }
+}
+
+// Sums over the threads of a warp; every lane gets the total.
+template <typename T>
+__device__ inline T warp_sum(T value) {
+  for (int offset = 16; offset > 0; offset /= 2)
+    value += __shfl_xor_sync(0xffffffffu, value, offset);
+  return value;
+}
+
+template <typename T>
+__device__ inline T warp_max(T value) {
+  for (int offset = 16; offset > 0; offset /= 2) {
+    const T other = __shfl_xor_sync(0xffffffffu, value, offset);
+    value = other > value ? other : value;
+  }
+  return value;
+}
+
+}  // namespace heed::cuda

@@ -1,0 +1,54 @@
+// The CUDA plugin's kernels, one per entry of heed_backend (engine/backend.hpp documents each
+// contract). cuda_backend.cu puts them in the table.
+#pragma once
+
+#include "engine/backend.hpp"
+
+namespace heed::cuda {
+
+void* allocate(size_t bytes);
+void release(void* pointer);
+int copy_from_host(void* device_dst, const void* host_src, size_t bytes);
+int copy_to_host(void* host_dst, const void* device_src, size_t bytes);
+
+int copy(const heed_view* src, const heed_view* dst);
+int fill(const heed_view* dst, double value);
+int unary(int32_t op, double a, double b, const heed_view* x, const heed_view* y);
+int binary(int32_t op, const heed_view* a, const heed_view* b, const heed_view* out);
+int where(const heed_view* condition, const heed_view* a, const heed_view* b, const heed_view* out);
+int reduce_rows(int32_t op, const heed_view* x, const heed_view* out);
+int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, heed_matrix a,
+         heed_matrix b, double beta, heed_matrix c);
+int softmax_forward(const heed_view* x, const heed_softmax_mask* mask, int32_t log,
+                    const heed_view* y);
+int softmax_backward(const heed_view* y, const heed_view* dy, int32_t log, const heed_view* dx);
+int layer_norm_forward(const heed_view* x, const heed_view* weight, const heed_view* bias,
+                       double eps, const heed_view* y, const heed_view* mean,
+                       const heed_view* rstd);
+int layer_norm_backward(const heed_view* dy, const heed_view* x, const heed_view* weight,
+                        const heed_view* mean, const heed_view* rstd, const heed_view* dx,
+                        const heed_view* dweight, const heed_view* dbias);
+int index_select(const heed_view* x, const heed_view* index, const heed_view* out);
+int index_add(const heed_view* src, const heed_view* index, const heed_view* out);
+int gather(const heed_view* x, const heed_view* index, const heed_view* out);
+int scatter_add(const heed_view* src, const heed_view* index, const heed_view* out);
+int cross_entropy_forward(const heed_view* logits, const heed_view* targets, int64_t ignore_index,
+                          const heed_view* loss);
+int cross_entropy_backward(const heed_view* logits, const heed_view* targets, int64_t ignore_index,
+                           const heed_view* row_grad, const heed_view* dlogits);
+int gru_cell_forward(const heed_view* input_gates, const heed_view* hidden_gates,
+                     const heed_view* h, const heed_view* h_next, const heed_view* gates);
+int gru_cell_backward(const heed_view* dh_next, const heed_view* gates,
+                      const heed_view* hidden_gates, const heed_view* h,
+                      const heed_view* dinput_gates, const heed_view* dhidden_gates,
+                      const heed_view* dh);
+int additive_scores_forward(const heed_view* query_features, const heed_view* key_features,
+                            const heed_view* w, const heed_view* scores);
+int additive_scores_backward(const heed_view* dscores, const heed_view* query_features,
+                             const heed_view* key_features, const heed_view* w,
+                             const heed_view* dquery_features, const heed_view* dkey_features,
+                             const heed_view* dw);
+int adam_step(const heed_view* param, const heed_view* grad, const heed_view* exp_avg,
+              const heed_view* exp_avg_sq, const heed_adam_options* options);
+
+}  // namespace heed::cuda
