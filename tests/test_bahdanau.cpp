@@ -277,6 +277,9 @@ TEST_CASE("bahdanau: bad input is a clear error") {
   check_error([] { load_translator(kFixtures + "/nn_reference.safetensors"); },
               {"not a checkpoint of bahdanau"});
   check_error([] { load_translator(kFixtures + "/no_such.safetensors"); }, {"no_such.safetensors"});
+  options = small_date_run(temporary_path("device.safetensors"));
+  options.device = "gpu";
+  check_error([&] { train(options); }, {"unknown device 'gpu'", "cpu, cuda or cuda:N"});
 }
 
 TEST_CASE(

@@ -28,7 +28,8 @@ std::vector<Translation> greedy_translate(Seq2Seq& model, const Encoded& source,
   const int64_t B = source.tokens.size(0);
   const std::vector<int64_t> source_lens = source.valid_lens.to_vector<int64_t>();
   DecoderState state = model.encode(source.tokens, source.valid_lens);
-  Tensor input = full({B, 1}, double(Vocab::bos), {kInt64});  // (B, 1)
+  const Device device = source.tokens.device();
+  Tensor input = full({B, 1}, double(Vocab::bos), {kInt64, device});  // (B, 1)
   std::vector<Translation> out(static_cast<size_t>(B));
   std::vector<Tensor> step_weights;  // each (B, T)
   int64_t unfinished = B;
@@ -53,7 +54,7 @@ std::vector<Translation> greedy_translate(Seq2Seq& model, const Encoded& source,
     }
     input = next.unsqueeze(1);
   }
-  const Tensor weights = stack(step_weights, 1);  // (B, steps, T)
+  const Tensor weights = stack(step_weights, 1).to(kCPU);  // (B, steps, T)
   for (int64_t b = 0; b < B; ++b) {
     Translation& t = out[size_t(b)];
     const int64_t steps = int64_t(t.tokens.size()) + (t.finished ? 1 : 0);
@@ -83,7 +84,7 @@ Translation beam_translate(Seq2Seq& model, const Encoded& source, int64_t beam, 
     std::vector<int64_t> last;
     for (const Hypothesis& h : live)
       last.push_back(h.tokens.empty() ? Vocab::bos : h.tokens.back());
-    const Tensor input = int_tensor(last, {int64_t(live.size()), 1});
+    const Tensor input = int_tensor(last, {int64_t(live.size()), 1}).to(source.tokens.device());
     const Tensor log_probs =
         log_softmax(model.decoder->forward(input, state).squeeze(1), -1).to(kFloat64);  // (n, V)
     const Tensor weights = model.decoder->attention_weights[0].squeeze(1);              // (n, T)
@@ -115,7 +116,10 @@ Translation beam_translate(Seq2Seq& model, const Encoded& source, int64_t beam, 
     }
     if (int64_t(finished.size()) >= beam) break;
     live = std::move(next);
-    if (!live.empty()) state = state.select_rows(int_tensor(parents, {int64_t(parents.size())}));
+    if (!live.empty()) {
+      state = state.select_rows(
+          int_tensor(parents, {int64_t(parents.size())}).to(source.tokens.device()));
+    }
   }
   const bool any_finished = !finished.empty();
   const std::vector<Hypothesis>& pool = any_finished ? finished : live;
@@ -130,7 +134,8 @@ Translation beam_translate(Seq2Seq& model, const Encoded& source, int64_t beam, 
   t.tokens = best.tokens;
   if (t.finished) t.tokens.pop_back();
   t.log_prob = best.log_prob;
-  t.attention = stack(best.weights, 0).narrow(1, 0, source_len).contiguous();  // (steps, T_valid)
+  t.attention =
+      stack(best.weights, 0).narrow(1, 0, source_len).to(kCPU).contiguous();  // (steps, T)
   return t;
 }
 

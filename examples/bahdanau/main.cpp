@@ -11,6 +11,7 @@
 
 #include "examples/bahdanau/train.hpp"
 #include "examples/bahdanau/translator.hpp"
+#include "examples/common/device_option.hpp"
 
 using namespace bahdanau;
 
@@ -23,6 +24,7 @@ struct TranslateOptions {
   double alpha = 0.75;
   int64_t max_steps = 0;
   std::string heatmap;  // PNG or SVG: the first sentence's attention
+  std::string device = "cpu";
 };
 
 struct EvalCommandOptions {
@@ -31,10 +33,11 @@ struct EvalCommandOptions {
   std::string data;   // where the training file is now, if it moved
   int64_t limit = 0;
   EvalOptions eval;
+  std::string device = "cpu";
 };
 
 void translate(const TranslateOptions& o) {
-  const Translator translator = load_translator(o.checkpoint);
+  const Translator translator = load_translator(o.checkpoint, examples::parse_device(o.device));
   std::vector<std::string> sentences = o.sentences;
   if (sentences.empty()) {  // one sentence per line of standard input
     for (std::string line; std::getline(std::cin, line);) {
@@ -56,7 +59,7 @@ void translate(const TranslateOptions& o) {
 }
 
 void evaluate_command(const EvalCommandOptions& o) {
-  const Translator translator = load_translator(o.checkpoint);
+  const Translator translator = load_translator(o.checkpoint, examples::parse_device(o.device));
   std::vector<SentencePair> pairs;
   if (!o.pairs.empty()) {
     ReadResult read = read_pairs(o.pairs);
@@ -147,6 +150,7 @@ int main(int argc, char** argv) {
                             "draw the loss curve to this PNG or SVG file at every checkpoint");
   train_command->add_option("--seed", t.seed, "random seed (initialisation, order, split, dates)")
       ->capture_default_str();
+  train_command->add_option("--device", t.device, "cpu, cuda or cuda:N")->capture_default_str();
   train_command->add_option("--heatmaps", t.eval.heatmap_dir,
                             "after training, draw the attention of a few evaluated pairs into "
                             "this directory");
@@ -165,6 +169,7 @@ int main(int argc, char** argv) {
       ->add_option("--max-steps", s.max_steps,
                    "longest translation in tokens (0: the model's num_steps)")
       ->capture_default_str();
+  translate_command->add_option("--device", s.device, "cpu, cuda or cuda:N")->capture_default_str();
   translate_command->add_option("--heatmap", s.heatmap,
                                 "draw the first sentence's attention to this PNG or SVG file");
 
@@ -184,6 +189,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   eval_command->add_option("--show", e.eval.show, "worked examples to print")
       ->capture_default_str();
+  eval_command->add_option("--device", e.device, "cpu, cuda or cuda:N")->capture_default_str();
   eval_command->add_option("--heatmaps", e.eval.heatmap_dir,
                            "draw the attention of the first examples into this directory");
   eval_command->add_option("--heatmap-count", e.eval.heatmaps, "how many to draw")

@@ -5,6 +5,7 @@
 
 #include "examples/bahdanau/dates.hpp"
 #include "examples/bahdanau/translator.hpp"
+#include "examples/common/device_option.hpp"
 #include "examples/common/line_plot.hpp"
 #include "examples/common/progress.hpp"
 
@@ -164,9 +165,11 @@ TrainResult train(const TrainOptions& o) {
                                          o.resume ? &*saved_target : nullptr, !o.resume);
   if (!o.resume) config = model_config(o, data);
 
+  const Device device = examples::parse_device(o.device);
   auto model_owner = std::make_unique<Seq2Seq>(config);
   Seq2Seq& model = *model_owner;
   xavier_init(model);
+  model.to(device);  // before the optimizer, whose state follows the parameters' device
   nn::Adam optimizer({{model.parameters(), settings.lr}});
   if (o.resume) nn::load_checkpoint(o.checkpoint, model, &optimizer);
 
@@ -174,12 +177,14 @@ TrainResult train(const TrainOptions& o) {
   const int64_t batches_per_epoch = (N + settings.batch_size - 1) / settings.batch_size;
   fmt::print(
       "bahdanau: {} training pairs, {} held out ({}); vocabularies {} -> {}; {} parameters "
-      "({} attention, embed {}, hidden {}, {} layer{}{}); {} threads; {} epochs of {} batches{}\n",
+      "({} attention, embed {}, hidden {}, {} layer{}{}); {}; {} epochs of {} batches{}\n",
       N, data.val_pairs.size(), o.data.empty() ? "the date task" : o.data, data.source_vocab.size(),
       data.target_vocab.size(), model.num_parameters(), config.attention, config.embed_size,
       config.num_hiddens, config.num_layers, config.num_layers == 1 ? "" : "s",
-      config.bidirectional ? ", bidirectional encoder" : "", get_num_threads(), settings.epochs,
-      batches_per_epoch, o.resume ? fmt::format(", resuming after epoch {}", start_epoch) : "");
+      config.bidirectional ? ", bidirectional encoder" : "",
+      device.is_cpu() ? fmt::format("{} threads", get_num_threads()) : device.str(),
+      settings.epochs, batches_per_epoch,
+      o.resume ? fmt::format(", resuming after epoch {}", start_epoch) : "");
 
   nn::Metadata metadata = translator_metadata(config, data.source_vocab, data.target_vocab,
                                               data.tokenizer, settings.num_steps);
@@ -197,7 +202,12 @@ TrainResult train(const TrainOptions& o) {
   examples::ProgressLine progress;
   const auto start = Clock::now();
   double train_seconds = 0, tokens_total = 0, epoch_loss = NAN;
-  const Tensor bos = full({settings.batch_size, 1}, double(Vocab::bos), {kInt64});
+  const Tensor bos = full({settings.batch_size, 1}, double(Vocab::bos), {kInt64, device});
+  // The whole training set moves to the device once; batches are gathered there.
+  const Encoded source{data.train_source.tokens.to(device),
+                       data.train_source.valid_lens.to(device)};
+  const Encoded target{data.train_target.tokens.to(device),
+                       data.train_target.valid_lens.to(device)};
   for (int64_t epoch = start_epoch; epoch < settings.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     const std::vector<int64_t> order = permutation(N, default_generator());

@@ -33,6 +33,7 @@ struct TrainOptions {
   int64_t stop_at_epoch = 0;  // > 0: stop after this epoch with a checkpoint, as if interrupted
   std::string plot_loss;      // PNG or SVG: the loss curve, redrawn at every checkpoint
   uint64_t seed = 0;
+  std::string device = "cpu";  // cpu | cuda | cuda:N
   EvalOptions eval;
 };
 

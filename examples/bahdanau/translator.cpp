@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "examples/common/device_option.hpp"
 #include "examples/common/heatmap.hpp"
 
 namespace bahdanau {
@@ -33,10 +34,12 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& s
                                                int64_t beam, double alpha,
                                                int64_t max_steps) const {
   const int64_t steps = max_steps > 0 ? max_steps : num_steps;
-  if (beam == 1) return greedy_translate(*model, encode(sentences), steps);
+  const Device device = examples::device_of(*model);
+  auto on_device = [&](Encoded e) { return Encoded{e.tokens.to(device), e.valid_lens.to(device)}; };
+  if (beam == 1) return greedy_translate(*model, on_device(encode(sentences)), steps);
   std::vector<Translation> out;
   for (const auto& sentence : sentences) {
-    out.push_back(beam_translate(*model, encode({sentence}), beam, alpha, steps));
+    out.push_back(beam_translate(*model, on_device(encode({sentence})), beam, alpha, steps));
   }
   return out;
 }
@@ -52,7 +55,7 @@ nn::Metadata translator_metadata(const Seq2SeqConfig& config, const Vocab& sourc
           {"num_steps", std::to_string(num_steps)}};
 }
 
-Translator load_translator(const std::string& checkpoint) {
+Translator load_translator(const std::string& checkpoint, Device device) {
   Translator t;
   t.metadata = nn::read_checkpoint_metadata(checkpoint);
   for (const char* key :
@@ -80,6 +83,7 @@ Translator load_translator(const std::string& checkpoint) {
   }
   t.model = std::make_unique<Seq2Seq>(config);
   nn::load_checkpoint(checkpoint, *t.model);
+  t.model->to(device);
   t.model->eval();
   return t;
 }

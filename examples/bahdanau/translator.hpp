@@ -35,8 +35,9 @@ heed::nn::Metadata translator_metadata(const Seq2SeqConfig& config, const Vocab&
                                        const Vocab& target_vocab, Tokenizer tokenizer,
                                        int64_t num_steps);
 
-// heed::Error when the file is missing, damaged, or not a checkpoint of this program.
-Translator load_translator(const std::string& checkpoint);
+// heed::Error when the file is missing, damaged, or not a checkpoint of this program. The model
+// is placed on `device`.
+Translator load_translator(const std::string& checkpoint, heed::Device device = heed::kCPU);
 
 // The attention of one translation as a heatmap: target tokens down, source tokens across.
 void write_attention_heatmap(const std::string& path, const Translator& translator,

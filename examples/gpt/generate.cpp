@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "examples/common/device_option.hpp"
+
 namespace gpt {
 
 using namespace heed;
@@ -79,10 +81,11 @@ std::vector<std::vector<int64_t>> generate(GPT& model,
   const bool was_training = model.is_training();
   model.eval();
   std::vector<nn::KVCache> caches;
-  Tensor mask = tensor(keep, {batch, width});  // (B, S): grows by one column per step
-  Tensor logits = model.forward(int_tensor(ids, {batch, width}),
+  const Device device = examples::device_of(model);
+  Tensor mask = tensor(keep, {batch, width}).to(device);  // (B, S): grows by one column per step
+  Tensor logits = model.forward(int_tensor(ids, {batch, width}).to(device),
                                 {.attention_mask = mask,
-                                 .position_ids = int_tensor(positions, {batch, width}),
+                                 .position_ids = int_tensor(positions, {batch, width}).to(device),
                                  .caches = &caches});  // (B, T, V)
   std::vector<std::vector<int64_t>> generated(prompts.size());
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
@@ -94,12 +97,12 @@ std::vector<std::vector<int64_t>> generate(GPT& model,
     }
     if (on_token) on_token(chosen);
     if (step + 1 == options.max_new_tokens) break;
-    mask = cat({mask, ones({batch, 1})}, 1);  // (B, S + 1)
+    mask = cat({mask, ones({batch, 1}, {kFloat32, device})}, 1);  // (B, S + 1)
     std::vector<int64_t> step_positions;
     for (auto& p : next_position) step_positions.push_back(p++);
-    logits = model.forward(int_tensor(chosen, {batch, 1}),
+    logits = model.forward(int_tensor(chosen, {batch, 1}).to(device),
                            {.attention_mask = mask,
-                            .position_ids = int_tensor(step_positions, {batch, 1}),
+                            .position_ids = int_tensor(step_positions, {batch, 1}).to(device),
                             .caches = &caches});  // (B, 1, V)
   }
   model.train(was_training);

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "examples/common/device_option.hpp"
 #include "examples/common/heatmap.hpp"
 #include "examples/gpt/generate.hpp"
 #include "examples/gpt/train.hpp"
@@ -26,6 +27,7 @@ struct SampleOptions {
   std::string attention_map;  // PNG or SVG path: the first prompt's attention, drawn
   int64_t layer = -1;         // -1: the last layer
   int64_t head = -1;          // -1: every head, side by side
+  std::string device = "cpu";
 };
 
 // Labels a token can be read by in a heatmap: spaces and newlines made visible.
@@ -45,9 +47,10 @@ void draw_attention(GPT& model, const Vocabulary& vocabulary, const std::vector<
   if (o.head >= heads) heed::fail("--head {} does not exist (the model has {})", o.head, heads);
   heed::NoGradGuard no_grad;
   model.eval();
-  model.forward(heed::int_tensor(tokens, {1, int64_t(tokens.size())}));
-  const Tensor weights =
-      model.attention_weights()[static_cast<size_t>(layer)].select(0, 0);  // (H, T, T)
+  model.forward(
+      heed::int_tensor(tokens, {1, int64_t(tokens.size())}).to(examples::device_of(model)));
+  const Tensor weights = model.attention_weights()[static_cast<size_t>(layer)].select(0, 0).to(
+      heed::kCPU);  // (H, T, T)
   std::vector<std::string> labels;
   for (int64_t id : tokens) labels.push_back(visible(vocabulary.decode({id})));
   std::vector<examples::Heatmap> maps;
@@ -72,6 +75,7 @@ void sample(const SampleOptions& o) {
       nlohmann::json::parse(metadata.at("vocabulary")).get<std::vector<std::string>>());
   GPT model(config);
   heed::nn::load_checkpoint(o.checkpoint, model);
+  model.to(examples::parse_device(o.device));
   std::vector<std::string> prompts = o.prompts;
   if (prompts.empty()) {  // one prompt per line of standard input
     for (std::string line; std::getline(std::cin, line);) {
@@ -164,6 +168,7 @@ int main(int argc, char** argv) {
   train_command->add_option("--stop-at", t.stop_at,
                             "stop after this step with a checkpoint, as if interrupted");
   train_command->add_option("--seed", t.seed, "random seed")->capture_default_str();
+  train_command->add_option("--device", t.device, "cpu, cuda or cuda:N")->capture_default_str();
   train_command->add_option("--plot-loss", t.plot_loss,
                             "draw the loss curves to this PNG or SVG file at every evaluation");
 
@@ -183,6 +188,7 @@ int main(int argc, char** argv) {
   sample_command->add_option("--top-p", s.sampling.top_p, "nucleus sampling mass (1: off)")
       ->capture_default_str();
   sample_command->add_option("--seed", s.seed, "random seed for sampling")->capture_default_str();
+  sample_command->add_option("--device", s.device, "cpu, cuda or cuda:N")->capture_default_str();
   sample_command->add_option("--attention-map", s.attention_map,
                              "draw the first prompt's attention weights to this PNG or SVG file");
   sample_command->add_option("--layer", s.layer, "layer for --attention-map (default: the last)");

@@ -93,7 +93,10 @@ Tensor GPT::forward(const Tensor& ids, const ForwardOptions& options) {
   }
   Tensor positions = options.position_ids;
   if (!positions.defined()) {
-    positions = arange(double(cached), double(cached + steps)).unsqueeze(0).expand({batch, steps});
+    positions = arange(double(cached), double(cached + steps))
+                    .to(ids.device())
+                    .unsqueeze(0)
+                    .expand({batch, steps});
   }
   Tensor x = wte_->forward(ids) + wpe_->forward(positions);  // (B, T, C)
   if (options.caches != nullptr && options.caches->empty()) options.caches->resize(blocks_->size());

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "examples/common/device_option.hpp"
 #include "examples/common/line_plot.hpp"
 #include "examples/common/progress.hpp"
 #include "examples/gpt/generate.hpp"
@@ -35,9 +36,11 @@ double evaluate(GPT& model, const Task& task, bool validation, int64_t batches, 
   double total = 0;
   for (int64_t i = 0; i < batches; ++i) {
     const Batch batch = task.batch(batch_size, validation, generator);
-    const Tensor logits = model.forward(batch.inputs);  // (B, T, V)
-    total +=
-        nn::cross_entropy(logits.reshape({-1, logits.size(2)}), batch.targets.reshape({-1})).item();
+    const Device device = examples::device_of(model);
+    const Tensor logits = model.forward(batch.inputs.to(device));  // (B, T, V)
+    total += nn::cross_entropy(logits.reshape({-1, logits.size(2)}),
+                               batch.targets.to(device).reshape({-1}))
+                 .item();
   }
   model.train();
   return total / double(batches);
@@ -164,7 +167,9 @@ double train(const TrainOptions& o) {
   config.vocab_size = task->vocabulary().size();
   if (o.data.empty()) config.block_size = std::max(config.block_size, task->block_size());
 
+  const Device device = examples::parse_device(o.device);
   GPT model(config);
+  model.to(device);  // before the optimizer, whose state follows the parameters' device
   nn::AdamW optimizer(nn::decay_and_no_decay_groups(model, o.lr, o.weight_decay),
                       {.beta1 = 0.9, .beta2 = 0.95});
   if (o.resume) nn::load_checkpoint(o.checkpoint, model, &optimizer);
@@ -177,12 +182,14 @@ double train(const TrainOptions& o) {
   // 12 * layers * width * context.
   const double flops_per_token = 6.0 * double(model.num_parameters()) +
                                  12.0 * double(config.n_layer * config.n_embd * task->block_size());
-  const double peak = measured_peak_flops();
+  // MFU is measured against this CPU's own matrix-product peak; on a GPU it is not reported.
+  const double peak = device.is_cpu() ? measured_peak_flops() : 0.0;
   fmt::print(
-      "gpt: task {}, {} parameters ({} layers, {} heads, {} dims, block {}), {} threads, "
+      "gpt: task {}, {} parameters ({} layers, {} heads, {} dims, block {}), {}, "
       "{} steps{}\n",
       task->name(), model.num_parameters(), config.n_layer, config.n_head, config.n_embd,
-      config.block_size, get_num_threads(), o.steps,
+      config.block_size,
+      device.is_cpu() ? fmt::format("{} threads", get_num_threads()) : device.str(), o.steps,
       o.resume ? fmt::format(", resuming at step {}", start_step) : "");
 
   auto save = [&](int64_t step) {
@@ -209,9 +216,9 @@ double train(const TrainOptions& o) {
   for (int64_t step = start_step; step < o.steps; ++step) {
     const Batch batch = task->batch(o.batch_size, false, default_generator());
     optimizer.zero_grad();
-    const Tensor logits = model.forward(batch.inputs);  // (B, T, V)
-    const Tensor loss =
-        nn::cross_entropy(logits.reshape({-1, logits.size(2)}), batch.targets.reshape({-1}));
+    const Tensor logits = model.forward(batch.inputs.to(device));  // (B, T, V)
+    const Tensor loss = nn::cross_entropy(logits.reshape({-1, logits.size(2)}),
+                                          batch.targets.to(device).reshape({-1}));
     loss.backward();
     if (o.grad_clip > 0) nn::clip_grad_norm(model.parameters(), o.grad_clip);
     optimizer.step();
@@ -227,12 +234,15 @@ double train(const TrainOptions& o) {
       const double eta = elapsed / double(done - start_step) * double(o.steps - done);
       batch_losses.x.push_back(double(done));
       batch_losses.y.push_back(loss.item());
+      const std::string mfu =
+          peak > 0
+              ? fmt::format("  MFU {:>4.1f}%", 100.0 * tokens_per_second * flops_per_token / peak)
+              : "";
       const std::string line = fmt::format(
-          "step {:>6}/{}  loss {:.4f}  lr {:.2e}  {:>8.0f} tok/s  {:>6.1f} ms/step  MFU {:>4.1f}%  "
+          "step {:>6}/{}  loss {:.4f}  lr {:.2e}  {:>8.0f} tok/s  {:>6.1f} ms/step{}  "
           "elapsed {}  eta {}",
           done, o.steps, loss.item(), lr, tokens_per_second,
-          1000.0 * window_seconds / double(window),
-          100.0 * tokens_per_second * flops_per_token / peak, format_duration(elapsed),
+          1000.0 * window_seconds / double(window), mfu, format_duration(elapsed),
           format_duration(eta));
       progress.update(line);
       window_start = Clock::now();

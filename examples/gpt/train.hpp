@@ -33,6 +33,7 @@ struct TrainOptions {
   std::string plot_loss;  // PNG or SVG: the loss curves, rewritten at every evaluation  // > 0:
                           // stop after this step with a checkpoint, as an interrupted run would
   uint64_t seed = 1337;
+  std::string device = "cpu";  // cpu | cuda | cuda:N
 };
 
 // Trains, printing progress, evaluating and checkpointing; at the end reports held-out

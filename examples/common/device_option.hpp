@@ -1,0 +1,28 @@
+// The examples' --device flag: "cpu" (the default), "cuda" or "cuda:N". Using a GPU loads the
+// CUDA plugin on first use; where it cannot (no plugin, driver or GPU) heed::Error says why.
+#pragma once
+
+#include <string>
+
+#include "engine/heed.hpp"
+#include "nn/module.hpp"
+
+namespace examples {
+
+inline heed::Device parse_device(const std::string& name) {
+  if (name == "cpu") return heed::kCPU;
+  if (name == "cuda") return heed::Device::cuda();
+  if (name.rfind("cuda:", 0) == 0 && name.size() > 5 &&
+      name.find_first_not_of("0123456789", 5) == std::string::npos) {
+    return heed::Device::cuda(std::stoi(name.substr(5)));
+  }
+  heed::fail("unknown device '{}' (expected cpu, cuda or cuda:N)", name);
+}
+
+// The device a module's parameters live on (the CPU for a module without parameters).
+inline heed::Device device_of(const heed::nn::Module& module) {
+  const std::vector<heed::Tensor> parameters = module.parameters();
+  return parameters.empty() ? heed::kCPU : parameters.front().device();
+}
+
+}  // namespace examples
