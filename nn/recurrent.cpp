@@ -119,7 +119,9 @@ std::pair<Tensor, std::vector<Tensor>> RecurrentLayers::run(const Tensor& input,
       // The input's share of every gate for every step in one product: (T * B, in) @ (in, G*H)
       Tensor gates = mm(layer_input.reshape({steps * batch, -1}), w.weight_ih.t());
       if (w.bias_ih.defined()) gates = gates + w.bias_ih;
-      const std::vector<Tensor> gates_per_step = unbind(gates.reshape({steps, batch, -1}), 0);
+      // One (B, G*H) slice per step; a single step (a decoder's) needs no split at all.
+      const std::vector<Tensor> gates_per_step =
+          steps == 1 ? std::vector<Tensor>{gates} : unbind(gates.reshape({steps, batch, -1}), 0);
 
       std::vector<Tensor> state;  // each (B, H)
       for (int64_t part = 0; part < state_parts; ++part) {
@@ -134,7 +136,8 @@ std::pair<Tensor, std::vector<Tensor>> RecurrentLayers::run(const Tensor& input,
         state = step(gates_per_step[static_cast<size_t>(t)], state, w);
         outputs[static_cast<size_t>(t)] = state[0];
       }
-      direction_outputs.push_back(stack(outputs, 0));  // (T, B, H)
+      direction_outputs.push_back(steps == 1 ? outputs[0].unsqueeze(0)
+                                             : stack(outputs, 0));  // (T, B, H)
       for (int64_t part = 0; part < state_parts; ++part) {
         final_parts[static_cast<size_t>(part)].push_back(state[static_cast<size_t>(part)]);
       }

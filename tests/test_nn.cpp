@@ -312,3 +312,27 @@ TEST_CASE("dot-product attention: a keep mask gives what the same valid lengths 
   check_close(by_mask, by_lengths, 1e-7, 1e-6);
   CHECK(attention.attention_weights.select(0, 0).select(1, 3).abs().sum().item() == 0);
 }
+
+TEST_CASE("GRU: one step at a time equals the whole sequence at once, values and gradients") {
+  manual_seed(11);
+  nn::GRU gru(3, 4, {.num_layers = 2, .dtype = kFloat64});
+  const Tensor input = random64({5, 2, 3}, 12).requires_grad_();  // (T, B, in)
+  auto [whole, h_whole] = gru(input);
+  (whole.sum() + h_whole.sum()).backward();
+  const Tensor grad_whole = input.grad();
+  const Tensor weight_grad_whole = gru.parameters()[0].grad();
+  input.zero_grad(), gru.zero_grad();
+  std::vector<Tensor> outputs;
+  Tensor h;
+  for (const Tensor& step : unbind(input, 0)) {
+    auto [out, next] = gru(step.unsqueeze(0), h);  // T = 1: the path a decoder takes
+    outputs.push_back(out.squeeze(0));
+    h = next;
+  }
+  const Tensor stepped = stack(outputs, 0);
+  check_close(stepped, whole, 1e-12, 1e-12);
+  check_close(h, h_whole, 1e-12, 1e-12);
+  (stepped.sum() + h.sum()).backward();
+  check_close(input.grad(), grad_whole, 1e-12, 1e-12);
+  check_close(gru.parameters()[0].grad(), weight_grad_whole, 1e-12, 1e-12);
+}
