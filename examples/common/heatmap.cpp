@@ -108,7 +108,12 @@ void write_heatmaps(const std::string& path, const std::vector<Heatmap>& maps) {
   }
   const double top_of_cells = kTitle + label_height;
   const double bar_height = std::max(cells_height, 60.0);
-  Drawing drawing(path, 10 + width + kBarWidth + 30, top_of_cells + bar_height + 12);
+  // The colour bar sits just right of the last map's cells (its title may reach further, above).
+  const Layout& last = layouts.back();
+  const double bar_left = 10 + width - kGap - last.width + last.label_width +
+                          double(maps.back().weights.size(1)) * kCell + 16;
+  const double page_width = std::max(10 + width, bar_left + kBarWidth + 30);
+  Drawing drawing(path, page_width, top_of_cells + bar_height + 12);
   cairo_t* cr = drawing.context();
   cairo_set_font_size(cr, 11);
   double left = 10;
@@ -116,7 +121,7 @@ void write_heatmaps(const std::string& path, const std::vector<Heatmap>& maps) {
     draw(cr, maps[i], layouts[i], left, top_of_cells);
     left += layouts[i].width + kGap;
   }
-  draw_colour_bar(cr, left, top_of_cells, bar_height);
+  draw_colour_bar(cr, bar_left, top_of_cells, bar_height);
   drawing.save();
 }
 
