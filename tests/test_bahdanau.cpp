@@ -239,11 +239,27 @@ TEST_CASE(
   fs::remove(checkpoint);
 }
 
+TEST_CASE("bahdanau: d2l's objective is the mean loss times valid tokens over num_steps") {
+  // Two sentences with 3 and 1 valid tokens of 4: d2l sums each sentence's masked losses,
+  // divides by num_steps = 4, and sums over the batch.
+  const Tensor logits = random64({2, 4, 5}, 7).requires_grad_();
+  const Tensor targets = int_tensor({1, 2, 3, 0, 4, 0, 0, 0}, {2, 4});
+  const Tensor valid = int_tensor({3, 1});
+  const Tensor mean = nn::sequence_cross_entropy(logits, targets, valid);
+  const Tensor per_token = nn::cross_entropy(logits.reshape({8, 5}), targets.reshape({8}),
+                                             {.reduction = Reduction::None});
+  const std::vector<double> l = per_token.to_vector<double>();
+  const double d2l = (l[0] + l[1] + l[2]) / 4 + l[4] / 4;
+  CHECK(training_objective(mean, valid, 4, "d2l").item() == doctest::Approx(d2l));
+  CHECK(training_objective(mean, valid, 4, "mean").item() == doctest::Approx(mean.item()));
+  check_error([&] { training_objective(mean, valid, 4, "sum"); }, {"--loss", "mean or d2l"});
+}
+
 TEST_CASE("bahdanau: an interrupted and resumed run ends with the same weights") {
   const fs::path straight = temporary_path("straight.safetensors");
   const fs::path resumed = temporary_path("resumed.safetensors");
   TrainOptions options = small_date_run(straight);
-  options.date_pairs = 600, options.epochs = 4, options.dropout = 0.2;
+  options.date_pairs = 600, options.epochs = 4, options.dropout = 0.2, options.loss = "d2l";
   train(options);
   options.checkpoint = resumed.string();
   options.stop_at_epoch = 2;

@@ -136,6 +136,12 @@ int main(int argc, char** argv) {
   train_command->add_option("--grad-clip", t.grad_clip, "clip the gradient norm (0: off)")
       ->capture_default_str();
   train_command
+      ->add_option("--loss", t.loss,
+                   "mean: cross-entropy per valid target token; d2l: d2l's objective (per "
+                   "sentence, divided by num_steps, summed over the batch)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"mean", "d2l"}));
+  train_command
       ->add_option("--log-every", t.log_every,
                    "batches between progress lines within an epoch (0: one per epoch)")
       ->capture_default_str();

@@ -27,6 +27,7 @@ struct RunSettings {
   double val_fraction = 0;
   int64_t num_steps = 10, epochs = 0, batch_size = 64;
   double lr = 0.005, grad_clip = 1;
+  std::string loss = "mean";
   uint64_t seed = 0;
 
   nlohmann::json to_json() const {
@@ -42,6 +43,7 @@ struct RunSettings {
             {"batch_size", batch_size},
             {"lr", lr},
             {"grad_clip", grad_clip},
+            {"loss", loss},
             {"seed", seed}};
   }
   static RunSettings from_json(const std::string& text) {
@@ -52,7 +54,8 @@ struct RunSettings {
       s.date_pairs = j.at("date_pairs"), s.date_held_out = j.at("date_held_out");
       s.strict = j.at("strict"), s.val_fraction = j.at("val_fraction");
       s.num_steps = j.at("num_steps"), s.epochs = j.at("epochs"), s.batch_size = j.at("batch_size");
-      s.lr = j.at("lr"), s.grad_clip = j.at("grad_clip"), s.seed = j.at("seed");
+      s.lr = j.at("lr"), s.grad_clip = j.at("grad_clip"), s.loss = j.value("loss", "mean");
+      s.seed = j.at("seed");
       return s;
     } catch (const nlohmann::json::exception& e) {
       fail("the checkpoint's training settings are unreadable ({})", e.what());
@@ -92,7 +95,8 @@ RunSettings resolve(const TrainOptions& o) {
   s.epochs = o.epochs.value_or(dates ? 8 : 250);
   s.batch_size = o.batch_size.value_or(dates ? 128 : 64);
   s.lr = o.lr.value_or(dates ? 0.005 : 0.005);
-  s.grad_clip = o.grad_clip, s.seed = o.seed;
+  s.grad_clip = o.grad_clip, s.loss = o.loss, s.seed = o.seed;
+  if (s.loss != "mean" && s.loss != "d2l") fail("--loss must be mean or d2l, got '{}'", s.loss);
   auto positive = [](const char* flag, int64_t value) {
     if (value < 1) fail("{} must be at least 1, got {}", flag, value);
   };
@@ -123,6 +127,14 @@ Seq2SeqConfig model_config(const TrainOptions& o, const TranslationData& data) {
 }
 
 }  // namespace
+
+Tensor training_objective(const Tensor& mean_loss, const Tensor& valid_lens, int64_t num_steps,
+                          const std::string& kind) {
+  if (kind == "mean") return mean_loss;
+  if (kind != "d2l") fail("--loss must be mean or d2l, got '{}'", kind);
+  // sum over sentences of (masked loss sum / num_steps) = mean loss * valid tokens / num_steps
+  return mean_loss * (valid_lens.sum().to(mean_loss.dtype()) / double(num_steps));
+}
 
 std::vector<SentencePair> held_out_pairs(const nn::Metadata& metadata,
                                          const std::string& data_override) {
@@ -224,9 +236,9 @@ TrainResult train(const TrainOptions& o) {
       // Teacher forcing: the decoder reads <bos> and the target shifted right by one.
       const Tensor decoder_inputs = cat({bos.narrow(0, 0, size), Y.narrow(1, 0, T - 1)}, 1);
       optimizer.zero_grad();
-      const Tensor logits = model.forward(X, decoder_inputs, X_valid);  // (B, T, V)
-      const Tensor loss = nn::sequence_cross_entropy(logits, Y, Y_valid);
-      loss.backward();
+      const Tensor logits = model.forward(X, decoder_inputs, X_valid);     // (B, T, V)
+      const Tensor loss = nn::sequence_cross_entropy(logits, Y, Y_valid);  // per valid token
+      training_objective(loss, Y_valid, T, settings.loss).backward();
       if (settings.grad_clip > 0) nn::clip_grad_norm(model.parameters(), settings.grad_clip);
       optimizer.step();
       const double batch_tokens = Y_valid.sum().item();

@@ -26,6 +26,11 @@ struct TrainOptions {
   bool bidirectional = false;
   std::string attention = "additive";
   double grad_clip = 1.0;
+  // mean: the cross-entropy averaged over valid target tokens. d2l: what d2l's training loop
+  // differentiates, each sentence's masked loss summed and divided by num_steps, summed over the
+  // batch (the same gradient direction, larger by valid tokens / num_steps, so clipping at 1
+  // acts on almost every step). See README.md.
+  std::string loss = "mean";
   int64_t log_every = 0;          // batches between progress lines; 0: one per epoch
   int64_t checkpoint_every = 10;  // epochs
   std::string checkpoint = "bahdanau.safetensors";
@@ -44,6 +49,11 @@ struct TrainResult {
 };
 
 TrainResult train(const TrainOptions& options);
+
+// What the optimizer differentiates, from the mean loss per valid token: itself ("mean"), or
+// d2l's objective ("d2l"), the mean times the batch's valid tokens / num_steps.
+Tensor training_objective(const Tensor& mean_loss, const Tensor& valid_lens, int64_t num_steps,
+                          const std::string& kind);
 
 // The held-out pairs a checkpoint was evaluated on: regenerated for the date task, re-read and
 // re-split for a file (from `data_override` when the file has moved).
