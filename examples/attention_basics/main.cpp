@@ -6,7 +6,8 @@
 //   5  masked softmax: valid lengths, a left-padded batch, a causal mask, a fully masked row
 //   6  the gradient of each result with respect to the query, checked by finite differences
 // Every number printed is computed by heed (float64, autograd on). --step N runs one step,
-// --out DIR writes heatmaps of the weight matrices, --json FILE writes every result for tests.
+// --out DIR writes heatmaps of the weight matrices (--format png or svg), --json FILE writes
+// every result for tests.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +30,7 @@ const TensorOptions kDouble{kFloat64};
 struct Report {
   nlohmann::json results;
   std::string out_dir;
+  std::string format = "png";  // or svg
 
   void show(const std::string& name, const Tensor& value, const std::string& explanation) {
     fmt::print("{} {}: {}\n{}\n\n", name, shape_str(value.shape()), explanation,
@@ -38,10 +40,10 @@ struct Report {
   void say(const std::string& text) { fmt::print("{}\n", text); }
 
   // A weight matrix (rows attend to columns) as a heatmap, when --out was given.
-  void heatmap(const std::string& file, const Tensor& weights, std::vector<std::string> rows,
+  void heatmap(const std::string& name, const Tensor& weights, std::vector<std::string> rows,
                std::vector<std::string> cols, const std::string& title) {
     if (out_dir.empty()) return;
-    const std::string path = (std::filesystem::path(out_dir) / file).string();
+    const std::string path = (std::filesystem::path(out_dir) / (name + "." + format)).string();
     examples::write_heatmaps(path, {{weights.detach(), std::move(rows), std::move(cols), title}});
     fmt::print("(heatmap written to {})\n\n", path);
   }
@@ -80,7 +82,7 @@ void step2(Report& r) {
   const Tensor weighted = A * weights.unsqueeze(1);  // (4, 3)
   r.show("step2.weighted", weighted, "each annotation scaled by its weight");
   r.show("step2.context", weighted.sum({0}), "the context vector: the weighted annotations summed");
-  r.heatmap("step2_weights.png", weights.unsqueeze(0), {"s"}, labels("h", 4),
+  r.heatmap("step2_weights", weights.unsqueeze(0), {"s"}, labels("h", 4),
             "decoder state attending to 4 annotations");
 }
 
@@ -110,7 +112,7 @@ void step3(Report& r) {
   r.show("step3.bilinear", bilinear, "x^T W q: a learned similarity");
   const Tensor all = stack({additive, dot, scaled, bilinear}, 0);  // (4, K)
   r.show("step3.weights", softmax(all, -1), "each row's softmax: the weights each score gives");
-  r.heatmap("step3_scores.png", softmax(all, -1), {"additive", "dot", "scaled", "bilinear"},
+  r.heatmap("step3_scores", softmax(all, -1), {"additive", "dot", "scaled", "bilinear"},
             labels("x", 6), "four scores, softmaxed");
 
   r.say("Why scale: the dot product of two random D-dimensional vectors has variance D, so as D");
@@ -142,7 +144,7 @@ void step4(Report& r) {
   const Tensor weights = softmax(scores, -1);
   r.show("step4.weights", weights, "softmax over the keys");
   r.show("step4.output", matmul(weights, V), "weights @ V: a blend of the values");
-  r.heatmap("step4_weights.png", weights, {"q"}, labels("k", 3), "Q against K");
+  r.heatmap("step4_weights", weights, {"q"}, labels("k", 3), "Q against K");
 
   const Tensor q = tensor({2, 3, 1}, kDouble);
   const Tensor keys = tensor({{1, 2, 1}, {1, 1, 2}}, kDouble);  // K1, K2
@@ -161,7 +163,7 @@ void step5(Report& r) {
          "valid_lens [2, 3]: sentence 1 has 2 real keys, sentence 2 has 3; the rest get exactly 0");
   const Tensor by_row = masked_softmax(x, {.valid_lens = int_tensor({1, 3, 2, 4}, {2, 2})});
   r.show("step5.valid_lens_per_row", by_row, "valid_lens [[1, 3], [2, 4]]: one length per query");
-  r.heatmap("step5_valid_lens.png", by_row.reshape({4, 4}), labels("q", 4), labels("k", 4),
+  r.heatmap("step5_valid_lens", by_row.reshape({4, 4}), labels("q", 4), labels("k", 4),
             "per-row valid lengths");
 
   // A left-padded batch: the first sentence has 2 real tokens, the second 4.
@@ -173,7 +175,7 @@ void step5(Report& r) {
   const Tensor square = rand({4, 4}, kDouble, &generator);
   const Tensor causal = masked_softmax(square, {.causal = true});
   r.show("step5.causal", causal, "causal: position t sees positions <= t only (lower triangle)");
-  r.heatmap("step5_causal.png", causal, labels("t", 4), labels("t", 4), "causal mask");
+  r.heatmap("step5_causal", causal, labels("t", 4), labels("t", 4), "causal mask");
 
   const Tensor none = masked_softmax(x, {.valid_lens = int_tensor({0, 2})});
   r.show("step5.fully_masked", none,
@@ -252,7 +254,10 @@ int main(int argc, char** argv) {
   app.add_option("--step", step, "run only this step (1-6; 0: all)")
       ->capture_default_str()
       ->check(CLI::Range(0, 6));
-  app.add_option("--out", report.out_dir, "write heatmaps of the weight matrices (PNG) here");
+  app.add_option("--out", report.out_dir, "write heatmaps of the weight matrices here");
+  app.add_option("--format", report.format, "heatmap format: png or svg")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"png", "svg"}));
   app.add_option("--json", json_path, "write every printed result to this JSON file");
   try {
     app.parse(argc, argv);
