@@ -28,10 +28,18 @@ namespace {
 thread_local bool use_reference_kernels = false;
 constexpr const char* kCudaPluginName = "libheed-cuda.so";
 
-// Where the plugin may be: beside the running program, beside libheed_engine itself (in a build
-// tree the plugin is built next to it), heed's install libdir, then HEED_BACKEND_PATH.
+// Where the plugin may be, in order: every directory in HEED_BACKEND_PATH (an explicit choice
+// wins), beside the running program, beside libheed_engine itself (in a build tree the plugin is
+// built next to it), and heed's install libdir.
 std::vector<std::filesystem::path> cuda_plugin_directories() {
   std::vector<std::filesystem::path> directories;
+  if (const char* extra = std::getenv("HEED_BACKEND_PATH")) {
+    std::stringstream paths(extra);
+    std::string directory;
+    while (std::getline(paths, directory, ':')) {
+      if (!directory.empty()) directories.emplace_back(directory);
+    }
+  }
   std::error_code error;
   const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
   if (!error) directories.push_back(executable.parent_path());
@@ -45,13 +53,6 @@ std::vector<std::filesystem::path> cuda_plugin_directories() {
     }
   }
   directories.emplace_back(HEED_INSTALL_LIBDIR);
-  if (const char* extra = std::getenv("HEED_BACKEND_PATH")) {
-    std::stringstream paths(extra);
-    std::string directory;
-    while (std::getline(paths, directory, ':')) {
-      if (!directory.empty()) directories.emplace_back(directory);
-    }
-  }
   return directories;
 }
 

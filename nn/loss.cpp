@@ -42,7 +42,8 @@ Tensor sequence_cross_entropy(const Tensor& logits, const Tensor& targets, const
          dtype_name(valid_lens.dtype()), shape_str(valid_lens.shape()));
   }
   constexpr int64_t kIgnored = -100;
-  const Tensor valid = lt(arange(steps).unsqueeze(0), valid_lens.unsqueeze(1));  // (B, T)
+  const Tensor positions = arange(steps).to(valid_lens.device()).unsqueeze(0);  // (1, T)
+  const Tensor valid = lt(positions, valid_lens.unsqueeze(1));                  // (B, T)
   const Tensor counted_targets = where(valid, targets, scalar_like(targets, kIgnored));
   return cross_entropy(logits.reshape({batch * steps, -1}), counted_targets.reshape({-1}),
                        {.ignore_index = kIgnored, .label_smoothing = label_smoothing});

@@ -45,7 +45,8 @@ Tensor SinusoidalPositionalEncoding::forward(const Tensor& x, int64_t offset) {
 
 Tensor SinusoidalPositionalEncoding::forward(const Tensor& x, const Tensor& position_ids) {
   check_positions("SinusoidalPositionalEncoding", x, P.size(1), 0, 0, P.size(0));
-  return dropout_->forward(x + embedding(P.to(x.dtype()), position_ids));  // (B, T, d)
+  return dropout_->forward(x +
+                           embedding(P.to(x.dtype()).to(x.device()), position_ids));  // (B, T, d)
 }
 
 LearnedPositionalEncoding::LearnedPositionalEncoding(int64_t max_len, int64_t d, double dropout,
@@ -58,7 +59,8 @@ LearnedPositionalEncoding::LearnedPositionalEncoding(int64_t max_len, int64_t d,
 Tensor LearnedPositionalEncoding::forward(const Tensor& x, int64_t offset) {
   check_positions("LearnedPositionalEncoding", x, table->embedding_dim, offset,
                   offset + x.size(1) - 1, table->num_embeddings);
-  const Tensor positions = arange(double(offset), double(offset + x.size(1)));  // (T)
+  const Tensor positions =
+      arange(double(offset), double(offset + x.size(1))).to(x.device());  // (T)
   return dropout_->forward(x + table->forward(positions));
 }
 

@@ -110,7 +110,9 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
     // out[i] = weight[ids[i]]: dweight[ids[i]] += dy[i], skipping ids equal to padding_idx
     Tensor grad = dy.reshape({-1, dim}).contiguous();  // (N, dim)
     if (padding_idx) {
-      const Tensor keep = ne(flat_ids, int_tensor({*padding_idx})).to(dy.dtype()).unsqueeze(1);
+      const Tensor keep = ne(flat_ids, int_tensor({*padding_idx}).to(flat_ids.device()))
+                              .to(dy.dtype())
+                              .unsqueeze(1);
       grad = grad * keep;  // padding rows of dy do not reach the table
     }
     Tensor dweight = zeros({rows, dim}, {dy.dtype(), dy.device()});

@@ -227,12 +227,14 @@ TrainResult train(const TrainOptions& o) {
     for (int64_t b = 0; b < batches_per_epoch; ++b) {
       const int64_t first = b * settings.batch_size;
       const int64_t size = std::min(settings.batch_size, N - first);
-      const Tensor rows = int_tensor(
-          std::vector<int64_t>(order.begin() + first, order.begin() + first + size), {size});
-      const Tensor X = index_select(data.train_source.tokens, 0, rows);            // (B, T)
-      const Tensor X_valid = index_select(data.train_source.valid_lens, 0, rows);  // (B,)
-      const Tensor Y = index_select(data.train_target.tokens, 0, rows);            // (B, T)
-      const Tensor Y_valid = index_select(data.train_target.valid_lens, 0, rows);  // (B,)
+      const Tensor rows =
+          int_tensor(std::vector<int64_t>(order.begin() + first, order.begin() + first + size),
+                     {size})
+              .to(device);
+      const Tensor X = index_select(source.tokens, 0, rows);            // (B, T)
+      const Tensor X_valid = index_select(source.valid_lens, 0, rows);  // (B,)
+      const Tensor Y = index_select(target.tokens, 0, rows);            // (B, T)
+      const Tensor Y_valid = index_select(target.valid_lens, 0, rows);  // (B,)
       // Teacher forcing: the decoder reads <bos> and the target shifted right by one.
       const Tensor decoder_inputs = cat({bos.narrow(0, 0, size), Y.narrow(1, 0, T - 1)}, 1);
       optimizer.zero_grad();
