@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -85,6 +86,18 @@ inline void gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f
           std::abs(got - numeric) <= tolerance.atol + tolerance.rtol * std::abs(numeric),
           "input " << i << " element " << j << ": autograd " << got << ", numeric " << numeric);
     }
+  }
+}
+
+// Two safetensors files hold the same tensors, bit for bit (an interrupted and resumed run
+// against an uninterrupted one).
+inline void check_same_tensors(const std::filesystem::path& a_path,
+                               const std::filesystem::path& b_path) {
+  const SafetensorsFile a = load_safetensors(a_path), b = load_safetensors(b_path);
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  for (const auto& [name, tensor] : a.tensors) {
+    INFO(name);
+    check_close(b.tensors.at(name), tensor, 0, 0);
   }
 }
 

@@ -9,14 +9,17 @@ namespace examples {
 namespace {
 
 [[noreturn]] void no_cairo(const std::string& path) {
-  heed::fail("cannot draw {}: this build of heed has no cairo (install libcairo2-dev, then "
-             "reconfigure and rebuild)",
-             path);
+  heed::fail(
+      "cannot draw {}: this build of heed has no cairo (install libcairo2-dev, then "
+      "reconfigure and rebuild)",
+      path);
 }
 
 }  // namespace
 
-void write_heatmaps(const std::string& path, const std::vector<Heatmap>&) { no_cairo(path); }
+void write_heatmaps(const std::string& path, const std::vector<Heatmap>&) {
+  no_cairo(path);
+}
 
 void write_line_plot(const std::string& path, const std::string&, const std::string&,
                      const std::string&, const std::vector<Series>&) {
