@@ -23,15 +23,16 @@ void check_kernel(const heed_backend& backend, int status, const char* kernel);
 void set_num_threads(int threads);
 int get_num_threads();
 
-// The CPU backend keeps freed blocks of 64 KiB and more for reuse (up to 2 GiB idle), so a training
+// The CPU backend keeps freed blocks of 1 KiB and more for reuse (up to 2 GiB idle), so a training
 // step does not fault in fresh pages for the same buffers every time. These report and release
 // that cache, like torch.cuda.empty_cache() for a GPU. Sanitizer builds do not cache, so that
 // AddressSanitizer sees every use after free.
 size_t cpu_cached_bytes();
 void empty_cpu_cache();
 
-// Where the CUDA plugin is searched for, in order: the executable's directory, the install
-// libdir, then each directory of HEED_BACKEND_PATH (colon-separated).
+// Where the CUDA plugin is searched for, in order: each directory of HEED_BACKEND_PATH
+// (colon-separated), the executable's directory, libheed_engine's own directory, the install
+// libdir.
 std::string cuda_plugin_search_description();
 
 // While alive, CPU tensors created or computed use the naive reference kernels (triple-loop

@@ -89,6 +89,25 @@ inline void gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f
   }
 }
 
+// A fused op against its composite twin and against itself on the naive reference kernels:
+// `run(op)` runs one of them (forward, then backward) and returns the tensors to compare.
+template <typename Run, typename Fused, typename Composite>
+void check_fused(const Run& run, const Fused& fused, const Composite& composite, double tolerance) {
+  const std::vector<Tensor> fast = run(fused);
+  const std::vector<Tensor> twin = run(composite);
+  std::vector<Tensor> reference;
+  {
+    ReferenceKernelsGuard naive;
+    reference = run(fused);
+  }
+  REQUIRE(fast.size() == twin.size());
+  for (size_t i = 0; i < fast.size(); ++i) {
+    INFO("result " << i);
+    check_close(fast[i], twin[i], tolerance, tolerance);
+    check_close(reference[i], twin[i], tolerance, tolerance);
+  }
+}
+
 // Two safetensors files hold the same tensors, bit for bit (an interrupted and resumed run
 // against an uninterrupted one).
 inline void check_same_tensors(const std::filesystem::path& a_path,

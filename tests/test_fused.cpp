@@ -27,17 +27,7 @@ TEST_CASE("additive_scores: fused forward and backward equal the composite and t
         (scores * upstream).sum().backward();
         return std::vector<Tensor>{scores, qf.grad(), kf.grad(), w.grad()};
       };
-      const std::vector<Tensor> fused = run(additive_scores);
-      const std::vector<Tensor> composite = run(additive_scores_composite);
-      std::vector<Tensor> reference;
-      {
-        ReferenceKernelsGuard naive;
-        reference = run(additive_scores);
-      }
-      for (size_t i = 0; i < fused.size(); ++i) {
-        check_close(fused[i], composite[i], tolerance, tolerance);
-        check_close(reference[i], composite[i], tolerance, tolerance);
-      }
+      check_fused(run, additive_scores, additive_scores_composite, tolerance);
     }
   }
 }
@@ -86,18 +76,8 @@ TEST_CASE("adam_step_: the fused kernel equals the composite update and the refe
         }
         return std::vector<Tensor>{p, m, v};
       };
-      const std::vector<Tensor> fused = run(adam_step_);
-      const std::vector<Tensor> composite = run(adam_step_composite_);
-      std::vector<Tensor> reference;
-      {
-        ReferenceKernelsGuard naive;
-        reference = run(adam_step_);
-      }
-      for (size_t i = 0; i < fused.size(); ++i) {
-        check_close(fused[i], composite[i], tolerance, tolerance);
-        check_close(reference[i], composite[i], tolerance, tolerance);
-      }
-      CHECK(std::abs((fused[0] - start).abs().sum().item()) > 0);  // the parameter moved
+      check_fused(run, adam_step_, adam_step_composite_, tolerance);
+      CHECK((run(adam_step_)[0] - start).abs().sum().item() > 0);  // the parameter moved
     }
   }
 }

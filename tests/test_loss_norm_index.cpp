@@ -189,17 +189,7 @@ TEST_CASE("gru_cell: fused forward and backward equal the composite, in both dty
         (out * upstream).sum().backward();
         return std::vector<Tensor>{out, in.grad(), hid.grad(), h.grad()};
       };
-      const std::vector<Tensor> fused = run(gru_cell);
-      const std::vector<Tensor> composite = run(gru_cell_composite);
-      std::vector<Tensor> reference;
-      {
-        ReferenceKernelsGuard naive;
-        reference = run(gru_cell);
-      }
-      for (size_t i = 0; i < fused.size(); ++i) {
-        check_close(fused[i], composite[i], tolerance, tolerance);
-        check_close(reference[i], composite[i], tolerance, tolerance);
-      }
+      check_fused(run, gru_cell, gru_cell_composite, tolerance);
     }
   }
 }

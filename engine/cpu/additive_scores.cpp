@@ -7,25 +7,12 @@
 
 #include "engine/cpu/fast_math.hpp"
 #include "engine/cpu/kernels.hpp"
+#include "engine/cpu/row_reductions.hpp"
 #include "engine/cpu/strided.hpp"
 
 namespace heed::cpu {
 
 namespace {
-
-// The sum of n values in eight independent lanes, so the compiler can keep them in one vector.
-template <typename T>
-T lane_sum(const T* values, int64_t n) {
-  T lanes[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int l = 0; l < 8; ++l) lanes[l] += values[i + l];
-  }
-  T total = 0;
-  for (T lane : lanes) total += lane;
-  for (; i < n; ++i) total += values[i];
-  return total;
-}
 
 // One batch entry: qf (Q, H), kf (K, H) -> scores (Q, K). `terms` holds H values.
 template <typename T>
@@ -37,7 +24,7 @@ HEED_ALSO_FOR_AVX2 void score_entry(const T* __restrict qf, const T* __restrict 
     for (int64_t k = 0; k < K; ++k) {
       const T* key = kf + k * H;
       for (int64_t h = 0; h < H; ++h) terms[h] = w[h] * vector_tanh(query[h] + key[h]);
-      scores[q * K + k] = lane_sum(terms, H);
+      scores[q * K + k] = row_sum(terms, H);
     }
   }
 }

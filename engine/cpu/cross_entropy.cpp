@@ -4,27 +4,21 @@
 
 #include "engine/cpu/fast_math.hpp"
 #include "engine/cpu/kernels.hpp"
+#include "engine/cpu/row_reductions.hpp"
 #include "engine/cpu/strided.hpp"
 
 namespace heed::cpu {
 
 namespace {
 
-// log(sum_j exp(row[j])), shifted by the row's max. Both loops keep eight independent lanes, so
-// the compiler can vectorize them (a single running max or sum is a chain it must not reorder).
+// log(sum_j exp(row[j])), shifted by the row's max. The exp-sum keeps eight independent lanes,
+// as row_sum does, so the compiler can vectorize it.
 template <typename T>
 HEED_ALSO_FOR_AVX2 T log_sum_exp(const T* row, int64_t c) {
-  T lanes[8];
-  for (T& lane : lanes) lane = row[0];
+  const T shift = row_max(row, c);
+  T lanes[8] = {};
   int64_t j = 0;
   for (; j + 8 <= c; j += 8) {
-    for (int l = 0; l < 8; ++l) lanes[l] = row[j + l] > lanes[l] ? row[j + l] : lanes[l];
-  }
-  T shift = row[0];
-  for (T lane : lanes) shift = lane > shift ? lane : shift;
-  for (; j < c; ++j) shift = row[j] > shift ? row[j] : shift;
-  for (T& lane : lanes) lane = 0;
-  for (j = 0; j + 8 <= c; j += 8) {
     for (int l = 0; l < 8; ++l) lanes[l] += vector_exp(row[j + l] - shift);
   }
   T total = 0;

@@ -1,24 +1,11 @@
 // CPU row reductions: x contiguous (rows, n) -> out (rows).
 #include "engine/cpu/kernels.hpp"
+#include "engine/cpu/row_reductions.hpp"
 #include "engine/cpu/strided.hpp"
 
 namespace heed::cpu {
 
 namespace {
-
-// Sum with several accumulators: shorter dependency chains, and the compiler vectorizes it.
-template <typename T>
-T sum_of(const T* x, int64_t n) {
-  T partial[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) partial[j] += x[i + j];
-  }
-  T total = 0;
-  for (; i < n; ++i) total += x[i];
-  for (T p : partial) total += p;
-  return total;
-}
 
 template <typename T>
 void reduce(int32_t op, const T* x, int64_t rows, int64_t n, void* out) {
@@ -27,7 +14,7 @@ void reduce(int32_t op, const T* x, int64_t rows, int64_t n, void* out) {
                    for (int64_t r = begin; r < end; ++r) {
                      const T* row = x + r * n;
                      if (op == HEED_SUM) {
-                       static_cast<T*>(out)[r] = sum_of(row, n);
+                       static_cast<T*>(out)[r] = row_sum(row, n);
                        continue;
                      }
                      // max / min and their indices; the first index wins ties, as in PyTorch.

@@ -9,6 +9,7 @@
 
 #include "engine/cpu/fast_math.hpp"
 #include "engine/cpu/kernels.hpp"
+#include "engine/cpu/row_reductions.hpp"
 #include "engine/cpu/softmax_rows.hpp"
 #include "engine/cpu/strided.hpp"
 
@@ -16,55 +17,12 @@ namespace heed::cpu {
 
 namespace {
 
-// Max of x[0, n) with independent lanes so the loop vectorizes.
-template <typename T>
-T row_max(const T* x, int64_t n) {
-  T lanes[8];
-  for (T& lane : lanes) lane = -std::numeric_limits<T>::infinity();
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    for (int l = 0; l < 8; ++l) lanes[l] = x[j + l] > lanes[l] ? x[j + l] : lanes[l];
-  }
-  T best = -std::numeric_limits<T>::infinity();
-  for (; j < n; ++j) best = x[j] > best ? x[j] : best;
-  for (T lane : lanes) best = lane > best ? lane : best;
-  return best;
-}
-
-// Sum of x[0, n) with independent lanes so the loop vectorizes.
-template <typename T>
-T row_sum(const T* x, int64_t n) {
-  T lanes[8] = {};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    for (int l = 0; l < 8; ++l) lanes[l] += x[j + l];
-  }
-  T total = 0;
-  for (; j < n; ++j) total += x[j];
-  for (T lane : lanes) total += lane;
-  return total;
-}
-
 // y[j] = exp(x[j] - shift) for j < n; returns the sum of the y[j]. Two simple loops (the map,
 // then the sum over y, still in L1) vectorize where one fused loop does not.
 template <typename T>
 T exp_and_sum(const T* x, T shift, int64_t n, T* y) {
   for (int64_t j = 0; j < n; ++j) y[j] = vector_exp(x[j] - shift);
   return row_sum(y, n);
-}
-
-// Sum of a[j] * b[j] over j < n.
-template <typename T>
-T dot(const T* a, const T* b, int64_t n) {
-  T lanes[8] = {};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    for (int l = 0; l < 8; ++l) lanes[l] += a[j + l] * b[j + l];
-  }
-  T total = 0;
-  for (; j < n; ++j) total += a[j] * b[j];
-  for (T lane : lanes) total += lane;
-  return total;
 }
 
 // One row whose kept keys are exactly [0, limit): the common case (valid lengths, causal).
@@ -140,7 +98,7 @@ HEED_ALSO_FOR_AVX2 void backward_rows(const T* y, const T* dy, int64_t k, bool l
       const T total = row_sum(dyr, k);
       for (int64_t j = 0; j < k; ++j) dxr[j] = dyr[j] - vector_exp(yr[j]) * total;
     } else {  // dx = y * (dy - sum(dy * y))
-      const T weighted = dot(dyr, yr, k);
+      const T weighted = row_dot(dyr, yr, k);
       for (int64_t j = 0; j < k; ++j) dxr[j] = yr[j] * (dyr[j] - weighted);
     }
   }

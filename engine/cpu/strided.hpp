@@ -1,4 +1,5 @@
-// Helpers shared by the CPU kernels: dtype dispatch, walking strided views, parallel loops.
+// Helpers shared by the CPU kernels: walking strided views, parallel loops (dtype dispatch comes
+// from engine/dtype_dispatch.hpp).
 #pragma once
 
 #include <tbb/blocked_range.h>
@@ -9,41 +10,9 @@
 #include <cstdint>
 
 #include "engine/backend.hpp"
+#include "engine/dtype_dispatch.hpp"
 
 namespace heed::cpu {
-
-// Calls body(T{}) with T the C++ type of a floating dtype: body receives a zero of that type.
-template <typename Body>
-void visit_floating(int32_t dtype, Body&& body) {
-  if (dtype == HEED_FLOAT64) {
-    body(double{});
-  } else {
-    body(float{});
-  }
-}
-
-// Same for every dtype.
-template <typename Body>
-void visit_any(int32_t dtype, Body&& body) {
-  switch (dtype) {
-    case HEED_FLOAT32:
-      body(float{});
-      break;
-    case HEED_FLOAT64:
-      body(double{});
-      break;
-    case HEED_INT64:
-      body(int64_t{});
-      break;
-    default:
-      body(bool{});
-      break;
-  }
-}
-
-inline size_t dtype_bytes(int32_t dtype) {
-  return dtype == HEED_BOOL ? 1 : dtype == HEED_FLOAT32 ? 4 : 8;
-}
 
 // Rows of a contiguous view seen as (rows, last dim): the product of all dims but the last.
 inline int64_t row_count(const heed_view* x) {

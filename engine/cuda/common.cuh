@@ -1,5 +1,6 @@
-// What every CUDA kernel file shares: the plugin's error state, dtype dispatch, the walk from a
-// linear element index to a strided view's offset, and launch sizes.
+// What every CUDA kernel file shares: the plugin's error state, the walk from a linear element
+// index to a strided view's offset, launch sizes and warp reductions. (Dtype dispatch is
+// engine/dtype_dispatch.hpp, shared with the CPU kernels.)
 #pragma once
 
 #include <cuda_runtime.h>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "engine/backend.hpp"
+#include "engine/dtype_dispatch.hpp"
 
 namespace heed::cuda {
 
@@ -34,34 +36,6 @@ __device__ inline int64_t offset_of(const heed_view& v, int64_t linear) {
     linear /= size;
   }
   return offset;
-}
-
-// Calls body(T{}) with T the C++ type of a heed dtype.
-template <typename Body>
-void visit_any(int32_t dtype, Body&& body) {
-  switch (dtype) {
-    case HEED_FLOAT32:
-      body(float{});
-      break;
-    case HEED_FLOAT64:
-      body(double{});
-      break;
-    case HEED_INT64:
-      body(int64_t{});
-      break;
-    default:
-      body(bool{});
-      break;
-  }
-}
-
-template <typename Body>
-void visit_floating(int32_t dtype, Body&& body) {
-  if (dtype == HEED_FLOAT64) {
-    body(double{});
-  } else {
-    body(float{});
-  }
 }
 
 // Sums over the threads of a warp; every lane gets the total.

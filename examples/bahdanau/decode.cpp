@@ -38,8 +38,8 @@ std::vector<Translation> greedy_translate(Seq2Seq& model, const Encoded& source,
     const Tensor log_probs = log_softmax(logits.squeeze(1), -1);  // (B, V)
     const Tensor next = argmax(log_probs, -1);                    // (B,)
     const std::vector<int64_t> tokens = next.to_vector<int64_t>();
-    const std::vector<float> chosen =
-        gather(log_probs, 1, next.unsqueeze(1)).to(kFloat32).to_vector<float>();
+    const std::vector<double> chosen =
+        gather(log_probs, 1, next.unsqueeze(1)).to_vector<double>();  // log p of each choice
     step_weights.push_back(model.decoder->attention_weights[0].squeeze(1));
     for (int64_t b = 0; b < B; ++b) {
       Translation& t = out[size_t(b)];

@@ -51,4 +51,10 @@ EvalResult evaluate(const Translator& translator, const std::vector<SentencePair
   return result;
 }
 
+std::string summary(const EvalResult& r) {
+  return fmt::format(
+      "{} pairs: exact match {:.2f}%, corpus BLEU-4 {:.3f}, mean BLEU (d2l, k=2) {:.3f}", r.count,
+      100 * r.exact_match, r.corpus_bleu4, r.mean_bleu2);
+}
+
 }  // namespace bahdanau

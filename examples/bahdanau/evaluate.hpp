@@ -27,4 +27,7 @@ struct EvalResult {
 EvalResult evaluate(const Translator& translator, const std::vector<SentencePair>& pairs,
                     const EvalOptions& options);
 
+// "1000 pairs: exact match 99.90%, corpus BLEU-4 0.998, mean BLEU (d2l, k=2) 0.999"
+std::string summary(const EvalResult& result);
+
 }  // namespace bahdanau

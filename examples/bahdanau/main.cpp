@@ -77,8 +77,7 @@ void evaluate_command(const EvalCommandOptions& o) {
   }
   if (o.limit > 0 && int64_t(pairs.size()) > o.limit) pairs.resize(size_t(o.limit));
   const EvalResult r = evaluate(translator, pairs, o.eval);
-  fmt::print("{} pairs: exact match {:.2f}%, corpus BLEU-4 {:.3f}, mean BLEU (d2l, k=2) {:.3f}\n",
-             r.count, 100 * r.exact_match, r.corpus_bleu4, r.mean_bleu2);
+  fmt::print("{}\n", summary(r));
   if (!o.eval.heatmap_dir.empty()) {
     fmt::print("attention heatmaps of the first {} written to {}\n",
                std::min<int64_t>(o.eval.heatmaps, r.count), o.eval.heatmap_dir);

@@ -94,7 +94,7 @@ RunSettings resolve(const TrainOptions& o) {
   s.num_steps = o.num_steps.value_or(dates ? 12 : 10);
   s.epochs = o.epochs.value_or(dates ? 8 : 250);
   s.batch_size = o.batch_size.value_or(dates ? 128 : 64);
-  s.lr = o.lr.value_or(dates ? 0.005 : 0.005);
+  s.lr = o.lr.value_or(0.005);
   s.grad_clip = o.grad_clip, s.loss = o.loss, s.seed = o.seed;
   if (s.loss != "mean" && s.loss != "d2l") fail("--loss must be mean or d2l, got '{}'", s.loss);
   auto positive = [](const char* flag, int64_t value) {
@@ -141,15 +141,7 @@ std::vector<SentencePair> held_out_pairs(const nn::Metadata& metadata,
   if (!metadata.contains("training")) fail("the checkpoint holds no training settings");
   RunSettings s = RunSettings::from_json(metadata.at("training"));
   if (!data_override.empty()) s.data = data_override;
-  if (s.data.empty()) {
-    std::vector<SentencePair> train_pairs, held_out;
-    date_pairs(s.date_pairs, s.date_held_out, s.seed, train_pairs, held_out);
-    return held_out;
-  }
-  ReadResult read = read_pairs(s.data, {.num_examples = s.num_examples, .strict = s.strict});
-  const TranslationData data = build_data(std::move(read.pairs), Tokenizer::Words, s.num_steps,
-                                          s.min_freq, s.val_fraction, s.seed);
-  return data.val_pairs;
+  return load_data(s, nullptr, nullptr, /*verbose=*/false).val_pairs;
 }
 
 TrainResult train(const TrainOptions& o) {
@@ -166,10 +158,8 @@ TrainResult train(const TrainOptions& o) {
     settings = RunSettings::from_json(m.at("training"));
     if (o.epochs) settings.epochs = epochs;  // a resumed run may be extended
     config = Seq2SeqConfig::from_json(m.at("config"));
-    saved_source =
-        Vocab(nlohmann::json::parse(m.at("source_vocab")).get<std::vector<std::string>>());
-    saved_target =
-        Vocab(nlohmann::json::parse(m.at("target_vocab")).get<std::vector<std::string>>());
+    saved_source = vocab_from_metadata(m, "source_vocab", o.checkpoint);
+    saved_target = vocab_from_metadata(m, "target_vocab", o.checkpoint);
     start_epoch = std::stoll(m.at("epoch"));
   }
   manual_seed(settings.seed);
@@ -283,8 +273,7 @@ TrainResult train(const TrainOptions& o) {
   const std::vector<SentencePair>& pairs = held_out ? data.val_pairs : data.train_pairs;
   fmt::print("{}:\n", held_out ? "held-out pairs" : "training pairs (nothing was held out)");
   const EvalResult r = evaluate(translator, pairs, o.eval);
-  fmt::print("{} pairs: exact match {:.2f}%, corpus BLEU-4 {:.3f}, mean BLEU (d2l, k=2) {:.3f}\n",
-             r.count, 100 * r.exact_match, r.corpus_bleu4, r.mean_bleu2);
+  fmt::print("{}\n", summary(r));
   if (held_out) result.held_out = r;
   return result;
 }

@@ -55,6 +55,17 @@ nn::Metadata translator_metadata(const Seq2SeqConfig& config, const Vocab& sourc
           {"num_steps", std::to_string(num_steps)}};
 }
 
+Vocab vocab_from_metadata(const nn::Metadata& metadata, const std::string& key,
+                          const std::string& checkpoint) {
+  if (!metadata.contains(key))
+    fail("{} is not a checkpoint of bahdanau (no '{}')", checkpoint, key);
+  try {
+    return Vocab(nlohmann::json::parse(metadata.at(key)).get<std::vector<std::string>>());
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: the vocabulary '{}' is unreadable ({})", checkpoint, key, e.what());
+  }
+}
+
 Translator load_translator(const std::string& checkpoint, Device device) {
   Translator t;
   t.metadata = nn::read_checkpoint_metadata(checkpoint);
@@ -64,14 +75,12 @@ Translator load_translator(const std::string& checkpoint, Device device) {
       fail("{} is not a checkpoint of bahdanau (its metadata has no '{}')", checkpoint, key);
     }
   }
+  t.source_vocab = vocab_from_metadata(t.metadata, "source_vocab", checkpoint);
+  t.target_vocab = vocab_from_metadata(t.metadata, "target_vocab", checkpoint);
   try {
-    t.source_vocab =
-        Vocab(nlohmann::json::parse(t.metadata.at("source_vocab")).get<std::vector<std::string>>());
-    t.target_vocab =
-        Vocab(nlohmann::json::parse(t.metadata.at("target_vocab")).get<std::vector<std::string>>());
     t.num_steps = std::stoll(t.metadata.at("num_steps"));
   } catch (const std::exception& e) {
-    fail("{}: unreadable vocabulary or num_steps in the metadata ({})", checkpoint, e.what());
+    fail("{}: unreadable num_steps in the metadata ({})", checkpoint, e.what());
   }
   t.tokenizer = tokenizer_from_name(t.metadata.at("tokenizer"));
   Seq2SeqConfig config = Seq2SeqConfig::from_json(t.metadata.at("config"));

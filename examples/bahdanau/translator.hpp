@@ -35,6 +35,11 @@ heed::nn::Metadata translator_metadata(const Seq2SeqConfig& config, const Vocab&
                                        const Vocab& target_vocab, Tokenizer tokenizer,
                                        int64_t num_steps);
 
+// A vocabulary saved in a checkpoint's metadata under `key`; heed::Error naming the checkpoint
+// when it is missing or unreadable.
+Vocab vocab_from_metadata(const heed::nn::Metadata& metadata, const std::string& key,
+                          const std::string& checkpoint);
+
 // heed::Error when the file is missing, damaged, or not a checkpoint of this program. The model
 // is placed on `device`.
 Translator load_translator(const std::string& checkpoint, heed::Device device = heed::kCPU);
