@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "engine/checked_size.hpp"
 #include "engine/error.hpp"
 
 namespace heed {
@@ -12,6 +13,25 @@ int64_t numel_of(const Shape& shape) {
   int64_t n = 1;
   for (int64_t size : shape) n *= size;
   return n;
+}
+
+int64_t checked_numel(const Shape& shape, std::string_view op) {
+  int64_t n = 1;
+  for (int64_t size : shape) {
+    if (!multiply_fits(n, size, n)) {
+      fail("{}: shape {} has more elements than a 64-bit count can hold", op, shape_str(shape));
+    }
+  }
+  return n;
+}
+
+size_t checked_bytes(const Shape& shape, size_t element_bytes, std::string_view op) {
+  size_t bytes = 0;
+  if (!bytes_fit(checked_numel(shape, op), element_bytes, bytes)) {
+    fail("{}: shape {} needs {} elements of {} bytes, more than the {} bytes one tensor may hold",
+         op, shape_str(shape), checked_numel(shape, op), element_bytes, kMaxAllocationBytes);
+  }
+  return bytes;
 }
 
 Shape contiguous_strides(const Shape& shape) {
@@ -70,6 +90,7 @@ void check_shape(const Shape& shape, std::string_view op) {
   for (int64_t size : shape) {
     if (size < 0) fail("{}: sizes must be non-negative, got shape {}", op, shape_str(shape));
   }
+  (void)checked_numel(shape, op);
 }
 
 }  // namespace heed

@@ -13,8 +13,10 @@ namespace heed {
 Storage::Storage(size_t size_in_bytes, Device where)
     : bytes(size_in_bytes), device(where), backend(&backend_for(where)) {
   data = backend->allocate(bytes == 0 ? 1 : bytes);
-  if (data == nullptr)
-    fail("out of memory: could not allocate {} bytes on {}", bytes, device.str());
+  if (data == nullptr) {
+    fail("out of memory: could not allocate {} bytes ({:.1f} MiB) on {}", bytes,
+         double(bytes) / double(1 << 20), device.str());
+  }
 }
 
 Storage::~Storage() {
@@ -178,7 +180,7 @@ Tensor empty(const Shape& shape, TensorOptions options) {
   check_shape(shape, "empty");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(
-      static_cast<size_t>(numel_of(shape)) * element_size(options.dtype), options.device);
+      checked_bytes(shape, element_size(options.dtype), "empty"), options.device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = options.dtype;

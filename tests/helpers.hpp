@@ -1,11 +1,14 @@
-// Test helpers: gradcheck by central differences, tensor comparison, error-message checks.
+// Test helpers: gradcheck by central differences, tensor comparison, error-message checks,
+// temporary directories and whole-file reads and writes.
 #pragma once
 
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -142,6 +145,27 @@ void check_error(Call&& call, const std::vector<std::string>& fragments) {
   }
   CHECK_MESSAGE(thrown,
                 "expected a heed::Error mentioning " << (fragments.empty() ? "" : fragments[0]));
+}
+
+// A fresh directory per test, removed afterwards.
+struct TemporaryDirectory {
+  std::filesystem::path path;
+  TemporaryDirectory() {
+    path = std::filesystem::temp_directory_path() /
+           fmt::format("heed-test-{}", std::random_device{}());
+    std::filesystem::create_directories(path);
+  }
+  ~TemporaryDirectory() { std::filesystem::remove_all(path); }
+};
+
+inline std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 }  // namespace heed::testing

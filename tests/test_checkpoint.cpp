@@ -1,6 +1,5 @@
 // safetensors files and training checkpoints: round trips, atomic replacement, every kind of
 // broken file, and a resumed run that reproduces the uninterrupted one exactly.
-#include <fstream>
 #include <random>
 
 #include "nn/nn.hpp"
@@ -9,30 +8,6 @@
 using namespace heed;
 using namespace heed::testing;
 namespace fs = std::filesystem;
-
-namespace {
-
-// A fresh directory per test, removed afterwards.
-struct TemporaryDirectory {
-  fs::path path;
-  TemporaryDirectory() {
-    path = fs::temp_directory_path() / fmt::format("heed-test-{}", std::random_device{}());
-    fs::create_directories(path);
-  }
-  ~TemporaryDirectory() { fs::remove_all(path); }
-};
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-}  // namespace
 
 TEST_CASE("safetensors round-trips every dtype, strided views and metadata") {
   TemporaryDirectory dir;
@@ -120,9 +95,9 @@ TEST_CASE("missing, empty, truncated, foreign and corrupted files are clear erro
     write_bytes(file, bytes + json + std::string(16, '\0'));
   };
   with_header(R"({"w": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}})");
-  check_error([&] { load_safetensors(file); }, {"'w'", "unsupported dtype \"F16\""});
-  with_header(R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 400]}})");
-  check_error([&] { load_safetensors(file); }, {"'w'", "outside the 16 bytes"});
+  check_error([&] { load_safetensors(file); }, {"'w'", "unsupported dtype 'F16'"});
+  with_header(R"({"w": {"dtype": "F32", "shape": [100], "data_offsets": [0, 400]}})");
+  check_error([&] { load_safetensors(file); }, {"cover 400 bytes", "the file has 16", "truncated"});
   with_header(R"({"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})");
   check_error([&] { load_safetensors(file); }, {"'w'", "needs 12 bytes", "give 8"});
   with_header(R"({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})");

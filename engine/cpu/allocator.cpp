@@ -20,6 +20,8 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/checked_size.hpp"
+
 namespace heed::cpu {
 
 namespace {
@@ -82,6 +84,7 @@ bool keep_cached(void* block, size_t block_size) {
 }  // namespace
 
 void* allocate(size_t bytes) {
+  if (bytes > kMaxAllocationBytes) return nullptr;  // the size class and header must not wrap
   const size_t block_size = size_class(bytes);
   void* block = kCacheLargeBlocks && block_size >= kCachedBlock ? take_cached(block_size) : nullptr;
   if (block == nullptr) block = std::aligned_alloc(kAlignment, kHeader + block_size);

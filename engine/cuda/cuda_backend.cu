@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/checked_size.hpp"
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.hpp"
 
@@ -64,6 +65,10 @@ int64_t numel(const heed_view& v) {
 }
 
 void* allocate(size_t bytes) {
+  if (bytes > heed::kMaxAllocationBytes) {  // the size class must not wrap
+    fail("cudaMalloc", cudaErrorMemoryAllocation);
+    return nullptr;
+  }
   const size_t block_size = size_class(bytes);
   BlockCache& blocks = cache();
   {

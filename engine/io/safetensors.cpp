@@ -1,18 +1,28 @@
-// The safetensors format: a validating reader (every header field, offset and size checked
-// before use) and an atomic writer (temporary file, fsync, rename).
+// The safetensors format: a validating reader and an atomic, locked, checksummed writer.
+//
+// Every file is untrusted. The reader checks the whole header before it allocates anything for
+// the tensors, with the rules of the reference implementation: a JSON object at most 128 deep
+// with no duplicate keys, canonical dtype names, shapes whose byte counts cannot overflow, and
+// data_offsets that tile the data section exactly (no gap, no overlap, nothing left over). Error
+// messages quote at most a few dozen characters of the file, so no input can make one huge.
 #include "engine/io/safetensors.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
+#include <set>
 #include <vector>
 
+#include "engine/checked_size.hpp"
 #include "engine/error.hpp"
+#include "engine/io/crc32c.hpp"
+#include "engine/io/file_lock.hpp"
 
 namespace heed {
 
@@ -20,9 +30,14 @@ namespace {
 
 using Json = nlohmann::json;
 
-// The header may not be larger than this: a guard against reading a foreign file's bytes as a
-// length and allocating gigabytes for them.
+// The header may not be larger than this (the reference implementation's limit too): a guard
+// against reading a foreign file's bytes as a length and allocating gigabytes for them.
 constexpr uint64_t kMaxHeaderBytes = uint64_t{100} << 20;
+// JSON nesting deeper than this is refused, as the reference implementation's parser does. A
+// valid header is 3 deep.
+constexpr int kMaxJsonDepth = 128;
+// heed's own metadata entry: the CRC-32C of the data section, eight hex digits.
+constexpr const char* kChecksumKey = "heed.data_crc32c";
 
 const char* safetensors_dtype(DType dtype) {
   switch (dtype) {
@@ -52,12 +67,116 @@ bool dtype_from_safetensors(const std::string& name, DType& dtype) {
   return true;
 }
 
-size_t bytes_per_element(DType dtype) {
-  return dtype == kBool ? 1 : dtype == kFloat32 ? 4 : 8;
-}
-
 // Every tensor this file format stores is little-endian; so is every machine heed runs on.
 static_assert(std::endian::native == std::endian::little, "heed assumes a little-endian host");
+
+// Text from the file, made safe to print: at most `limit` characters, control bytes escaped.
+std::string printable(std::string_view text, size_t limit = 48) {
+  std::string out = "'";
+  for (size_t i = 0; i < text.size() && i < limit; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    out += c < 0x20 || c == 0x7F ? fmt::format("\\x{:02x}", c) : std::string(1, char(c));
+  }
+  if (text.size() > limit)
+    out += fmt::format("...' ({} bytes)", text.size());
+  else
+    out += "'";
+  return out;
+}
+
+// A JSON value described without serialising it: a short string is quoted, a number printed,
+// anything else named by its type (dump() of a hostile value could be huge, or recurse deeply).
+std::string describe(const Json& value) {
+  if (value.is_string()) return printable(value.get_ref<const std::string&>());
+  if (value.is_number_integer() || value.is_number_unsigned() || value.is_boolean())
+    return value.dump();
+  if (value.is_number_float()) return fmt::format("{} (not a whole number)", value.dump());
+  return fmt::format("a JSON {}", value.type_name());
+}
+
+// Parses the header with a depth limit, refusing duplicate keys (nlohmann::json would silently
+// keep the last). nlohmann's parser itself is iterative; the callback sees every event.
+Json parse_header(std::string_view text, const std::string& where) {
+  if (text.empty() || text.front() != '{') {
+    fail("load_safetensors: the header of {} does not start with '{{' (not a safetensors file?)",
+         where);
+  }
+  std::vector<std::set<std::string>> keys_of_open_objects;
+  auto check = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    if (depth > kMaxJsonDepth) {
+      fail("load_safetensors: the header of {} nests deeper than {} levels", where, kMaxJsonDepth);
+    }
+    if (event == Json::parse_event_t::object_start) keys_of_open_objects.emplace_back();
+    if (event == Json::parse_event_t::object_end && !keys_of_open_objects.empty()) {
+      keys_of_open_objects.pop_back();
+    }
+    if (event == Json::parse_event_t::key && !keys_of_open_objects.empty()) {
+      const std::string& key = parsed.get_ref<const std::string&>();
+      if (!keys_of_open_objects.back().insert(key).second) {
+        fail("load_safetensors: the header of {} has the key {} twice", where, printable(key));
+      }
+    }
+    return true;
+  };
+  try {
+    return Json::parse(text.begin(), text.end(), check);
+  } catch (const Json::exception& e) {
+    fail("load_safetensors: the header of {} is not valid JSON ({})", where,
+         printable(e.what(), 160));
+  }
+}
+
+struct Entry {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  uint64_t begin, end;
+};
+
+// One tensor's entry, checked field by field; data_offsets are checked against the others later.
+Entry parse_entry(const std::string& name, const Json& entry, const std::string& where) {
+  auto bad = [&](const std::string& what) {
+    fail("load_safetensors: tensor {} in {}: {}", printable(name), where, what);
+  };
+  if (!entry.is_object() || entry.size() != 3 || !entry.contains("dtype") ||
+      !entry.contains("shape") || !entry.contains("data_offsets")) {
+    bad("expected an object with exactly dtype, shape and data_offsets");
+  }
+  Entry e{name, kFloat32, {}, 0, 0};
+  const Json& dtype = entry["dtype"];
+  if (!dtype.is_string() || !dtype_from_safetensors(dtype.get<std::string>(), e.dtype)) {
+    bad(fmt::format("unsupported dtype {} (heed reads F32, F64, I64 and BOOL)", describe(dtype)));
+  }
+  const Json& shape = entry["shape"];
+  if (!shape.is_array() || shape.size() > size_t(kMaxDims)) {
+    bad(fmt::format("shape must be a list of at most {} sizes, got {}", kMaxDims,
+                    shape.is_array() ? fmt::format("{} sizes", shape.size()) : describe(shape)));
+  }
+  for (const Json& size : shape) {
+    if (!size.is_number_unsigned() || size.get<uint64_t>() > uint64_t(INT64_MAX)) {
+      bad(fmt::format("invalid size {} in its shape", describe(size)));
+    }
+    e.shape.push_back(size.get<int64_t>());
+  }
+  const Json& offsets = entry["data_offsets"];
+  if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+      !offsets[1].is_number_unsigned()) {
+    bad("data_offsets must be two unsigned integers");
+  }
+  e.begin = offsets[0].get<uint64_t>(), e.end = offsets[1].get<uint64_t>();
+  int64_t numel = 1;
+  size_t bytes = 0;
+  for (int64_t size : e.shape) {
+    if (!multiply_fits(numel, size, numel)) bad("its shape has too many elements");
+  }
+  if (!bytes_fit(numel, element_size(e.dtype), bytes)) bad("its shape needs too many bytes");
+  if (e.begin > e.end || e.end - e.begin != bytes) {
+    bad(fmt::format("shape {} of {} needs {} bytes, data_offsets [{}, {}] give {}",
+                    shape_str(e.shape), dtype.get<std::string>(), bytes, e.begin, e.end,
+                    e.begin > e.end ? "a negative count" : std::to_string(e.end - e.begin)));
+  }
+  return e;
+}
 
 void write_all(int fd, const void* data, size_t bytes, const std::filesystem::path& path) {
   const char* cursor = static_cast<const char*>(data);
@@ -72,6 +191,12 @@ void write_all(int fd, const void* data, size_t bytes, const std::filesystem::pa
 
 }  // namespace
 
+std::filesystem::path temporary_path_for(const std::filesystem::path& path) {
+  std::filesystem::path temporary = path;
+  temporary += ".tmp";
+  return temporary;
+}
+
 void save_safetensors(const std::filesystem::path& path,
                       const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
@@ -79,52 +204,57 @@ void save_safetensors(const std::filesystem::path& path,
   std::vector<std::pair<std::string, Tensor>> host;
   Json header = Json::object();
   uint64_t offset = 0;
+  uint32_t checksum = 0;
   for (const auto& [name, tensor] : tensors) {
     if (name.empty() || name == "__metadata__") {
-      fail("save_safetensors: invalid tensor name '{}'", name);
+      fail("save_safetensors: invalid tensor name {}", printable(name));
     }
-    if (!tensor.defined()) fail("save_safetensors: tensor '{}' is undefined", name);
+    if (!tensor.defined()) fail("save_safetensors: tensor {} is undefined", printable(name));
     const Tensor cpu = tensor.detach().to(kCPU).contiguous();
-    const uint64_t bytes = static_cast<uint64_t>(cpu.numel()) * bytes_per_element(cpu.dtype());
+    const uint64_t bytes = static_cast<uint64_t>(cpu.numel()) * element_size(cpu.dtype());
     header[name] = {{"dtype", safetensors_dtype(cpu.dtype())},
                     {"shape", cpu.shape()},
                     {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
+    checksum = crc32c(cpu.raw_data(), bytes, checksum);
     host.emplace_back(name, cpu);
   }
-  if (!metadata.empty()) header["__metadata__"] = metadata;
+  Json all_metadata = metadata;
+  all_metadata[kChecksumKey] = fmt::format("{:08x}", checksum);
+  header["__metadata__"] = all_metadata;
   std::string header_text = header.dump();
   header_text.append((8 - header_text.size() % 8) % 8, ' ');  // data starts 8-byte aligned
   const uint64_t header_length = header_text.size();
 
-  // Write beside the target, make it durable, then swap it in with one rename.
-  std::filesystem::path temporary = path;
-  temporary += fmt::format(".tmp{}", std::random_device{}());
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) {
-    fail("save_safetensors: cannot create {}: {}", temporary.string(), std::strerror(errno));
-  }
+  // Write beside the target under a fixed name (an interrupted save leaves one stale file, which
+  // the next save overwrites), locked so two processes never write it at once; make it
+  // durable, then swap it in with one rename.
+  const std::filesystem::path temporary = temporary_path_for(path);
+  const int fd = open_locked(temporary, "save_safetensors",
+                             "another process is saving " + path.string() + " right now");
   try {
+    if (::ftruncate(fd, 0) != 0) {
+      fail("save_safetensors: cannot truncate {}: {}", temporary.string(), std::strerror(errno));
+    }
     write_all(fd, &header_length, sizeof header_length, path);
     write_all(fd, header_text.data(), header_text.size(), path);
     for (const auto& [name, cpu] : host) {
-      write_all(fd, cpu.raw_data(),
-                static_cast<size_t>(cpu.numel()) * bytes_per_element(cpu.dtype()), path);
+      write_all(fd, cpu.raw_data(), static_cast<size_t>(cpu.numel()) * element_size(cpu.dtype()),
+                path);
     }
     if (::fsync(fd) != 0) fail("save_safetensors: fsync of {} failed", temporary.string());
+    std::error_code error;
+    std::filesystem::rename(temporary, path, error);
+    if (error) {
+      fail("save_safetensors: cannot move the new file into place at {}: {}", path.string(),
+           error.message());
+    }
   } catch (...) {
-    ::close(fd);
     std::filesystem::remove(temporary);
+    ::close(fd);
     throw;
   }
-  ::close(fd);
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    std::filesystem::remove(temporary);
-    fail("save_safetensors: cannot move the new file into place at {}: {}", path.string(),
-         error.message());
-  }
+  ::close(fd);  // after the rename: the lock covered the file until it had its final name
   // Make the rename itself durable.
   const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : ".";
   const int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
@@ -134,15 +264,7 @@ void save_safetensors(const std::filesystem::path& path,
   }
 }
 
-SafetensorsFile load_safetensors(const std::filesystem::path& path) {
-  const std::string where = path.string();
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(path, error)) {
-    fail("load_safetensors: no such file: {}", where);
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("load_safetensors: cannot open {}", where);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& where) {
   const uint64_t file_size = bytes.size();
   if (file_size < 8) {
     fail(
@@ -155,77 +277,81 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
   if (header_length > kMaxHeaderBytes || header_length > file_size - 8) {
     fail(
         "load_safetensors: {} is not a safetensors file or is truncated: its header claims {} "
-        "bytes but the file has {} after the length",
-        where, header_length, file_size - 8);
+        "bytes but the file has {} after the length (and at most {} are allowed)",
+        where, header_length, file_size - 8, kMaxHeaderBytes);
   }
-  Json header;
-  try {
-    header =
-        Json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(header_length));
-  } catch (const Json::exception& e) {
-    fail("load_safetensors: the header of {} is not valid JSON ({})", where, e.what());
-  }
-  if (!header.is_object()) fail("load_safetensors: the header of {} is not a JSON object", where);
+  const Json header = parse_header(bytes.substr(8, header_length), where);
 
   const uint64_t data_start = 8 + header_length;
-  const uint64_t data_size = file_size - data_start;
+  const std::string_view data = bytes.substr(data_start);
   SafetensorsFile file;
+  std::vector<Entry> entries;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
       if (!entry.is_object()) fail("load_safetensors: __metadata__ in {} is not an object", where);
       for (const auto& [key, value] : entry.items()) {
         if (!value.is_string()) {
-          fail("load_safetensors: metadata '{}' in {} is not a string", key, where);
+          fail("load_safetensors: metadata {} in {} is {}, expected a string", printable(key),
+               where, describe(value));
         }
         file.metadata[key] = value.get<std::string>();
       }
       continue;
     }
-    auto bad = [&](const std::string& what) {
-      fail("load_safetensors: tensor '{}' in {}: {}", name, where, what);
-    };
-    if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") ||
-        !entry.contains("data_offsets")) {
-      bad("expected an object with dtype, shape and data_offsets");
+    entries.push_back(parse_entry(name, entry, where));
+  }
+  // The tensors must tile the data section: sorted by offset, each begins where the last ended.
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::pair(a.begin, a.end) < std::pair(b.begin, b.end);
+  });
+  uint64_t covered = 0;
+  for (const Entry& e : entries) {
+    if (e.begin != covered) {
+      fail(
+          "load_safetensors: tensor {} in {} starts at data byte {}, expected {} (tensors must "
+          "follow each other without gaps or overlaps)",
+          printable(e.name), where, e.begin, covered);
     }
-    DType dtype = kFloat32;
-    if (!entry["dtype"].is_string() ||
-        !dtype_from_safetensors(entry["dtype"].get<std::string>(), dtype)) {
-      bad(fmt::format("unsupported dtype {} (heed reads F32, F64, I64 and BOOL)",
-                      entry["dtype"].dump()));
+    covered = e.end;
+  }
+  if (covered != data.size()) {
+    fail("load_safetensors: the tensors of {} cover {} bytes of data, but the file has {}{}", where,
+         covered, data.size(), covered > data.size() ? " (truncated file?)" : "");
+  }
+  if (auto stored = file.metadata.find(kChecksumKey); stored != file.metadata.end()) {
+    const std::string actual = fmt::format("{:08x}", crc32c(data.data(), data.size()));
+    if (stored->second != actual) {
+      fail(
+          "load_safetensors: the data of {} does not match its checksum (stored {}, computed "
+          "{}): the file is corrupted",
+          where, printable(stored->second, 16), actual);
     }
-    Shape shape;
-    uint64_t numel = 1;
-    if (!entry["shape"].is_array() || entry["shape"].size() > 8)
-      bad("shape must be a list of up to 8 sizes");
-    for (const auto& size : entry["shape"]) {
-      if (!size.is_number_unsigned()) bad(fmt::format("invalid size {} in its shape", size.dump()));
-      const uint64_t n = size.get<uint64_t>();
-      if (n > (uint64_t{1} << 40) || (n > 0 && numel > (uint64_t{1} << 40) / n))
-        bad("shape too large");
-      numel *= n;
-      shape.push_back(static_cast<int64_t>(n));
-    }
-    const Json& offsets = entry["data_offsets"];
-    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
-        !offsets[1].is_number_unsigned()) {
-      bad("data_offsets must be two unsigned integers");
-    }
-    const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
-    const uint64_t expected_bytes = numel * bytes_per_element(dtype);
-    if (begin > end || end > data_size) {
-      bad(fmt::format("data_offsets [{}, {}] lie outside the {} bytes of data (truncated file?)",
-                      begin, end, data_size));
-    }
-    if (end - begin != expected_bytes) {
-      bad(fmt::format("shape {} of {} needs {} bytes, data_offsets give {}", shape_str(shape),
-                      entry["dtype"].get<std::string>(), expected_bytes, end - begin));
-    }
-    Tensor tensor = empty(shape, {dtype});
-    std::memcpy(tensor.raw_data(), bytes.data() + data_start + begin, expected_bytes);
-    file.tensors.emplace(name, tensor);
+    file.metadata.erase(stored);
+  }
+  for (const Entry& e : entries) {
+    Tensor tensor = empty(e.shape, {e.dtype});
+    std::memcpy(tensor.raw_data(), data.data() + e.begin, e.end - e.begin);
+    file.tensors.emplace(e.name, tensor);
   }
   return file;
+}
+
+SafetensorsFile load_safetensors(const std::filesystem::path& path) {
+  const std::string where = path.string();
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (!std::filesystem::exists(status)) fail("load_safetensors: no such file: {}", where);
+  if (std::filesystem::is_directory(status)) {
+    fail("load_safetensors: {} is a directory, expected a safetensors file", where);
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    fail("load_safetensors: {} is not a regular file (a pipe or a device?)", where);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("load_safetensors: cannot open {}: {}", where, std::strerror(errno));
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail("load_safetensors: reading {} failed", where);
+  return parse_safetensors(bytes, where);
 }
 
 }  // namespace heed

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "engine/tensor.hpp"
 
@@ -20,15 +21,27 @@ struct SafetensorsFile {
   std::map<std::string, std::string> metadata;  // the "__metadata__" strings
 };
 
-// Writes atomically: into a temporary file beside `path`, flushed and fsync'ed, then renamed
-// over `path`. A crash mid-save leaves the previous file intact. Tensors may live on any device
-// and have any layout; float32, float64, int64 and bool are stored as F32, F64, I64 and BOOL.
+// Writes atomically: into `path` + ".tmp" (locked, so a second process saving the same path at
+// the same moment gets an error), flushed and fsync'ed, then renamed over `path`. A crash
+// mid-save leaves the previous file intact and one stale ".tmp" that the next save reuses.
+// Tensors may live on any device and have any layout; float32, float64, int64 and bool are
+// stored as F32, F64, I64 and BOOL. The metadata gains "heed.data_crc32c", the CRC-32C of the
+// data section, which the reader verifies.
 void save_safetensors(const std::filesystem::path& path,
                       const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
 // Reads and validates a whole file. A missing, truncated, corrupted or foreign file is a
-// heed::Error that says which and where; nothing is read out of bounds.
+// heed::Error that says which and where; nothing is read out of bounds. The rules are those of
+// the reference implementation (header at most 100 MiB, JSON at most 128 deep, no duplicate
+// keys, canonical dtype names, data_offsets that tile the data exactly), plus the checksum where
+// the file has one; files without it (written by other tools) load as well.
 SafetensorsFile load_safetensors(const std::filesystem::path& path);
+
+// The same checks on bytes in memory; `where` names them in errors (the fuzz targets use this).
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& where);
+
+// Where save_safetensors writes before renaming: `path` + ".tmp".
+std::filesystem::path temporary_path_for(const std::filesystem::path& path);
 
 }  // namespace heed

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "engine/checked_size.hpp"
 #include "engine/ops/common.hpp"
 #include "engine/ops/elementwise.hpp"
 #include "engine/ops/reduce.hpp"
@@ -42,8 +43,8 @@ Shape infer_shape(const Shape& requested, int64_t numel, const char* op, const S
       inferred = static_cast<int>(i);
     } else if (shape[i] < 0) {
       fail("{}: invalid size {} in shape {}", op, shape[i], shape_str(requested));
-    } else {
-      known *= shape[i];
+    } else if (!multiply_fits(known, shape[i], known)) {
+      fail("{}: shape {} has more elements than a 64-bit count can hold", op, shape_str(requested));
     }
   }
   if (inferred >= 0) {

@@ -1,0 +1,161 @@
+// Hostile files: every rule the safetensors reader enforces (those of the reference
+// implementation, plus heed's checksum), the locks that keep two writers apart, and the
+// reproducers of the hostile-input audit. Each bad file must be one heed::Error with a bounded
+// message, never a crash, a hang or a silent load.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/io/crc32c.hpp"
+#include "engine/io/file_lock.hpp"
+#include "nn/nn.hpp"
+#include "tests/helpers.hpp"
+
+using namespace heed;
+using namespace heed::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A safetensors file made by hand: the length, the header text as given, then the data bytes.
+std::string safetensors_bytes(const std::string& header, const std::string& data) {
+  std::string bytes(8, '\0');
+  const uint64_t length = header.size();
+  std::memcpy(bytes.data(), &length, 8);
+  return bytes + header + data;
+}
+
+void check_parse_error(const std::string& header, const std::string& data,
+                       const std::vector<std::string>& fragments) {
+  check_error([&] { parse_safetensors(safetensors_bytes(header, data), "test.safetensors"); },
+              fragments);
+}
+
+}  // namespace
+
+TEST_CASE("the safetensors reader follows the reference implementation's rules") {
+  const std::string eight(8, '\0');
+  // A valid file made by hand loads, and these variations of it do not.
+  const auto file = parse_safetensors(
+      safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                        R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                        eight),
+      "ok");
+  CHECK(file.tensors.size() == 2);
+  // Overlapping, gapped and unordered-but-tiling offsets.
+  check_parse_error(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                    R"("b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                    eight, {"starts at data byte 0, expected 4", "without gaps or overlaps"});
+  check_parse_error(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight,
+                    {"'a'", "starts at data byte 4, expected 0"});
+  check_parse_error(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", eight,
+                    {"cover 4 bytes of data, but the file has 8"});
+  CHECK(parse_safetensors(
+            safetensors_bytes(R"({"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},)"
+                              R"("a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                              eight),
+            "x")
+            .tensors.size() == 2);
+  // Duplicate keys, at the top and inside an entry (nlohmann::json alone keeps the last).
+  check_parse_error(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                    R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                    eight, {"the key 'a' twice"});
+  check_parse_error(R"({"a":{"dtype":"F32","dtype":"F64","shape":[1],"data_offsets":[0,4]}})",
+                    eight, {"the key 'dtype' twice"});
+  // Non-canonical dtypes and sizes.
+  check_parse_error(R"({"a":{"dtype":"f32","shape":[1],"data_offsets":[0,4]}})", eight,
+                    {"unsupported dtype 'f32'"});
+  check_parse_error(R"({"a":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}})", eight,
+                    {"invalid size 1.0 (not a whole number)"});
+  check_parse_error(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}})", eight,
+                    {"exactly dtype, shape and data_offsets"});
+  check_parse_error(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],)"
+                    R"("data_offsets":[0,4]}})",
+                    eight, {"'a'", "too many"});
+  check_parse_error(R"([1, 2])", eight, {"does not start with '{'"});
+  check_parse_error(R"({"__metadata__":{"k":1}})", "", {"metadata 'k'", "expected a string"});
+}
+
+TEST_CASE("a header nested 100,000 deep is refused without recursion, and messages stay short") {
+  // The audit's reproducer: a dtype that is an array nested 100,000 deep (a stack overflow when
+  // the error message serialised it).
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  check_parse_error(R"({"a":{"dtype":)" + deep + R"(,"shape":[1],"data_offsets":[0,4]}})",
+                    std::string(4, '\0'), {"nests deeper than 128 levels"});
+  check_parse_error(R"({"a":{"dtype":"F32","shape":[)" + deep + R"(],"data_offsets":[0,4]}})",
+                    std::string(4, '\0'), {"nests deeper than 128 levels"});
+  // 128 levels are fine as far as nesting goes (the entry is then refused for its dtype).
+  const std::string ok_depth = std::string(125, '[') + std::string(125, ']');
+  check_parse_error(R"({"a":{"dtype":)" + ok_depth + R"(,"shape":[1],"data_offsets":[0,4]}})",
+                    std::string(4, '\0'), {"unsupported dtype a JSON array"});
+  // A megabyte-long dtype string or tensor name is quoted in a few dozen characters.
+  const std::string long_text(1 << 20, 'x');
+  try {
+    parse_safetensors(
+        safetensors_bytes(
+            R"({")" + long_text + R"(":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", "xx"),
+        "long");
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).size() < 400);
+    CHECK(std::string(e.what()).find("(1048576 bytes)") != std::string::npos);
+  }
+}
+
+TEST_CASE("a flipped data bit fails the checksum; files without one still load") {
+  TemporaryDirectory dir;
+  const fs::path path = dir.path / "w.safetensors";
+  save_safetensors(path, {{"w", randn({16, 16})}});
+  std::string bytes = read_bytes(path);
+  CHECK(bytes.find("heed.data_crc32c") != std::string::npos);
+  CHECK(load_safetensors(path).metadata.empty());  // the checksum is the reader's, not the caller's
+  bytes[bytes.size() - 3] = static_cast<char>(bytes[bytes.size() - 3] ^ 0x10);
+  write_bytes(path, bytes);
+  check_error([&] { load_safetensors(path); }, {"does not match its checksum", "corrupted"});
+  // The same tensor without the metadata entry (as PyTorch's safetensors writes it) loads.
+  const auto plain = parse_safetensors(
+      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                        std::string(4, '\0')),
+      "plain");
+  CHECK(plain.tensors.at("w").item() == 0.0);
+  // CRC-32C's standard check value.
+  CHECK(crc32c("123456789", 9) == 0xE3069283u);
+  CHECK(crc32c("56789", 5, crc32c("1234", 4)) == 0xE3069283u);
+}
+
+TEST_CASE("paths that are not regular files are named as such") {
+  TemporaryDirectory dir;
+  check_error([&] { load_safetensors(dir.path); }, {"is a directory"});
+  const fs::path fifo = dir.path / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  check_error([&] { load_safetensors(fifo); }, {"not a regular file"});  // and does not hang
+}
+
+TEST_CASE("saves reuse one temporary name and refuse a second writer") {
+  TemporaryDirectory dir;
+  const fs::path path = dir.path / "c.safetensors";
+  // A save killed mid-write leaves path.tmp behind; the next save overwrites and renames it.
+  write_bytes(temporary_path_for(path), std::string(1 << 20, 'x'));
+  save_safetensors(path, {{"w", ones({2})}});
+  CHECK(!fs::exists(temporary_path_for(path)));
+  CHECK(load_safetensors(path).tensors.at("w").sum().item() == 2.0);
+  // While another process holds the temporary file's lock, a save is refused and the file kept.
+  const int other = ::open(temporary_path_for(path).c_str(), O_RDWR | O_CREAT, 0644);
+  REQUIRE(::flock(other, LOCK_EX | LOCK_NB) == 0);
+  check_error(
+      [&] {
+        save_safetensors(path, {{"w", zeros({2})}});
+      },
+      {"save_safetensors", "is locked", "another process is saving"});
+  ::close(other);
+  CHECK(load_safetensors(path).tensors.at("w").sum().item() == 2.0);
+  // A training run's lock on its checkpoint: a second one is refused, and it goes away after.
+  {
+    FileLock first(path);
+    CHECK(fs::exists(dir.path / "c.safetensors.lock"));
+    check_error([&] { FileLock second(path); }, {"is locked by process", "another run is writing"});
+  }
+  CHECK(!fs::exists(dir.path / "c.safetensors.lock"));
+  FileLock again(path);
+}
