@@ -56,14 +56,33 @@ std::string Generator::state() const {
   return fmt::format("{} {} {} {}", state_[0], state_[1], state_[2], state_[3]);
 }
 
+namespace {
+
+// A state string from a file, quoted for an error message: at most 100 characters of it.
+std::string shown(const std::string& text) {
+  if (text.size() <= 100) return "'" + text + "'";
+  return fmt::format("'{}...' ({} characters)", text.substr(0, 100), text.size());
+}
+
+// istream reads "-1" into an unsigned word as 2^64 - 1; a state never has a minus sign.
+bool word_text_is_negative(const std::string& text) {
+  return text.find('-') != std::string::npos;
+}
+
+}  // namespace
+
 void Generator::set_state(const std::string& text) {
   std::istringstream in(text);
   uint64_t words[4];
   for (uint64_t& word : words) {
-    if (!(in >> word)) fail("Generator::set_state: expected four 64-bit words, got '{}'", text);
+    if (!(in >> word) || word_text_is_negative(text)) {
+      fail("Generator::set_state: expected four unsigned 64-bit words, got {}", shown(text));
+    }
   }
   std::string rest;
-  if (in >> rest) fail("Generator::set_state: expected four 64-bit words, got '{}'", text);
+  if (in >> rest) {
+    fail("Generator::set_state: expected four unsigned 64-bit words, got {}", shown(text));
+  }
   if ((words[0] | words[1] | words[2] | words[3]) == 0) {
     fail("Generator::set_state: the all-zero state is not a valid xoshiro256** state");
   }

@@ -2,6 +2,8 @@
 // file, checked entry by entry before anything is loaded.
 #include "nn/checkpoint.hpp"
 
+#include <optional>
+
 namespace heed::nn {
 
 namespace {
@@ -27,12 +29,35 @@ void save_checkpoint(const std::filesystem::path& path, const Module& model,
   save_safetensors(path, tensors, all);
 }
 
+namespace {
+
+// A file that says it is a heed checkpoint must be one of the format this code reads. A
+// safetensors file without the key (a state_dict saved from PyTorch) is read as weights alone.
+void check_format(const Metadata& metadata, const std::filesystem::path& path) {
+  const auto found = metadata.find(kFormatKey);
+  if (found != metadata.end() && found->second != kFormat) {
+    fail("{}: {} is '{}', but this heed reads '{}' (a checkpoint from another version?)",
+         path.string(), kFormatKey, found->second.substr(0, 64), kFormat);
+  }
+}
+
+}  // namespace
+
 Metadata read_checkpoint_metadata(const std::filesystem::path& path) {
-  return load_safetensors(path).metadata;
+  Metadata metadata = load_safetensors(path).metadata;
+  check_format(metadata, path);
+  return metadata;
 }
 
 Metadata load_checkpoint(const std::filesystem::path& path, Module& model, Optimizer* optimizer) {
   SafetensorsFile file = load_safetensors(path);
+  check_format(file.metadata, path);
+  // The generator's state is parsed first, so a bad one fails before anything is changed.
+  std::optional<Generator> generator;
+  if (auto found = file.metadata.find(kGeneratorKey); found != file.metadata.end()) {
+    generator.emplace(0);
+    generator->set_state(found->second);
+  }
   StateDict weights, optimizer_state;
   const std::string prefix = kOptimizerPrefix;
   for (auto& [name, value] : file.tensors) {
@@ -48,9 +73,7 @@ Metadata load_checkpoint(const std::filesystem::path& path, Module& model, Optim
   }
   model.load_state_dict(weights);
   if (optimizer != nullptr) optimizer->load_state_dict(optimizer_state);
-  if (auto found = file.metadata.find(kGeneratorKey); found != file.metadata.end()) {
-    default_generator().set_state(found->second);
-  }
+  if (generator) default_generator() = *generator;
   return file.metadata;
 }
 

@@ -2,7 +2,12 @@
 // AdamW (through the fused adam_step_), and gradient clipping.
 #include "nn/optim.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
+#include <string_view>
+
+#include <fmt/ranges.h>
 
 namespace heed::nn {
 
@@ -66,42 +71,108 @@ StateDict Optimizer::state_dict() const {
   return out;
 }
 
+namespace {
+
+// "12" -> 12; anything else (a sign, leading zeros, other characters, too many digits) -> false,
+// so two spellings of one index can never both load.
+bool parse_index(std::string_view text, size_t& index) {
+  if (text.empty() || text.size() > 9 || (text.size() > 1 && text[0] == '0')) return false;
+  index = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    index = index * 10 + size_t(c - '0');
+  }
+  return true;
+}
+
+// Splits "state.3.exp_avg" into ("state", 3, "exp_avg").
+bool parse_key(const std::string& key, std::string& kind, size_t& index, std::string& name) {
+  const size_t first = key.find('.'), second = key.find('.', first + 1);
+  if (first == std::string::npos || second == std::string::npos) return false;
+  kind = key.substr(0, first), name = key.substr(second + 1);
+  return parse_index(std::string_view(key).substr(first + 1, second - first - 1), index);
+}
+
+double scalar_entry(const std::string& key, const Tensor& value) {
+  if (value.numel() != 1) {
+    fail("optimizer load_state_dict: '{}' must hold one number, has shape {}", key,
+         shape_str(value.shape()));
+  }
+  const double number = value.to(kFloat64).item();
+  if (!std::isfinite(number)) fail("optimizer load_state_dict: '{}' is {}", key, number);
+  return number;
+}
+
+}  // namespace
+
 void Optimizer::load_state_dict(const StateDict& state) {
   std::vector<Tensor> params;
   for (const ParamGroup& group : groups_) {
     for (const Tensor& p : group.params) params.push_back(p);
   }
+  const std::vector<std::string> entries = state_entries();
   std::vector<std::map<std::string, Tensor>> loaded(params.size());
-  std::vector<double> lrs(groups_.size(), -1.0), initial_lrs(groups_.size(), -1.0);
+  std::vector<std::optional<double>> lrs(groups_.size()), initial_lrs(groups_.size());
   for (const auto& [key, value] : state) {
+    std::string kind, name;
     size_t index = 0;
-    char name[64] = {};
-    if (std::sscanf(key.c_str(), "group.%zu.%63s", &index, name) == 2 && index < groups_.size() &&
-        (std::string(name) == "lr" || std::string(name) == "initial_lr")) {
-      (std::string(name) == "lr" ? lrs : initial_lrs)[index] = value.item();
-    } else if (std::sscanf(key.c_str(), "state.%zu.%63s", &index, name) == 2 &&
-               index < params.size()) {
-      const bool per_element = std::string(name) != "step";
-      if (per_element && value.shape() != params[index].shape()) {
+    const bool parsed = parse_key(key, kind, index, name);
+    if (parsed && kind == "group" && index < groups_.size() &&
+        (name == "lr" || name == "initial_lr")) {
+      const double lr = scalar_entry(key, value);
+      // initial_lr is -1 until a schedule sets it (see ParamGroup).
+      if (lr < 0 && !(name == "initial_lr" && lr == -1.0)) {
+        fail("optimizer load_state_dict: '{}' is negative ({})", key, lr);
+      }
+      (name == "lr" ? lrs : initial_lrs)[index] = lr;
+    } else if (parsed && kind == "state" && index < params.size() &&
+               std::find(entries.begin(), entries.end(), name) != entries.end()) {
+      const Tensor& p = params[index];
+      if (name == "step") {
+        const double step = scalar_entry(key, value);
+        if (step < 0 || step != std::floor(step) || step > 9007199254740992.0) {
+          fail("optimizer load_state_dict: '{}' is {}, expected a whole number in [0, 2^53]", key,
+               step);
+        }
+        loaded[index][name] = scalar_tensor(step, {kFloat64, p.device()});
+        continue;
+      }
+      if (value.shape() != p.shape()) {
         fail(
             "optimizer load_state_dict: '{}' has shape {} but parameter {} has shape {} (state "
             "from another model?)",
-            key, shape_str(value.shape()), index, shape_str(params[index].shape()));
+            key, shape_str(value.shape()), index, shape_str(p.shape()));
       }
-      loaded[index][name] = value.to(per_element ? params[index].dtype() : kFloat64)
-                                .to(params[index].device())
-                                .clone();
+      if (value.dtype() != kFloat32 && value.dtype() != kFloat64) {
+        fail("optimizer load_state_dict: '{}' is {}, expected floating point", key,
+             dtype_name(value.dtype()));
+      }
+      if (!all_finite(value)) fail("optimizer load_state_dict: '{}' holds NaN or inf", key);
+      loaded[index][name] = value.to(p.dtype()).to(p.device()).clone();
     } else {
       fail(
           "optimizer load_state_dict: unexpected entry '{}' for an optimizer with {} groups and "
-          "{} parameters",
-          key, groups_.size(), params.size());
+          "{} parameters (entries per parameter: {})",
+          key, groups_.size(), params.size(), fmt::join(entries, ", "));
+    }
+  }
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    if (loaded[i].empty() || loaded[i].size() == entries.size()) continue;
+    for (const std::string& name : entries) {
+      if (!loaded[i].contains(name)) {
+        fail(
+            "optimizer load_state_dict: parameter {} has {} of its {} entries; 'state.{}.{}' is "
+            "missing",
+            i, loaded[i].size(), entries.size(), i, name);
+      }
     }
   }
   for (size_t g = 0; g < groups_.size(); ++g) {
-    if (lrs[g] < 0) fail("optimizer load_state_dict: missing 'group.{}.lr'", g);
-    groups_[g].lr = lrs[g];
-    groups_[g].initial_lr = initial_lrs[g];
+    if (!lrs[g]) fail("optimizer load_state_dict: missing 'group.{}.lr'", g);
+  }
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    groups_[g].lr = *lrs[g];
+    if (initial_lrs[g]) groups_[g].initial_lr = *initial_lrs[g];
   }
   state_ = std::move(loaded);
 }
@@ -112,6 +183,11 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions opts)
   if (options.nesterov && (options.momentum <= 0 || options.dampening != 0)) {
     fail("SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
   }
+}
+
+std::vector<std::string> SGD::state_entries() const {
+  if (options.momentum != 0) return {"momentum_buffer"};
+  return {};
 }
 
 void SGD::step() {
@@ -139,6 +215,10 @@ Adam::Adam(std::vector<ParamGroup> groups, AdamOptions opts, bool decoupled)
     fail("Adam: betas must be in [0, 1), got ({}, {})", opts.beta1, opts.beta2);
   }
   if (!(opts.eps >= 0)) fail("Adam: eps must be >= 0, got {}", opts.eps);
+}
+
+std::vector<std::string> Adam::state_entries() const {
+  return {"step", "exp_avg", "exp_avg_sq"};
 }
 
 void Adam::step() {

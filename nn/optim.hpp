@@ -40,9 +40,13 @@ class Optimizer {
 
   // Everything needed to continue exactly: per-parameter state ("state.3.exp_avg", ...) and each
   // group's lr and initial_lr ("group.0.lr"), as tensors, ready for a safetensors file. Loading
-  // checks that the state belongs to parameters of the same shapes.
+  // checks everything before changing anything: every key canonical and known, each
+  // parameter's entries complete (all of state_entries(), or none for a parameter never
+  // stepped), shaped like the parameter, finite, and `step` a whole number in [0, 2^53].
   StateDict state_dict() const;
   void load_state_dict(const StateDict& state);
+  // The entries this optimizer keeps for a parameter once it has stepped it.
+  virtual std::vector<std::string> state_entries() const = 0;
 
  protected:
   using ParameterState = std::map<std::string, Tensor>;
@@ -66,6 +70,7 @@ class SGD : public Optimizer {
  public:
   SGD(std::vector<ParamGroup> groups, SGDOptions options = {});
   void step() override;
+  std::vector<std::string> state_entries() const override;
   SGDOptions options;
 };
 
@@ -79,6 +84,7 @@ class Adam : public Optimizer {
  public:
   Adam(std::vector<ParamGroup> groups, AdamOptions options = {});
   void step() override;
+  std::vector<std::string> state_entries() const override;
   AdamOptions options;
 
  protected:

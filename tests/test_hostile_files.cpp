@@ -159,3 +159,85 @@ TEST_CASE("saves reuse one temporary name and refuse a second writer") {
   CHECK(!fs::exists(dir.path / "c.safetensors.lock"));
   FileLock again(path);
 }
+
+TEST_CASE("optimizer state is validated entry by entry before it is loaded") {
+  nn::Linear model(3, 2);
+  nn::Adam adam({{model.parameters(), 0.01}});
+  model.forward(ones({1, 3})).sum().backward();
+  adam.step();
+  const nn::StateDict good = adam.state_dict();
+  auto load_with = [&](const std::function<void(nn::StateDict&)>& change) {
+    nn::StateDict state = good;
+    change(state);
+    nn::Adam fresh({{model.parameters(), 0.01}});
+    fresh.load_state_dict(state);
+  };
+  load_with([](nn::StateDict&) {});  // the unchanged state loads
+  // The audit's reproducer: an entry renamed to another parameter's index.
+  check_error(
+      [&] {
+        load_with([](nn::StateDict& s) {
+          s.erase("state.1.step");
+          s["state.1.step"] = s.at("state.0.step");
+          s.erase("state.0.step");
+        });
+      },
+      {"parameter 0 has 2 of its 3 entries", "'state.0.step' is missing"});
+  check_error(
+      [&] { load_with([](nn::StateDict& s) { s["state.00.step"] = s.at("state.0.step"); }); },
+      {"unexpected entry 'state.00.step'"});
+  check_error([&] { load_with([](nn::StateDict& s) {
+                      s["state.0.momentum"] = ones({2, 3});
+                    }); },
+              {"unexpected entry 'state.0.momentum'", "step, exp_avg, exp_avg_sq"});
+  check_error(
+      [&] {
+        load_with([](nn::StateDict& s) { s["state.0.step"] = scalar_tensor(1e300, {kFloat64}); });
+      },
+      {"'state.0.step' is 1e+300", "whole number in [0, 2^53]"});
+  check_error([&] { load_with([](nn::StateDict& s) { s["state.0.step"] = scalar_tensor(1.5); }); },
+              {"'state.0.step' is 1.5"});
+  check_error([&] { load_with([](nn::StateDict& s) { s["state.0.step"] = scalar_tensor(-1); }); },
+              {"'state.0.step' is -1"});
+  check_error(
+      [&] { load_with([](nn::StateDict& s) {
+              s["state.0.exp_avg"] = full({2, 3}, NAN);
+            }); },
+      {"'state.0.exp_avg' holds NaN or inf"});
+  check_error(
+      [&] { load_with([](nn::StateDict& s) { s["state.1.exp_avg_sq"] = full({2}, INFINITY); }); },
+      {"'state.1.exp_avg_sq' holds NaN or inf"});
+  check_error([&] { load_with([](nn::StateDict& s) { s["group.0.lr"] = scalar_tensor(NAN); }); },
+              {"'group.0.lr' is nan"});
+  check_error([&] { load_with([](nn::StateDict& s) { s.erase("group.0.lr"); }); },
+              {"missing 'group.0.lr'"});
+  // A parameter the optimizer never stepped has no entries at all, and that is fine.
+  load_with([](nn::StateDict& s) {
+    for (const char* name : {"step", "exp_avg", "exp_avg_sq"})
+      s.erase(fmt::format("state.1.{}", name));
+  });
+}
+
+TEST_CASE("a checkpoint of another format version, or with a bad generator state, is refused") {
+  TemporaryDirectory dir;
+  const fs::path path = dir.path / "c.safetensors";
+  nn::Linear model(2, 2);
+  save_safetensors(path, model.state_dict(), {{"heed.format", "heed-checkpoint-99"}});
+  check_error([&] { nn::load_checkpoint(path, model); },
+              {"heed.format is 'heed-checkpoint-99'", "reads 'heed-checkpoint-1'"});
+  check_error([&] { nn::read_checkpoint_metadata(path); }, {"heed-checkpoint-99"});
+  save_safetensors(path, model.state_dict(), {{"heed.generator_state", "1 2 -3 4"}});
+  const Tensor before = model.parameters()[0].clone();
+  check_error([&] { nn::load_checkpoint(path, model); }, {"four unsigned 64-bit words"});
+  save_safetensors(path, model.state_dict(), {{"heed.generator_state", std::string(1 << 20, '7')}});
+  try {
+    nn::load_checkpoint(path, model);
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).size() < 300);
+  }
+  check_close(model.parameters()[0], before, 0, 0);
+  // Weights saved by another tool (no heed.format at all) load.
+  save_safetensors(path, model.state_dict());
+  nn::load_checkpoint(path, model);
+}

@@ -186,4 +186,11 @@ Tensor Tensor::argmin(int64_t dim, bool keepdim) const {
   return heed::argmin(*this, dim, keepdim);
 }
 
+bool all_finite(const Tensor& x) {
+  ops::check_defined("all_finite", x, "x");
+  if (x.dtype() != kFloat32 && x.dtype() != kFloat64) return true;
+  NoGradGuard no_grad;
+  return sum(x.detach() - x.detach()).item() == 0.0;
+}
+
 }  // namespace heed

@@ -20,4 +20,9 @@ std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim = false
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim = false);
 
+// True when no element is NaN or +-inf (always for integer and bool tensors), on any device:
+// x - x is 0 for every finite x and NaN otherwise, so the sum of x - x is 0 exactly when all are
+// finite. Not differentiable; a check, as torch.isfinite(x).all().
+bool all_finite(const Tensor& x);
+
 }  // namespace heed
