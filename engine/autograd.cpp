@@ -4,6 +4,9 @@
 #include "engine/autograd.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -22,7 +25,33 @@ thread_local bool grad_mode = true;
 // this list, and only the outermost destructor drains it, one tensor at a time.
 thread_local std::vector<Tensor> inputs_to_release;
 thread_local bool releasing = false;
+
+bool anomaly_detection = [] {
+  const char* value = std::getenv("HEED_DETECT_ANOMALY");
+  return value != nullptr && std::strcmp(value, "1") == 0;
+}();
+
+// True when any element of a floating-point gradient is NaN or inf (checked on a host copy).
+bool has_non_finite(const Tensor& gradient) {
+  if (gradient.dtype() != kFloat32 && gradient.dtype() != kFloat64) return false;
+  const Tensor host = gradient.detach().to(kCPU).contiguous();
+  auto any_bad = [&](const auto* values) {
+    for (int64_t i = 0; i < host.numel(); ++i) {
+      if (!std::isfinite(values[i])) return true;
+    }
+    return false;
+  };
+  return host.dtype() == kFloat32 ? any_bad(host.data_ptr<float>())
+                                  : any_bad(host.data_ptr<double>());
+}
 }  // namespace
+
+void set_detect_anomaly(bool enabled) {
+  anomaly_detection = enabled;
+}
+bool detect_anomaly_enabled() {
+  return anomaly_detection;
+}
 
 Node::~Node() {
   for (Tensor& input : inputs) inputs_to_release.push_back(std::move(input));
@@ -182,6 +211,12 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
       if (grads[i].shape() != input.shape()) {
         fail("backward of '{}': gradient for input {} has shape {}, expected {}", node->name, i,
              shape_str(grads[i].shape()), shape_str(input.shape()));
+      }
+      if (anomaly_detection && has_non_finite(grads[i])) {
+        fail(
+            "anomaly detected (HEED_DETECT_ANOMALY): the backward of '{}' produced NaN or inf in "
+            "the gradient of its input {} (shape {})",
+            node->name, i, shape_str(input.shape()));
       }
       if (input.is_leaf()) {
         accumulate_into_leaf(input, grads[i]);

@@ -53,6 +53,13 @@ Tensor record(Tensor output, std::string name, std::vector<Tensor> inputs,
 // Runs the backward pass from `root` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
 
+// Anomaly mode, as torch.autograd.detect_anomaly: every gradient a backward closure returns is
+// checked, and the first that holds NaN or inf is a heed::Error naming the op that produced it.
+// Off by default (it copies each gradient to the host); HEED_DETECT_ANOMALY=1 in the environment
+// turns it on at start.
+void set_detect_anomaly(bool enabled);
+bool detect_anomaly_enabled();
+
 // Sums `grad` down to `shape`: the gradient of a tensor that was broadcast up to grad's shape.
 Tensor sum_to(const Tensor& grad, const Shape& shape);
 

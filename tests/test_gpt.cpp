@@ -144,7 +144,7 @@ TEST_CASE("gpt: bad input is a clear error") {
   check_error([] { GPTConfig::preset("giant"); }, {"unknown preset 'giant'"});
   TrainOptions zero_batch;
   zero_batch.batch_size = 0;
-  check_error([&] { train(zero_batch); }, {"--batch-size must be at least 1, got 0"});
+  check_error([&] { train(zero_batch); }, {"--batch-size must be in [1, 65536], got 0"});
 }
 
 TEST_CASE("gpt: tied weights share the embedding matrix with the output layer") {

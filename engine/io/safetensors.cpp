@@ -16,13 +16,13 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <vector>
 
 #include "engine/checked_size.hpp"
 #include "engine/error.hpp"
 #include "engine/io/crc32c.hpp"
 #include "engine/io/file_lock.hpp"
+#include "engine/io/json_reader.hpp"
 
 namespace heed {
 
@@ -33,9 +33,6 @@ using Json = nlohmann::json;
 // The header may not be larger than this (the reference implementation's limit too): a guard
 // against reading a foreign file's bytes as a length and allocating gigabytes for them.
 constexpr uint64_t kMaxHeaderBytes = uint64_t{100} << 20;
-// JSON nesting deeper than this is refused, as the reference implementation's parser does. A
-// valid header is 3 deep.
-constexpr int kMaxJsonDepth = 128;
 // heed's own metadata entry: the CRC-32C of the data section, eight hex digits.
 constexpr const char* kChecksumKey = "heed.data_crc32c";
 
@@ -70,60 +67,13 @@ bool dtype_from_safetensors(const std::string& name, DType& dtype) {
 // Every tensor this file format stores is little-endian; so is every machine heed runs on.
 static_assert(std::endian::native == std::endian::little, "heed assumes a little-endian host");
 
-// Text from the file, made safe to print: at most `limit` characters, control bytes escaped.
-std::string printable(std::string_view text, size_t limit = 48) {
-  std::string out = "'";
-  for (size_t i = 0; i < text.size() && i < limit; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    out += c < 0x20 || c == 0x7F ? fmt::format("\\x{:02x}", c) : std::string(1, char(c));
-  }
-  if (text.size() > limit)
-    out += fmt::format("...' ({} bytes)", text.size());
-  else
-    out += "'";
-  return out;
-}
-
-// A JSON value described without serialising it: a short string is quoted, a number printed,
-// anything else named by its type (dump() of a hostile value could be huge, or recurse deeply).
-std::string describe(const Json& value) {
-  if (value.is_string()) return printable(value.get_ref<const std::string&>());
-  if (value.is_number_integer() || value.is_number_unsigned() || value.is_boolean())
-    return value.dump();
-  if (value.is_number_float()) return fmt::format("{} (not a whole number)", value.dump());
-  return fmt::format("a JSON {}", value.type_name());
-}
-
-// Parses the header with a depth limit, refusing duplicate keys (nlohmann::json would silently
-// keep the last). nlohmann's parser itself is iterative; the callback sees every event.
+// Parses the header with the limits of parse_untrusted_json, after checking it is an object.
 Json parse_header(std::string_view text, const std::string& where) {
   if (text.empty() || text.front() != '{') {
     fail("load_safetensors: the header of {} does not start with '{{' (not a safetensors file?)",
          where);
   }
-  std::vector<std::set<std::string>> keys_of_open_objects;
-  auto check = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    if (depth > kMaxJsonDepth) {
-      fail("load_safetensors: the header of {} nests deeper than {} levels", where, kMaxJsonDepth);
-    }
-    if (event == Json::parse_event_t::object_start) keys_of_open_objects.emplace_back();
-    if (event == Json::parse_event_t::object_end && !keys_of_open_objects.empty()) {
-      keys_of_open_objects.pop_back();
-    }
-    if (event == Json::parse_event_t::key && !keys_of_open_objects.empty()) {
-      const std::string& key = parsed.get_ref<const std::string&>();
-      if (!keys_of_open_objects.back().insert(key).second) {
-        fail("load_safetensors: the header of {} has the key {} twice", where, printable(key));
-      }
-    }
-    return true;
-  };
-  try {
-    return Json::parse(text.begin(), text.end(), check);
-  } catch (const Json::exception& e) {
-    fail("load_safetensors: the header of {} is not valid JSON ({})", where,
-         printable(e.what(), 160));
-  }
+  return parse_untrusted_json(text, "load_safetensors: the header of " + where);
 }
 
 struct Entry {
@@ -145,16 +95,18 @@ Entry parse_entry(const std::string& name, const Json& entry, const std::string&
   Entry e{name, kFloat32, {}, 0, 0};
   const Json& dtype = entry["dtype"];
   if (!dtype.is_string() || !dtype_from_safetensors(dtype.get<std::string>(), e.dtype)) {
-    bad(fmt::format("unsupported dtype {} (heed reads F32, F64, I64 and BOOL)", describe(dtype)));
+    bad(fmt::format("unsupported dtype {} (heed reads F32, F64, I64 and BOOL)",
+                    describe_json(dtype)));
   }
   const Json& shape = entry["shape"];
   if (!shape.is_array() || shape.size() > size_t(kMaxDims)) {
-    bad(fmt::format("shape must be a list of at most {} sizes, got {}", kMaxDims,
-                    shape.is_array() ? fmt::format("{} sizes", shape.size()) : describe(shape)));
+    bad(fmt::format(
+        "shape must be a list of at most {} sizes, got {}", kMaxDims,
+        shape.is_array() ? fmt::format("{} sizes", shape.size()) : describe_json(shape)));
   }
   for (const Json& size : shape) {
     if (!size.is_number_unsigned() || size.get<uint64_t>() > uint64_t(INT64_MAX)) {
-      bad(fmt::format("invalid size {} in its shape", describe(size)));
+      bad(fmt::format("invalid size {} in its shape", describe_json(size)));
     }
     e.shape.push_back(size.get<int64_t>());
   }
@@ -292,7 +244,7 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& whe
       for (const auto& [key, value] : entry.items()) {
         if (!value.is_string()) {
           fail("load_safetensors: metadata {} in {} is {}, expected a string", printable(key),
-               where, describe(value));
+               where, describe_json(value));
         }
         file.metadata[key] = value.get<std::string>();
       }

@@ -40,8 +40,10 @@ double brevity_penalty(double prediction_length, double reference_length) {
 double sentence_bleu(const Tokens& prediction, const Tokens& label, int k) {
   if (k < 1) heed::fail("BLEU needs k >= 1, got {}", k);
   double score = brevity_penalty(double(prediction.size()), double(label.size()));
-  for (int n = 1; n <= k; ++n) {
-    if (prediction.size() < size_t(n)) return 0;
+  // As d2l: n-gram orders beyond the hypothesis' length are left out (a two-word hypothesis is
+  // scored on unigrams and bigrams only), rather than scoring it 0.
+  const int orders = std::min<int>(k, int(prediction.size()));
+  for (int n = 1; n <= orders; ++n) {
     const double grams = double(prediction.size() - size_t(n) + 1);
     const double precision = double(clipped_matches(prediction, label, size_t(n))) / grams;
     score *= std::pow(precision, std::pow(0.5, n));

@@ -10,7 +10,8 @@ using Tokens = std::vector<std::string>;
 
 // d2l.ai's sentence BLEU: exp(min(0, 1 - len_label / len_pred)) * prod_{n=1..k} p_n^(1/2^n),
 // where p_n is the share of the prediction's n-grams found in the label (each label n-gram
-// matched at most once). A prediction shorter than n tokens has p_n = 0, so BLEU 0.
+// matched at most once). As d2l, the product runs to min(k, prediction length): a prediction
+// shorter than k is scored on the orders it has (d2l's "x" against "x y" is exp(-1)).
 double sentence_bleu(const Tokens& prediction, const Tokens& label, int k = 2);
 
 // Papineni et al.'s corpus BLEU-N: n-gram matches clipped per sentence and summed over the

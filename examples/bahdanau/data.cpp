@@ -1,8 +1,11 @@
 #include "examples/bahdanau/data.hpp"
 
 #include <algorithm>
-#include <fstream>
+#include <sstream>
 #include <unordered_map>
+
+#include "engine/io/json_reader.hpp"
+#include "examples/common/checks.hpp"
 
 namespace bahdanau {
 
@@ -120,12 +123,11 @@ std::string tokenizer_name(Tokenizer tokenizer) {
 Tokenizer tokenizer_from_name(const std::string& name) {
   if (name == "words") return Tokenizer::Words;
   if (name == "dates") return Tokenizer::Dates;
-  fail("unknown tokenizer '{}' (expected words or dates)", name);
+  fail("unknown tokenizer {} (expected words or dates)", printable(name));
 }
 
 ReadResult read_pairs(const std::string& path, const ReadOptions& options) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) fail("cannot open the sentence pairs file '{}'", path);
+  std::istringstream file(examples::read_regular_file(path, "the sentence pairs file"));
   ReadResult result;
   std::string line;
   int64_t line_number = 0;
@@ -141,11 +143,16 @@ ReadResult read_pairs(const std::string& path, const ReadOptions& options) {
       start = tab + 1;
     }
     std::string problem;
-    if (columns.size() != 2 && columns.size() != 3) {
-      problem = fmt::format("line {}: expected 2 or 3 tab-separated columns, found {}", line_number,
-                            columns.size());
-    } else if (columns[0].empty() || columns[1].empty()) {
-      problem = fmt::format("line {}: the source or the target is empty", line_number);
+    try {
+      examples::check_utf8(line, fmt::format("line {}", line_number));
+      if (columns.size() != 2 && columns.size() != 3) {
+        problem = fmt::format("line {}: expected 2 or 3 tab-separated columns, found {}",
+                              line_number, columns.size());
+      } else if (columns[0].empty() || columns[1].empty()) {
+        problem = fmt::format("line {}: the source or the target is empty", line_number);
+      }
+    } catch (const Error& e) {
+      problem = e.what();
     }
     if (!problem.empty()) {
       if (options.strict) fail("{}: {}", path, problem);
@@ -155,7 +162,6 @@ ReadResult read_pairs(const std::string& path, const ReadOptions& options) {
     result.pairs.push_back({preprocess(columns[0]), preprocess(columns[1])});
     if (options.num_examples > 0 && int64_t(result.pairs.size()) == options.num_examples) break;
   }
-  if (file.bad()) fail("reading '{}' failed", path);
   if (result.pairs.empty()) {
     fail("'{}' holds no sentence pairs (expected lines \"source<TAB>target\"{})", path,
          result.skipped > 0

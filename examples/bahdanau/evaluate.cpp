@@ -1,6 +1,8 @@
 #include "examples/bahdanau/evaluate.hpp"
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "examples/bahdanau/bleu.hpp"
 
@@ -12,7 +14,12 @@ EvalResult evaluate(const Translator& translator, const std::vector<SentencePair
                     const EvalOptions& o) {
   if (pairs.empty()) fail("evaluate: there are no pairs to evaluate on");
   if (o.batch_size < 1) fail("--batch-size must be at least 1, got {}", o.batch_size);
-  if (!o.heatmap_dir.empty()) std::filesystem::create_directories(o.heatmap_dir);
+  examples::check_range("--show", o.show, eval_limits::show);
+  examples::check_range("--heatmap-count", o.heatmaps, eval_limits::heatmaps);
+  if (!o.heatmap_dir.empty()) {
+    examples::check_output_directory(o.heatmap_dir, "--heatmaps");
+    std::filesystem::create_directories(o.heatmap_dir);
+  }
   std::vector<Tokens> predictions, references;
   EvalResult result;
   double bleu2_sum = 0;
@@ -40,6 +47,7 @@ EvalResult evaluate(const Translator& translator, const std::vector<SentencePair
                                      .string();
         write_attention_heatmap(path, translator, pairs[i].source, t);
       }
+      result.pairs.push_back({pairs[i].source, pairs[i].target, text, bleu2, exact});
       predictions.push_back(std::move(prediction));
       references.push_back(std::move(reference));
     }
@@ -49,6 +57,31 @@ EvalResult evaluate(const Translator& translator, const std::vector<SentencePair
   result.mean_bleu2 = bleu2_sum / double(result.count);
   result.exact_match /= double(result.count);
   return result;
+}
+
+void write_eval_json(const std::string& path, const EvalResult& r) {
+  nlohmann::json pairs = nlohmann::json::array();
+  for (const ScoredPair& p : r.pairs) {
+    pairs.push_back({{"source", p.source},
+                     {"reference", p.reference},
+                     {"translation", p.translation},
+                     {"bleu2", p.bleu2},
+                     {"exact", p.exact}});
+  }
+  const nlohmann::json document = {{"count", r.count},
+                                   {"exact_match", r.exact_match},
+                                   {"corpus_bleu4", r.corpus_bleu4},
+                                   {"mean_bleu2", r.mean_bleu2},
+                                   {"pairs", pairs}};
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << document.dump(1) << "\n";
+    if (!out) fail("--json: cannot write {}", temporary);
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) fail("--json: cannot move {} into place: {}", path, error.message());
 }
 
 std::string summary(const EvalResult& r) {

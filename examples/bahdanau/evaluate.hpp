@@ -19,10 +19,28 @@ struct EvalOptions {
   std::string heatmap_format = "png";
 };
 
+// One evaluated pair, as `eval --json` writes it.
+struct ScoredPair {
+  std::string source, reference, translation;
+  double bleu2 = 0;
+  bool exact = false;
+};
+
 struct EvalResult {
   int64_t count = 0;
   double corpus_bleu4 = 0, mean_bleu2 = 0, exact_match = 0;
+  std::vector<ScoredPair> pairs;  // in the order evaluated
 };
+
+// The range of the evaluation flags.
+namespace eval_limits {
+inline constexpr examples::IntRange show{0, 1'000'000};
+inline constexpr examples::IntRange heatmaps{0, 1000};
+inline constexpr examples::IntRange limit{0, 1'000'000'000};
+}  // namespace eval_limits
+
+// Writes the corpus scores and every pair's to a JSON file (atomically: temp file, rename).
+void write_eval_json(const std::string& path, const EvalResult& result);
 
 EvalResult evaluate(const Translator& translator, const std::vector<SentencePair>& pairs,
                     const EvalOptions& options);

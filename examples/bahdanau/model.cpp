@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/io/json_reader.hpp"
+
 namespace bahdanau {
 
 using namespace heed;
@@ -14,17 +16,34 @@ std::string Seq2SeqConfig::to_json() const {
       .dump();
 }
 
-Seq2SeqConfig Seq2SeqConfig::from_json(const std::string& text) {
-  try {
-    const auto j = nlohmann::json::parse(text);
-    Seq2SeqConfig c;
-    c.source_vocab = j.at("source_vocab"), c.target_vocab = j.at("target_vocab");
-    c.embed_size = j.at("embed_size"), c.num_hiddens = j.at("num_hiddens");
-    c.num_layers = j.at("num_layers"), c.dropout = j.at("dropout");
-    c.bidirectional = j.at("bidirectional"), c.attention = j.at("attention");
-    return c;
-  } catch (const nlohmann::json::exception& e) {
-    fail("the checkpoint's model config is unreadable ({})", e.what());
+Seq2SeqConfig Seq2SeqConfig::from_json(const std::string& text, const std::string& where) {
+  const std::string what = where + ": the model config";
+  const nlohmann::json j = parse_untrusted_json(text, what);
+  Seq2SeqConfig c;
+  c.source_vocab = json_integer(j, "source_vocab", what);
+  c.target_vocab = json_integer(j, "target_vocab", what);
+  c.embed_size = json_integer(j, "embed_size", what);
+  c.num_hiddens = json_integer(j, "num_hiddens", what);
+  c.num_layers = json_integer(j, "num_layers", what);
+  c.dropout = json_number(j, "dropout", what);
+  c.bidirectional = json_bool(j, "bidirectional", what);
+  c.attention = json_string(j, "attention", what);
+  c.validate(what);
+  return c;
+}
+
+void Seq2SeqConfig::validate(const std::string& where) const {
+  auto check = [&](const char* name, int64_t value, examples::IntRange range) {
+    examples::check_range(fmt::format("{}: {}", where, name), value, range);
+  };
+  check("source_vocab", source_vocab, limits::vocab);
+  check("target_vocab", target_vocab, limits::vocab);
+  check("embed_size", embed_size, limits::embed_size);
+  check("num_hiddens", num_hiddens, limits::num_hiddens);
+  check("num_layers", num_layers, limits::num_layers);
+  examples::check_range(fmt::format("{}: dropout", where), dropout, limits::dropout);
+  if (attention != "additive" && attention != "dot" && attention != "general") {
+    fail("{}: attention must be additive, dot or general, got {}", where, printable(attention));
   }
 }
 
@@ -114,10 +133,7 @@ Tensor Seq2SeqAttentionDecoder::forward(const Tensor& inputs, DecoderState& stat
 
 Seq2Seq::Seq2Seq(Seq2SeqConfig config) : nn::Module("Seq2Seq"), config_(std::move(config)) {
   const Seq2SeqConfig& c = config_;
-  if (c.source_vocab < 4 || c.target_vocab < 4 || c.embed_size < 1 || c.num_hiddens < 1 ||
-      c.num_layers < 1 || !(c.dropout >= 0 && c.dropout < 1)) {
-    fail("Seq2Seq: invalid config {}", c.to_json());
-  }
+  c.validate("Seq2Seq");
   encoder = register_module("encoder", std::make_shared<Seq2SeqEncoder>(c));
   decoder = register_module("decoder", std::make_shared<Seq2SeqAttentionDecoder>(c));
 }

@@ -12,11 +12,22 @@
 #include <string>
 #include <vector>
 
+#include "examples/common/checks.hpp"
 #include "nn/nn.hpp"
 
 namespace bahdanau {
 
 using heed::Tensor;
+
+// The bounds of every size of a model, shared by the flags and by configs read from checkpoints.
+namespace limits {
+inline constexpr examples::IntRange vocab{4, int64_t{1} << 24};  // at least <unk> <pad> <bos> <eos>
+inline constexpr examples::IntRange embed_size{1, 8192};
+inline constexpr examples::IntRange num_hiddens{1, 8192};
+inline constexpr examples::IntRange num_layers{1, 16};
+inline constexpr examples::RealRange dropout{0, 1, false, true};
+inline constexpr examples::IntRange num_steps{1, 1024};  // tokens per sentence
+}  // namespace limits
 
 struct Seq2SeqConfig {
   int64_t source_vocab = 0, target_vocab = 0;
@@ -25,7 +36,9 @@ struct Seq2SeqConfig {
   bool bidirectional = false;          // encoder only; a bridge maps its states to the decoder's
   std::string attention = "additive";  // additive (Bahdanau's) | dot (scaled) | general (Luong's)
   std::string to_json() const;
-  static Seq2SeqConfig from_json(const std::string& text);  // heed::Error when unreadable
+  // Reads and validates a config saved by to_json; heed::Error naming `where` when it is not one.
+  static Seq2SeqConfig from_json(const std::string& text, const std::string& where = "checkpoint");
+  void validate(const std::string& where) const;  // every size within `limits`
 };
 
 class Seq2SeqEncoder : public heed::nn::Module {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "engine/io/file_lock.hpp"
+#include "engine/io/json_reader.hpp"
 #include "examples/bahdanau/dates.hpp"
 #include "examples/bahdanau/translator.hpp"
 #include "examples/common/device_option.hpp"
@@ -46,19 +48,47 @@ struct RunSettings {
             {"loss", loss},
             {"seed", seed}};
   }
-  static RunSettings from_json(const std::string& text) {
-    try {
-      const auto j = nlohmann::json::parse(text);
-      RunSettings s;
-      s.data = j.at("data"), s.num_examples = j.at("num_examples"), s.min_freq = j.at("min_freq");
-      s.date_pairs = j.at("date_pairs"), s.date_held_out = j.at("date_held_out");
-      s.strict = j.at("strict"), s.val_fraction = j.at("val_fraction");
-      s.num_steps = j.at("num_steps"), s.epochs = j.at("epochs"), s.batch_size = j.at("batch_size");
-      s.lr = j.at("lr"), s.grad_clip = j.at("grad_clip"), s.loss = j.value("loss", "mean");
-      s.seed = j.at("seed");
-      return s;
-    } catch (const nlohmann::json::exception& e) {
-      fail("the checkpoint's training settings are unreadable ({})", e.what());
+  static RunSettings from_json(const std::string& text, const std::string& where) {
+    const std::string what = where + ": the training settings";
+    const nlohmann::json j = parse_untrusted_json(text, what);
+    RunSettings s;
+    s.data = json_string(j, "data", what);
+    s.num_examples = json_integer(j, "num_examples", what);
+    s.min_freq = json_integer(j, "min_freq", what);
+    s.date_pairs = json_integer(j, "date_pairs", what);
+    s.date_held_out = json_integer(j, "date_held_out", what);
+    s.strict = json_bool(j, "strict", what);
+    s.val_fraction = json_number(j, "val_fraction", what);
+    s.num_steps = json_integer(j, "num_steps", what);
+    s.epochs = json_integer(j, "epochs", what);
+    s.batch_size = json_integer(j, "batch_size", what);
+    s.lr = json_number(j, "lr", what);
+    s.grad_clip = json_number(j, "grad_clip", what);
+    s.loss = j.contains("loss") ? json_string(j, "loss", what) : "mean";
+    s.seed = static_cast<uint64_t>(json_integer(j, "seed", what));
+    s.validate(what);
+    return s;
+  }
+
+  // The ranges of the flags these settings come from.
+  void validate(const std::string& where) const {
+    using examples::check_range;
+    namespace l = train_limits;
+    auto name = [&](const char* flag) { return where.empty() ? flag : where + ": " + flag; };
+    check_range(name("--num-examples"), num_examples, l::num_examples);
+    check_range(name("--min-freq"), min_freq, l::min_freq);
+    if (data.empty()) {
+      check_range(name("--date-pairs"), date_pairs, l::date_pairs);
+      check_range(name("--date-held-out"), date_held_out, l::date_held_out);
+    }
+    check_range(name("--val-fraction"), val_fraction, l::val_fraction);
+    check_range(name("--num-steps"), num_steps, limits::num_steps);
+    check_range(name("--epochs"), epochs, l::epochs);
+    check_range(name("--batch-size"), batch_size, l::batch_size);
+    check_range(name("--lr"), lr, l::lr);
+    check_range(name("--grad-clip"), grad_clip, l::grad_clip);
+    if (loss != "mean" && loss != "d2l") {
+      fail("{} must be mean or d2l, got {}", name("--loss"), printable(loss));
     }
   }
 };
@@ -96,20 +126,23 @@ RunSettings resolve(const TrainOptions& o) {
   s.batch_size = o.batch_size.value_or(dates ? 128 : 64);
   s.lr = o.lr.value_or(0.005);
   s.grad_clip = o.grad_clip, s.loss = o.loss, s.seed = o.seed;
-  if (s.loss != "mean" && s.loss != "d2l") fail("--loss must be mean or d2l, got '{}'", s.loss);
-  auto positive = [](const char* flag, int64_t value) {
-    if (value < 1) fail("{} must be at least 1, got {}", flag, value);
-  };
-  positive("--num-steps", s.num_steps), positive("--epochs", s.epochs);
-  positive("--batch-size", s.batch_size), positive("--min-freq", s.min_freq);
-  positive("--checkpoint-every", o.checkpoint_every);
-  if (dates) positive("--date-pairs", s.date_pairs);
-  if (s.num_examples < 0) fail("--num-examples must be >= 0, got {}", s.num_examples);
-  if (o.log_every < 0) fail("--log-every must be >= 0, got {}", o.log_every);
-  if (!(s.lr > 0)) fail("--lr must be positive, got {}", s.lr);
-  if (o.stop_at_epoch < 0 || o.stop_at_epoch > s.epochs) {
-    fail("--stop-at-epoch must be between 1 and --epochs ({}), got {}", s.epochs, o.stop_at_epoch);
+  if (dates && o.val_fraction) {
+    fail("--val-fraction applies to --data; the date task holds out --date-held-out pairs");
   }
+  if (dates && o.num_examples) fail("--num-examples applies to --data, not to the date task");
+  s.validate("");
+  using examples::check_range;
+  check_range("--log-every", o.log_every, train_limits::log_every);
+  check_range("--checkpoint-every", o.checkpoint_every, train_limits::checkpoint_every);
+  check_range("--stop-at-epoch", o.stop_at_epoch, {0, s.epochs});
+  if (o.embed_size) check_range("--embed-size", *o.embed_size, limits::embed_size);
+  if (o.num_hiddens) check_range("--num-hiddens", *o.num_hiddens, limits::num_hiddens);
+  if (o.num_layers) check_range("--num-layers", *o.num_layers, limits::num_layers);
+  if (o.dropout) check_range("--dropout", *o.dropout, limits::dropout);
+  examples::check_output_file(o.checkpoint, "--checkpoint");
+  if (!o.plot_loss.empty()) examples::check_output_file(o.plot_loss, "--plot-loss");
+  if (!o.eval.heatmap_dir.empty())
+    examples::check_output_directory(o.eval.heatmap_dir, "--heatmaps");
   return s;
 }
 
@@ -139,7 +172,7 @@ Tensor training_objective(const Tensor& mean_loss, const Tensor& valid_lens, int
 std::vector<SentencePair> held_out_pairs(const nn::Metadata& metadata,
                                          const std::string& data_override) {
   if (!metadata.contains("training")) fail("the checkpoint holds no training settings");
-  RunSettings s = RunSettings::from_json(metadata.at("training"));
+  RunSettings s = RunSettings::from_json(metadata.at("training"), "the checkpoint");
   if (!data_override.empty()) s.data = data_override;
   return load_data(s, nullptr, nullptr, /*verbose=*/false).val_pairs;
 }
@@ -149,18 +182,21 @@ TrainResult train(const TrainOptions& o) {
   Seq2SeqConfig config;
   int64_t start_epoch = 0;
   std::optional<Vocab> saved_source, saved_target;
+  // Held for the whole run: a second run writing the same checkpoint stops here.
+  const FileLock lock(o.checkpoint);
   if (o.resume) {
     const nn::Metadata m = nn::read_checkpoint_metadata(o.checkpoint);
     if (!m.contains("training") || !m.contains("epoch") || !m.contains("config")) {
       fail("{} cannot be resumed: it is not a training checkpoint of bahdanau", o.checkpoint);
     }
     const int64_t epochs = settings.epochs;
-    settings = RunSettings::from_json(m.at("training"));
+    settings = RunSettings::from_json(m.at("training"), o.checkpoint);
     if (o.epochs) settings.epochs = epochs;  // a resumed run may be extended
-    config = Seq2SeqConfig::from_json(m.at("config"));
+    config = Seq2SeqConfig::from_json(m.at("config"), o.checkpoint);
     saved_source = vocab_from_metadata(m, "source_vocab", o.checkpoint);
     saved_target = vocab_from_metadata(m, "target_vocab", o.checkpoint);
-    start_epoch = std::stoll(m.at("epoch"));
+    start_epoch =
+        examples::parse_whole_number(m.at("epoch"), o.checkpoint + ": epoch", {0, settings.epochs});
   }
   manual_seed(settings.seed);
   const TranslationData data = load_data(settings, o.resume ? &*saved_source : nullptr,
@@ -183,8 +219,7 @@ TrainResult train(const TrainOptions& o) {
       N, data.val_pairs.size(), o.data.empty() ? "the date task" : o.data, data.source_vocab.size(),
       data.target_vocab.size(), model.num_parameters(), config.attention, config.embed_size,
       config.num_hiddens, config.num_layers, config.num_layers == 1 ? "" : "s",
-      config.bidirectional ? ", bidirectional encoder" : "",
-      device.is_cpu() ? fmt::format("{} threads", get_num_threads()) : device.str(),
+      config.bidirectional ? ", bidirectional encoder" : "", examples::describe_device(device),
       settings.epochs, batches_per_epoch,
       o.resume ? fmt::format(", resuming after epoch {}", start_epoch) : "");
 
@@ -231,7 +266,16 @@ TrainResult train(const TrainOptions& o) {
       const Tensor logits = model.forward(X, decoder_inputs, X_valid);     // (B, T, V)
       const Tensor loss = nn::sequence_cross_entropy(logits, Y, Y_valid);  // per valid token
       training_objective(loss, Y_valid, T, settings.loss).backward();
-      if (settings.grad_clip > 0) nn::clip_grad_norm(model.parameters(), settings.grad_clip);
+      // The norm is taken even without clipping (an infinite bound never scales), to catch NaN.
+      const double grad_norm = nn::clip_grad_norm(
+          model.parameters(), settings.grad_clip > 0 ? settings.grad_clip : INFINITY);
+      if (!std::isfinite(loss.item()) || !std::isfinite(grad_norm)) {
+        fail(
+            "training diverged in epoch {}, batch {}: the loss is {} and the gradient norm {} "
+            "(the last good checkpoint, {}, is kept; try a lower --lr, or HEED_DETECT_ANOMALY=1 "
+            "to find the op)",
+            epoch + 1, b + 1, loss.item(), grad_norm, o.checkpoint);
+      }
       optimizer.step();
       const double batch_tokens = Y_valid.sum().item();
       loss_sum += loss.item() * batch_tokens;
@@ -266,7 +310,8 @@ TrainResult train(const TrainOptions& o) {
   fmt::print("trained in {} ({:.0f} target tokens/s); checkpoint {}\n",
              format_duration(seconds_since(start)), result.tokens_per_second, o.checkpoint);
 
-  // Evaluate as `bahdanau eval` would: on the held-out pairs, or on some training pairs.
+  if (o.no_final_eval) return result;
+  // Evaluate as `bahdanau eval` would: on the held-out pairs, or on the training pairs.
   Translator translator{std::move(model_owner), data.source_vocab,  data.target_vocab,
                         data.tokenizer,         settings.num_steps, metadata};
   const bool held_out = !data.val_pairs.empty();

@@ -39,8 +39,28 @@ struct TrainOptions {
   std::string plot_loss;      // PNG or SVG: the loss curve, redrawn at every checkpoint
   uint64_t seed = 0;
   std::string device = "cpu";  // cpu | cuda | cuda:N
+  bool no_final_eval = false;  // skip the evaluation after training
   EvalOptions eval;
 };
+
+// The range of every numeric training flag: shown by --help, checked before any work (the
+// model's sizes are in bahdanau::limits, model.hpp). Settings read back from a checkpoint are
+// held to the same ranges.
+namespace train_limits {
+inline constexpr examples::IntRange num_examples{0, 1'000'000'000};
+inline constexpr examples::RealRange val_fraction{0, 1, false, true};
+inline constexpr examples::IntRange min_freq{1, 1'000'000'000};
+inline constexpr examples::IntRange date_pairs{1, 10'000'000};
+inline constexpr examples::IntRange date_held_out{0, 1'000'000};
+inline constexpr examples::IntRange epochs{1, 1'000'000};
+inline constexpr examples::IntRange batch_size{1, 65536};
+// lr: any positive size; one that makes training diverge is stopped by the NaN check.
+inline constexpr examples::RealRange lr{0, 1e6, true, false};
+inline constexpr examples::RealRange grad_clip{0, 1e6};
+inline constexpr examples::IntRange log_every{0, 1'000'000'000};
+inline constexpr examples::IntRange checkpoint_every{1, 1'000'000};
+inline constexpr examples::IntRange stop_at_epoch{0, 1'000'000};
+}  // namespace train_limits
 
 struct TrainResult {
   double final_loss = 0;  // mean per-token loss of the last epoch

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/io/json_reader.hpp"
+#include "examples/common/checks.hpp"
 #include "examples/common/device_option.hpp"
 #include "examples/common/heatmap.hpp"
 
@@ -33,6 +35,9 @@ std::string Translator::detokenize(const std::vector<int64_t>& ids) const {
 std::vector<Translation> Translator::translate(const std::vector<std::string>& sentences,
                                                int64_t beam, double alpha,
                                                int64_t max_steps) const {
+  examples::check_range("--beam", beam, decode_limits::beam);
+  examples::check_range("--alpha", alpha, decode_limits::alpha);
+  examples::check_range("--max-steps", max_steps, decode_limits::max_steps);
   const int64_t steps = max_steps > 0 ? max_steps : num_steps;
   const Device device = examples::device_of(*model);
   auto on_device = [&](Encoded e) { return Encoded{e.tokens.to(device), e.valid_lens.to(device)}; };
@@ -57,33 +62,37 @@ nn::Metadata translator_metadata(const Seq2SeqConfig& config, const Vocab& sourc
 
 Vocab vocab_from_metadata(const nn::Metadata& metadata, const std::string& key,
                           const std::string& checkpoint) {
-  if (!metadata.contains(key))
-    fail("{} is not a checkpoint of bahdanau (no '{}')", checkpoint, key);
-  try {
-    return Vocab(nlohmann::json::parse(metadata.at(key)).get<std::vector<std::string>>());
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: the vocabulary '{}' is unreadable ({})", checkpoint, key, e.what());
+  const std::string what = fmt::format("{}: the vocabulary '{}'", checkpoint, key);
+  const nlohmann::json list =
+      parse_untrusted_json(examples::metadata_entry(metadata, key, checkpoint), what);
+  if (!list.is_array()) fail("{} is {}, expected a list of tokens", what, describe_json(list));
+  std::vector<std::string> tokens;
+  for (const nlohmann::json& token : list) {
+    if (!token.is_string()) {
+      fail("{}: entry {} is {}, expected a string", what, tokens.size(), describe_json(token));
+    }
+    examples::check_utf8(token.get_ref<const std::string&>(),
+                         fmt::format("{}: entry {}", what, tokens.size()));
+    tokens.push_back(token.get<std::string>());
   }
+  return Vocab(std::move(tokens));
 }
 
 Translator load_translator(const std::string& checkpoint, Device device) {
   Translator t;
   t.metadata = nn::read_checkpoint_metadata(checkpoint);
-  for (const char* key :
-       {"program", "config", "source_vocab", "target_vocab", "tokenizer", "num_steps"}) {
-    if (!t.metadata.contains(key)) {
-      fail("{} is not a checkpoint of bahdanau (its metadata has no '{}')", checkpoint, key);
-    }
+  if (examples::metadata_entry(t.metadata, "program", checkpoint) != "bahdanau") {
+    fail("{} is not a checkpoint of bahdanau (its program is {})", checkpoint,
+         printable(t.metadata.at("program")));
   }
   t.source_vocab = vocab_from_metadata(t.metadata, "source_vocab", checkpoint);
   t.target_vocab = vocab_from_metadata(t.metadata, "target_vocab", checkpoint);
-  try {
-    t.num_steps = std::stoll(t.metadata.at("num_steps"));
-  } catch (const std::exception& e) {
-    fail("{}: unreadable num_steps in the metadata ({})", checkpoint, e.what());
-  }
-  t.tokenizer = tokenizer_from_name(t.metadata.at("tokenizer"));
-  Seq2SeqConfig config = Seq2SeqConfig::from_json(t.metadata.at("config"));
+  t.num_steps =
+      examples::parse_whole_number(examples::metadata_entry(t.metadata, "num_steps", checkpoint),
+                                   checkpoint + ": num_steps", limits::num_steps);
+  t.tokenizer = tokenizer_from_name(examples::metadata_entry(t.metadata, "tokenizer", checkpoint));
+  Seq2SeqConfig config = Seq2SeqConfig::from_json(
+      examples::metadata_entry(t.metadata, "config", checkpoint), checkpoint);
   if (config.source_vocab != t.source_vocab.size() ||
       config.target_vocab != t.target_vocab.size()) {
     fail("{}: the config's vocabulary sizes ({}, {}) do not match the saved vocabularies ({}, {})",

@@ -12,6 +12,13 @@
 
 namespace bahdanau {
 
+// The range of the decoding flags (shown by --help, checked before any work).
+namespace decode_limits {
+inline constexpr examples::IntRange beam{1, 1000};
+inline constexpr examples::RealRange alpha{0, 10};
+inline constexpr examples::IntRange max_steps{0, 1024};  // 0: the model's num_steps
+}  // namespace decode_limits
+
 struct Translator {
   std::unique_ptr<Seq2Seq> model;
   Vocab source_vocab, target_vocab;

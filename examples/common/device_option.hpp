@@ -19,6 +19,13 @@ inline heed::Device parse_device(const std::string& name) {
   heed::fail("unknown device '{}' (expected cpu, cuda or cuda:N)", name);
 }
 
+// For progress lines: "1 thread", "2 threads" on the CPU; "cuda:0" on a GPU.
+inline std::string describe_device(heed::Device device) {
+  if (!device.is_cpu()) return device.str();
+  const int threads = heed::get_num_threads();
+  return fmt::format("{} thread{}", threads, threads == 1 ? "" : "s");
+}
+
 // The device a module's parameters live on (the CPU for a module without parameters).
 inline heed::Device device_of(const heed::nn::Module& module) {
   const std::vector<heed::Tensor> parameters = module.parameters();

@@ -10,6 +10,13 @@ namespace gpt {
 
 using namespace heed;
 
+void check_sampling_options(const SamplingOptions& o) {
+  examples::check_range("--max-new-tokens", o.max_new_tokens, sampling_limits::max_new_tokens);
+  examples::check_range("--temperature", o.temperature, sampling_limits::temperature);
+  examples::check_range("--top-k", o.top_k, sampling_limits::top_k);
+  examples::check_range("--top-p", o.top_p, sampling_limits::top_p);
+}
+
 int64_t choose_token(const std::vector<double>& logits, const SamplingOptions& options,
                      Generator& generator) {
   const auto most_likely = std::max_element(logits.begin(), logits.end());
@@ -49,13 +56,14 @@ std::vector<std::vector<int64_t>> generate(GPT& model,
                                            const SamplingOptions& options, Generator& generator,
                                            const TokenCallback& on_token) {
   if (prompts.empty()) fail("generate: no prompts");
+  check_sampling_options(options);
   size_t longest = 0;
   for (const auto& p : prompts) {
     if (p.empty()) fail("generate: a prompt is empty (give at least one token)");
     longest = std::max(longest, p.size());
   }
   const int64_t block = model.config().block_size;
-  if (static_cast<int64_t>(longest) + options.max_new_tokens > block) {
+  if (options.max_new_tokens > block - static_cast<int64_t>(longest)) {
     fail("generate: the longest prompt ({} tokens) plus {} new tokens exceeds the block size {}",
          longest, options.max_new_tokens, block);
   }

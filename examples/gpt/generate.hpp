@@ -21,6 +21,17 @@ struct SamplingOptions {
   double top_p = 1.0;        // < 1: sample among the most likely tokens whose total is p
 };
 
+// The range of every sampling flag (checked by check_sampling_options and shown by --help).
+namespace sampling_limits {
+inline constexpr examples::IntRange max_new_tokens{0, 65536};  // and at most the block size
+inline constexpr examples::RealRange temperature{0, 100};
+inline constexpr examples::IntRange top_k{0, int64_t{1} << 24};
+inline constexpr examples::RealRange top_p{0, 1, true, false};
+inline constexpr examples::IntRange layer_or_head{-1, 255};  // -1: the default
+}  // namespace sampling_limits
+
+void check_sampling_options(const SamplingOptions& options);
+
 // Called after every step with the token just chosen for each prompt.
 using TokenCallback = std::function<void(const std::vector<int64_t>& tokens)>;
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "examples/common/device_option.hpp"
+#include "examples/common/flags.hpp"
 #include "examples/common/heatmap.hpp"
 #include "examples/gpt/generate.hpp"
 #include "examples/gpt/train.hpp"
@@ -64,15 +65,24 @@ void draw_attention(GPT& model, const Vocabulary& vocabulary, const std::vector<
 }
 
 void sample(const SampleOptions& o) {
+  check_sampling_options(o.sampling);
+  if (!o.attention_map.empty()) examples::check_output_file(o.attention_map, "--attention-map");
   const heed::nn::Metadata metadata = heed::nn::read_checkpoint_metadata(o.checkpoint);
-  if (!metadata.contains("config") || !metadata.contains("vocabulary")) {
-    heed::fail("{} is not a checkpoint of this program (no model config or vocabulary in it)",
-               o.checkpoint);
-  }
-  GPTConfig config = GPTConfig::from_json(metadata.at("config"));
+  GPTConfig config = GPTConfig::from_json(
+      examples::metadata_entry(metadata, "config", o.checkpoint), o.checkpoint);
   config.dropout = 0;
-  const Vocabulary vocabulary(
-      nlohmann::json::parse(metadata.at("vocabulary")).get<std::vector<std::string>>());
+  const Vocabulary vocabulary = Vocabulary::from_json(
+      examples::metadata_entry(metadata, "vocabulary", o.checkpoint), o.checkpoint);
+  if (vocabulary.size() != config.vocab_size) {
+    heed::fail("{}: the vocabulary has {} characters but the model's vocab_size is {}",
+               o.checkpoint, vocabulary.size(), config.vocab_size);
+  }
+  if (o.layer >= config.n_layer) {
+    heed::fail("--layer {} does not exist (the model has {})", o.layer, config.n_layer);
+  }
+  if (o.head >= config.n_head) {
+    heed::fail("--head {} does not exist (the model has {})", o.head, config.n_head);
+  }
   GPT model(config);
   heed::nn::load_checkpoint(o.checkpoint, model);
   model.to(examples::parse_device(o.device));
@@ -122,51 +132,72 @@ void sample(const SampleOptions& o) {
 int main(int argc, char** argv) {
   CLI::App app{"gpt: GPT-style causally masked language models with heed"};
   app.require_subcommand(1);
-  int threads = 0;
-  app.add_option("--threads", threads, "threads for oneTBB and OpenBLAS (default: all cores)");
+  examples::GlobalOptions global;
+  examples::add_global_options(app, global);
 
   TrainOptions train_options;
   CLI::App* train_command = app.add_subcommand("train", "train a model and save checkpoints");
+  examples::add_global_options(*train_command, global);
   auto& t = train_options;
   train_command->add_option("--task", t.task, "built-in task without --data: addition or sort")
       ->capture_default_str();
   train_command->add_option("--data", t.data, "UTF-8 text file for character-level modelling");
   train_command->add_option("--digits", t.digits, "digits per operand (addition)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::digits));
   train_command->add_option("--preset", t.preset, "model size: nano, tiny, small or medium")
       ->capture_default_str();
-  train_command->add_option("--n-layer", t.n_layer, "transformer blocks (overrides the preset)");
-  train_command->add_option("--n-head", t.n_head, "attention heads (overrides the preset)");
-  train_command->add_option("--n-embd", t.n_embd, "model width (overrides the preset)");
-  train_command->add_option("--block-size", t.block_size, "context length (overrides the preset)");
-  train_command->add_option("--dropout", t.dropout, "dropout probability")->capture_default_str();
+  train_command->add_option("--n-layer", t.n_layer, "transformer blocks (overrides the preset)")
+      ->check(examples::in_range(limits::n_layer));
+  train_command->add_option("--n-head", t.n_head, "attention heads (overrides the preset)")
+      ->check(examples::in_range(limits::n_head));
+  train_command->add_option("--n-embd", t.n_embd, "model width (overrides the preset)")
+      ->check(examples::in_range(limits::n_embd));
+  train_command->add_option("--block-size", t.block_size, "context length (overrides the preset)")
+      ->check(examples::in_range(limits::block_size));
+  train_command->add_option("--dropout", t.dropout, "dropout probability")
+      ->capture_default_str()
+      ->check(examples::in_range(limits::dropout));
   train_command->add_flag("--tie-weights", t.tie_weights,
                           "the output layer reuses the token embedding's matrix");
   train_command->add_option("--batch-size", t.batch_size, "sequences per step")
-      ->capture_default_str();
-  train_command->add_option("--steps", t.steps, "optimizer steps")->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::batch_size));
+  train_command->add_option("--steps", t.steps, "optimizer steps")
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::steps));
   train_command->add_option("--lr", t.lr, "peak learning rate (AdamW, betas 0.9/0.95)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::lr));
   train_command->add_option("--warmup", t.warmup, "linear warmup steps before cosine decay")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::warmup));
   train_command->add_option("--min-lr-factor", t.min_lr_factor, "final lr as a fraction of --lr")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::min_lr_factor));
   train_command->add_option("--weight-decay", t.weight_decay, "AdamW decay on weight matrices only")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::weight_decay));
   train_command->add_option("--grad-clip", t.grad_clip, "clip the gradient norm (0: off)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::grad_clip));
   train_command
       ->add_option("--eval-interval", t.eval_interval, "steps between evaluations and checkpoints")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::interval));
   train_command->add_option("--eval-batches", t.eval_batches, "batches per evaluation")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::eval_batches));
   train_command->add_option("--log-interval", t.log_interval, "steps between progress lines")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::interval));
   train_command->add_option("--checkpoint", t.checkpoint, "checkpoint file to write (and resume)")
       ->capture_default_str();
   train_command->add_flag("--resume", t.resume, "continue the run saved in --checkpoint exactly");
-  train_command->add_option("--stop-at", t.stop_at,
-                            "stop after this step with a checkpoint, as if interrupted");
+  train_command
+      ->add_option("--stop-at", t.stop_at,
+                   "stop after this step with a checkpoint, as if interrupted")
+      ->check(examples::in_range(train_limits::stop_at));
   train_command->add_option("--seed", t.seed, "random seed")->capture_default_str();
   train_command->add_option("--device", t.device, "cpu, cuda or cuda:N")->capture_default_str();
   train_command->add_option("--plot-loss", t.plot_loss,
@@ -174,26 +205,33 @@ int main(int argc, char** argv) {
 
   SampleOptions sample_options;
   CLI::App* sample_command = app.add_subcommand("sample", "generate from a checkpoint");
+  examples::add_global_options(*sample_command, global);
   auto& s = sample_options;
   sample_command->add_option("prompts", s.prompts, "prompts (default: one per line of stdin)");
   sample_command->add_option("--checkpoint", s.checkpoint, "checkpoint to load")
       ->capture_default_str();
   sample_command->add_option("--max-new-tokens", s.sampling.max_new_tokens, "tokens to generate")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(sampling_limits::max_new_tokens));
   sample_command
       ->add_option("--temperature", s.sampling.temperature, "softmax temperature (0: greedy)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(sampling_limits::temperature));
   sample_command->add_option("--top-k", s.sampling.top_k, "sample among the k most likely (0: all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(sampling_limits::top_k));
   sample_command->add_option("--top-p", s.sampling.top_p, "nucleus sampling mass (1: off)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(sampling_limits::top_p));
   sample_command->add_option("--seed", s.seed, "random seed for sampling")->capture_default_str();
   sample_command->add_option("--device", s.device, "cpu, cuda or cuda:N")->capture_default_str();
   sample_command->add_option("--attention-map", s.attention_map,
                              "draw the first prompt's attention weights to this PNG or SVG file");
-  sample_command->add_option("--layer", s.layer, "layer for --attention-map (default: the last)");
-  sample_command->add_option("--head", s.head,
-                             "head for --attention-map (default: all, side by side)");
+  sample_command->add_option("--layer", s.layer, "layer for --attention-map (default: the last)")
+      ->check(examples::in_range(sampling_limits::layer_or_head));
+  sample_command
+      ->add_option("--head", s.head, "head for --attention-map (default: all, side by side)")
+      ->check(examples::in_range(sampling_limits::layer_or_head));
 
   try {
     app.parse(argc, argv);
@@ -203,7 +241,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    if (threads > 0) heed::set_num_threads(threads);
+    if (global.threads > 0) heed::set_num_threads(int(global.threads));
     if (train_command->parsed()) train(train_options);
     if (sample_command->parsed()) sample(sample_options);
   } catch (const heed::Error& e) {

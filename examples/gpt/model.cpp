@@ -3,6 +3,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "engine/io/json_reader.hpp"
+
 namespace gpt {
 
 using namespace heed;
@@ -31,24 +33,39 @@ std::string GPTConfig::to_json() const {
       .dump();
 }
 
-GPTConfig GPTConfig::from_json(const std::string& text) {
-  try {
-    const auto j = nlohmann::json::parse(text);
-    GPTConfig c;
-    c.vocab_size = j.at("vocab_size"), c.block_size = j.at("block_size");
-    c.n_layer = j.at("n_layer"), c.n_head = j.at("n_head"), c.n_embd = j.at("n_embd");
-    c.dropout = j.at("dropout"), c.tie_weights = j.at("tie_weights");
-    return c;
-  } catch (const nlohmann::json::exception& e) {
-    fail("the checkpoint's model config is unreadable ({})", e.what());
+GPTConfig GPTConfig::from_json(const std::string& text, const std::string& where) {
+  const std::string what = where + ": the model config";
+  const nlohmann::json j = heed::parse_untrusted_json(text, what);
+  GPTConfig c;
+  c.vocab_size = heed::json_integer(j, "vocab_size", what);
+  c.block_size = heed::json_integer(j, "block_size", what);
+  c.n_layer = heed::json_integer(j, "n_layer", what);
+  c.n_head = heed::json_integer(j, "n_head", what);
+  c.n_embd = heed::json_integer(j, "n_embd", what);
+  c.dropout = heed::json_number(j, "dropout", what);
+  c.tie_weights = heed::json_bool(j, "tie_weights", what);
+  c.validate(what);
+  return c;
+}
+
+void GPTConfig::validate(const std::string& where) const {
+  auto check = [&](const char* name, int64_t value, examples::IntRange range) {
+    examples::check_range(fmt::format("{}: {}", where, name), value, range);
+  };
+  check("vocab_size", vocab_size, limits::vocab_size);
+  check("block_size", block_size, limits::block_size);
+  check("n_layer", n_layer, limits::n_layer);
+  check("n_head", n_head, limits::n_head);
+  check("n_embd", n_embd, limits::n_embd);
+  examples::check_range(fmt::format("{}: dropout", where), dropout, limits::dropout);
+  if (n_embd % n_head != 0) {
+    fail("{}: n_embd ({}) must be a multiple of n_head ({})", where, n_embd, n_head);
   }
 }
 
 GPT::GPT(GPTConfig config) : nn::Module("GPT"), config_(config) {
   const GPTConfig& c = config_;
-  if (c.vocab_size < 1 || c.block_size < 1 || c.n_layer < 1 || c.n_embd % c.n_head != 0) {
-    fail("GPT: invalid config {} (n_embd must be a multiple of n_head)", c.to_json());
-  }
+  c.validate("GPT");
   wte_ = register_module("wte", std::make_shared<nn::Embedding>(c.vocab_size, c.n_embd));
   wpe_ = register_module("wpe", std::make_shared<nn::Embedding>(c.block_size, c.n_embd));
   blocks_ = register_module("h", std::make_shared<nn::ModuleList<nn::TransformerBlock>>());

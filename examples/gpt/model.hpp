@@ -10,11 +10,23 @@
 #include <string>
 #include <vector>
 
+#include "examples/common/checks.hpp"
 #include "nn/nn.hpp"
 
 namespace gpt {
 
 using heed::Tensor;
+
+// The bounds of every size of a model, shared by the flags (--n-layer ...) and by the configs
+// read back from checkpoints, so a file can ask for nothing a flag could not.
+namespace limits {
+inline constexpr examples::IntRange vocab_size{1, int64_t{1} << 24};
+inline constexpr examples::IntRange block_size{1, 65536};
+inline constexpr examples::IntRange n_layer{1, 256};
+inline constexpr examples::IntRange n_head{1, 256};
+inline constexpr examples::IntRange n_embd{1, 16384};
+inline constexpr examples::RealRange dropout{0, 1, false, true};
+}  // namespace limits
 
 struct GPTConfig {
   int64_t vocab_size = 0;
@@ -27,7 +39,10 @@ struct GPTConfig {
   // medium: 6/6/384, block 256. Throws heed::Error for an unknown name.
   static GPTConfig preset(const std::string& name);
   std::string to_json() const;
-  static GPTConfig from_json(const std::string& text);
+  // Reads and validates (as validate()) a config saved by to_json; `where` names the file.
+  static GPTConfig from_json(const std::string& text, const std::string& where = "checkpoint");
+  // Every size within `limits`, n_embd a multiple of n_head; `where` prefixes the errors.
+  void validate(const std::string& where) const;
 };
 
 // What a forward pass may be given besides the token ids.

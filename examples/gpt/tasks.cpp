@@ -1,12 +1,14 @@
 #include "examples/gpt/tasks.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
 #include <set>
-#include <sstream>
+
+#include "engine/io/json_reader.hpp"
+#include "examples/common/checks.hpp"
 
 namespace gpt {
 
@@ -39,25 +41,40 @@ std::vector<std::string> digit_symbols(int64_t count) {
 
 }  // namespace
 
-std::vector<std::string> utf8_characters(const std::string& text) {
+std::vector<std::string> utf8_characters(const std::string& text, const std::string& where) {
+  examples::check_utf8(text, where);
   std::vector<std::string> out;
-  size_t i = 0;
-  while (i < text.size()) {
+  for (size_t i = 0; i < text.size();) {  // valid UTF-8: the lead byte gives the length
     const auto lead = static_cast<unsigned char>(text[i]);
-    const size_t length = lead < 0x80           ? 1
-                          : (lead >> 5) == 0x6  ? 2
-                          : (lead >> 4) == 0xE  ? 3
-                          : (lead >> 3) == 0x1E ? 4
-                                                : 0;
-    bool valid = length > 0 && i + length <= text.size();
-    for (size_t k = 1; valid && k < length; ++k) {
-      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    }
-    if (!valid) fail("the text is not valid UTF-8 at byte {}", i);
+    const size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
     out.push_back(text.substr(i, length));
     i += length;
   }
   return out;
+}
+
+Vocabulary Vocabulary::from_json(const std::string& text, const std::string& where) {
+  const nlohmann::json list = heed::parse_untrusted_json(text, where + ": the vocabulary");
+  if (!list.is_array() || list.empty()) {
+    fail("{}: the vocabulary must be a non-empty list of characters, got {}", where,
+         heed::describe_json(list));
+  }
+  std::vector<std::string> symbols;
+  std::set<std::string> seen;
+  for (const nlohmann::json& entry : list) {
+    if (!entry.is_string()) {
+      fail("{}: vocabulary entry {} is {}, expected a string", where, symbols.size(),
+           heed::describe_json(entry));
+    }
+    const std::string& symbol = entry.get_ref<const std::string&>();
+    const std::string place = fmt::format("{}: vocabulary entry {}", where, symbols.size());
+    if (utf8_characters(symbol, place).size() != 1) {
+      fail("{} is {}, expected one character", place, heed::printable(symbol));
+    }
+    if (!seen.insert(symbol).second) fail("{} repeats {}", place, heed::printable(symbol));
+    symbols.push_back(symbol);
+  }
+  return Vocabulary(std::move(symbols));
 }
 
 Vocabulary::Vocabulary(std::vector<std::string> symbols) : symbols_(std::move(symbols)) {}
@@ -172,12 +189,9 @@ Batch SortTask::batch(int64_t batch_size, bool validation, Generator& generator)
 
 TextTask::TextTask(const std::string& path, int64_t block_size, const Vocabulary* vocabulary)
     : block_size_(block_size) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open the data file {}", path);
-  std::stringstream contents;
-  contents << in.rdbuf();
-  const std::string text = contents.str();
+  const std::string text = examples::read_regular_file(path, "the data file");
   if (text.empty()) fail("the data file {} is empty", path);
+  examples::check_utf8(text, "the data file " + path);
   vocabulary_ = vocabulary ? *vocabulary : Vocabulary::from_text(text);
   const std::vector<int64_t> ids = vocabulary_.encode(text);
   const size_t split = ids.size() * 9 / 10;

@@ -29,7 +29,9 @@ class Vocabulary {
  public:
   Vocabulary() = default;
   explicit Vocabulary(std::vector<std::string> symbols);
-  static Vocabulary from_text(const std::string& text);        // every distinct character, sorted
+  static Vocabulary from_text(const std::string& text);  // every distinct character, sorted
+  // A checkpoint's "vocabulary" entry: a JSON list of distinct one-character strings.
+  static Vocabulary from_json(const std::string& text, const std::string& where);
   std::vector<int64_t> encode(const std::string& text) const;  // heed::Error naming a bad char
   std::string decode(const std::vector<int64_t>& ids) const;
   int64_t size() const { return static_cast<int64_t>(symbols_.size()); }
@@ -39,8 +41,10 @@ class Vocabulary {
   std::vector<std::string> symbols_;
 };
 
-// Splits UTF-8 text into characters; heed::Error on invalid UTF-8, naming the byte offset.
-std::vector<std::string> utf8_characters(const std::string& text);
+// Splits UTF-8 text into characters; heed::Error on invalid UTF-8 (strictly: see
+// examples::check_utf8), naming `where` and the byte offset.
+std::vector<std::string> utf8_characters(const std::string& text,
+                                         const std::string& where = "the text");
 
 class Task {
  public:

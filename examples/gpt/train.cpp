@@ -6,6 +6,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "engine/io/file_lock.hpp"
 #include "examples/common/device_option.hpp"
 #include "examples/common/line_plot.hpp"
 #include "examples/common/progress.hpp"
@@ -121,20 +122,37 @@ double exact_match_accuracy(GPT& model, const Task& task, int64_t examples) {
 namespace {
 
 void check_options(const TrainOptions& o) {
-  auto positive = [](const char* flag, int64_t value) {
-    if (value < 1) fail("{} must be at least 1, got {}", flag, value);
-  };
-  positive("--batch-size", o.batch_size);
-  positive("--steps", o.steps);
-  positive("--eval-interval", o.eval_interval);
-  positive("--eval-batches", o.eval_batches);
-  positive("--log-interval", o.log_interval);
-  if (o.warmup < 0) fail("--warmup must be >= 0, got {}", o.warmup);
-  if (!(o.lr > 0)) fail("--lr must be positive, got {}", o.lr);
-  if (!(o.dropout >= 0 && o.dropout < 1)) fail("--dropout must be in [0, 1), got {}", o.dropout);
-  if (o.stop_at < 0 || o.stop_at > o.steps) {
-    fail("--stop-at must be between 1 and --steps ({}), got {}", o.steps, o.stop_at);
-  }
+  using examples::check_range;
+  namespace l = train_limits;
+  check_range("--digits", o.digits, l::digits);
+  check_range("--batch-size", o.batch_size, l::batch_size);
+  check_range("--steps", o.steps, l::steps);
+  check_range("--warmup", o.warmup, l::warmup);
+  check_range("--eval-interval", o.eval_interval, l::interval);
+  check_range("--log-interval", o.log_interval, l::interval);
+  check_range("--eval-batches", o.eval_batches, l::eval_batches);
+  check_range("--lr", o.lr, l::lr);
+  check_range("--min-lr-factor", o.min_lr_factor, l::min_lr_factor);
+  check_range("--weight-decay", o.weight_decay, l::weight_decay);
+  check_range("--grad-clip", o.grad_clip, l::grad_clip);
+  check_range("--dropout", o.dropout, limits::dropout);
+  if (o.n_layer) check_range("--n-layer", *o.n_layer, limits::n_layer);
+  if (o.n_head) check_range("--n-head", *o.n_head, limits::n_head);
+  if (o.n_embd) check_range("--n-embd", *o.n_embd, limits::n_embd);
+  if (o.block_size) check_range("--block-size", *o.block_size, limits::block_size);
+  check_range("--stop-at", o.stop_at, {0, o.steps});
+  examples::check_output_file(o.checkpoint, "--checkpoint");
+  if (!o.plot_loss.empty()) examples::check_output_file(o.plot_loss, "--plot-loss");
+}
+
+// A non-finite loss or gradient norm ends the run before the optimizer step can spread NaN into
+// the weights; the checkpoint on disk is the last good one.
+void stop_if_diverged(int64_t step, double loss, double grad_norm, const std::string& checkpoint) {
+  if (std::isfinite(loss) && std::isfinite(grad_norm)) return;
+  fail(
+      "training diverged at step {}: the loss is {} and the gradient norm {} (the last good "
+      "checkpoint, {}, is kept; try a lower --lr, or HEED_DETECT_ANOMALY=1 to find the op)",
+      step, loss, grad_norm, checkpoint);
 }
 
 }  // namespace
@@ -155,12 +173,21 @@ double train(const TrainOptions& o) {
   Vocabulary saved_vocabulary;
   int64_t start_step = 0;
   nn::Metadata resumed;
+  // Held for the whole run: a second run writing the same checkpoint stops here.
+  const FileLock lock(o.checkpoint);
   if (o.resume) {
     resumed = nn::read_checkpoint_metadata(o.checkpoint);
-    config = GPTConfig::from_json(resumed.at("config"));
-    saved_vocabulary =
-        Vocabulary(nlohmann::json::parse(resumed.at("vocabulary")).get<std::vector<std::string>>());
-    start_step = std::stoll(resumed.at("step"));
+    config = GPTConfig::from_json(examples::metadata_entry(resumed, "config", o.checkpoint),
+                                  o.checkpoint);
+    saved_vocabulary = Vocabulary::from_json(
+        examples::metadata_entry(resumed, "vocabulary", o.checkpoint), o.checkpoint);
+    if (saved_vocabulary.size() != config.vocab_size) {
+      fail("{}: the vocabulary has {} characters but the model's vocab_size is {}", o.checkpoint,
+           saved_vocabulary.size(), config.vocab_size);
+    }
+    start_step =
+        examples::parse_whole_number(examples::metadata_entry(resumed, "step", o.checkpoint),
+                                     fmt::format("{}: step", o.checkpoint), {0, o.steps});
   }
   task = make_task(o.task, o.data, o.digits, config.block_size,
                    o.resume ? &saved_vocabulary : nullptr, o.seed);
@@ -188,8 +215,7 @@ double train(const TrainOptions& o) {
       "gpt: task {}, {} parameters ({} layers, {} heads, {} dims, block {}), {}, "
       "{} steps{}\n",
       task->name(), model.num_parameters(), config.n_layer, config.n_head, config.n_embd,
-      config.block_size,
-      device.is_cpu() ? fmt::format("{} threads", get_num_threads()) : device.str(), o.steps,
+      config.block_size, examples::describe_device(device), o.steps,
       o.resume ? fmt::format(", resuming at step {}", start_step) : "");
 
   auto save = [&](int64_t step) {
@@ -220,7 +246,10 @@ double train(const TrainOptions& o) {
     const Tensor loss = nn::cross_entropy(logits.reshape({-1, logits.size(2)}),
                                           batch.targets.to(device).reshape({-1}));
     loss.backward();
-    if (o.grad_clip > 0) nn::clip_grad_norm(model.parameters(), o.grad_clip);
+    // The norm is taken even without clipping (an infinite bound never scales), to catch NaN.
+    const double grad_norm =
+        nn::clip_grad_norm(model.parameters(), o.grad_clip > 0 ? o.grad_clip : INFINITY);
+    stop_if_diverged(step + 1, loss.item(), grad_norm, o.checkpoint);
     optimizer.step();
     const double lr = schedule.lr();
     schedule.step();

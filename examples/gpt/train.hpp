@@ -29,12 +29,28 @@ struct TrainOptions {
   int64_t log_interval = 50;
   std::string checkpoint = "gpt.safetensors";
   bool resume = false;
-  int64_t stop_at = 0;
-  std::string plot_loss;  // PNG or SVG: the loss curves, rewritten at every evaluation  // > 0:
-                          // stop after this step with a checkpoint, as an interrupted run would
+  int64_t stop_at = 0;  // > 0: stop after this step with a checkpoint, as an interrupted run would
+  std::string plot_loss;  // PNG or SVG: the loss curves, rewritten at every evaluation
   uint64_t seed = 1337;
   std::string device = "cpu";  // cpu | cuda | cuda:N
 };
+
+// The range of every numeric training flag: shown by --help, checked before any work (the
+// model's sizes are in gpt::limits, model.hpp).
+namespace train_limits {
+inline constexpr examples::IntRange digits{1, 6};
+inline constexpr examples::IntRange batch_size{1, 65536};
+inline constexpr examples::IntRange steps{1, 1'000'000'000};
+inline constexpr examples::IntRange warmup{0, 1'000'000'000};
+inline constexpr examples::IntRange interval{1, 1'000'000'000};  // --eval- and --log-interval
+inline constexpr examples::IntRange eval_batches{1, 100'000};
+inline constexpr examples::IntRange stop_at{0, 1'000'000'000};
+// lr: any positive size; one that makes training diverge is stopped by the NaN check.
+inline constexpr examples::RealRange lr{0, 1e6, true, false};
+inline constexpr examples::RealRange min_lr_factor{0, 1};
+inline constexpr examples::RealRange weight_decay{0, 100};
+inline constexpr examples::RealRange grad_clip{0, 1e6};
+}  // namespace train_limits
 
 // Trains, printing progress, evaluating and checkpointing; at the end reports held-out
 // accuracy (addition, sort) or a sample of text. Returns the final validation loss.

@@ -1,0 +1,51 @@
+// What the examples check before they do any work: numbers against their documented ranges,
+// output paths (the directory exists and is writable), input files (regular files, strictly
+// valid UTF-8), and entries read back from a checkpoint's metadata. Each failure is one
+// heed::Error naming the flag or file, what was expected and what was found.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace examples {
+
+// An inclusive range of whole numbers.
+struct IntRange {
+  int64_t min, max;
+};
+
+// A range of real numbers; NaN and inf are never in one. `open_min`/`open_max` exclude an end.
+struct RealRange {
+  double min, max;
+  bool open_min = false, open_max = false;
+};
+
+std::string describe(IntRange range);   // "[1, 65536]"
+std::string describe(RealRange range);  // "(0, 1]"
+
+void check_range(std::string_view name, int64_t value, IntRange range);
+void check_range(std::string_view name, double value, RealRange range);
+
+// A whole number written as text in a checkpoint ("step": "250"), checked against `range`.
+int64_t parse_whole_number(const std::string& text, std::string_view name, IntRange range);
+
+// `path` can be written by this process: not a directory, in a directory that exists and that
+// we may write to. Checked before training or generation starts, not after.
+void check_output_file(const std::string& path, std::string_view flag);
+// `path` is a writable directory, or can be created as one (its parent exists and is writable).
+void check_output_directory(const std::string& path, std::string_view flag);
+
+// The whole of a regular file (not a directory, a pipe or a device), read as bytes.
+std::string read_regular_file(const std::string& path, std::string_view what);
+
+// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF, no stray
+// continuation bytes or truncated sequences. The error names `where` and the byte offset.
+void check_utf8(std::string_view text, const std::string& where);
+
+// The entry `key` of a checkpoint's metadata, or an error naming the checkpoint.
+const std::string& metadata_entry(const std::map<std::string, std::string>& metadata,
+                                  const std::string& key, const std::string& checkpoint);
+
+}  // namespace examples
