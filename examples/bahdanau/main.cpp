@@ -300,6 +300,9 @@ int main(int argc, char** argv) {
     if (train_command->parsed()) train(t);
     if (translate_command->parsed()) translate(s);
     if (eval_command->parsed()) evaluate_command(e);
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "bahdanau: out of host memory (an allocation outside heed's tensors failed)\n");
+    return 2;
   } catch (const std::exception& error) {
     fmt::print(stderr, "bahdanau: {}\n", error.what());
     return 2;

@@ -227,7 +227,15 @@ TrainResult train(const TrainOptions& o) {
                                               data.tokenizer, settings.num_steps);
   metadata["training"] = settings.to_json().dump();
   examples::Series losses{"training loss (per token)", {}, {}};
+  std::optional<int64_t> saved_epoch;  // of the checkpoint on disk from this run (or resumed)
+  if (o.resume) saved_epoch = start_epoch;
+  auto kept_checkpoint = [&] {
+    return saved_epoch ? fmt::format("the checkpoint of epoch {} in {} is kept", *saved_epoch,
+                                     o.checkpoint)
+                       : std::string("no checkpoint was written");
+  };
   auto save = [&](int64_t epoch) {
+    saved_epoch = epoch;
     metadata["epoch"] = std::to_string(epoch);
     nn::save_checkpoint(o.checkpoint, model, &optimizer, metadata);
     if (!o.plot_loss.empty() && !losses.x.empty()) {
@@ -269,13 +277,9 @@ TrainResult train(const TrainOptions& o) {
       // The norm is taken even without clipping (an infinite bound never scales), to catch NaN.
       const double grad_norm = nn::clip_grad_norm(
           model.parameters(), settings.grad_clip > 0 ? settings.grad_clip : INFINITY);
-      if (!std::isfinite(loss.item()) || !std::isfinite(grad_norm)) {
-        fail(
-            "training diverged in epoch {}, batch {}: the loss is {} and the gradient norm {} "
-            "(the last good checkpoint, {}, is kept; try a lower --lr, or HEED_DETECT_ANOMALY=1 "
-            "to find the op)",
-            epoch + 1, b + 1, loss.item(), grad_norm, o.checkpoint);
-      }
+      examples::stop_if_diverged(loss.item(), grad_norm,
+                                 fmt::format("epoch {}, batch {}", epoch + 1, b + 1),
+                                 kept_checkpoint());
       optimizer.step();
       const double batch_tokens = Y_valid.sum().item();
       loss_sum += loss.item() * batch_tokens;

@@ -150,4 +150,13 @@ const std::string& metadata_entry(const std::map<std::string, std::string>& meta
   return found->second;
 }
 
+void stop_if_diverged(double loss, double grad_norm, const std::string& at,
+                      const std::string& kept) {
+  if (std::isfinite(loss) && std::isfinite(grad_norm)) return;
+  heed::fail(
+      "training diverged at {}: the loss is {} and the gradient norm {} ({}; try a lower --lr, or "
+      "HEED_DETECT_ANOMALY=1 to name the op)",
+      at, loss, grad_norm, kept);
+}
+
 }  // namespace examples

@@ -48,4 +48,10 @@ void check_utf8(std::string_view text, const std::string& where);
 const std::string& metadata_entry(const std::map<std::string, std::string>& metadata,
                                   const std::string& key, const std::string& checkpoint);
 
+// Stops a run whose loss or gradient norm is NaN or inf, before the optimizer step spreads it
+// into the weights. `at` says where ("step 5"); `kept` what is on disk ("the checkpoint of step
+// 250 in gpt.safetensors is kept", or "no checkpoint was written").
+void stop_if_diverged(double loss, double grad_norm, const std::string& at,
+                      const std::string& kept);
+
 }  // namespace examples

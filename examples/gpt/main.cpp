@@ -247,6 +247,9 @@ int main(int argc, char** argv) {
   } catch (const heed::Error& e) {
     fmt::print(stderr, "gpt: {}\n", e.what());
     return 2;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "gpt: out of host memory (an allocation outside heed's tensors failed)\n");
+    return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "gpt: {}\n", e.what());
     return 2;

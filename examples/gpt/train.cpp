@@ -145,16 +145,6 @@ void check_options(const TrainOptions& o) {
   if (!o.plot_loss.empty()) examples::check_output_file(o.plot_loss, "--plot-loss");
 }
 
-// A non-finite loss or gradient norm ends the run before the optimizer step can spread NaN into
-// the weights; the checkpoint on disk is the last good one.
-void stop_if_diverged(int64_t step, double loss, double grad_norm, const std::string& checkpoint) {
-  if (std::isfinite(loss) && std::isfinite(grad_norm)) return;
-  fail(
-      "training diverged at step {}: the loss is {} and the gradient norm {} (the last good "
-      "checkpoint, {}, is kept; try a lower --lr, or HEED_DETECT_ANOMALY=1 to find the op)",
-      step, loss, grad_norm, checkpoint);
-}
-
 }  // namespace
 
 double train(const TrainOptions& o) {
@@ -218,7 +208,15 @@ double train(const TrainOptions& o) {
       config.block_size, examples::describe_device(device), o.steps,
       o.resume ? fmt::format(", resuming at step {}", start_step) : "");
 
+  std::optional<int64_t> saved_step;  // of the checkpoint on disk from this run (or resumed)
+  if (o.resume) saved_step = start_step;
+  auto kept_checkpoint = [&] {
+    return saved_step ? fmt::format("the checkpoint of step {} in {} is kept", *saved_step,
+                                    o.checkpoint)
+                      : std::string("no checkpoint was written");
+  };
   auto save = [&](int64_t step) {
+    saved_step = step;
     nn::save_checkpoint(o.checkpoint, model, &optimizer,
                         {{"config", config.to_json()},
                          {"vocabulary", nlohmann::json(task->vocabulary().symbols()).dump()},
@@ -249,7 +247,8 @@ double train(const TrainOptions& o) {
     // The norm is taken even without clipping (an infinite bound never scales), to catch NaN.
     const double grad_norm =
         nn::clip_grad_norm(model.parameters(), o.grad_clip > 0 ? o.grad_clip : INFINITY);
-    stop_if_diverged(step + 1, loss.item(), grad_norm, o.checkpoint);
+    examples::stop_if_diverged(loss.item(), grad_norm, fmt::format("step {}", step + 1),
+                               kept_checkpoint());
     optimizer.step();
     const double lr = schedule.lr();
     schedule.step();
