@@ -117,9 +117,9 @@ inline void check_same_tensors(const std::filesystem::path& a_path,
                                const std::filesystem::path& b_path) {
   const SafetensorsFile a = load_safetensors(a_path), b = load_safetensors(b_path);
   REQUIRE(a.tensors.size() == b.tensors.size());
-  for (const auto& [name, tensor] : a.tensors) {
-    INFO(name);
-    check_close(b.tensors.at(name), tensor, 0, 0);
+  for (const auto& entry : a.tensors) {
+    INFO(entry.first);
+    check_close(b.tensors.at(entry.first), entry.second, 0, 0);
   }
 }
 

@@ -50,7 +50,9 @@ Tensor reduce_losses(const Tensor& per_row, const Tensor& targets, CrossEntropyO
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOptions options) {
-  auto [rows, flat_targets] = as_rows("cross_entropy", logits, targets, options.ignore_index);
+  const auto [rows, targets_of_rows] =
+      as_rows("cross_entropy", logits, targets, options.ignore_index);
+  const Tensor flat_targets = targets_of_rows;  // a variable, so the backward closure can hold it
   const Tensor input = rows.detach().contiguous();
   Tensor per_row = empty({rows.size(0)}, {rows.dtype(), rows.device()});
   const int64_t ignore = options.ignore_index;
