@@ -119,3 +119,20 @@ TEST_CASE("views route gradients back through shared storage") {
   gradcheck([](const auto& in) { return in[0].clone().to(kFloat32).to(kFloat64); },
             {random64({3}, 12)}, {1e-3, 1e-3, 1e-2});  // through float32: a larger step
 }
+
+TEST_CASE("anomaly mode names the first backward that produced NaN or inf") {
+  const Tensor x = tensor({1.0, 0.0, 4.0}).requires_grad_();
+  // d/dx log(x) = 1/x is inf at 0: without anomaly mode the gradient silently holds inf.
+  log(x).sum().backward();
+  CHECK(!all_finite(x.grad()));
+  x.zero_grad();
+  set_detect_anomaly(true);
+  check_error([&] { log(x).sum().backward(); },
+              {"anomaly detected", "the backward of 'log'", "gradient of its input 0"});
+  // Finite gradients pass through untouched.
+  const Tensor y = tensor({1.0, 2.0}).requires_grad_();
+  (y * y).sum().backward();
+  check_close(y.grad(), tensor({2.0, 4.0}));
+  set_detect_anomaly(false);
+  CHECK(!detect_anomaly_enabled());
+}

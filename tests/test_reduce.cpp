@@ -57,3 +57,17 @@ TEST_CASE("reduction errors") {
   check_error([] { zeros({2}).to(kBool).sum(); }, {"sum", "bool"});
   check_error([] { int_tensor({1}).mean(); }, {"mean", "int64"});
 }
+
+TEST_CASE("all_finite finds NaN and inf anywhere, on views too, and ignores integer tensors") {
+  CHECK(all_finite(tensor({1.0, -2.0, 3e38})));
+  CHECK(all_finite(zeros({0})));
+  CHECK(!all_finite(tensor({1.0, NAN})));
+  CHECK(!all_finite(tensor({INFINITY, 1.0}, {kFloat64})));
+  CHECK(!all_finite(tensor({1.0, -INFINITY}).expand({3, 2})));
+  Tensor big = zeros({4, 5});
+  big.select(0, 3).select(0, 4).fill_(NAN);
+  CHECK(!all_finite(big.transpose(0, 1)));
+  CHECK(all_finite(big.narrow(0, 0, 3)));
+  CHECK(all_finite(int_tensor({1, 2})));
+  check_error([] { all_finite(Tensor()); }, {"all_finite", "undefined"});
+}
