@@ -25,7 +25,8 @@ TEST_CASE("safetensors round-trips every dtype, strided views and metadata") {
   CHECK(loaded.metadata.at("config") == "{\"layers\": 2}");
   REQUIRE(loaded.tensors.size() == tensors.size());
   for (const auto& [name, original] : tensors) {
-    INFO(name);
+    const std::string& tensor_name = name;  // INFO captures a variable, not a binding (clang 14)
+    INFO(tensor_name);
     const Tensor& back = loaded.tensors.at(name);
     CHECK(back.dtype() == original.dtype());
     check_close(back.to(kFloat64), original.to(kFloat64), 0, 0);

@@ -33,15 +33,13 @@ Seq2SeqConfig Seq2SeqConfig::from_json(const std::string& text, const std::strin
 }
 
 void Seq2SeqConfig::validate(const std::string& where) const {
-  auto check = [&](const char* name, int64_t value, examples::IntRange range) {
-    examples::check_range(fmt::format("{}: {}", where, name), value, range);
-  };
-  check("source_vocab", source_vocab, limits::vocab);
-  check("target_vocab", target_vocab, limits::vocab);
-  check("embed_size", embed_size, limits::embed_size);
-  check("num_hiddens", num_hiddens, limits::num_hiddens);
-  check("num_layers", num_layers, limits::num_layers);
-  examples::check_range(fmt::format("{}: dropout", where), dropout, limits::dropout);
+  using examples::check_field;
+  check_field(where, "source_vocab", source_vocab, limits::vocab);
+  check_field(where, "target_vocab", target_vocab, limits::vocab);
+  check_field(where, "embed_size", embed_size, limits::embed_size);
+  check_field(where, "num_hiddens", num_hiddens, limits::num_hiddens);
+  check_field(where, "num_layers", num_layers, limits::num_layers);
+  check_field(where, "dropout", dropout, limits::dropout);
   if (attention != "additive" && attention != "dot" && attention != "general") {
     fail("{}: attention must be additive, dot or general, got {}", where, printable(attention));
   }

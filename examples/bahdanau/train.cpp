@@ -130,6 +130,7 @@ RunSettings resolve(const TrainOptions& o) {
     fail("--val-fraction applies to --data; the date task holds out --date-held-out pairs");
   }
   if (dates && o.num_examples) fail("--num-examples applies to --data, not to the date task");
+  examples::check_utf8(o.data, "the --data path (saved in the checkpoint's JSON metadata)");
   s.validate("");
   using examples::check_range;
   check_range("--log-every", o.log_every, train_limits::log_every);
@@ -229,11 +230,6 @@ TrainResult train(const TrainOptions& o) {
   examples::Series losses{"training loss (per token)", {}, {}};
   std::optional<int64_t> saved_epoch;  // of the checkpoint on disk from this run (or resumed)
   if (o.resume) saved_epoch = start_epoch;
-  auto kept_checkpoint = [&] {
-    return saved_epoch ? fmt::format("the checkpoint of epoch {} in {} is kept", *saved_epoch,
-                                     o.checkpoint)
-                       : std::string("no checkpoint was written");
-  };
   auto save = [&](int64_t epoch) {
     saved_epoch = epoch;
     metadata["epoch"] = std::to_string(epoch);
@@ -279,7 +275,7 @@ TrainResult train(const TrainOptions& o) {
           model.parameters(), settings.grad_clip > 0 ? settings.grad_clip : INFINITY);
       examples::stop_if_diverged(loss.item(), grad_norm,
                                  fmt::format("epoch {}, batch {}", epoch + 1, b + 1),
-                                 kept_checkpoint());
+                                 examples::kept_checkpoint(saved_epoch, "epoch", o.checkpoint));
       optimizer.step();
       const double batch_tokens = Y_valid.sum().item();
       loss_sum += loss.item() * batch_tokens;

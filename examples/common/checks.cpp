@@ -159,4 +159,10 @@ void stop_if_diverged(double loss, double grad_norm, const std::string& at,
       at, loss, grad_norm, kept);
 }
 
+std::string kept_checkpoint(const std::optional<int64_t>& saved, std::string_view unit,
+                            const std::string& path) {
+  if (!saved) return "no checkpoint was written";
+  return fmt::format("the checkpoint of {} {} in {} is kept", unit, *saved, path);
+}
+
 }  // namespace examples

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,13 @@ std::string describe(RealRange range);  // "(0, 1]"
 
 void check_range(std::string_view name, int64_t value, IntRange range);
 void check_range(std::string_view name, double value, RealRange range);
+
+// A field of a config read from a file: the error names both ("gpt.safetensors: the model
+// config: n_head must be in [1, 256], got 0").
+template <typename Value, typename Range>
+void check_field(const std::string& where, std::string_view field, Value value, Range range) {
+  check_range(std::string(where) + ": " + std::string(field), value, range);
+}
 
 // A whole number written as text in a checkpoint ("step": "250"), checked against `range`.
 int64_t parse_whole_number(const std::string& text, std::string_view name, IntRange range);
@@ -53,5 +61,10 @@ const std::string& metadata_entry(const std::map<std::string, std::string>& meta
 // 250 in gpt.safetensors is kept", or "no checkpoint was written").
 void stop_if_diverged(double loss, double grad_norm, const std::string& at,
                       const std::string& kept);
+
+// What stop_if_diverged says is on disk: "the checkpoint of step 250 in gpt.safetensors is
+// kept" for `saved` = 250 and `unit` = "step", or "no checkpoint was written".
+std::string kept_checkpoint(const std::optional<int64_t>& saved, std::string_view unit,
+                            const std::string& path);
 
 }  // namespace examples

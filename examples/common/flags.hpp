@@ -5,35 +5,24 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <type_traits>
 
 #include "engine/error.hpp"
 #include "examples/common/checks.hpp"
 
 namespace examples {
 
-inline CLI::Validator in_range(IntRange range) {
+// A validator for IntRange (values read as whole numbers) or RealRange (read as reals).
+template <typename Range>
+CLI::Validator in_range(Range range) {
+  using Value = std::conditional_t<std::is_same_v<Range, IntRange>, int64_t, double>;
   return CLI::Validator(
       [range](std::string& input) -> std::string {
-        int64_t value = 0;
+        Value value = 0;
         if (!CLI::detail::lexical_cast(input, value)) {
-          return fmt::format("expected a whole number in {}, got '{}'", describe(range), input);
-        }
-        try {
-          check_range("the value", value, range);
-        } catch (const heed::Error& e) {
-          return e.what();
-        }
-        return "";
-      },
-      "in " + describe(range));
-}
-
-inline CLI::Validator in_range(RealRange range) {
-  return CLI::Validator(
-      [range](std::string& input) -> std::string {
-        double value = 0;
-        if (!CLI::detail::lexical_cast(input, value)) {
-          return fmt::format("expected a number in {}, got '{}'", describe(range), input);
+          return fmt::format("expected {} in {}, got '{}'",
+                             std::is_integral_v<Value> ? "a whole number" : "a number",
+                             describe(range), input);
         }
         try {
           check_range("the value", value, range);

@@ -49,15 +49,13 @@ GPTConfig GPTConfig::from_json(const std::string& text, const std::string& where
 }
 
 void GPTConfig::validate(const std::string& where) const {
-  auto check = [&](const char* name, int64_t value, examples::IntRange range) {
-    examples::check_range(fmt::format("{}: {}", where, name), value, range);
-  };
-  check("vocab_size", vocab_size, limits::vocab_size);
-  check("block_size", block_size, limits::block_size);
-  check("n_layer", n_layer, limits::n_layer);
-  check("n_head", n_head, limits::n_head);
-  check("n_embd", n_embd, limits::n_embd);
-  examples::check_range(fmt::format("{}: dropout", where), dropout, limits::dropout);
+  using examples::check_field;
+  check_field(where, "vocab_size", vocab_size, limits::vocab_size);
+  check_field(where, "block_size", block_size, limits::block_size);
+  check_field(where, "n_layer", n_layer, limits::n_layer);
+  check_field(where, "n_head", n_head, limits::n_head);
+  check_field(where, "n_embd", n_embd, limits::n_embd);
+  check_field(where, "dropout", dropout, limits::dropout);
   if (n_embd % n_head != 0) {
     fail("{}: n_embd ({}) must be a multiple of n_head ({})", where, n_embd, n_head);
   }

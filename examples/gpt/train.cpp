@@ -210,11 +210,6 @@ double train(const TrainOptions& o) {
 
   std::optional<int64_t> saved_step;  // of the checkpoint on disk from this run (or resumed)
   if (o.resume) saved_step = start_step;
-  auto kept_checkpoint = [&] {
-    return saved_step ? fmt::format("the checkpoint of step {} in {} is kept", *saved_step,
-                                    o.checkpoint)
-                      : std::string("no checkpoint was written");
-  };
   auto save = [&](int64_t step) {
     saved_step = step;
     nn::save_checkpoint(o.checkpoint, model, &optimizer,
@@ -248,7 +243,7 @@ double train(const TrainOptions& o) {
     const double grad_norm =
         nn::clip_grad_norm(model.parameters(), o.grad_clip > 0 ? o.grad_clip : INFINITY);
     examples::stop_if_diverged(loss.item(), grad_norm, fmt::format("step {}", step + 1),
-                               kept_checkpoint());
+                               examples::kept_checkpoint(saved_step, "step", o.checkpoint));
     optimizer.step();
     const double lr = schedule.lr();
     schedule.step();

@@ -3,24 +3,15 @@
 // through the examples' config, settings and vocabulary readers, and its tensors are loaded
 // strictly into a small GPT with AdamW state (the names, shapes, optimizer entries and
 // generator state a real resume checks).
-#include <unistd.h>
-
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 
 #include "examples/bahdanau/translator.hpp"
 #include "examples/gpt/model.hpp"
 #include "examples/gpt/tasks.hpp"
+#include "tests/fuzz/input_file.hpp"
 #include "tests/fuzz/seed_models.hpp"
 
 namespace {
-
-const std::filesystem::path& input_path() {
-  static const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("heed-fuzz-checkpoint-" + std::to_string(getpid()));
-  return path;
-}
 
 template <typename Read>
 void try_read(Read read) {
@@ -33,12 +24,11 @@ void try_read(Read read) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::ofstream(input_path(), std::ios::binary | std::ios::trunc)
-      .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  const std::string path = heed::fuzz::write_input_file("checkpoint", data, size);
   const std::string where = "fuzz checkpoint";
   heed::nn::Metadata metadata;
   try {
-    metadata = heed::nn::read_checkpoint_metadata(input_path());
+    metadata = heed::nn::read_checkpoint_metadata(path);
   } catch (const heed::Error&) {
     return 0;
   }
@@ -50,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try_read([&] {
     heed::fuzz::SeedModel seed;
-    heed::nn::load_checkpoint(input_path(), *seed.model, seed.optimizer.get());
+    heed::nn::load_checkpoint(path, *seed.model, seed.optimizer.get());
   });
   return 0;
 }

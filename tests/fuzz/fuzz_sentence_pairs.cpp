@@ -1,19 +1,12 @@
 // libFuzzer target: any bytes as `bahdanau train --data FILE` (strict or not) give sentence
 // pairs, vocabularies and encoded batches, or one heed::Error.
-#include <unistd.h>
-
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 
 #include "examples/bahdanau/data.hpp"
+#include "tests/fuzz/input_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path =
-      (std::filesystem::temp_directory_path() / ("heed-fuzz-pairs-" + std::to_string(getpid())))
-          .string();
-  std::ofstream(path, std::ios::binary | std::ios::trunc)
-      .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  const std::string path = heed::fuzz::write_input_file("pairs", data, size);
   for (const bool strict : {false, true}) {
     try {
       bahdanau::ReadResult read = bahdanau::read_pairs(path, {.num_examples = 0, .strict = strict});
