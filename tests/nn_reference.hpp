@@ -44,7 +44,8 @@ class NNReference {
   void check_outputs_and_backward(const std::map<std::string, Tensor>& outputs, double rtol) const {
     Tensor total;
     for (const auto& [name, y] : outputs) {
-      INFO(case_ << " output " << name);
+      const std::string& output_name = name;  // INFO captures a variable, not a binding (clang 14)
+      INFO(case_ << " output " << output_name);
       check_close(y, get("out", name), rtol * 0.1, rtol);
       const Tensor term = (y * get("up", name)).sum();
       total = total.defined() ? total + term : term;

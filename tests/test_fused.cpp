@@ -11,8 +11,10 @@ using namespace heed::testing;
 TEST_CASE("additive_scores: fused forward and backward equal the composite and the reference") {
   for (DType dtype : {kFloat64, kFloat32}) {
     const double tolerance = dtype == kFloat64 ? 1e-12 : 3e-6;
-    for (auto [B, Q, K, H] : {std::array<int64_t, 4>{2, 1, 5, 3}, {3, 4, 7, 32}, {1, 2, 3, 19}}) {
-      INFO("B " << B << " Q " << Q << " K " << K << " H " << H << ", " << dtype_name(dtype));
+    for (const auto& sizes : {std::array<int64_t, 4>{2, 1, 5, 3}, {3, 4, 7, 32}, {1, 2, 3, 19}}) {
+      const auto [B, Q, K, H] = sizes;
+      INFO("B, Q, K, H " << sizes[0] << ", " << sizes[1] << ", " << sizes[2] << ", " << sizes[3]
+                         << ", " << dtype_name(dtype));
       Generator generator(static_cast<uint64_t>(B * 100 + H));
       auto make = [&](const Shape& shape) {
         return (randn(shape, {kFloat64}, &generator) * 1.5).to(dtype).requires_grad_();

@@ -35,7 +35,10 @@ inline float vector_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float exp_r = p * r * r + r + 1.0f;
-  const int32_t exponent_bits = (static_cast<int32_t>(n) + 127) << 23;
+  // A NaN x stays NaN through exp_r; n is replaced by 0 only so that converting it to an integer
+  // is defined (a NaN float to int is undefined behaviour).
+  const float whole = n == n ? n : 0.0f;
+  const int32_t exponent_bits = (static_cast<int32_t>(whole) + 127) << 23;
   return exp_r * std::bit_cast<float>(exponent_bits);
 }
 

@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const heed::Error&) {
     return 0;
   }
-  for (const auto& [key, value] : metadata) {
+  for (const auto& entry : metadata) {
+    const std::string &key = entry.first, &value = entry.second;
     try_read([&] { gpt::GPTConfig::from_json(value, where); });
     try_read([&] { gpt::Vocabulary::from_json(value, where); });
     try_read([&] { bahdanau::Seq2SeqConfig::from_json(value, where); });
