@@ -203,14 +203,24 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
           node->name);
     }
     const std::vector<Tensor> grads = node->backward(grad_output);
+    // A closure owes one gradient per input (undefined where none flows), each of its input's
+    // shape, dtype and device: a mistake in a new op's backward is an error here, not a
+    // gradient silently dropped or a leaf's grad turned float64.
+    if (grads.size() != node->inputs.size()) {
+      fail("backward of '{}' returned {} gradients for its {} inputs", node->name, grads.size(),
+           node->inputs.size());
+    }
     for (size_t i = 0; i < node->inputs.size(); ++i) {
       const Tensor& input = node->inputs[i];
-      if (!input.defined() || !input.requires_grad() || i >= grads.size() || !grads[i].defined()) {
-        continue;
-      }
+      if (!input.defined() || !input.requires_grad() || !grads[i].defined()) continue;
       if (grads[i].shape() != input.shape()) {
         fail("backward of '{}': gradient for input {} has shape {}, expected {}", node->name, i,
              shape_str(grads[i].shape()), shape_str(input.shape()));
+      }
+      if (grads[i].dtype() != input.dtype() || grads[i].device() != input.device()) {
+        fail("backward of '{}': gradient for input {} is {} on {}, expected {} on {}", node->name,
+             i, dtype_name(grads[i].dtype()), grads[i].device().str(), dtype_name(input.dtype()),
+             input.device().str());
       }
       if (anomaly_detection && has_non_finite(grads[i])) {
         fail(

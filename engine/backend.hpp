@@ -45,6 +45,7 @@ enum heed_unary_op {
   HEED_POW_SCALAR,             // x ^ a
   HEED_CLAMP,                  // min(max(x, a), b)
   HEED_LOGICAL_NOT,
+  HEED_UNARY_OP_COUNT,  // not an op: codes at or above it are unknown, and kernels refuse them
 };
 
 enum heed_binary_op {
@@ -62,9 +63,17 @@ enum heed_binary_op {
   HEED_LE,
   HEED_GT,
   HEED_GE,
+  HEED_BINARY_OP_COUNT,  // not an op: codes at or above it are unknown, and kernels refuse them
 };
 
-enum heed_reduce_op { HEED_SUM, HEED_MAX, HEED_MIN, HEED_ARGMAX, HEED_ARGMIN };
+enum heed_reduce_op {
+  HEED_SUM,
+  HEED_MAX,
+  HEED_MIN,
+  HEED_ARGMAX,
+  HEED_ARGMIN,
+  HEED_REDUCE_OP_COUNT
+};
 
 // One operand of a batched matrix product: matrix b starts at data + b * batch_stride and
 // element (i, j) sits at i * row_stride + j * col_stride. One of the two strides is 1.

@@ -57,6 +57,47 @@ std::vector<std::filesystem::path> cuda_plugin_directories() {
 }
 
 // Finds, opens and initialises the CUDA plugin; throws heed::Error saying what failed.
+// The entries a plugin left empty ("" when none): each would be a null call later, so the loader
+// refuses such a table at once, naming them.
+std::string empty_entries(const heed_backend& t) {
+  const std::pair<const char*, bool> entries[] = {
+      {"name", t.name != nullptr},
+      {"allocate", t.allocate != nullptr},
+      {"release", t.release != nullptr},
+      {"copy_from_host", t.copy_from_host != nullptr},
+      {"copy_to_host", t.copy_to_host != nullptr},
+      {"copy", t.copy != nullptr},
+      {"fill", t.fill != nullptr},
+      {"unary", t.unary != nullptr},
+      {"binary", t.binary != nullptr},
+      {"where", t.where != nullptr},
+      {"reduce_rows", t.reduce_rows != nullptr},
+      {"gemm", t.gemm != nullptr},
+      {"softmax_forward", t.softmax_forward != nullptr},
+      {"softmax_backward", t.softmax_backward != nullptr},
+      {"layer_norm_forward", t.layer_norm_forward != nullptr},
+      {"layer_norm_backward", t.layer_norm_backward != nullptr},
+      {"index_select", t.index_select != nullptr},
+      {"index_add", t.index_add != nullptr},
+      {"gather", t.gather != nullptr},
+      {"scatter_add", t.scatter_add != nullptr},
+      {"cross_entropy_forward", t.cross_entropy_forward != nullptr},
+      {"cross_entropy_backward", t.cross_entropy_backward != nullptr},
+      {"gru_cell_forward", t.gru_cell_forward != nullptr},
+      {"gru_cell_backward", t.gru_cell_backward != nullptr},
+      {"additive_scores_forward", t.additive_scores_forward != nullptr},
+      {"additive_scores_backward", t.additive_scores_backward != nullptr},
+      {"adam_step", t.adam_step != nullptr},
+      {"set_num_threads", t.set_num_threads != nullptr},
+      {"last_error", t.last_error != nullptr},
+  };
+  std::string missing;
+  for (const auto& [entry, present] : entries) {
+    if (!present) missing += (missing.empty() ? "" : ", ") + std::string(entry);
+  }
+  return missing;
+}
+
 const heed_backend* load_cuda_plugin() {
   std::string attempts;
   for (const auto& directory : cuda_plugin_directories()) {
@@ -82,6 +123,10 @@ const heed_backend* load_cuda_plugin() {
     if (table->api_version != HEED_BACKEND_API_VERSION) {
       fail("cuda: the plugin {} implements backend API version {}, this heed expects {}",
            candidate.string(), table->api_version, static_cast<int>(HEED_BACKEND_API_VERSION));
+    }
+    if (const std::string missing = empty_entries(*table); !missing.empty()) {
+      fail("cuda: the plugin {} leaves these kernel table entries empty: {}", candidate.string(),
+           missing);
     }
     return table;
   }
@@ -132,12 +177,12 @@ void empty_cpu_cache() {
   cpu::empty_cache();
 }
 
-std::string cuda_plugin_search_description() {
-  std::string description;
-  for (const auto& directory : cuda_plugin_directories()) {
-    description += (description.empty() ? "" : ", ") + (directory / kCudaPluginName).string();
-  }
-  return description;
+MemoryStats memory_stats() {
+  return {cpu::live_bytes(), cpu::peak_live_bytes(), cpu::cached_bytes()};
+}
+
+void reset_peak_memory_stats() {
+  cpu::reset_peak_live_bytes();
 }
 
 ReferenceKernelsGuard::ReferenceKernelsGuard() : previous_(use_reference_kernels) {

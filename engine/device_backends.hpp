@@ -30,10 +30,14 @@ int get_num_threads();
 size_t cpu_cached_bytes();
 void empty_cpu_cache();
 
-// Where the CUDA plugin is searched for, in order: each directory of HEED_BACKEND_PATH
-// (colon-separated), the executable's directory, libheed_engine's own directory, the install
-// libdir.
-std::string cuda_plugin_search_description();
+// Host memory as PyTorch's memory_stats reports device memory: bytes in tensors now (live,
+// counted in the allocator's size classes), the most live at once since the start or the last
+// reset_peak_memory_stats (peak), and freed blocks kept for reuse (cached).
+struct MemoryStats {
+  size_t live_bytes = 0, peak_bytes = 0, cached_bytes = 0;
+};
+MemoryStats memory_stats();
+void reset_peak_memory_stats();
 
 // While alive, CPU tensors created or computed use the naive reference kernels (triple-loop
 // gemm, serial softmax, ...) instead of the fast ones: tests compare one against the other.

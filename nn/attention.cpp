@@ -23,6 +23,12 @@ void Attention::check_inputs(const Tensor& queries, const Tensor& keys,
 
 Tensor Attention::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
                           const SoftmaxMask& mask) {
+  return forward_with_weights(queries, keys, values, mask).first;
+}
+
+std::pair<Tensor, Tensor> Attention::forward_with_weights(const Tensor& queries, const Tensor& keys,
+                                                          const Tensor& values,
+                                                          const SoftmaxMask& mask) {
   check_inputs(queries, keys, values);
   return attend(score(queries, project_keys(keys)), values, mask);
 }
@@ -30,12 +36,14 @@ Tensor Attention::forward(const Tensor& queries, const Tensor& keys, const Tenso
 Tensor Attention::forward_projected(const Tensor& queries, const Tensor& projected_keys,
                                     const Tensor& values, const SoftmaxMask& mask) {
   check_inputs(queries, projected_keys, values);
-  return attend(score(queries, projected_keys), values, mask);
+  return attend(score(queries, projected_keys), values, mask).first;
 }
 
-Tensor Attention::attend(const Tensor& scores, const Tensor& values, const SoftmaxMask& mask) {
-  attention_weights = masked_softmax(scores, mask);          // (B, Q, K)
-  return bmm(dropout_->forward(attention_weights), values);  // (B, Q, v)
+std::pair<Tensor, Tensor> Attention::attend(const Tensor& scores, const Tensor& values,
+                                            const SoftmaxMask& mask) {
+  const Tensor weights = masked_softmax(scores, mask);  // (B, Q, K)
+  attention_weights = weights.detach();                 // kept for heatmaps, without the graph
+  return {bmm(dropout_->forward(weights), values), weights};  // (B, Q, v), (B, Q, K)
 }
 
 DotProductAttention::DotProductAttention(double dropout)

@@ -2,7 +2,9 @@
 // engine's masked softmax (masked keys get exactly 0 weight, a fully masked row is all zeros),
 // drops some weights while training, and averages the values with them:
 //   out = dropout(masked_softmax(score(q, k), mask)) @ v
-// Every module keeps its last weights in attention_weights, for heatmaps.
+// Every module keeps its last weights in attention_weights, for heatmaps: detached, so the
+// module never holds the last step's graph (and every activation under it) until its next
+// forward. forward_with_weights returns differentiable weights for a loss that needs them.
 //
 // Shapes: queries (B, Q, q_size), keys (B, K, k_size), values (B, K, v_size) -> (B, Q, v_size).
 // The mask is the engine's SoftmaxMask: valid_lens (B,) or (B, Q) as in d2l, and/or a 0/1
@@ -20,7 +22,7 @@ namespace heed::nn {
 // subclass says only how keys are projected and how a query scores a projected key.
 class Attention : public Module {
  public:
-  Tensor attention_weights;  // (B, Q, K) from the last forward
+  Tensor attention_weights;  // (B, Q, K) from the last forward, detached (no graph)
 
   // queries (B, Q, q_size), keys (B, K, k_size), values (B, K, v_size) -> (B, Q, v_size)
   Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
@@ -28,6 +30,10 @@ class Attention : public Module {
   Tensor operator()(const Tensor& q, const Tensor& k, const Tensor& v, const SoftmaxMask& m = {}) {
     return forward(q, k, v, m);
   }
+  // The output and the weights (B, Q, K), both part of the graph.
+  std::pair<Tensor, Tensor> forward_with_weights(const Tensor& queries, const Tensor& keys,
+                                                 const Tensor& values,
+                                                 const SoftmaxMask& mask = {});
 
   // A decoder attends to the same keys at every step: it projects them once with project_keys
   // and calls forward_projected at each step. Same result as forward, less work.
@@ -39,8 +45,9 @@ class Attention : public Module {
   Attention(std::string type_name, double dropout);
   // queries (B, Q, q_size), projected keys (B, K, *) -> scores (B, Q, K)
   virtual Tensor score(const Tensor& queries, const Tensor& projected_keys) = 0;
-  // scores (B, Q, K), values (B, K, v) -> (B, Q, v)
-  Tensor attend(const Tensor& scores, const Tensor& values, const SoftmaxMask& mask);
+  // scores (B, Q, K), values (B, K, v) -> output (B, Q, v) and weights (B, Q, K), with graph
+  std::pair<Tensor, Tensor> attend(const Tensor& scores, const Tensor& values,
+                                   const SoftmaxMask& mask);
   void check_inputs(const Tensor& queries, const Tensor& keys, const Tensor& values) const;
   std::shared_ptr<Dropout> dropout_;
 };

@@ -33,8 +33,9 @@ Tensor MultiHeadAttention::split_heads(const Tensor& x) const {
   return x.reshape({x.size(0), x.size(1), num_heads, head_dim}).transpose(1, 2);
 }
 
-Tensor MultiHeadAttention::attend(const Tensor& q, const Tensor& k, const Tensor& v,
-                                  const AttentionOptions& options) {
+std::pair<Tensor, Tensor> MultiHeadAttention::attend(const Tensor& q, const Tensor& k,
+                                                     const Tensor& v,
+                                                     const AttentionOptions& options) {
   const int64_t batch = q.size(0), length = q.size(1), keys = k.size(1);
   const Tensor heads_q = split_heads(q);  // (B, H, L, d)
   const Tensor heads_k = split_heads(k);  // (B, H, S, d)
@@ -56,11 +57,10 @@ Tensor MultiHeadAttention::attend(const Tensor& q, const Tensor& k, const Tensor
   }
   const Tensor weights = masked_softmax(scores, mask);                   // (B, H, L, S)
   const Tensor heads_out = matmul(dropout_->forward(weights), heads_v);  // (B, H, L, d)
-  attention_weights = Tensor();
-  if (options.need_weights) {
-    attention_weights = options.average_attn_weights ? weights.mean({1}) : weights;
-  }
-  return heads_out.transpose(1, 2).reshape({batch, length, embed_dim});  // (B, L, E)
+  Tensor returned;  // what forward returns with its graph; the member keeps it detached
+  if (options.need_weights) returned = options.average_attn_weights ? weights.mean({1}) : weights;
+  attention_weights = returned.defined() ? returned.detach() : Tensor();
+  return {heads_out.transpose(1, 2).reshape({batch, length, embed_dim}), returned};  // (B, L, E)
 }
 
 std::pair<Tensor, Tensor> MultiHeadAttention::forward(const Tensor& query, const Tensor& key,
@@ -81,8 +81,9 @@ std::pair<Tensor, Tensor> MultiHeadAttention::forward(const Tensor& query, const
         in_proj_bias.defined() ? in_proj_bias.narrow(0, block * embed_dim, embed_dim) : Tensor();
     return linear(x, w, b);  // (B, T, E)
   };
-  const Tensor out = attend(project(query, 0), project(key, 1), project(value, 2), options);
-  return {out_proj->forward(out), attention_weights};
+  const auto [out, weights] =
+      attend(project(query, 0), project(key, 1), project(value, 2), options);
+  return {out_proj->forward(out), weights};
 }
 
 Tensor MultiHeadAttention::self_attention(const Tensor& x, const AttentionOptions& options,
@@ -107,7 +108,7 @@ Tensor MultiHeadAttention::self_attention(const Tensor& x, const AttentionOption
     cache->keys = k.detach();
     cache->values = v.detach();
   }
-  return out_proj->forward(attend(parts[0], k, v, options));
+  return out_proj->forward(attend(parts[0], k, v, options).first);
 }
 
 std::string MultiHeadAttention::extra_repr() const {

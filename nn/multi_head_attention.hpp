@@ -37,7 +37,7 @@ class MultiHeadAttention : public Module {
                      DType dtype = kFloat32);
 
   // query (B, L, E), key and value (B, S, E) -> output (B, L, E) and the weights (undefined
-  // unless need_weights). Also stored in attention_weights.
+  // unless need_weights), with their graph. attention_weights keeps a detached copy.
   std::pair<Tensor, Tensor> forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                     const AttentionOptions& options = {});
   std::pair<Tensor, Tensor> operator()(const Tensor& query, const Tensor& key, const Tensor& value,
@@ -54,14 +54,16 @@ class MultiHeadAttention : public Module {
   int64_t embed_dim, num_heads, head_dim;
   Tensor in_proj_weight, in_proj_bias;  // (3E, E), (3E)
   std::shared_ptr<Linear> out_proj;
-  Tensor attention_weights;  // from the last forward, as returned
+  Tensor attention_weights;  // from the last forward, as returned but detached (no graph)
 
  protected:
   std::string extra_repr() const override;
 
  private:
   // q (B, L, E), k and v (B, S, E), already projected -> (B, L, E) before out_proj.
-  Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options);
+  // The output (B, L, E) and the weights forward returns (undefined unless need_weights).
+  std::pair<Tensor, Tensor> attend(const Tensor& q, const Tensor& k, const Tensor& v,
+                                   const AttentionOptions& options);
   Tensor split_heads(const Tensor& x) const;  // (B, T, E) -> (B, H, T, E/H)
   std::shared_ptr<Dropout> dropout_;
 };

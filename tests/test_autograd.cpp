@@ -136,3 +136,28 @@ TEST_CASE("anomaly mode names the first backward that produced NaN or inf") {
   set_detect_anomaly(false);
   CHECK(!detect_anomaly_enabled());
 }
+
+TEST_CASE("a backward closure that returns too few gradients, or the wrong dtype, is an error") {
+  const Tensor a = tensor({1.0, 2.0}).requires_grad_(), b = tensor({3.0, 4.0}).requires_grad_();
+  // Two inputs, one gradient: before, b's gradient was silently dropped.
+  const Tensor short_node = record((a * b).detach(), "too_few", {a, b},
+                                   [](const Tensor& dy) { return std::vector<Tensor>{dy}; });
+  check_error([&] { short_node.sum().backward(); },
+              {"backward of 'too_few' returned 1 gradients for its 2 inputs"});
+  // A float64 gradient for a float32 input: before, the leaf's grad turned float64.
+  const Tensor wrong_dtype = record(a.detach() * 2.0, "wrong_dtype", {a}, [](const Tensor& dy) {
+    return std::vector<Tensor>{dy.to(kFloat64)};
+  });
+  check_error([&] { wrong_dtype.sum().backward(); },
+              {"backward of 'wrong_dtype': gradient for input 0 is float64 on cpu",
+               "expected float32 on cpu"});
+  CHECK(!a.grad().defined());
+}
+
+TEST_CASE("bmm and mm are named as themselves in nodes and errors") {
+  const Tensor a = randn({2, 3, 4}).requires_grad_(), b = randn({2, 4, 5});
+  CHECK(bmm(a, b).grad_fn()->name == "bmm");
+  CHECK(mm(a.select(0, 0), b.select(0, 0)).grad_fn()->name == "mm");
+  CHECK(matmul(a, b).grad_fn()->name == "matmul");
+  check_error([&] { mm(zeros({2, 3}), zeros({4, 5})); }, {"mm: shapes (2, 3) and (4, 5)"});
+}

@@ -336,3 +336,39 @@ TEST_CASE("GRU: one step at a time equals the whole sequence at once, values and
   check_close(input.grad(), grad_whole, 1e-12, 1e-12);
   check_close(gru.parameters()[0].grad(), weight_grad_whole, 1e-12, 1e-12);
 }
+
+TEST_CASE("no module keeps the last step's graph: live memory falls back to the model's state") {
+  manual_seed(0);
+  nn::AdditiveAttention attention(/*key_size=*/16, /*query_size=*/16, /*num_hiddens=*/32);
+  nn::MultiHeadAttention self_attention(16, 4);
+  std::vector<Tensor> parameters = attention.parameters();
+  for (const Tensor& p : self_attention.parameters()) parameters.push_back(p);
+  nn::Adam optimizer({{parameters, 1e-3}});
+  auto step = [&] {
+    const Tensor queries = randn({64, 20, 16}), keys = randn({64, 30, 16});
+    optimizer.zero_grad();
+    const Tensor context = attention(queries, keys, keys);  // (64, 20, 16)
+    // The additive scores' features alone are 64 * 20 * 30 * 32 floats (10 MB): a module that
+    // kept its weights with their graph would keep them alive until its next forward.
+    const auto [out, weights] = self_attention(context, context, context);
+    out.sum().backward();
+    optimizer.step();
+  };
+  step();
+  const size_t after_first = memory_stats().live_bytes;
+  step();
+  CHECK(memory_stats().live_bytes == after_first);  // nothing accumulates from step to step
+  // What is alive: each parameter, its gradient and Adam's two moments, the step counters, and
+  // the two stored (detached) weight tensors. Each block is rounded up to at most a page.
+  size_t expected = 0, blocks = 0;
+  for (const Tensor& p : parameters) expected += 4 * p.numel() * 4, blocks += 5;
+  expected +=
+      attention.attention_weights.numel() * 4 + self_attention.attention_weights.numel() * 4;
+  blocks += 2;
+  CHECK(!attention.attention_weights.grad_fn());
+  CHECK(!self_attention.attention_weights.grad_fn());
+  CHECK(after_first <= expected + blocks * 4096);
+  CHECK(memory_stats().peak_bytes >= after_first);
+  reset_peak_memory_stats();
+  CHECK(memory_stats().peak_bytes == memory_stats().live_bytes);
+}

@@ -126,8 +126,9 @@ TEST_CASE("additive, dot-product and Luong attention match d2l's in PyTorch") {
       attention.to(dtype);
       ref.load_into(attention);
       const Tensor q = ref.input("queries"), k = ref.input("keys"), v = ref.input("values");
-      const Tensor y = attention(q, k, v, {.valid_lens = ref.input("valid_lens")});
-      ref.check_outputs_and_backward({{"y", y}, {"weights", attention.attention_weights}}, rtol);
+      const auto [y, weights] =
+          attention.forward_with_weights(q, k, v, {.valid_lens = ref.input("valid_lens")});
+      ref.check_outputs_and_backward({{"y", y}, {"weights", weights}}, rtol);
       ref.check_grad("queries", q.grad(), rtol);
       ref.check_grad("keys", k.grad(), rtol);
       ref.check_grad("values", v.grad(), rtol);
@@ -137,8 +138,9 @@ TEST_CASE("additive, dot-product and Luong attention match d2l's in PyTorch") {
       const NNReference ref(name, dtype);
       nn::DotProductAttention attention;
       const Tensor q = ref.input("queries"), k = ref.input("keys"), v = ref.input("values");
-      const Tensor y = attention(q, k, v, {.valid_lens = ref.input("valid_lens")});
-      ref.check_outputs_and_backward({{"y", y}, {"weights", attention.attention_weights}}, rtol);
+      const auto [y, weights] =
+          attention.forward_with_weights(q, k, v, {.valid_lens = ref.input("valid_lens")});
+      ref.check_outputs_and_backward({{"y", y}, {"weights", weights}}, rtol);
       ref.check_grad("queries", q.grad(), rtol);
       ref.check_grad("keys", k.grad(), rtol);
       ref.check_grad("values", v.grad(), rtol);

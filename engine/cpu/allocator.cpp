@@ -15,6 +15,7 @@
 // release() knows where the block belongs without a lookup table.
 #include "engine/cpu/allocator.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -61,6 +62,17 @@ BlockCache& cache() {
   return *instance;
 }
 
+// What memory_stats reports: bytes in blocks handed out (by size class), and their high mark.
+std::atomic<size_t> live{0};
+std::atomic<size_t> peak{0};
+
+void count_allocation(size_t block_size) {
+  const size_t now = live.fetch_add(block_size) + block_size;
+  size_t high = peak.load();
+  while (now > high && !peak.compare_exchange_weak(high, now)) {
+  }
+}
+
 void* take_cached(size_t block_size) {
   BlockCache& blocks = cache();
   const std::lock_guard guard(blocks.lock);
@@ -90,6 +102,7 @@ void* allocate(size_t bytes) {
   if (block == nullptr) block = std::aligned_alloc(kAlignment, kHeader + block_size);
   if (block == nullptr) return nullptr;
   *static_cast<size_t*>(block) = block_size;
+  count_allocation(block_size);
   return static_cast<char*>(block) + kHeader;
 }
 
@@ -97,6 +110,7 @@ void release(void* pointer) {
   if (pointer == nullptr) return;
   void* block = static_cast<char*>(pointer) - kHeader;
   const size_t block_size = *static_cast<size_t*>(block);
+  live.fetch_sub(block_size);
   if (kCacheLargeBlocks && block_size >= kCachedBlock && keep_cached(block, block_size)) return;
   std::free(block);
 }
@@ -105,6 +119,18 @@ size_t cached_bytes() {
   BlockCache& blocks = cache();
   const std::lock_guard guard(blocks.lock);
   return blocks.idle_bytes;
+}
+
+size_t live_bytes() {
+  return live.load();
+}
+
+size_t peak_live_bytes() {
+  return peak.load();
+}
+
+void reset_peak_live_bytes() {
+  peak.store(live.load());
 }
 
 void empty_cache() {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <string>
 #include <thread>
 
 #include "engine/cpu/allocator.hpp"
@@ -14,15 +15,24 @@
 namespace heed::cpu {
 
 namespace {
+thread_local std::string error_message;
+}  // namespace
+
+int report_error(const char* kernel, const char* what, int32_t code) {
+  error_message = std::string(kernel) + ": " + what + " " + std::to_string(code);
+  return 1;
+}
+
+const char* last_error() {
+  return error_message.c_str();
+}
+
+namespace {
 
 int copy_bytes(void* dst, const void* src, size_t bytes) {
   std::memcpy(dst, src, bytes);
   return 0;
 }
-const char* last_error() {
-  return "";
-}
-
 int32_t thread_count = 0;
 std::unique_ptr<tbb::global_control> tbb_limit;
 

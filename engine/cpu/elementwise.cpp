@@ -82,7 +82,7 @@ T gelu_tanh_derivative(T x) {
 }
 
 template <typename T>
-void run_unary(int32_t op, T a, T b, const heed_view* x, const heed_view* y) {
+void run_unary(int32_t op, T a, T b, const heed_view* x, const heed_view* y, bool& known) {
   switch (op) {
     case HEED_NEG:
       return map_unary<T, T>(x, y, [](T v) { return -v; });
@@ -116,12 +116,13 @@ void run_unary(int32_t op, T a, T b, const heed_view* x, const heed_view* y) {
     case HEED_CLAMP:
       return map_unary<T, T>(x, y, [a, b](T v) { return std::fmin(std::fmax(v, a), b); });
     default:
-      break;
+      known = false;  // an op code with no case here: the caller reports it
   }
 }
 
 template <typename T>
-void run_arithmetic(int32_t op, const heed_view* a, const heed_view* b, const heed_view* c) {
+void run_arithmetic(int32_t op, const heed_view* a, const heed_view* b, const heed_view* c,
+                    bool& known) {
   switch (op) {
     case HEED_ADD:
       return map_binary<T, T>(a, b, c, [](T p, T q) { return p + q; });
@@ -138,12 +139,13 @@ void run_arithmetic(int32_t op, const heed_view* a, const heed_view* b, const he
     case HEED_MINIMUM:
       return map_binary<T, T>(a, b, c, [](T p, T q) { return p < q ? p : q; });
     default:
-      break;
+      known = false;  // an op code with no case here: the caller reports it
   }
 }
 
 template <typename T>
-void run_comparison(int32_t op, const heed_view* a, const heed_view* b, const heed_view* c) {
+void run_comparison(int32_t op, const heed_view* a, const heed_view* b, const heed_view* c,
+                    bool& known) {
   switch (op) {
     case HEED_EQ:
       return map_binary<T, bool>(a, b, c, [](T p, T q) { return p == q; });
@@ -158,7 +160,7 @@ void run_comparison(int32_t op, const heed_view* a, const heed_view* b, const he
     case HEED_GE:
       return map_binary<T, bool>(a, b, c, [](T p, T q) { return p >= q; });
     default:
-      break;
+      known = false;  // an op code with no case here: the caller reports it
   }
 }
 
@@ -192,23 +194,27 @@ int unary(int32_t op, double a, double b, const heed_view* x, const heed_view* y
     map_unary<bool, bool>(x, y, [](bool v) { return !v; });
     return 0;
   }
+  bool known = true;
   visit_floating(x->dtype, [&](auto zero) {
     using T = decltype(zero);
-    run_unary<T>(op, static_cast<T>(a), static_cast<T>(b), x, y);
+    run_unary<T>(op, static_cast<T>(a), static_cast<T>(b), x, y, known);
   });
-  return 0;
+  return known ? 0 : report_error("unary", "unknown op code", op);
 }
 
 int binary(int32_t op, const heed_view* a, const heed_view* b, const heed_view* out) {
+  bool known = true;
   visit_any(a->dtype, [&](auto zero) {
     using T = decltype(zero);
     if (op >= HEED_EQ) {
-      run_comparison<T>(op, a, b, out);
+      run_comparison<T>(op, a, b, out, known);
     } else if constexpr (!std::is_same_v<T, bool>) {
-      run_arithmetic<T>(op, a, b, out);
+      run_arithmetic<T>(op, a, b, out, known);
+    } else {
+      known = false;  // arithmetic on bool: the op layer converts first
     }
   });
-  return 0;
+  return known ? 0 : report_error("binary", "unknown op code (or arithmetic on bool)", op);
 }
 
 int where(const heed_view* condition, const heed_view* a, const heed_view* b,

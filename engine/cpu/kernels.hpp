@@ -7,6 +7,12 @@
 
 namespace heed::cpu {
 
+// Records `message` for the table's last_error() and returns a failure status. The op layer
+// never sends bad input; this is for what it cannot rule out, such as an op code added to
+// backend.hpp with no kernel here yet (an error, never a silently unwritten output).
+int report_error(const char* kernel, const char* what, int32_t code);
+const char* last_error();
+
 int copy(const heed_view* src, const heed_view* dst);
 int fill(const heed_view* dst, double value);
 int unary(int32_t op, double a, double b, const heed_view* x, const heed_view* y);

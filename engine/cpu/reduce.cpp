@@ -35,6 +35,8 @@ void reduce(int32_t op, const T* x, int64_t rows, int64_t n, void* out) {
 }  // namespace
 
 int reduce_rows(int32_t op, const heed_view* x, const heed_view* out) {
+  if (op < 0 || op >= HEED_REDUCE_OP_COUNT)
+    return report_error("reduce_rows", "unknown op code", op);
   const int64_t n = x->shape[1];
   visit_any(x->dtype, [&](auto zero) {
     using T = decltype(zero);

@@ -183,6 +183,8 @@ int cross_entropy_backward(const heed_view* logits, const heed_view* targets, in
 }
 
 int reduce_rows(int32_t op, const heed_view* x, const heed_view* out) {
+  if (op < 0 || op >= HEED_REDUCE_OP_COUNT)
+    return report_error("reduce_rows", "unknown op code", op);
   const int64_t rows = x->shape[0], n = x->shape[1];
   visit_any(x->dtype, [&](auto zero) {
     using T = decltype(zero);

@@ -16,6 +16,8 @@ namespace heed::cuda {
 // The last failure, for heed_backend::last_error. Kernels return fail(...) on a CUDA error.
 void set_error(const std::string& message);
 int fail(const char* what, cudaError_t error);
+// An op code this plugin has no kernel for (the op layer never sends one): recorded, non-zero.
+int unknown_op(const char* kernel, int32_t op);
 // After a launch: 0, or the launch's error recorded and non-zero.
 int check_launch(const char* kernel);
 

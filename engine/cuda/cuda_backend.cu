@@ -53,6 +53,11 @@ int fail(const char* what, cudaError_t error) {
   return 1;
 }
 
+int unknown_op(const char* kernel, int32_t op) {
+  set_error(std::string(kernel) + ": unknown op code " + std::to_string(op));
+  return 1;
+}
+
 int check_launch(const char* kernel) {
   const cudaError_t error = cudaGetLastError();
   return error == cudaSuccess ? 0 : fail(kernel, error);

@@ -189,6 +189,7 @@ int fill(const heed_view* dst, double value) {
 }
 
 int unary(int32_t op, double a, double b, const heed_view* x, const heed_view* y) {
+  if (op < 0 || op >= HEED_UNARY_OP_COUNT) return unknown_op("unary", op);
   const int64_t n = numel(*y);
   if (n == 0) return 0;
   if (op == HEED_LOGICAL_NOT) {
@@ -203,6 +204,7 @@ int unary(int32_t op, double a, double b, const heed_view* x, const heed_view* y
 }
 
 int binary(int32_t op, const heed_view* a, const heed_view* b, const heed_view* out) {
+  if (op < 0 || op >= HEED_BINARY_OP_COUNT) return unknown_op("binary", op);
   const int64_t n = numel(*out);
   if (n == 0) return 0;
   visit_any(a->dtype, [&](auto zero) {

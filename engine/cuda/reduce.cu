@@ -49,6 +49,7 @@ __global__ void reduce_kernel(int32_t op, const T* x, int64_t rows, int64_t n, v
 }  // namespace
 
 int reduce_rows(int32_t op, const heed_view* x, const heed_view* out) {
+  if (op < 0 || op >= HEED_REDUCE_OP_COUNT) return unknown_op("reduce_rows", op);
   const int64_t rows = x->shape[0], n = x->shape[1];
   if (rows == 0) return 0;
   const int blocks = static_cast<int>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock);

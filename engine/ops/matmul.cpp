@@ -91,21 +91,20 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
   }
 }
 
-// Both operands at least 2-D here.
-Tensor matmul_nd(const Tensor& a, const Tensor& b) {
+// Both operands at least 2-D here. `op` (matmul, bmm or mm) names the node and the errors.
+Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
   if (a.size(-1) != b.size(-2)) {
-    fail("matmul: shapes {} and {} cannot be multiplied ({} columns vs {} rows)",
+    fail("{}: shapes {} and {} cannot be multiplied ({} columns vs {} rows)", op,
          shape_str(a.shape()), shape_str(b.shape()), a.size(-1), b.size(-2));
   }
-  Tensor c = product("matmul", a, b);
+  Tensor c = product(op, a, b);
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  return record(c, "matmul", {a, b},
-                [a = a.detach(), b = b.detach(), need_a, need_b](const Tensor& dc) {
-                  // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
-                  return std::vector<Tensor>{
-                      need_a ? sum_to(product("matmul", dc, b.mT()), a.shape()) : Tensor(),
-                      need_b ? sum_to(product("matmul", a.mT(), dc), b.shape()) : Tensor()};
-                });
+  return record(
+      c, op, {a, b}, [op, a = a.detach(), b = b.detach(), need_a, need_b](const Tensor& dc) {
+        // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
+        return std::vector<Tensor>{need_a ? sum_to(product(op, dc, b.mT()), a.shape()) : Tensor(),
+                                   need_b ? sum_to(product(op, a.mT(), dc), b.shape()) : Tensor()};
+      });
 }
 
 }  // namespace
@@ -118,11 +117,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     if (a.size(0) != b.size(0)) {
       fail("matmul: vectors of sizes {} and {} have no dot product", a.size(0), b.size(0));
     }
-    return matmul_nd(a.unsqueeze(0), b.unsqueeze(1)).reshape({});
+    return matmul_nd("matmul", a.unsqueeze(0), b.unsqueeze(1)).reshape({});
   }
-  if (a.dim() == 1) return matmul_nd(a.unsqueeze(0), b).squeeze(-2);
-  if (b.dim() == 1) return matmul_nd(a, b.unsqueeze(1)).squeeze(-1);
-  return matmul_nd(a, b);
+  if (a.dim() == 1) return matmul_nd("matmul", a.unsqueeze(0), b).squeeze(-2);
+  if (b.dim() == 1) return matmul_nd("matmul", a, b.unsqueeze(1)).squeeze(-1);
+  return matmul_nd("matmul", a, b);
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
@@ -135,7 +134,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     fail("bmm: shapes {} and {} do not match: expected (B, M, K) and (B, K, N)",
          shape_str(a.shape()), shape_str(b.shape()));
   }
-  return matmul_nd(a, b);
+  return matmul_nd("bmm", a, b);
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
@@ -144,7 +143,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
     fail("mm: expected two 2-D tensors, got shapes {} and {}", shape_str(a.shape()),
          shape_str(b.shape()));
   }
-  return matmul_nd(a, b);
+  return matmul_nd("mm", a, b);
 }
 
 Tensor Tensor::matmul(const Tensor& other) const {

@@ -61,10 +61,12 @@ Tensor checked_valid_lens(const Tensor& x, const Tensor& valid_lens, int64_t* ro
   return valid_lens.contiguous();
 }
 
-// Validates keep_mask and returns it as bool, broadcast to x's shape (a view, no copy of x's size).
+// Validates keep_mask and returns it as bool on x's device, broadcast to x's shape (a view, no
+// copy of x's size). A mask on another device is moved, as valid_lens is: a kernel must never
+// be handed a pointer into another device's memory.
 Tensor checked_keep_mask(const Tensor& x, const Tensor& keep_mask) {
   ops::check_defined("masked_softmax", keep_mask, "keep_mask");
-  Tensor keep = keep_mask;
+  Tensor keep = keep_mask.to(x.device());
   if (keep.dtype() != kBool) {
     // A 0/1 mask: anything else is most likely valid lengths passed in the wrong field.
     for (double value : keep.to_vector<double>()) {
