@@ -27,12 +27,14 @@ struct Run {
   std::string stdout_text;
 };
 
-// Runs `command` through the shell in `dir`, with a time limit, capturing both streams.
+// Runs `command` (a shell command line, pipes allowed) in `dir` with a time limit and no
+// standard input, capturing both streams.
 Run run(const fs::path& dir, const std::string& command, int seconds = 60) {
-  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
+  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt", script = dir / "case.sh";
+  write_bytes(script, command + "\n");
   const std::string line =
-      fmt::format("cd '{}' && timeout -s KILL {} {} < /dev/null > '{}' 2> '{}'", dir.string(),
-                  seconds, command, out.string(), err.string());
+      fmt::format("cd '{}' && timeout -s KILL {} bash '{}' < /dev/null > '{}' 2> '{}'",
+                  dir.string(), seconds, script.string(), out.string(), err.string());
   const int raw = std::system(line.c_str());
   Run result;
   result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -124,6 +126,13 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
           [](SafetensorsFile& f) { f.metadata.erase("config"); });
   rewrite(good_gpt, dir.path / "vocabulary_object.safetensors",
           [](SafetensorsFile& f) { f.metadata["vocabulary"] = R"({"a": 1})"; });
+  rewrite(good_gpt, dir.path / "config_not_json.safetensors",
+          [](SafetensorsFile& f) { f.metadata["config"] = "{bad"; });
+  rewrite(good_bahdanau, dir.path / "repeated_token.safetensors", [](SafetensorsFile& f) {
+    nlohmann::json vocab = nlohmann::json::parse(f.metadata.at("source_vocab"));
+    vocab.push_back(vocab[4]);
+    f.metadata["source_vocab"] = vocab.dump();
+  });
   {  // A flipped bit in the tensor data.
     std::string bytes = read_bytes(good_gpt);
     bytes[bytes.size() - 100] = static_cast<char>(bytes[bytes.size() - 100] ^ 0x04);
@@ -255,6 +264,29 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
        {"must be a non-empty list of characters"}},
       {"late", gpt + " train --data a_directory", {"a_directory is a directory"}},
       {"late", gpt + " sample 1 --checkpoint a_directory", {"a_directory is a directory"}},
+      // Found by the independent audit after the first round of fixes
+      {"audit", sample + " --attention-map fifo", {"--attention-map fifo", "not a regular file"}},
+      {"audit", translate + " --heatmap fifo", {"--heatmap fifo", "not a regular file"}},
+      {"audit",
+       gpt + " train --checkpoint /dev/null",
+       {"--checkpoint /dev/null", "not a regular file"}},
+      {"audit",
+       bahdanau + " eval --checkpoint bahdanau.safetensors --json fifo",
+       {"--json fifo", "not a regular file"}},
+      {"audit",
+       gpt + " sample 1 --checkpoint config_not_json.safetensors",
+       {"the model config is not valid JSON (a syntax error at byte"}},
+      {"audit",
+       bahdanau + " translate go --checkpoint repeated_token.safetensors",
+       {"source_vocab", "repeats"}},
+      {"audit",
+       "printf '1\\0002\\n' | " + gpt + " sample --checkpoint gpt.safetensors",
+       {"the character '\\x00'", "not in the model's vocabulary"}},
+      {"audit",
+       gpt + " train --block-size 1",
+       {"--block-size 1 is too short for the addition task, which needs 7"}},
+      {"audit", gpt + " train --seed -1", {"--seed", "[0, 9223372036854775807]", "-1"}},
+      {"audit", sample + " --attention-map /proc/x.png", {"/proc/x.png"}},
   };
 
   std::map<std::string, std::pair<int, int>> tally;  // category -> (tried, passed)

@@ -46,8 +46,11 @@ nlohmann::json parse_untrusted_json(std::string_view text, const std::string& wh
   };
   try {
     return Json::parse(text.begin(), text.end(), check);
+  } catch (const Json::parse_error& e) {
+    // nlohmann's own message quotes the input; the byte offset says where without doing so.
+    fail("{} is not valid JSON (a syntax error at byte {} of {})", where, e.byte, text.size());
   } catch (const Json::exception& e) {
-    fail("{} is not valid JSON ({})", where, printable(e.what(), 160));
+    fail("{} is not valid JSON (error {})", where, e.id);
   }
 }
 

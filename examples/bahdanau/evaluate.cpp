@@ -18,7 +18,9 @@ EvalResult evaluate(const Translator& translator, const std::vector<SentencePair
   examples::check_range("--heatmap-count", o.heatmaps, eval_limits::heatmaps);
   if (!o.heatmap_dir.empty()) {
     examples::check_output_directory(o.heatmap_dir, "--heatmaps");
-    std::filesystem::create_directories(o.heatmap_dir);
+    std::error_code error;
+    std::filesystem::create_directories(o.heatmap_dir, error);
+    if (error) fail("--heatmaps {}: cannot create it: {}", o.heatmap_dir, error.message());
   }
   std::vector<Tokens> predictions, references;
   EvalResult result;

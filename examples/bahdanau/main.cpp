@@ -64,6 +64,10 @@ void translate(const TranslateOptions& o) {
   const std::vector<Translation> translations =
       sentences.empty() ? std::vector<Translation>{}
                         : translator.translate(sentences, o.beam, o.alpha, o.max_steps);
+  // The heatmap first: if it cannot be written, the error is the only line printed.
+  if (!o.heatmap.empty() && !sentences.empty()) {
+    write_attention_heatmap(o.heatmap, translator, sentences[0], translations[0]);
+  }
   size_t next = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
     if (sources[i].find_first_not_of(" \t") == std::string::npos) {
@@ -83,7 +87,6 @@ void translate(const TranslateOptions& o) {
   }
   std::fflush(stdout);
   if (!o.heatmap.empty() && !sentences.empty()) {
-    write_attention_heatmap(o.heatmap, translator, sentences[0], translations[0]);
     fmt::print(stderr, "attention of the first sentence written to {}\n", o.heatmap);
   }
 }
@@ -216,7 +219,8 @@ int main(int argc, char** argv) {
   train_command->add_option("--plot-loss", t.plot_loss,
                             "draw the loss curve to this PNG or SVG file at every checkpoint");
   train_command->add_option("--seed", t.seed, "random seed (initialisation, order, split, dates)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(examples::kSeedRange));
   train_command->add_option("--device", t.device, "cpu, cuda or cuda:N")->capture_default_str();
   train_command->add_flag("--no-final-eval", t.no_final_eval,
                           "skip the evaluation after training (with nothing held out it "
@@ -301,7 +305,8 @@ int main(int argc, char** argv) {
     if (translate_command->parsed()) translate(s);
     if (eval_command->parsed()) evaluate_command(e);
   } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "bahdanau: out of host memory (an allocation outside heed's tensors failed)\n");
+    fmt::print(stderr,
+               "bahdanau: out of host memory (an allocation outside heed's tensors failed)\n");
     return 2;
   } catch (const std::exception& error) {
     fmt::print(stderr, "bahdanau: {}\n", error.what());

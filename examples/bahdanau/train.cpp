@@ -293,9 +293,10 @@ TrainResult train(const TrainOptions& o) {
     const double elapsed = seconds_since(start);
     const double eta =
         elapsed / double(epoch + 1 - start_epoch) * double(settings.epochs - epoch - 1);
-    progress.update(fmt::format("epoch {:>4}/{}  loss {:.4f}  {:>7.0f} tok/s  elapsed {}  eta {}",
+    progress.update(fmt::format("epoch {:>4}/{}  loss {:.4f}  {:>7.0f} tok/s  {}elapsed {}  eta {}",
                                 epoch + 1, settings.epochs, epoch_loss, tokens / seconds,
-                                format_duration(elapsed), format_duration(eta)));
+                                examples::peak_memory(device), format_duration(elapsed),
+                                format_duration(eta)));
     const int64_t done = epoch + 1;
     const bool stopping = o.stop_at_epoch > 0 && done == o.stop_at_epoch;
     if (done % o.checkpoint_every == 0 || done == settings.epochs || stopping) save(done);

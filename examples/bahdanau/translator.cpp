@@ -1,6 +1,7 @@
 #include "examples/bahdanau/translator.hpp"
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "engine/io/json_reader.hpp"
 #include "examples/common/checks.hpp"
@@ -67,13 +68,19 @@ Vocab vocab_from_metadata(const nn::Metadata& metadata, const std::string& key,
       parse_untrusted_json(examples::metadata_entry(metadata, key, checkpoint), what);
   if (!list.is_array()) fail("{} is {}, expected a list of tokens", what, describe_json(list));
   std::vector<std::string> tokens;
+  std::set<std::string> seen;
   for (const nlohmann::json& token : list) {
     if (!token.is_string()) {
       fail("{}: entry {} is {}, expected a string", what, tokens.size(), describe_json(token));
     }
-    examples::check_utf8(token.get_ref<const std::string&>(),
-                         fmt::format("{}: entry {}", what, tokens.size()));
-    tokens.push_back(token.get<std::string>());
+    const std::string& text = token.get_ref<const std::string&>();
+    const std::string place = fmt::format("{}: entry {}", what, tokens.size());
+    examples::check_utf8(text, place);
+    if (text.empty() || text.find_first_of(" \t\r\n") != std::string::npos) {
+      fail("{} is {}, expected a token (not empty, no spaces)", place, printable(text));
+    }
+    if (!seen.insert(text).second) fail("{} repeats {}", place, printable(text));
+    tokens.push_back(text);
   }
   return Vocab(std::move(tokens));
 }

@@ -63,7 +63,13 @@ void check_output_file(const std::string& path, std::string_view flag) {
   if (::access(parent.c_str(), W_OK) != 0) {
     heed::fail("{} {}: cannot write in {} ({})", flag, path, parent.string(), std::strerror(errno));
   }
-  if (fs::exists(path, error) && ::access(path.c_str(), W_OK) != 0) {
+  const fs::file_status status = fs::status(path, error);
+  if (fs::exists(status) && !fs::is_regular_file(status)) {
+    // Writing would block on a pipe, or replace a device with a file (files are renamed into
+    // place).
+    heed::fail("{} {} exists and is not a regular file (a pipe or a device?)", flag, path);
+  }
+  if (fs::exists(status) && ::access(path.c_str(), W_OK) != 0) {
     heed::fail("{} {} exists and cannot be written ({})", flag, path, std::strerror(errno));
   }
 }

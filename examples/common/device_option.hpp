@@ -26,6 +26,13 @@ inline std::string describe_device(heed::Device device) {
   return fmt::format("{} thread{}", threads, threads == 1 ? "" : "s");
 }
 
+// For progress lines: "peak 312 MB  " of host tensor memory on the CPU (heed::memory_stats);
+// nothing on a GPU, whose plugin does not count its memory.
+inline std::string peak_memory(heed::Device device) {
+  if (!device.is_cpu()) return "";
+  return fmt::format("peak {:.0f} MB  ", double(heed::memory_stats().peak_bytes) / 1e6);
+}
+
 // The device a module's parameters live on (the CPU for a module without parameters).
 inline heed::Device device_of(const heed::nn::Module& module) {
   const std::vector<heed::Tensor> parameters = module.parameters();

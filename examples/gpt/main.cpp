@@ -117,14 +117,15 @@ void sample(const SampleOptions& o) {
     }
   }
   std::fflush(stdout);
-  const double tokens = double(prompts.size()) * double(o.sampling.max_new_tokens);
-  fmt::print(stderr, "generated {} tokens in {:.1f} ms ({:.0f} tokens/s, key/value cache)\n",
-             tokens, 1000 * seconds, tokens / seconds);
+  // The map before the timing line: if it cannot be written, the error is the only line on stderr.
   if (!o.attention_map.empty()) {
     std::vector<int64_t> tokens = encoded[0];
     tokens.insert(tokens.end(), outputs[0].begin(), outputs[0].end());
     draw_attention(model, vocabulary, tokens, o);
   }
+  const double tokens = double(prompts.size()) * double(o.sampling.max_new_tokens);
+  fmt::print(stderr, "generated {} tokens in {:.1f} ms ({:.0f} tokens/s, key/value cache)\n",
+             tokens, 1000 * seconds, tokens / seconds);
 }
 
 }  // namespace
@@ -198,7 +199,9 @@ int main(int argc, char** argv) {
       ->add_option("--stop-at", t.stop_at,
                    "stop after this step with a checkpoint, as if interrupted")
       ->check(examples::in_range(train_limits::stop_at));
-  train_command->add_option("--seed", t.seed, "random seed")->capture_default_str();
+  train_command->add_option("--seed", t.seed, "random seed")
+      ->capture_default_str()
+      ->check(examples::in_range(examples::kSeedRange));
   train_command->add_option("--device", t.device, "cpu, cuda or cuda:N")->capture_default_str();
   train_command->add_option("--plot-loss", t.plot_loss,
                             "draw the loss curves to this PNG or SVG file at every evaluation");
@@ -223,7 +226,9 @@ int main(int argc, char** argv) {
   sample_command->add_option("--top-p", s.sampling.top_p, "nucleus sampling mass (1: off)")
       ->capture_default_str()
       ->check(examples::in_range(sampling_limits::top_p));
-  sample_command->add_option("--seed", s.seed, "random seed for sampling")->capture_default_str();
+  sample_command->add_option("--seed", s.seed, "random seed for sampling")
+      ->capture_default_str()
+      ->check(examples::in_range(examples::kSeedRange));
   sample_command->add_option("--device", s.device, "cpu, cuda or cuda:N")->capture_default_str();
   sample_command->add_option("--attention-map", s.attention_map,
                              "draw the first prompt's attention weights to this PNG or SVG file");

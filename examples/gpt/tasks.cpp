@@ -93,9 +93,9 @@ std::vector<int64_t> Vocabulary::encode(const std::string& text) const {
     const auto found = ids.find(c);
     if (found == ids.end()) {
       fail(
-          "the character '{}' (position {} of the prompt) is not in the model's vocabulary of {} "
+          "the character {} (position {} of the text) is not in the model's vocabulary of {} "
           "characters",
-          c, out.size(), symbols_.size());
+          heed::printable(c), out.size(), symbols_.size());
     }
     out.push_back(found->second);
   }
