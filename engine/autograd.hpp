@@ -60,9 +60,6 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
 void set_detect_anomaly(bool enabled);
 bool detect_anomaly_enabled();
 
-// Sums `grad` down to `shape`: the gradient of a tensor that was broadcast up to grad's shape.
-Tensor sum_to(const Tensor& grad, const Shape& shape);
-
 // Clears the .grad() of each tensor.
 void zero_grad(const std::vector<Tensor>& tensors);
 

@@ -35,6 +35,7 @@ OPS = [
     ("eq, ne, lt, le, gt, ge, logical_not", r"^Tensor eq\(", "elementwise", "comparisons: bool results, no gradient"),
     ("sum", r"^Tensor sum\(", "reduce", "y = sum(x): dx = dy repeated over the summed dims"),
     ("mean", r"^Tensor mean\(", "reduce", "composite: sum(x) / count"),
+    ("sum_to", r"^Tensor sum_to\(", "reduce", "composite: a product with a row of ones, or sum over the broadcast dims"),
     ("amax / amin", r"^Tensor amax_or_amin\(", "reduce", "y = max(x): dx = dy where x == y, shared evenly between ties"),
     ("max / min (dim)", r"^std::pair<Tensor, Tensor> max_or_min_along\(", "reduce",
      "composite: gather(x, dim, argmax): the gradient goes to the index"),

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/ops/common.hpp"
+#include "engine/ops/reduce.hpp"  // sum_to
 
 namespace heed {
 

@@ -4,6 +4,7 @@
 #include "engine/ops/matmul.hpp"
 
 #include "engine/ops/common.hpp"
+#include "engine/ops/reduce.hpp"  // sum_to
 
 namespace heed {
 

@@ -7,6 +7,7 @@
 #include "engine/ops/common.hpp"
 #include "engine/ops/elementwise.hpp"
 #include "engine/ops/index.hpp"
+#include "engine/ops/matmul.hpp"
 
 namespace heed {
 
@@ -184,6 +185,29 @@ Tensor Tensor::argmax(int64_t dim, bool keepdim) const {
 }
 Tensor Tensor::argmin(int64_t dim, bool keepdim) const {
   return heed::argmin(*this, dim, keepdim);
+}
+
+Tensor sum_to(const Tensor& grad, const Shape& shape) {
+  if (grad.shape() == shape) return grad;
+  // The common case, a bias broadcast over the leading dims: summing the rows of the
+  // (rows, numel) gradient is one product with a row of ones, with no transposing copy.
+  const int64_t leading = grad.dim() - static_cast<int64_t>(shape.size());
+  const bool suffix =
+      leading > 0 && std::equal(shape.begin(), shape.end(), grad.shape().begin() + leading);
+  if (suffix && grad.is_contiguous() && grad.is_floating_point() && !shape.empty()) {
+    const Tensor rows = grad.reshape({-1, numel_of(shape)});  // (rows, numel)
+    const Tensor ones_row = ones({1, rows.size(0)}, {grad.dtype(), grad.device()});
+    return mm(ones_row, rows).reshape(shape);
+  }
+  // Leading dims that broadcasting added are summed away; dims that were 1 are summed, kept.
+  std::vector<int64_t> dims;
+  for (int64_t i = 0; i < grad.dim(); ++i) {
+    if (i < leading || (shape[static_cast<size_t>(i - leading)] == 1 && grad.size(i) != 1)) {
+      dims.push_back(i);
+    }
+  }
+  Tensor summed = dims.empty() ? grad : grad.sum(dims, /*keepdim=*/true);
+  return summed.reshape(shape);
 }
 
 bool all_finite(const Tensor& x) {

@@ -20,6 +20,10 @@ std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim = false
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim = false);
 
+// Sums `grad` down to `shape`: the gradient of a tensor that was broadcast up to grad's shape
+// (the backward of every broadcasting op ends with it). Differentiable, through the ops it uses.
+Tensor sum_to(const Tensor& grad, const Shape& shape);
+
 // True when no element is NaN or +-inf (always for integer and bool tensors), on any device:
 // x - x is 0 for every finite x and NaN otherwise, so the sum of x - x is 0 exactly when all are
 // finite. Not differentiable; a check, as torch.isfinite(x).all().
