@@ -23,8 +23,9 @@ void check_kernel(const heed_backend& backend, int status, const char* kernel);
 void set_num_threads(int threads);
 int get_num_threads();
 
-// The CPU backend keeps freed blocks of 1 KiB and more for reuse (up to 2 GiB idle), so a training
-// step does not fault in fresh pages for the same buffers every time. These report and release
+// The CPU backend keeps freed blocks of 1 KiB and more for reuse (up to 2 GiB idle; a block not
+// reused for about a million allocations is freed), so a training step does not fault in fresh
+// pages for the same buffers every time. These report and release
 // that cache, like torch.cuda.empty_cache() for a GPU. Sanitizer builds do not cache, so that
 // AddressSanitizer sees every use after free.
 size_t cpu_cached_bytes();

@@ -181,7 +181,9 @@ Tensor scalar_tensor(double value, TensorOptions options = {});  // 0-d
 Tensor arange(double start, double end, double step = 1, TensorOptions options = {kInt64});
 Tensor arange(int64_t end, TensorOptions options = {kInt64});
 
-// From host values: the shape defaults to 1-D; its numel must equal values.size().
+// From host values: the shape's numel must equal values.size(). The result's dtype is
+// options.dtype (float32 unless given), whatever T is: from_vector<double>(v, shape, {kFloat64})
+// keeps double precision.
 template <typename T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions options);
 Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptions options = {});

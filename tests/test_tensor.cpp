@@ -145,3 +145,26 @@ TEST_CASE("the CPU block cache reuses large blocks and empties on request") {
   CHECK(cpu_cached_bytes() == 0);
 #endif
 }
+
+TEST_CASE("the CPU block cache gives back blocks that are not reused") {
+  empty_cpu_cache();
+  { const Tensor big = zeros({1 << 20}); }  // 4 MiB, cached when freed
+#if defined(__SANITIZE_ADDRESS__)
+  MESSAGE("skipping: sanitizer builds do not cache");
+#else
+  CHECK(cpu_cached_bytes() >= (size_t{4} << 20));
+  // A million and more allocations of other sizes (small ones, never cached) without asking for
+  // that block again: it is freed.
+  for (int i = 0; i < (1 << 20) + (1 << 13); ++i) (void)empty({4});
+  CHECK(cpu_cached_bytes() == 0);
+  // A block that is reused keeps its place.
+  { const Tensor big = zeros({1 << 20}); }
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < (1 << 19); ++i) (void)empty({4});
+    const Tensor again = zeros({1 << 20});
+  }
+  CHECK(cpu_cached_bytes() >= (size_t{4} << 20));
+#endif
+  CHECK(memory_stats().cached_bytes == cpu_cached_bytes());
+  empty_cpu_cache();
+}
