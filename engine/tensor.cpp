@@ -156,6 +156,17 @@ Tensor Tensor::grad() const {
 void Tensor::set_grad(const Tensor& grad) const {
   impl_->grad = grad.impl_;
 }
+void Tensor::set_data(const Tensor& source) const {
+  const TensorImpl& from = source.checked();
+  checked();
+  TensorImpl& to = *impl_;
+  to.storage = from.storage;
+  to.offset = from.offset;
+  to.shape = from.shape;
+  to.strides = from.strides;
+  to.dtype = from.dtype;
+  to.grad.reset();
+}
 void Tensor::zero_grad() const {
   checked(), impl_->grad.reset();
 }

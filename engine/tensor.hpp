@@ -102,6 +102,10 @@ class Tensor {
   const std::shared_ptr<Node>& grad_fn() const;
   void backward(const Tensor& gradient = {}, bool retain_graph = false) const;
   Tensor detach() const;  // same storage, cut from the graph
+  // Points this tensor at `source`'s storage, layout and dtype (PyTorch's `t.data = source`):
+  // every handle to it sees the new data, its requires_grad stays, its grad is cleared. How a
+  // module moves its parameters to a device or dtype without breaking optimizers that hold them.
+  void set_data(const Tensor& source) const;
 
   // ---- views (share storage) ----
   Tensor view(const Shape& shape) const;

@@ -82,35 +82,18 @@ void Module::zero_grad() {
   for (const Tensor& p : parameters()) p.zero_grad();
 }
 
-namespace {
-
-// Makes every handle of `target` see `replacement`'s storage, dtype and layout.
-void replace_in_place(const Tensor& target, const Tensor& replacement) {
-  TensorImpl& impl = *target.impl();
-  const bool requires_grad = impl.requires_grad;
-  impl.storage = replacement.impl()->storage;
-  impl.offset = replacement.impl()->offset;
-  impl.shape = replacement.impl()->shape;
-  impl.strides = replacement.impl()->strides;
-  impl.dtype = replacement.impl()->dtype;
-  impl.grad.reset();
-  impl.requires_grad = requires_grad;
-}
-
-}  // namespace
-
 void Module::to(Device device) {
   NoGradGuard no_grad;
-  for (auto& [name, p] : named_parameters()) replace_in_place(p, p.detach().to(device));
-  for (auto& [name, b] : named_buffers()) replace_in_place(b, b.detach().to(device));
+  for (auto& [name, p] : named_parameters()) p.set_data(p.detach().to(device));
+  for (auto& [name, b] : named_buffers()) b.set_data(b.detach().to(device));
 }
 
 void Module::to(DType dtype) {
   if (!is_floating(dtype)) fail("{}.to: modules convert to float32 or float64 only", type_name_);
   NoGradGuard no_grad;
-  for (auto& [name, p] : named_parameters()) replace_in_place(p, p.detach().to(dtype));
+  for (auto& [name, p] : named_parameters()) p.set_data(p.detach().to(dtype));
   for (auto& [name, b] : named_buffers()) {
-    if (b.is_floating_point()) replace_in_place(b, b.detach().to(dtype));
+    if (b.is_floating_point()) b.set_data(b.detach().to(dtype));
   }
 }
 

@@ -168,3 +168,17 @@ TEST_CASE("the CPU block cache gives back blocks that are not reused") {
   CHECK(memory_stats().cached_bytes == cpu_cached_bytes());
   empty_cpu_cache();
 }
+
+TEST_CASE("set_data points every handle at new data and keeps requires_grad") {
+  const Tensor p = ones({2, 3}).requires_grad_();
+  const Tensor alias = p;  // an optimizer holds handles like this one
+  (p * 2.0).sum().backward();
+  REQUIRE(p.grad().defined());
+  p.set_data(full({3}, 5.0, {kFloat64}));
+  CHECK(alias.shape() == Shape{3});
+  CHECK(alias.dtype() == kFloat64);
+  CHECK(alias.sum().item() == 15.0);
+  CHECK(alias.requires_grad());
+  CHECK(!alias.grad().defined());
+  check_error([&] { p.set_data(Tensor()); }, {"undefined"});
+}
