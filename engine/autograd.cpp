@@ -29,7 +29,8 @@ bool anomaly_detection = [] {
   return value != nullptr && std::strcmp(value, "1") == 0;
 }();
 
-// True when any element of a floating-point gradient is NaN or inf (checked on a host copy).
+// True when any element of a floating-point gradient is NaN or inf, checked on a host copy.
+// (ops' all_finite does the same with engine ops; autograd does not call the ops it drives.)
 bool has_non_finite(const Tensor& gradient) {
   if (gradient.dtype() != kFloat32 && gradient.dtype() != kFloat64) return false;
   const Tensor host = gradient.detach().to(kCPU).contiguous();

@@ -6,7 +6,8 @@
 // shape, strides in elements). The op layer (engine/ops/) checks every argument before calling a
 // kernel, so kernels may assume well-formed input; where a kernel says "contiguous", the op layer
 // passes contiguous views. Every kernel returns 0 on success; on failure it returns non-zero
-// and `last_error()` describes what happened (device errors only: bad user input never gets here).
+// and `last_error()` describes what happened (a device error, or an op code the backend has no
+// kernel for: bad user input never gets here).
 #pragma once
 
 #include <stddef.h>

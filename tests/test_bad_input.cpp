@@ -133,6 +133,11 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
     vocab.push_back(vocab[4]);
     f.metadata["source_vocab"] = vocab.dump();
   });
+  rewrite(good_bahdanau, dir.path / "negative_seed.safetensors", [](SafetensorsFile& f) {
+    nlohmann::json training = nlohmann::json::parse(f.metadata.at("training"));
+    training["seed"] = -1;
+    f.metadata["training"] = training.dump();
+  });
   {  // A flipped bit in the tensor data.
     std::string bytes = read_bytes(good_gpt);
     bytes[bytes.size() - 100] = static_cast<char>(bytes[bytes.size() - 100] ^ 0x04);
@@ -287,6 +292,9 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
        {"--block-size 1 is too short for the addition task, which needs 7"}},
       {"audit", gpt + " train --seed -1", {"--seed", "[0, 9223372036854775807]", "-1"}},
       {"audit", sample + " --attention-map /proc/x.png", {"/proc/x.png"}},
+      {"audit",
+       bahdanau + " eval --checkpoint negative_seed.safetensors",
+       {"training settings: seed must be in [0, 9223372036854775807], got -1"}},
   };
 
   std::map<std::string, std::pair<int, int>> tally;  // category -> (tried, passed)

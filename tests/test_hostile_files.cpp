@@ -85,7 +85,8 @@ TEST_CASE("a header nested 100,000 deep is refused without recursion, and messag
                     std::string(4, '\0'), {"nests deeper than 128 levels"});
   check_parse_error(R"({"a":{"dtype":"F32","shape":[)" + deep + R"(],"data_offsets":[0,4]}})",
                     std::string(4, '\0'), {"nests deeper than 128 levels"});
-  // 128 levels are fine as far as nesting goes (the entry is then refused for its dtype).
+  // 127 levels in all (the header, the entry, 125 arrays) are within the limit: the entry is then
+  // refused for its dtype, not for its depth.
   const std::string ok_depth = std::string(125, '[') + std::string(125, ']');
   check_parse_error(R"({"a":{"dtype":)" + ok_depth + R"(,"shape":[1],"data_offsets":[0,4]}})",
                     std::string(4, '\0'), {"unsupported dtype a JSON array"});

@@ -65,7 +65,9 @@ struct RunSettings {
     s.lr = json_number(j, "lr", what);
     s.grad_clip = json_number(j, "grad_clip", what);
     s.loss = j.contains("loss") ? json_string(j, "loss", what) : "mean";
-    s.seed = static_cast<uint64_t>(json_integer(j, "seed", what));
+    const int64_t seed = json_integer(j, "seed", what);
+    examples::check_field(what, "seed", seed, examples::kSeedRange);
+    s.seed = static_cast<uint64_t>(seed);
     s.validate(what);
     return s;
   }

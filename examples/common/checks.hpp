@@ -23,6 +23,10 @@ struct RealRange {
   bool open_min = false, open_max = false;
 };
 
+// Seeds are unsigned 64-bit inside; on the command line and in a checkpoint a whole number in
+// [0, 2^63 - 1], so that "-1" or an overflowing number is an error instead of wrapping.
+inline constexpr IntRange kSeedRange{0, INT64_MAX};
+
 std::string describe(IntRange range);   // "[1, 65536]"
 std::string describe(RealRange range);  // "(0, 1]"
 

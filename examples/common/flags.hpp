@@ -40,9 +40,6 @@ struct GlobalOptions {
 };
 
 inline constexpr IntRange kThreadsRange{0, 1024};
-// Seeds are unsigned 64-bit inside; on the command line a whole number in [0, 2^63 - 1], so
-// that "-1" or an overflowing number is an error instead of wrapping.
-inline constexpr IntRange kSeedRange{0, INT64_MAX};
 
 inline void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_option("--threads", options.threads,
