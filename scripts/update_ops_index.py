@@ -91,7 +91,7 @@ FOOTER = """
 | masked_softmax / softmax / log_softmax | `softmax_forward`, `softmax_backward` (engine/cpu/softmax.cpp) | the serial reference kernel (engine/cpu/reference.cpp) and PyTorch values |
 | cross_entropy | `cross_entropy_forward/backward` (engine/cpu/cross_entropy.cpp) | `cross_entropy_composite` (log_softmax + gather) and PyTorch values |
 | layer_norm | `layer_norm_forward/backward` (engine/cpu/layer_norm.cpp) | `layer_norm_composite`, the reference kernel and PyTorch values |
-| matmul | `gemm` (engine/cpu/gemm.cpp, OpenBLAS) | the triple-loop reference gemm and PyTorch values |
+| matmul | `gemm` (engine/cpu/matmul.cpp, OpenBLAS) | the triple-loop reference gemm and PyTorch values |
 | gru_cell | `gru_cell_forward/backward` (engine/cpu/gru_cell.cpp) | `gru_cell_composite`, the reference kernel and torch.nn.GRU |
 | additive_scores | `additive_scores_forward/backward` (engine/cpu/additive_scores.cpp) | `additive_scores_composite`, the reference kernel, and torch through nn's attention modules |
 | adam_step_ (not differentiable: the optimizer's in-place update) | `adam_step` (engine/cpu/adam.cpp) | `adam_step_composite_`, the reference kernel and torch.optim.Adam/AdamW |

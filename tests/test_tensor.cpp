@@ -182,3 +182,7 @@ TEST_CASE("set_data points every handle at new data and keeps requires_grad") {
   CHECK(!alias.grad().defined());
   check_error([&] { p.set_data(Tensor()); }, {"undefined"});
 }
+
+TEST_CASE("unbind checks its dim") {
+  check_error([] { unbind(ones({2, 3}), 2); }, {"unbind", "2"});
+}

@@ -1,12 +1,14 @@
 // How a softmax kernel sees its rows: x contiguous (..., Q, K) as `count` rows of `keys`, and for
 // each row how many leading keys are allowed and where its keep-mask row starts. Shared by the
-// fast kernel and the reference kernel so both read the mask rules from one place.
+// fast kernel and the reference kernel; the rules themselves are engine/kernel_rules.hpp's, which
+// the CUDA kernel calls too.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 
 #include "engine/backend.hpp"
+#include "engine/kernel_rules.hpp"
 #include "engine/cpu/strided.hpp"
 
 namespace heed::cpu {
@@ -34,27 +36,15 @@ struct SoftmaxRows {
 
   // Keys [0, limit) may be kept; later ones never are.
   int64_t limit(int64_t row) const {
-    int64_t allowed = keys;
-    if (mask == nullptr) return allowed;
-    if (mask->valid_lens != nullptr) {
-      allowed = std::min(allowed, mask->valid_lens[row / mask->rows_per_valid_len]);
-    }
-    if (mask->causal != 0) {
-      const int64_t query = row % queries;
-      allowed = std::min(allowed, std::max<int64_t>(0, query + (keys - queries) + 1));
-    }
-    return std::max<int64_t>(allowed, 0);
+    if (mask == nullptr) return keys;
+    return rules::kept_key_limit(mask->valid_lens, mask->rows_per_valid_len, mask->causal, row,
+                                 queries, keys);
   }
 
   // The keep-mask entries of this row: keep_row(r)[j * keep_step()] for key j.
   const bool* keep_row(int64_t row) const {
-    int64_t offset = 0;
-    int64_t remainder = row;
-    for (int d = x->ndim - 2; d >= 0; --d) {
-      offset += (remainder % x->shape[d]) * keep_mask->strides[d];
-      remainder /= x->shape[d];
-    }
-    return static_cast<const bool*>(keep_mask->data) + offset;
+    return static_cast<const bool*>(keep_mask->data) +
+           rules::keep_row_offset(x->shape, x->ndim, keep_mask->strides, row);
   }
   int64_t keep_step() const { return keep_mask->strides[x->ndim - 1]; }
 };

@@ -5,6 +5,7 @@
 
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.hpp"
+#include "engine/kernel_rules.hpp"
 
 namespace heed::cuda {
 
@@ -30,21 +31,13 @@ __global__ void softmax_forward_kernel(heed_view x, RowMask mask, int32_t log, h
   const int64_t Q = x.ndim >= 2 ? x.shape[x.ndim - 2] : 1;
   const T* xr = static_cast<const T*>(x.data) + row * K;
   T* yr = static_cast<T*>(y.data) + row * K;
-  int64_t limit = K;
-  if (mask.valid_lens != nullptr) {
-    limit = min(limit, mask.valid_lens[row / mask.rows_per_valid_len]);
-  }
-  if (mask.causal != 0) limit = min(limit, max(int64_t(0), row % Q + (K - Q) + 1));
-  limit = max(limit, int64_t(0));
+  const int64_t limit =
+      rules::kept_key_limit(mask.valid_lens, mask.rows_per_valid_len, mask.causal, row, Q, K);
   const bool* keep = nullptr;
   int64_t keep_step = 0;
-  if (mask.has_keep) {  // the keep-mask entries of this row (SoftmaxRows::keep_row on the CPU)
-    int64_t offset = 0, remainder = row;
-    for (int d = x.ndim - 2; d >= 0; --d) {
-      offset += (remainder % x.shape[d]) * mask.keep.strides[d];
-      remainder /= x.shape[d];
-    }
-    keep = static_cast<const bool*>(mask.keep.data) + offset;
+  if (mask.has_keep) {  // the keep-mask entries of this row
+    keep = static_cast<const bool*>(mask.keep.data) +
+           rules::keep_row_offset(x.shape, x.ndim, mask.keep.strides, row);
     keep_step = mask.keep.strides[x.ndim - 1];
   }
   auto kept = [&](int64_t j) { return j < limit && (keep == nullptr || keep[j * keep_step]); };

@@ -41,9 +41,8 @@ void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_
                                   o.decoupled ? 1 : 0,
                                   1.0 - std::pow(o.beta1, double(o.step)),
                                   1.0 - std::pow(o.beta2, double(o.step))};
-  const heed_view vp = param.view_descriptor(), vg = g.view_descriptor(),
-                  vm = exp_avg.view_descriptor(), vv = exp_avg_sq.view_descriptor();
-  ops::run(param, ops::kernels_of(param).adam_step(&vp, &vg, &vm, &vv, &options), "adam_step");
+  ops::call_kernel(param, &heed_backend::adam_step, "adam_step", param, g, exp_avg, exp_avg_sq,
+                   &options);
 }
 
 void adam_step_composite_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,

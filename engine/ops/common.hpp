@@ -1,19 +1,15 @@
 // Small helpers every op file uses: argument checks that throw heed::Error naming the op, and
-// calling a kernel on the backend of a tensor's device.
+// (from kernel_call.hpp) calling a kernel on the backend of a tensor's device.
 #pragma once
 
 #include <string_view>
 
 #include "engine/autograd.hpp"
-#include "engine/device_backends.hpp"
 #include "engine/error.hpp"
+#include "engine/ops/kernel_call.hpp"
 #include "engine/tensor.hpp"
 
 namespace heed::ops {
-
-inline const heed_backend& kernels_of(const Tensor& t) {
-  return backend_for(t.device());
-}
 
 inline void check_defined(std::string_view op, const Tensor& t, std::string_view name) {
   if (!t.defined()) fail("{}: argument '{}' is an undefined tensor", op, name);
@@ -53,11 +49,6 @@ inline void check_ndim(std::string_view op, const Tensor& t, int64_t ndim, std::
   if (t.dim() != ndim) {
     fail("{}: expected '{}' to have {} dims, got shape {}", op, name, ndim, shape_str(t.shape()));
   }
-}
-
-// Runs a kernel call's status through check_kernel with the kernel's name.
-inline void run(const Tensor& on, int status, const char* kernel) {
-  check_kernel(kernels_of(on), status, kernel);
 }
 
 }  // namespace heed::ops

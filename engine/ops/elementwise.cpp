@@ -9,15 +9,12 @@
 
 namespace heed {
 
-using ops::run;
-
 namespace {
 
 // y = f(x) for the kernel's unary op; output contiguous, same dtype.
 Tensor unary_kernel(const Tensor& x, int32_t op, double a = 0, double b = 0) {
   Tensor y = empty(x.shape(), {x.dtype(), x.device()});
-  const heed_view in = x.view_descriptor(), out = y.view_descriptor();
-  run(x, ops::kernels_of(x).unary(op, a, b, &in, &out), "unary");
+  ops::call_kernel(x, &heed_backend::unary, "unary", op, a, b, x, y);
   return y;
 }
 
@@ -27,9 +24,7 @@ Tensor binary_kernel(std::string_view name, const Tensor& a, const Tensor& b, in
   ops::check_same_dtype_and_device(name, a, b);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor c = empty(shape, {out_dtype.value_or(a.dtype()), a.device()});
-  const heed_view va = a.expand(shape).view_descriptor(), vb = b.expand(shape).view_descriptor();
-  const heed_view vc = c.view_descriptor();
-  run(a, ops::kernels_of(a).binary(op, &va, &vb, &vc), "binary");
+  ops::call_kernel(a, &heed_backend::binary, "binary", op, a.expand(shape), b.expand(shape), c);
   return c;
 }
 
@@ -261,10 +256,8 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   const Shape shape =
       broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = empty(shape, {a.dtype(), a.device()});
-  const heed_view vc = condition.expand(shape).view_descriptor();
-  const heed_view va = a.expand(shape).view_descriptor(), vb = b.expand(shape).view_descriptor();
-  const heed_view vo = out.view_descriptor();
-  run(a, ops::kernels_of(a).where(&vc, &va, &vb, &vo), "where");
+  ops::call_kernel(a, &heed_backend::where, "where", condition.expand(shape), a.expand(shape),
+                   b.expand(shape), out);
   return record(
       out, "where", {a, b}, [c = condition, sa = a.shape(), sb = b.shape()](const Tensor& dy) {
         // y = c ? a : b: da = dy where c, db = dy where not c

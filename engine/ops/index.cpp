@@ -48,14 +48,13 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   Shape shape = x.shape();
   if (x.dim() > 0) shape[static_cast<size_t>(d)] = flat_index.numel();
   Tensor out = empty(shape, {x.dtype(), x.device()});
-  const heed_view vx = as_3d(source, d), vi = flat_index.view_descriptor(), vo = as_3d(out, d);
-  ops::run(x, ops::kernels_of(x).index_select(&vx, &vi, &vo), "index_select");
+  ops::call_kernel(x, &heed_backend::index_select, "index_select", as_3d(source, d), flat_index,
+                   as_3d(out, d));
   return record(out, "index_select", {x}, [x_shape = x.shape(), d, flat_index](const Tensor& dy) {
     // out = x[index]: dx[index[i]] += dy[i] (scatter-add; repeated indices sum)
     Tensor dx = zeros(x_shape, {dy.dtype(), dy.device()});
-    const Tensor grad = dy.contiguous();
-    const heed_view vg = as_3d(grad, d), vi = flat_index.view_descriptor(), vdx = as_3d(dx, d);
-    ops::run(dx, ops::kernels_of(dx).index_add(&vg, &vi, &vdx), "index_add");
+    ops::call_kernel(dx, &heed_backend::index_add, "index_add", as_3d(dy.contiguous(), d),
+                     flat_index, as_3d(dx, d));
     return std::vector<Tensor>{dx};
   });
 }
@@ -74,14 +73,13 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   const Tensor source = x.detach().contiguous();
   const Tensor where = index.contiguous();
   Tensor out = empty(index.shape(), {x.dtype(), x.device()});
-  const heed_view vx = as_3d(source, d), vi = as_3d(where, d), vo = as_3d(out, d);
-  ops::run(x, ops::kernels_of(x).gather(&vx, &vi, &vo), "gather");
+  ops::call_kernel(x, &heed_backend::gather, "gather", as_3d(source, d), as_3d(where, d),
+                   as_3d(out, d));
   return record(out, "gather", {x}, [x_shape = x.shape(), d, where](const Tensor& dy) {
     // out = gather(x, index): dx[.., index[i], ..] += dy[.., i, ..]
     Tensor dx = zeros(x_shape, {dy.dtype(), dy.device()});
-    const Tensor grad = dy.contiguous();
-    const heed_view vg = as_3d(grad, d), vi = as_3d(where, d), vdx = as_3d(dx, d);
-    ops::run(dx, ops::kernels_of(dx).scatter_add(&vg, &vi, &vdx), "scatter_add");
+    ops::call_kernel(dx, &heed_backend::scatter_add, "scatter_add", as_3d(dy.contiguous(), d),
+                     as_3d(where, d), as_3d(dx, d));
     return std::vector<Tensor>{dx};
   });
 }
@@ -116,8 +114,8 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
       grad = grad * keep;  // padding rows of dy do not reach the table
     }
     Tensor dweight = zeros({rows, dim}, {dy.dtype(), dy.device()});
-    const heed_view vg = as_3d(grad, 0), vi = flat_ids.view_descriptor(), vdw = as_3d(dweight, 0);
-    ops::run(dweight, ops::kernels_of(dweight).index_add(&vg, &vi, &vdw), "index_add");
+    ops::call_kernel(dweight, &heed_backend::index_add, "index_add", as_3d(grad, 0), flat_ids,
+                     as_3d(dweight, 0));
     return std::vector<Tensor>{dweight};
   });
 }

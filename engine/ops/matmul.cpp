@@ -3,6 +3,7 @@
 // flags), and an operand shared by the whole batch gets batch stride 0, so neither is copied.
 #include "engine/ops/matmul.hpp"
 
+#include "engine/kernel_rules.hpp"
 #include "engine/ops/common.hpp"
 #include "engine/ops/reduce.hpp"  // sum_to
 
@@ -16,11 +17,6 @@ struct BatchedOperand {
   heed_matrix matrix;
 };
 
-bool is_blas_friendly(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
-  return (col_stride == 1 && row_stride >= std::max<int64_t>(cols, 1)) ||
-         (row_stride == 1 && col_stride >= std::max<int64_t>(rows, 1));
-}
-
 // `t` broadcast to batch_shape + (rows, cols), flattened to one batch dim without copying when
 // its strides allow (a single matrix shared by every batch entry, or uniformly strided batches).
 BatchedOperand batched(const Tensor& t, const Shape& batch_shape) {
@@ -32,7 +28,7 @@ BatchedOperand batched(const Tensor& t, const Shape& batch_shape) {
   // Size-1 dims have arbitrary strides; give them the ones a contiguous layout would.
   int64_t row_stride = rows == 1 ? cols : view.stride(-2);
   int64_t col_stride = cols == 1 ? 1 : view.stride(-1);
-  if (!is_blas_friendly(rows, cols, row_stride, col_stride)) {
+  if (!rules::blas_readable(rows, cols, row_stride, col_stride)) {
     view = view.contiguous();
     row_stride = cols;
     col_stride = 1;
@@ -76,10 +72,9 @@ Tensor product(const char* op, const Tensor& a, const Tensor& b) {
   if (k == 0) return out.fill_(0);
   const BatchedOperand pa = batched(a, batch_shape), pb = batched(b, batch_shape);
   const heed_matrix pc{out.raw_data(), m * n, n, 1};
-  ops::run(a,
-           ops::kernels_of(a).gemm(static_cast<int32_t>(a.dtype()), batch, m, n, k, 1.0, pa.matrix,
-                                   pb.matrix, 0.0, pc),
-           "gemm");
+  const auto dtype = static_cast<int32_t>(a.dtype());
+  ops::call_kernel(a, &heed_backend::gemm, "gemm", dtype, batch, m, n, k, 1.0, pa.matrix, pb.matrix,
+                   0.0, pc);
   return out;
 }
 

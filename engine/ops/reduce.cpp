@@ -62,12 +62,9 @@ Tensor reduce_kernel(const Tensor& x, const std::vector<int64_t>& dims, int32_t 
       x.detach().permute(order).contiguous().reshape({-1, std::max<int64_t>(reduced, 1)});
   Tensor out = empty(kept_shape(x, dims), {is_index ? kInt64 : x.dtype(), x.device()});
   if (reduced == 0) return out.fill_(0);
-  const heed_view in = rows.view_descriptor();
-  heed_view result = out.view_descriptor();
-  result.ndim = 1;
-  result.shape[0] = rows.size(0);
-  result.strides[0] = 1;
-  ops::run(x, ops::kernels_of(x).reduce_rows(op, &in, &result), "reduce_rows");
+  // the kernel writes one value per row of (rows, reduced): out seen flat, (rows,)
+  ops::call_kernel(x, &heed_backend::reduce_rows, "reduce_rows", op, rows,
+                   out.reshape({rows.size(0)}));
   return out;
 }
 

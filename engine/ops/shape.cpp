@@ -63,8 +63,7 @@ Shape infer_shape(const Shape& requested, int64_t numel, const char* op, const S
 
 // Copies src (broadcast to dst's shape) into the view dst.
 void copy_into(const Tensor& dst, const Tensor& src) {
-  const heed_view s = src.expand(dst.shape()).view_descriptor(), d = dst.view_descriptor();
-  ops::run(dst, ops::kernels_of(dst).copy(&s, &d), "copy");
+  ops::call_kernel(dst, &heed_backend::copy, "copy", src.expand(dst.shape()), dst);
 }
 
 }  // namespace
@@ -305,8 +304,7 @@ Tensor& Tensor::fill_(double value) {
   if (requires_grad() && grad_enabled()) {
     fail("fill_: a tensor that requires grad cannot be changed in place outside NoGradGuard");
   }
-  const heed_view out = view_descriptor();
-  ops::run(*this, ops::kernels_of(*this).fill(&out, value), "fill");
+  ops::call_kernel(*this, &heed_backend::fill, "fill", *this, value);
   return *this;
 }
 
@@ -384,25 +382,30 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
     for (int64_t i = 0; i < x.size(d); ++i) pieces.push_back(x.select(d, i));
     return pieces;
   }
-  // Each piece's backward writes its slice into one gradient buffer of x's shape, shared by
-  // all pieces. The first piece to run hands that buffer on to `joined`, which autograd runs
-  // only after every piece (it is their common input), so by then all slices are in place.
-  // Recording select() per piece instead would give each piece a full-size zero gradient to
-  // add up: quadratic in the number of steps.
-  auto buffer = std::make_shared<Tensor>();
-  const Tensor joined = record(x.detach(), "unbind", {x}, [buffer](const Tensor& dx) {
-    *buffer = Tensor();  // the next backward pass starts a fresh buffer
+  // The backward, without a quadratic cost. Autograd adds up the gradients a node receives: if
+  // each of T pieces returned a gradient of x's full shape holding only its own slice, one
+  // backward pass would add T full-size tensors. So the pieces share one gradient buffer:
+  //   - piece i's backward copies its dy into slice i of the buffer;
+  //   - the node `joined`, between x and the pieces, returns the buffer as x's gradient.
+  // Autograd runs a node only after every node that uses it, so `joined` runs after all the
+  // pieces and finds the buffer complete. It runs only if some gradient reaches it, so the
+  // first piece to run sends it the buffer; the others send nothing.
+  auto gradient_of_x = std::make_shared<Tensor>();  // the shared buffer, x's shape
+  const Tensor joined = record(x.detach(), "unbind", {x}, [gradient_of_x](const Tensor&) {
+    // dx = the buffer the pieces filled, slice by slice
+    Tensor dx = *gradient_of_x;
+    *gradient_of_x = Tensor();  // a second backward pass (retain_graph) starts a fresh buffer
     return std::vector<Tensor>{dx};
   });
   for (int64_t i = 0; i < x.size(d); ++i) {
     const Tensor piece = joined.detach().select(d, i);
-    pieces.push_back(
-        record(piece, "unbind", {joined}, [buffer, d, i, shape = x.shape()](const Tensor& dy) {
-          // piece_i = x[i] along d: dx[i] = dy, written in place into the shared buffer
-          const bool first = !buffer->defined();
-          if (first) *buffer = zeros(shape, {dy.dtype(), dy.device()});
-          buffer->select(d, i).copy_(dy);
-          return std::vector<Tensor>{first ? *buffer : Tensor()};
+    pieces.push_back(record(
+        piece, "unbind", {joined}, [gradient_of_x, d, i, shape = x.shape()](const Tensor& dy) {
+          // piece_i = x.select(d, i): dx.select(d, i) = dy
+          const bool first_to_run = !gradient_of_x->defined();
+          if (first_to_run) *gradient_of_x = zeros(shape, {dy.dtype(), dy.device()});
+          gradient_of_x->select(d, i).copy_(dy);
+          return std::vector<Tensor>{first_to_run ? *gradient_of_x : Tensor()};
         }));
   }
   return pieces;

@@ -12,17 +12,15 @@ namespace {
 // The last-dim softmax (or log_softmax) of x with an optional mask, with its backward.
 Tensor softmax_last_dim(const char* op, const Tensor& x, const heed_softmax_mask* mask, bool log) {
   const Tensor input = x.detach().contiguous();
-  Tensor y = empty(x.shape(), {x.dtype(), x.device()});
-  const heed_view vx = input.view_descriptor(), vy = y.view_descriptor();
-  ops::run(x, ops::kernels_of(x).softmax_forward(&vx, mask, log ? 1 : 0, &vy), "softmax_forward");
-  return record(y, op, {x}, [y = y.detach(), log](const Tensor& dy) {
-    // softmax: dx = y * (dy - sum(dy * y));  log_softmax: dx = dy - exp(y) * sum(dy)
-    const Tensor grad = dy.contiguous();
+  Tensor y = empty(x.shape(), {x.dtype(), x.device()});  // x's shape, softmax over the last dim
+  const int32_t log_flag = log ? 1 : 0;
+  ops::call_kernel(x, &heed_backend::softmax_forward, "softmax_forward", input, mask, log_flag, y);
+  return record(y, op, {x}, [y = y.detach(), log_flag](const Tensor& dy) {
+    // softmax: dx = y * (dy - sum(dy * y))
+    // log_softmax: dx = dy - exp(y) * sum(dy)
     Tensor dx = empty(y.shape(), {y.dtype(), y.device()});
-    const heed_view vy = y.view_descriptor(), vdy = grad.view_descriptor(),
-                    vdx = dx.view_descriptor();
-    ops::run(y, ops::kernels_of(y).softmax_backward(&vy, &vdy, log ? 1 : 0, &vdx),
-             "softmax_backward");
+    ops::call_kernel(y, &heed_backend::softmax_backward, "softmax_backward", y, dy.contiguous(),
+                     log_flag, dx);
     return std::vector<Tensor>{dx};
   });
 }
@@ -102,7 +100,7 @@ Tensor masked_softmax(const Tensor& x, const SoftmaxMask& mask) {
   kernel_mask.causal = mask.causal ? 1 : 0;
   kernel_mask.rows_per_valid_len = 1;
   Tensor lengths, keep;
-  heed_view keep_view{};
+  heed_view keep_view{};  // the kernel's mask points at it, so it lives as long as the call
   if (mask.valid_lens.defined()) {
     lengths =
         checked_valid_lens(x, mask.valid_lens, &kernel_mask.rows_per_valid_len).to(x.device());

@@ -10,6 +10,7 @@
 
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.hpp"
+#include "engine/kernel_rules.hpp"
 
 namespace heed::cuda {
 
@@ -30,19 +31,17 @@ cublasHandle_t handle() {
   return h;
 }
 
-// A row-major operand (rows x cols) seen by cuBLAS: its storage read column-major is either the
-// transpose (plain row-major, leading dimension row_stride) or the matrix itself (a transposed
-// view, leading dimension col_stride).
+// A row-major operand (rows x cols) seen by cuBLAS (the layout rule is rules::blas_layout, shared
+// with the CPU backend): read column-major, a plain operand's storage is its transpose (no flag
+// needed for C^T = B^T A^T) and a transposed one's is the matrix itself (flag T).
 struct Operand {
   cublasOperation_t op;  // what turns the storage into the operand's transpose
   int64_t leading;
 };
 
 Operand operand(const heed_matrix& m, int64_t rows, int64_t cols) {
-  if (m.col_stride == 1 && m.row_stride >= std::max<int64_t>(cols, 1)) {
-    return {CUBLAS_OP_N, m.row_stride};
-  }
-  return {CUBLAS_OP_T, std::max<int64_t>(m.col_stride, rows)};
+  const rules::BlasLayout layout = rules::blas_layout(m, rows, cols);
+  return {layout.transposed ? CUBLAS_OP_T : CUBLAS_OP_N, layout.leading_dimension};
 }
 
 }  // namespace
@@ -56,7 +55,7 @@ int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double a
     return 1;
   }
   const Operand oa = operand(a, m, k), ob = operand(b, k, n);
-  const int64_t ldc = std::max<int64_t>(c.row_stride, std::max<int64_t>(n, 1));
+  const int64_t ldc = rules::blas_output_leading_dimension(c, n);
   cublasStatus_t status;
   if (dtype == HEED_FLOAT64) {
     const double al = alpha, be = beta;

@@ -8,6 +8,7 @@
 
 #include "engine/cpu/kernels.hpp"
 #include "engine/cpu/strided.hpp"
+#include "engine/kernel_rules.hpp"
 
 namespace heed::cpu {
 
@@ -19,18 +20,17 @@ constexpr int64_t kLargeProduct = int64_t{1} << 25;
 // the second core gains (measured on GRU steps: 4M multiply-adds take about 40 microseconds).
 constexpr int64_t kThreadedSingleProduct = int64_t{1} << 22;
 
-// A row-major BLAS operand (rows x cols): either plain with leading dimension row_stride, or the
-// transpose of a plain (cols x rows) matrix with leading dimension col_stride.
+// A row-major operand (rows x cols) as cblas takes it: plain, or the transpose of a plain
+// matrix (the layout rule is rules::blas_layout, shared with the CUDA backend).
 struct BlasOperand {
   CBLAS_TRANSPOSE transpose;
   blasint leading_dimension;
 };
 
 BlasOperand blas_operand(const heed_matrix& matrix, int64_t rows, int64_t cols) {
-  if (matrix.col_stride == 1 && matrix.row_stride >= std::max<int64_t>(cols, 1)) {
-    return {CblasNoTrans, static_cast<blasint>(matrix.row_stride)};
-  }
-  return {CblasTrans, static_cast<blasint>(std::max<int64_t>(matrix.col_stride, rows))};
+  const rules::BlasLayout layout = rules::blas_layout(matrix, rows, cols);
+  return {layout.transposed ? CblasTrans : CblasNoTrans,
+          static_cast<blasint>(layout.leading_dimension)};
 }
 
 template <typename T>
@@ -55,7 +55,7 @@ void batched_gemm(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, heed_
   const auto* pa = static_cast<const T*>(a.data);
   const auto* pb = static_cast<const T*>(b.data);
   auto* pc = static_cast<T*>(c.data);
-  const int64_t ldc = std::max<int64_t>(c.row_stride, std::max<int64_t>(n, 1));
+  const int64_t ldc = rules::blas_output_leading_dimension(c, n);
   auto one = [&](int64_t i) {
     blas_gemm<T>(oa, ob, m, n, k, alpha, pa + i * a.batch_stride, pb + i * b.batch_stride, beta,
                  pc + i * c.batch_stride, ldc);

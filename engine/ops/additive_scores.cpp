@@ -1,6 +1,6 @@
 // Additive attention scores: the fused op (one kernel each way, tanh recomputed in the backward)
 // and its composite twin from broadcasting add, tanh and matmul.
-#include "engine/ops/attention.hpp"
+#include "engine/ops/additive_scores.hpp"
 
 #include "engine/ops/common.hpp"
 #include "engine/ops/elementwise.hpp"
@@ -35,27 +35,21 @@ Tensor additive_scores(const Tensor& query_features, const Tensor& key_features,
   const Tensor wv = w.detach().contiguous();
   Tensor scores =
       empty({qf.size(0), qf.size(1), kf.size(1)}, {w.dtype(), w.device()});  // (B, Q, K)
-  const heed_view vq = qf.view_descriptor(), vk = kf.view_descriptor(), vw = wv.view_descriptor(),
-                  vs = scores.view_descriptor();
-  ops::run(w, ops::kernels_of(w).additive_scores_forward(&vq, &vk, &vw, &vs),
-           "additive_scores_forward");
-  return record(
-      scores, "additive_scores", {query_features, key_features, w},
-      [qf, kf, wv](const Tensor& dscores) {
-        // t = tanh(qf + kf): dw = sum g t; dqf = sum_k g w (1 - t^2); dkf = sum_q g w (1 - t^2)
-        const Tensor grad = dscores.contiguous();
-        Tensor dq = empty(qf.shape(), {grad.dtype(), grad.device()});  // (B, Q, H)
-        Tensor dk = empty(kf.shape(), {grad.dtype(), grad.device()});  // (B, K, H)
-        Tensor dw = empty(wv.shape(), {grad.dtype(), grad.device()});  // (H)
-        const heed_view vg = grad.view_descriptor(), vq = qf.view_descriptor(),
-                        vk = kf.view_descriptor(), vw = wv.view_descriptor(),
-                        vdq = dq.view_descriptor(), vdk = dk.view_descriptor(),
-                        vdw = dw.view_descriptor();
-        ops::run(dw,
-                 ops::kernels_of(dw).additive_scores_backward(&vg, &vq, &vk, &vw, &vdq, &vdk, &vdw),
-                 "additive_scores_backward");
-        return std::vector<Tensor>{dq, dk, dw};
-      });
+  ops::call_kernel(w, &heed_backend::additive_scores_forward, "additive_scores_forward", qf, kf,
+                   wv, scores);
+  return record(scores, "additive_scores", {query_features, key_features, w},
+                [qf, kf, wv](const Tensor& dscores) {
+                  // with t = tanh(qf + kf) and g = dscores:
+                  // dw = sum g t;  dqf = sum_k g w (1 - t^2);  dkf = sum_q g w (1 - t^2)
+                  const TensorOptions like{dscores.dtype(), dscores.device()};
+                  Tensor dq = empty(qf.shape(), like);  // (B, Q, H)
+                  Tensor dk = empty(kf.shape(), like);  // (B, K, H)
+                  Tensor dw = empty(wv.shape(), like);  // (H)
+                  ops::call_kernel(dw, &heed_backend::additive_scores_backward,
+                                   "additive_scores_backward", dscores.contiguous(), qf, kf, wv,
+                                   dq, dk, dw);
+                  return std::vector<Tensor>{dq, dk, dw};
+                });
 }
 
 Tensor additive_scores_composite(const Tensor& query_features, const Tensor& key_features,

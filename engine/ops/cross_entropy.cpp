@@ -1,6 +1,6 @@
 // Cross-entropy, fused: the backend computes each row's log-sum-exp and target logit in one pass,
 // and the backward writes softmax - onehot directly, without materialising log-probabilities.
-#include "engine/ops/loss.hpp"
+#include "engine/ops/cross_entropy.hpp"
 
 #include "engine/ops/common.hpp"
 #include "engine/ops/elementwise.hpp"
@@ -56,19 +56,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOp
   const Tensor input = rows.detach().contiguous();
   Tensor per_row = empty({rows.size(0)}, {rows.dtype(), rows.device()});
   const int64_t ignore = options.ignore_index;
-  const heed_view vl = input.view_descriptor(), vt = flat_targets.view_descriptor(),
-                  vo = per_row.view_descriptor();
-  ops::run(rows, ops::kernels_of(rows).cross_entropy_forward(&vl, &vt, ignore, &vo),
-           "cross_entropy_forward");
+  ops::call_kernel(rows, &heed_backend::cross_entropy_forward, "cross_entropy_forward", input,
+                   flat_targets, ignore, per_row);
   per_row =
       record(per_row, "cross_entropy", {rows}, [input, flat_targets, ignore](const Tensor& dloss) {
-        // loss_i = logsumexp(x_i) - x_i[t_i]: dx_i = dloss_i * (softmax(x_i) - onehot(t_i))
-        Tensor dx = empty(input.shape(), {input.dtype(), input.device()});
-        const Tensor row_grad = dloss.contiguous();
-        const heed_view vl = input.view_descriptor(), vt = flat_targets.view_descriptor();
-        const heed_view vg = row_grad.view_descriptor(), vdx = dx.view_descriptor();
-        ops::run(dx, ops::kernels_of(dx).cross_entropy_backward(&vl, &vt, ignore, &vg, &vdx),
-                 "cross_entropy_backward");
+        // loss_i = logsumexp(x_i) - x_i[t_i]
+        // dx_i = dloss_i * (softmax(x_i) - onehot(t_i)), and 0 for an ignored row
+        Tensor dx = empty(input.shape(), {input.dtype(), input.device()});  // (N, C)
+        ops::call_kernel(dx, &heed_backend::cross_entropy_backward, "cross_entropy_backward",
+                         input, flat_targets, ignore, dloss.contiguous(), dx);
         return std::vector<Tensor>{dx};
       });
   return reduce_losses(per_row, flat_targets, options, targets.shape());

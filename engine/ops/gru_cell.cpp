@@ -1,5 +1,5 @@
 // The fused GRU cell: one kernel forward, one backward, and the composite it is tested against.
-#include "engine/ops/recurrent.hpp"
+#include "engine/ops/gru_cell.hpp"
 
 #include "engine/ops/common.hpp"
 #include "engine/ops/elementwise.hpp"
@@ -30,27 +30,22 @@ Tensor gru_cell(const Tensor& input_gates, const Tensor& hidden_gates, const Ten
   const Tensor previous = h.detach().contiguous();
   Tensor h_next = empty(h.shape(), {h.dtype(), h.device()});           // (B, H)
   Tensor gates = empty(input_gates.shape(), {h.dtype(), h.device()});  // (B, 3H): r, z, n
-  const heed_view vi = in.view_descriptor(), vh = hid.view_descriptor(),
-                  vp = previous.view_descriptor(), vo = h_next.view_descriptor(),
-                  vg = gates.view_descriptor();
-  ops::run(h, ops::kernels_of(h).gru_cell_forward(&vi, &vh, &vp, &vo, &vg), "gru_cell_forward");
-  return record(
-      h_next, "gru_cell", {input_gates, hidden_gates, h},
-      [gates, hid, previous](const Tensor& dh_next) {
-        // dn = dh' (1 - z) (1 - n^2); dz = dh' (h - n) z (1 - z); dr = dn h_n r (1 - r); dh = dh'
-        // z; d input_gates = [dr, dz, dn], d hidden_gates = [dr, dz, dn * r]
-        const Tensor grad = dh_next.contiguous();
-        Tensor d_in = empty(gates.shape(), {grad.dtype(), grad.device()});
-        Tensor d_hid = empty(gates.shape(), {grad.dtype(), grad.device()});
-        Tensor dh = empty(previous.shape(), {grad.dtype(), grad.device()});
-        const heed_view vd = grad.view_descriptor(), vg = gates.view_descriptor(),
-                        vh = hid.view_descriptor(), vp = previous.view_descriptor(),
-                        vdi = d_in.view_descriptor(), vdh = d_hid.view_descriptor(),
-                        vdp = dh.view_descriptor();
-        ops::run(dh, ops::kernels_of(dh).gru_cell_backward(&vd, &vg, &vh, &vp, &vdi, &vdh, &vdp),
-                 "gru_cell_backward");
-        return std::vector<Tensor>{d_in, d_hid, dh};
-      });
+  ops::call_kernel(h, &heed_backend::gru_cell_forward, "gru_cell_forward", in, hid, previous,
+                   h_next, gates);
+  return record(h_next, "gru_cell", {input_gates, hidden_gates, h},
+                [gates, hid, previous](const Tensor& dh_next) {
+                  // with h_n = the hidden gates' n block and dh' = dh_next:
+                  // dn = dh' (1 - z) (1 - n^2);  dz = dh' (h - n) z (1 - z)
+                  // dr = dn h_n r (1 - r);  dh = dh' z
+                  // d input_gates = [dr, dz, dn];  d hidden_gates = [dr, dz, dn r]
+                  const TensorOptions like{dh_next.dtype(), dh_next.device()};
+                  Tensor d_in = empty(gates.shape(), like);   // (B, 3H)
+                  Tensor d_hid = empty(gates.shape(), like);  // (B, 3H)
+                  Tensor dh = empty(previous.shape(), like);  // (B, H)
+                  ops::call_kernel(dh, &heed_backend::gru_cell_backward, "gru_cell_backward",
+                                   dh_next.contiguous(), gates, hid, previous, d_in, d_hid, dh);
+                  return std::vector<Tensor>{d_in, d_hid, dh};
+                });
 }
 
 Tensor gru_cell_composite(const Tensor& input_gates, const Tensor& hidden_gates, const Tensor& h) {

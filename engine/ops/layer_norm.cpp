@@ -1,6 +1,6 @@
 // Layer norm, fused: the backend normalises each row in one kernel and saves the row mean and
 // 1/std; the backward kernel turns them into dx, dweight and dbias in one more pass.
-#include "engine/ops/norm.hpp"
+#include "engine/ops/layer_norm.hpp"
 
 #include "engine/ops/common.hpp"
 #include "engine/ops/elementwise.hpp"
@@ -44,37 +44,20 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   // The kernel sees weight and bias flat, (d,).
   const Tensor w = weight.defined() ? weight.detach().contiguous().reshape({d}) : Tensor();
   const Tensor b = bias.defined() ? bias.detach().contiguous().reshape({d}) : Tensor();
-  const heed_view vx = input.view_descriptor(), vy = y.view_descriptor();
-  const heed_view vw = w.defined() ? w.view_descriptor() : heed_view{};
-  const heed_view vb = b.defined() ? b.view_descriptor() : heed_view{};
-  const heed_view vmean = mean.view_descriptor(), vrstd = rstd.view_descriptor();
-  ops::run(
-      x,
-      ops::kernels_of(x).layer_norm_forward(&vx, w.defined() ? &vw : nullptr,
-                                            b.defined() ? &vb : nullptr, eps, &vy, &vmean, &vrstd),
-      "layer_norm_forward");
+  ops::call_kernel(x, &heed_backend::layer_norm_forward, "layer_norm_forward", input, w, b, eps, y,
+                   mean, rstd);
   const bool has_bias = b.defined();
   y = record(y, "layer_norm", {rows, weight, bias},
              [input, w, has_bias, mean, rstd, normalized_shape](const Tensor& dy) {
-               // xhat = (x - mean) * rstd, g = dy * weight:
-               // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), dweight = sum(dy * xhat), dbias
-               // = sum(dy)
-               const Tensor grad = dy.contiguous();  // (rows, d)
-               const TensorOptions like{grad.dtype(), grad.device()};
-               Tensor dx = empty(grad.shape(), like);
-               Tensor dweight = w.defined() ? empty(w.shape(), like) : Tensor();
-               Tensor dbias = has_bias ? empty({input.size(1)}, like) : Tensor();
-               const heed_view vdy = grad.view_descriptor(), vx = input.view_descriptor(),
-                               vdx = dx.view_descriptor();
-               const heed_view vmean = mean.view_descriptor(), vrstd = rstd.view_descriptor();
-               const heed_view vw = w.defined() ? w.view_descriptor() : heed_view{};
-               const heed_view vdw = dweight.defined() ? dweight.view_descriptor() : heed_view{};
-               const heed_view vdb = dbias.defined() ? dbias.view_descriptor() : heed_view{};
-               ops::run(dx,
-                        ops::kernels_of(dx).layer_norm_backward(
-                            &vdy, &vx, w.defined() ? &vw : nullptr, &vmean, &vrstd, &vdx,
-                            dweight.defined() ? &vdw : nullptr, dbias.defined() ? &vdb : nullptr),
-                        "layer_norm_backward");
+               // with xhat = (x - mean) * rstd and g = dy * weight:
+               // dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
+               // dweight = sum over rows of dy * xhat;  dbias = sum over rows of dy
+               const TensorOptions like{dy.dtype(), dy.device()};
+               Tensor dx = empty(input.shape(), like);                               // (rows, d)
+               Tensor dweight = w.defined() ? empty(w.shape(), like) : Tensor();     // (d,)
+               Tensor dbias = has_bias ? empty({input.size(1)}, like) : Tensor();  // (d,)
+               ops::call_kernel(dx, &heed_backend::layer_norm_backward, "layer_norm_backward",
+                                dy.contiguous(), input, w, mean, rstd, dx, dweight, dbias);
                return std::vector<Tensor>{
                    dx, dweight.defined() ? dweight.reshape(normalized_shape) : Tensor(),
                    dbias.defined() ? dbias.reshape(normalized_shape) : Tensor()};

@@ -1,0 +1,71 @@
+// ops::call_kernel: the one way an op calls a kernel. It takes the entry of heed_backend to call
+// and its arguments as the op holds them: each Tensor becomes the heed_view the kernel reads (an
+// undefined Tensor becomes nullptr, a kernel's "absent"), anything else (an op code, eps, a mask
+// struct) is passed as it is. A non-zero status becomes a heed::Error naming the entry and the
+// backend's last_error(). So a fused backward reads as its formula and one call:
+//
+//   // dx = y * (dy - sum(dy * y))
+//   ops::call_kernel(y, &heed_backend::softmax_backward, "softmax_backward", y, dy, 0, dx);
+#pragma once
+
+#include <tuple>
+#include <type_traits>
+
+#include "engine/device_backends.hpp"
+#include "engine/tensor.hpp"
+
+namespace heed::ops {
+
+inline const heed_backend& kernels_of(const Tensor& t) {
+  return backend_for(t.device());
+}
+
+namespace kernel_arguments {
+
+// A Tensor argument's view, kept alive for the length of the call.
+struct View {
+  heed_view view{};
+  bool present = false;
+};
+
+inline View hold(const Tensor& t) {
+  View held;
+  if (t.defined()) {
+    held.view = t.view_descriptor();
+    held.present = true;
+  }
+  return held;
+}
+// A view the op built itself (say, a tensor seen as (outer, n, inner)).
+inline View hold(const heed_view& view) {
+  return {view, true};
+}
+template <typename Value>
+  requires(!std::is_same_v<Value, Tensor> && !std::is_same_v<Value, heed_view>)
+Value hold(const Value& value) {
+  return value;
+}
+
+inline const heed_view* pass(const View& held) {
+  return held.present ? &held.view : nullptr;
+}
+template <typename Value>
+const Value& pass(const Value& value) {
+  return value;
+}
+
+}  // namespace kernel_arguments
+
+// Calls `entry` of the kernel table of `on`'s device with `arguments` (Tensors as views).
+template <typename Entry, typename... Arguments>
+void call_kernel(const Tensor& on, Entry heed_backend::*entry, const char* entry_name,
+                 const Arguments&... arguments) {
+  const heed_backend& kernels = kernels_of(on);
+  const auto held = std::make_tuple(kernel_arguments::hold(arguments)...);
+  const int status = std::apply(
+      [&](const auto&... value) { return (kernels.*entry)(kernel_arguments::pass(value)...); },
+      held);
+  check_kernel(kernels, status, entry_name);
+}
+
+}  // namespace heed::ops
