@@ -1,10 +1,12 @@
-// The docs stay true to the code: every op declared in engine/ops has a row in docs/ops.md,
+// The docs stay true to the code: every op declared in engine/ops has a row in docs/ops.md whose
+// file:line is the op's definition and whose derivative is the comment beside its backward,
 // every C++ snippet in the docs is either copied from a file the build compiles (and still
 // matches it, line for line) or says it is pseudocode, and every engine/ and nn/ source file opens
 // with a comment saying what it holds.
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -93,6 +95,81 @@ TEST_CASE("docs/ops.md has a row for every op declared in engine/ops") {
     }
   }
   CHECK(declared > 40);  // the scan found the ops at all
+}
+
+// The derivative comments of every backward closure (a lambda passed to `record`) in a function
+// body, as scripts/update_ops_index.py joins them: the comment lines opening each closure, "; "
+// between lines (a space after one ending in ':'), closures joined by "; ", spaces collapsed.
+std::string backward_comments(const std::vector<std::string>& body) {
+  std::string text;
+  for (size_t i = 0; i < body.size(); ++i) {
+    if (body[i].find("record(") == std::string::npos || trim(body[i]).rfind("//", 0) == 0) {
+      continue;
+    }
+    size_t opening = i;
+    const std::regex closure_opens(R"(\(const Tensor&[^)]*\) \{\s*$)");
+    while (opening < body.size() && !std::regex_search(body[opening], closure_opens)) ++opening;
+    std::string closure;
+    for (size_t k = opening + 1; k < body.size() && trim(body[k]).rfind("//", 0) == 0; ++k) {
+      const std::string part = trim(trim(body[k]).substr(2));
+      if (!closure.empty()) closure += closure.back() == ':' ? " " : "; ";
+      closure += part;
+    }
+    CHECK_MESSAGE(!closure.empty(), "a backward closure has no derivative comment: " << body[i]);
+    if (!text.empty()) text += "; ";
+    text += closure;
+  }
+  std::string collapsed;  // runs of spaces become one, as markdown shows them
+  for (const char c : text) {
+    if (c == ' ' && !collapsed.empty() && collapsed.back() == ' ') continue;
+    collapsed += c;
+  }
+  return collapsed;
+}
+
+TEST_CASE("docs/ops.md: each row's file:line is its op's definition, its derivative the code's") {
+  // | op | derivative | [engine/ops/F.cpp:N](../engine/ops/F.cpp#LN) |
+  const std::regex row(
+      R"(^\| (.+) \| (.+) \| \[(engine/ops/[a-z_]+\.cpp):(\d+)\]\(\.\./(engine/ops/[a-z_]+\.cpp)#L(\d+)\) \|$)");
+  int rows = 0;
+  for (const std::string& line : lines_of(read(kRoot / "docs" / "ops.md"))) {
+    std::smatch match;
+    if (!std::regex_match(line, match, row)) continue;
+    ++rows;
+    const std::string op = match[1], derivative = match[2], path = match[3];
+    INFO("docs/ops.md, the row of " << op);
+    REQUIRE_MESSAGE((match[5] == path && match[6] == match[4]),
+                    "the link's text and target disagree: " << line);
+    const std::vector<std::string> code = lines_of(read(kRoot / path));
+    const size_t at = std::stoul(match[4].str()) - 1;
+    REQUIRE_MESSAGE(at < code.size(), path << " has no line " << at + 1);
+    // A definition starts at column 0 with a type and holds a '(' (not a comment, not a brace).
+    const std::string& definition = code[at];
+    const bool defines =
+        !definition.empty() && std::isalpha(static_cast<unsigned char>(definition[0])) &&
+        definition.find('(') != std::string::npos && definition.rfind("namespace", 0) != 0;
+    REQUIRE_MESSAGE(defines, path << ":" << at + 1 << " is not a function definition: '"
+                                  << definition << "' (run scripts/update_ops_index.py)");
+    size_t end = at + 1;
+    while (end < code.size() && code[end].rfind("}", 0) != 0) ++end;
+    const std::vector<std::string> body(code.begin() + static_cast<std::ptrdiff_t>(at),
+                                        code.begin() + static_cast<std::ptrdiff_t>(end));
+    const std::string from_code = backward_comments(body);
+    if (from_code.empty()) {
+      // No backward of its own: the row must say where its gradient comes from, or that it has
+      // none.
+      CHECK_MESSAGE((derivative.rfind("composite", 0) == 0 ||
+                     derivative.find("no gradient") != std::string::npos),
+                    "the function at " << path << ":" << at + 1
+                                       << " records no backward, yet the row says: " << derivative);
+    } else {
+      CHECK_MESSAGE(derivative == from_code,
+                    "the row says '" << derivative << "' but the comment at the backward in "
+                                     << path << ":" << at + 1 << " says '" << from_code
+                                     << "' (run scripts/update_ops_index.py)");
+    }
+  }
+  CHECK(rows > 40);  // the rows were found at all
 }
 
 TEST_CASE("every C++ snippet in the docs is compiled code or marked as pseudocode") {

@@ -8,8 +8,8 @@
 #include <cstdint>
 
 #include "engine/backend.hpp"
-#include "engine/kernel_rules.hpp"
 #include "engine/cpu/strided.hpp"
+#include "engine/kernel_rules.hpp"
 
 namespace heed::cpu {
 

@@ -35,8 +35,8 @@ Tensor additive_scores(const Tensor& query_features, const Tensor& key_features,
   const Tensor wv = w.detach().contiguous();
   Tensor scores =
       empty({qf.size(0), qf.size(1), kf.size(1)}, {w.dtype(), w.device()});  // (B, Q, K)
-  ops::call_kernel(w, &heed_backend::additive_scores_forward, "additive_scores_forward", qf, kf,
-                   wv, scores);
+  ops::call_kernel(w, &heed_backend::additive_scores_forward, "additive_scores_forward", qf, kf, wv,
+                   scores);
   return record(scores, "additive_scores", {query_features, key_features, w},
                 [qf, kf, wv](const Tensor& dscores) {
                   // with t = tanh(qf + kf) and g = dscores:
@@ -46,8 +46,8 @@ Tensor additive_scores(const Tensor& query_features, const Tensor& key_features,
                   Tensor dk = empty(kf.shape(), like);  // (B, K, H)
                   Tensor dw = empty(wv.shape(), like);  // (H)
                   ops::call_kernel(dw, &heed_backend::additive_scores_backward,
-                                   "additive_scores_backward", dscores.contiguous(), qf, kf, wv,
-                                   dq, dk, dw);
+                                   "additive_scores_backward", dscores.contiguous(), qf, kf, wv, dq,
+                                   dk, dw);
                   return std::vector<Tensor>{dq, dk, dw};
                 });
 }

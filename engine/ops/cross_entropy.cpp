@@ -60,11 +60,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOp
                    flat_targets, ignore, per_row);
   per_row =
       record(per_row, "cross_entropy", {rows}, [input, flat_targets, ignore](const Tensor& dloss) {
-        // loss_i = logsumexp(x_i) - x_i[t_i]
+        // loss_i = logsumexp(x_i) - x_i[t_i]:
         // dx_i = dloss_i * (softmax(x_i) - onehot(t_i)), and 0 for an ignored row
         Tensor dx = empty(input.shape(), {input.dtype(), input.device()});  // (N, C)
-        ops::call_kernel(dx, &heed_backend::cross_entropy_backward, "cross_entropy_backward",
-                         input, flat_targets, ignore, dloss.contiguous(), dx);
+        ops::call_kernel(dx, &heed_backend::cross_entropy_backward, "cross_entropy_backward", input,
+                         flat_targets, ignore, dloss.contiguous(), dx);
         return std::vector<Tensor>{dx};
       });
   return reduce_losses(per_row, flat_targets, options, targets.shape());

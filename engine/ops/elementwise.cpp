@@ -46,7 +46,8 @@ Tensor add(const Tensor& a, const Tensor& b) {
   check_arithmetic("add", a, b);
   Tensor c = binary_kernel("add", a, b, HEED_ADD);
   return record(c, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dc) {
-    return std::vector<Tensor>{sum_to(dc, sa), sum_to(dc, sb)};  // c = a + b: da = dc, db = dc
+    // c = a + b: da = dc, db = dc (each summed back over broadcast dims)
+    return std::vector<Tensor>{sum_to(dc, sa), sum_to(dc, sb)};
   });
 }
 
@@ -54,7 +55,8 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   check_arithmetic("sub", a, b);
   Tensor c = binary_kernel("sub", a, b, HEED_SUB);
   return record(c, "sub", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dc) {
-    return std::vector<Tensor>{sum_to(dc, sa), sum_to(-dc, sb)};  // c = a - b: da = dc, db = -dc
+    // c = a - b: da = dc, db = -dc
+    return std::vector<Tensor>{sum_to(dc, sa), sum_to(-dc, sb)};
   });
 }
 
@@ -99,8 +101,8 @@ Tensor pow(const Tensor& base, double exponent) {
   ops::check_floating("pow", base);
   Tensor y = unary_kernel(base, HEED_POW_SCALAR, exponent);
   return record(y, "pow", {base}, [x = base.detach(), exponent](const Tensor& dy) {
-    return std::vector<Tensor>{dy * exponent *
-                               pow(x, exponent - 1)};  // y = x^p: dx = dy * p * x^(p-1)
+    // y = x^p: dx = dy * p * x^(p-1)
+    return std::vector<Tensor>{dy * exponent * pow(x, exponent - 1)};
   });
 }
 
@@ -136,7 +138,8 @@ Tensor neg(const Tensor& x) {
   if (x.dtype() == kInt64) return binary_kernel("neg", scalar_like(x, 0), x, HEED_SUB);
   Tensor y = unary_kernel(x, HEED_NEG);
   return record(y, "neg", {x}, [](const Tensor& dy) {
-    return std::vector<Tensor>{-dy};  // y = -x: dx = -dy
+    // y = -x: dx = -dy
+    return std::vector<Tensor>{-dy};
   });
 }
 
@@ -144,7 +147,8 @@ Tensor exp(const Tensor& x) {
   ops::check_floating("exp", x);
   Tensor y = unary_kernel(x, HEED_EXP);
   return record(y, "exp", {x}, [y = y.detach()](const Tensor& dy) {
-    return std::vector<Tensor>{dy * y};  // y = exp(x): dx = dy * y
+    // y = exp(x): dx = dy * y
+    return std::vector<Tensor>{dy * y};
   });
 }
 
@@ -152,7 +156,8 @@ Tensor log(const Tensor& x) {
   ops::check_floating("log", x);
   Tensor y = unary_kernel(x, HEED_LOG);
   return record(y, "log", {x}, [x = x.detach()](const Tensor& dy) {
-    return std::vector<Tensor>{dy / x};  // y = log(x): dx = dy / x
+    // y = log(x): dx = dy / x
+    return std::vector<Tensor>{dy / x};
   });
 }
 
@@ -160,7 +165,8 @@ Tensor sqrt(const Tensor& x) {
   ops::check_floating("sqrt", x);
   Tensor y = unary_kernel(x, HEED_SQRT);
   return record(y, "sqrt", {x}, [y = y.detach()](const Tensor& dy) {
-    return std::vector<Tensor>{dy / (2.0 * y)};  // y = sqrt(x): dx = dy / (2 y)
+    // y = sqrt(x): dx = dy / (2 y)
+    return std::vector<Tensor>{dy / (2.0 * y)};
   });
 }
 
@@ -168,7 +174,8 @@ Tensor abs(const Tensor& x) {
   ops::check_floating("abs", x);
   Tensor y = unary_kernel(x, HEED_ABS);
   return record(y, "abs", {x}, [x = x.detach()](const Tensor& dy) {
-    return std::vector<Tensor>{dy * unary_kernel(x, HEED_SIGN)};  // y = |x|: dx = dy * sign(x)
+    // y = abs(x): dx = dy * sign(x)
+    return std::vector<Tensor>{dy * unary_kernel(x, HEED_SIGN)};
   });
 }
 
@@ -176,7 +183,8 @@ Tensor tanh(const Tensor& x) {
   ops::check_floating("tanh", x);
   Tensor y = unary_kernel(x, HEED_TANH);
   return record(y, "tanh", {x}, [y = y.detach()](const Tensor& dy) {
-    return std::vector<Tensor>{dy * (1.0 - y * y)};  // y = tanh(x): dx = dy * (1 - y^2)
+    // y = tanh(x): dx = dy * (1 - y^2)
+    return std::vector<Tensor>{dy * (1.0 - y * y)};
   });
 }
 
@@ -184,7 +192,8 @@ Tensor sigmoid(const Tensor& x) {
   ops::check_floating("sigmoid", x);
   Tensor y = unary_kernel(x, HEED_SIGMOID);
   return record(y, "sigmoid", {x}, [y = y.detach()](const Tensor& dy) {
-    return std::vector<Tensor>{dy * y * (1.0 - y)};  // y = sigmoid(x): dx = dy * y * (1 - y)
+    // y = sigmoid(x): dx = dy * y * (1 - y)
+    return std::vector<Tensor>{dy * y * (1.0 - y)};
   });
 }
 

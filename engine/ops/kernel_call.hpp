@@ -41,8 +41,8 @@ inline View hold(const heed_view& view) {
   return {view, true};
 }
 template <typename Value>
-  requires(!std::is_same_v<Value, Tensor> && !std::is_same_v<Value, heed_view>)
-Value hold(const Value& value) {
+requires(!std::is_same_v<Value, Tensor> && !std::is_same_v<Value, heed_view>) Value
+    hold(const Value& value) {
   return value;
 }
 

@@ -53,8 +53,8 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
                // dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
                // dweight = sum over rows of dy * xhat;  dbias = sum over rows of dy
                const TensorOptions like{dy.dtype(), dy.device()};
-               Tensor dx = empty(input.shape(), like);                               // (rows, d)
-               Tensor dweight = w.defined() ? empty(w.shape(), like) : Tensor();     // (d,)
+               Tensor dx = empty(input.shape(), like);                             // (rows, d)
+               Tensor dweight = w.defined() ? empty(w.shape(), like) : Tensor();   // (d,)
                Tensor dbias = has_bias ? empty({input.size(1)}, like) : Tensor();  // (d,)
                ops::call_kernel(dx, &heed_backend::layer_norm_backward, "layer_norm_backward",
                                 dy.contiguous(), input, w, mean, rstd, dx, dweight, dbias);

@@ -104,8 +104,8 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim)
   const std::vector<int64_t> dims = reduced_dims(x, requested, "sum");
   Tensor y = reduce_kernel(x, dims, HEED_SUM, "sum");
   y = record(y, "sum", {x}, [x_shape = x.shape()](const Tensor& dy) {
-    return std::vector<Tensor>{
-        dy.expand(x_shape)};  // y = sum(x): dx = dy repeated over the summed dims
+    // y = sum(x): dx = dy repeated over the summed dims
+    return std::vector<Tensor>{dy.expand(x_shape)};
   });
   return finish(y, x, dims, keepdim);
 }

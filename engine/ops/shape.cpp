@@ -28,7 +28,8 @@ Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t offset) {
 // Records that `view` came from `x` by reshaping: its gradient is reshaped back.
 Tensor record_reshape_like(Tensor view, const Tensor& x, const char* name) {
   return record(std::move(view), name, {x}, [shape = x.shape()](const Tensor& dy) {
-    return std::vector<Tensor>{dy.reshape(shape)};  // same elements, other shape: dx = reshape(dy)
+    // same elements, other shape: dx = reshape(dy)
+    return std::vector<Tensor>{dy.reshape(shape)};
   });
 }
 
@@ -99,7 +100,8 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
   }
   Tensor out = make_view(*this, shape, strides, storage_offset());
   return record(out, "permute", {*this}, [inverse](const Tensor& dy) {
-    return std::vector<Tensor>{dy.permute(inverse)};  // dx = permute(dy, inverse permutation)
+    // dx = permute(dy, inverse permutation)
+    return std::vector<Tensor>{dy.permute(inverse)};
   });
 }
 
@@ -195,7 +197,8 @@ Tensor Tensor::expand(const Shape& requested) const {
   if (shape == this->shape()) return *this;
   Tensor out = make_view(*this, shape, strides, storage_offset());
   return record(out, "expand", {*this}, [x_shape = this->shape()](const Tensor& dy) {
-    return std::vector<Tensor>{sum_to(dy, x_shape)};  // dx = dy summed over the repeated dims
+    // dx = dy summed over the repeated dims
+    return std::vector<Tensor>{sum_to(dy, x_shape)};
   });
 }
 
@@ -265,7 +268,8 @@ Tensor Tensor::clone() const {
   Tensor out = empty(shape(), {dtype(), device()});
   copy_into(out, detach());
   return record(out, "clone", {*this}, [](const Tensor& dy) {
-    return std::vector<Tensor>{dy};  // y = x: dx = dy
+    // y = x: dx = dy
+    return std::vector<Tensor>{dy};
   });
 }
 
@@ -279,7 +283,8 @@ Tensor Tensor::to(DType target) const {
   copy_into(out, detach());
   if (!is_floating(target)) return out;  // integer and bool results carry no gradient
   return record(out, "to", {*this}, [source = dtype()](const Tensor& dy) {
-    return std::vector<Tensor>{dy.to(source)};  // dx = dy converted back
+    // dx = dy converted back
+    return std::vector<Tensor>{dy.to(source)};
   });
 }
 
@@ -296,7 +301,8 @@ Tensor Tensor::to(Device target) const {
                backend_for(target).copy_from_host(out.raw_data(), host.data(), host.size()),
                "copy_from_host");
   return record(out, "to", {*this}, [source_device = device()](const Tensor& dy) {
-    return std::vector<Tensor>{dy.to(source_device)};  // dx = dy moved back
+    // dx = dy moved back
+    return std::vector<Tensor>{dy.to(source_device)};
   });
 }
 
@@ -350,7 +356,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     offset += t.size(d);
   }
   return record(out, "cat", tensors, [d, sizes](const Tensor& dy) {
-    std::vector<Tensor> grads;  // each input's gradient is its slice of dy
+    // each input's gradient is its slice of dy
+    std::vector<Tensor> grads;
     int64_t start = 0;
     for (int64_t size : sizes) {
       grads.push_back(dy.narrow(d, start, size));
@@ -399,14 +406,15 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
   });
   for (int64_t i = 0; i < x.size(d); ++i) {
     const Tensor piece = joined.detach().select(d, i);
-    pieces.push_back(record(
-        piece, "unbind", {joined}, [gradient_of_x, d, i, shape = x.shape()](const Tensor& dy) {
-          // piece_i = x.select(d, i): dx.select(d, i) = dy
-          const bool first_to_run = !gradient_of_x->defined();
-          if (first_to_run) *gradient_of_x = zeros(shape, {dy.dtype(), dy.device()});
-          gradient_of_x->select(d, i).copy_(dy);
-          return std::vector<Tensor>{first_to_run ? *gradient_of_x : Tensor()};
-        }));
+    pieces.push_back(record(piece, "unbind", {joined},
+                            [gradient_of_x, d, i, shape = x.shape()](const Tensor& dy) {
+                              // piece_i = x.select(d, i): dx.select(d, i) = dy
+                              const bool first_to_run = !gradient_of_x->defined();
+                              if (first_to_run)
+                                *gradient_of_x = zeros(shape, {dy.dtype(), dy.device()});
+                              gradient_of_x->select(d, i).copy_(dy);
+                              return std::vector<Tensor>{first_to_run ? *gradient_of_x : Tensor()};
+                            }));
   }
   return pieces;
 }
