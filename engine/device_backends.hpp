@@ -6,8 +6,11 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/backend.hpp"
 #include "engine/device.hpp"
+
+// The kernel table of engine/backend.hpp; only the op layer and the backends include its
+// definition.
+struct heed_backend;
 
 namespace heed {
 

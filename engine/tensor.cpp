@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "engine/autograd.hpp"
+#include "engine/backend.hpp"
 #include "engine/device_backends.hpp"
 #include "engine/error.hpp"
 
@@ -82,25 +83,6 @@ template float* Tensor::data_ptr<float>() const;
 template double* Tensor::data_ptr<double>() const;
 template int64_t* Tensor::data_ptr<int64_t>() const;
 template bool* Tensor::data_ptr<bool>() const;
-
-// A view hands the dtype to kernels as its number: the two enums must agree value for value.
-static_assert(static_cast<int32_t>(kFloat32) == HEED_FLOAT32);
-static_assert(static_cast<int32_t>(kFloat64) == HEED_FLOAT64);
-static_assert(static_cast<int32_t>(kInt64) == HEED_INT64);
-static_assert(static_cast<int32_t>(kBool) == HEED_BOOL);
-
-heed_view Tensor::view_descriptor() const {
-  const TensorImpl& t = checked();
-  heed_view view{};
-  view.data = raw_data();
-  view.dtype = static_cast<int32_t>(t.dtype);
-  view.ndim = static_cast<int32_t>(t.shape.size());
-  for (size_t i = 0; i < t.shape.size(); ++i) {
-    view.shape[i] = t.shape[i];
-    view.strides[i] = t.strides[i];
-  }
-  return view;
-}
 
 // ---- element access ----
 

@@ -13,10 +13,13 @@
 #include <utility>
 #include <vector>
 
-#include "engine/backend.hpp"
 #include "engine/device.hpp"
 #include "engine/dtype.hpp"
 #include "engine/shape.hpp"
+
+// The kernel table a Storage returns its memory to (engine/backend.hpp). Only a pointer is held
+// here, so a Tensor user never sees the kernels' C interface.
+struct heed_backend;
 
 namespace heed {
 
@@ -80,7 +83,6 @@ class Tensor {
   template <typename T>
   T* data_ptr() const;
   void* raw_data() const;
-  heed_view view_descriptor() const;  // the kernel's view of this tensor
 
   // ---- element access, for tests and printing ----
   double item() const;  // a one-element tensor's value

@@ -4,6 +4,7 @@
 
 #include "engine/cpu/fast_math.hpp"
 #include "engine/cpu/kernels.hpp"
+#include "engine/ops/kernel_call.hpp"
 #include "tests/helpers.hpp"
 
 using namespace heed;
@@ -146,13 +147,13 @@ TEST_CASE("fast float exp and tanh stay within a few ulp of libm's double result
 TEST_CASE(
     "an op code a kernel does not know is a failure with a message, not an unwritten output") {
   const Tensor x = ones({4}), y = empty({4});
-  const heed_view vx = x.view_descriptor(), vy = y.view_descriptor();
+  const heed_view vx = ops::view_of(x), vy = ops::view_of(y);
   for (const heed_backend* table : {&cpu::backend(), &cpu::reference_backend()}) {
     CHECK(table->unary(HEED_UNARY_OP_COUNT, 0, 0, &vx, &vy) != 0);
     CHECK(std::string(table->last_error()).find("unknown op code") != std::string::npos);
     CHECK(table->binary(HEED_BINARY_OP_COUNT + 3, &vx, &vx, &vy) != 0);
     const Tensor rows = ones({2, 3}), out = empty({2});
-    const heed_view vr = rows.view_descriptor(), vo = out.view_descriptor();
+    const heed_view vr = ops::view_of(rows), vo = ops::view_of(out);
     CHECK(table->reduce_rows(HEED_REDUCE_OP_COUNT, &vr, &vo) != 0);
     CHECK(table->reduce_rows(-1, &vr, &vo) != 0);
   }

@@ -12,7 +12,7 @@ namespace {
 
 // (outer, size at dim, inner) of a shape split around dim.
 heed_view as_3d(const Tensor& contiguous, int64_t dim) {
-  heed_view view = contiguous.view_descriptor();
+  heed_view view = ops::view_of(contiguous);
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < contiguous.dim(); ++d) {
     if (d < dim) outer *= contiguous.size(d);

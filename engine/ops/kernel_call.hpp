@@ -11,6 +11,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "engine/backend.hpp"
 #include "engine/device_backends.hpp"
 #include "engine/tensor.hpp"
 
@@ -18,6 +19,26 @@ namespace heed::ops {
 
 inline const heed_backend& kernels_of(const Tensor& t) {
   return backend_for(t.device());
+}
+
+// A kernel reads a tensor's dtype as its number: the two enums must agree value for value.
+static_assert(static_cast<int32_t>(kFloat32) == HEED_FLOAT32);
+static_assert(static_cast<int32_t>(kFloat64) == HEED_FLOAT64);
+static_assert(static_cast<int32_t>(kInt64) == HEED_INT64);
+static_assert(static_cast<int32_t>(kBool) == HEED_BOOL);
+
+// The kernel's view of a tensor: where element 0 is, its dtype, shape and strides (in elements).
+// check_shape keeps every tensor within HEED_MAX_DIMS dims.
+inline heed_view view_of(const Tensor& t) {
+  heed_view view{};
+  view.data = t.raw_data();
+  view.dtype = static_cast<int32_t>(t.dtype());
+  view.ndim = static_cast<int32_t>(t.dim());
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    view.shape[d] = t.size(d);
+    view.strides[d] = t.stride(d);
+  }
+  return view;
 }
 
 namespace kernel_arguments {
@@ -31,7 +52,7 @@ struct View {
 inline View hold(const Tensor& t) {
   View held;
   if (t.defined()) {
-    held.view = t.view_descriptor();
+    held.view = view_of(t);
     held.present = true;
   }
   return held;

@@ -108,7 +108,7 @@ Tensor masked_softmax(const Tensor& x, const SoftmaxMask& mask) {
   }
   if (mask.keep_mask.defined()) {
     keep = checked_keep_mask(x, mask.keep_mask);
-    keep_view = keep.view_descriptor();
+    keep_view = ops::view_of(keep);
     kernel_mask.keep = &keep_view;
   }
   return softmax_last_dim("masked_softmax", x, &kernel_mask, false);
