@@ -18,10 +18,10 @@ namespace heed {
 namespace {
 thread_local bool grad_mode = true;
 
-// Destroying the last handle to a long chain would recurse once per node (tensor -> node ->
-// input tensor -> node ...) and overflow the stack. Instead, a dying node hands its inputs to
-// this list, and only the outermost destructor drains it, one tensor at a time.
-thread_local std::vector<Tensor> inputs_to_release;
+// Destroying the last handle to a long chain would recurse once per node (node -> edge -> node
+// ...) and overflow the stack. Instead, a dying node hands the nodes its edges hold to this
+// list, and only the outermost destructor drains it, one node at a time.
+thread_local std::vector<std::shared_ptr<Node>> nodes_to_release;
 thread_local bool releasing = false;
 
 bool anomaly_detection = [] {
@@ -53,15 +53,17 @@ bool detect_anomaly_enabled() {
 }
 
 Node::~Node() {
-  for (Tensor& input : inputs) inputs_to_release.push_back(std::move(input));
-  inputs.clear();
+  for (Edge& edge : edges) {
+    if (edge.node) nodes_to_release.push_back(std::move(edge.node));
+  }
+  edges.clear();
   backward = nullptr;  // the closure may hold saved tensors; they have no grad_fn, so no recursion
   if (releasing) return;
   releasing = true;
-  while (!inputs_to_release.empty()) {
-    Tensor last = std::move(inputs_to_release.back());
-    inputs_to_release.pop_back();
-    // `last` dies here; if it held the final reference to a node, that node's inputs are appended.
+  while (!nodes_to_release.empty()) {
+    std::shared_ptr<Node> last = std::move(nodes_to_release.back());
+    nodes_to_release.pop_back();
+    // `last` dies here if it was the final reference; its own edges' nodes are appended.
   }
   releasing = false;
 }
@@ -90,7 +92,18 @@ Tensor record(Tensor output, std::string name, std::vector<Tensor> inputs,
   if (!any_requires_grad(inputs)) return output;
   auto node = std::make_shared<Node>();
   node->name = std::move(name);
-  node->inputs = std::move(inputs);
+  for (const Tensor& input : inputs) {
+    Edge edge;
+    if (input.defined()) {
+      edge.shape = input.shape(), edge.dtype = input.dtype(), edge.device = input.device();
+      if (input.grad_fn()) {
+        edge.node = input.grad_fn();
+      } else if (input.requires_grad()) {
+        edge.leaf = input.shared_impl();
+      }
+    }
+    node->edges.push_back(std::move(edge));
+  }
   node->backward = std::move(backward);
   output.impl()->grad_fn = std::move(node);
   output.impl()->requires_grad = true;
@@ -108,10 +121,8 @@ std::vector<Node*> topological_order(Node* root) {
   std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
   while (!stack.empty()) {
     auto& [node, next_input] = stack.back();
-    if (next_input < node->inputs.size()) {
-      const Tensor& input = node->inputs[next_input++];
-      if (!input.defined()) continue;
-      Node* child = input.grad_fn().get();
+    if (next_input < node->edges.size()) {
+      Node* child = node->edges[next_input++].node.get();
       if (child != nullptr && visited.insert(child).second) stack.push_back({child, 0});
     } else {
       postorder.push_back(node);
@@ -122,7 +133,7 @@ std::vector<Node*> topological_order(Node* root) {
 }
 
 void accumulate_into_leaf(const Tensor& leaf, const Tensor& grad) {
-  const Tensor existing = leaf.grad();
+  const Tensor existing = leaf.grad();  // leaf.grad() += grad
   leaf.set_grad(existing.defined() ? existing + grad : grad.contiguous());
 }
 
@@ -159,14 +170,8 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
 
   const std::vector<Node*> order = topological_order(root.grad_fn().get());
   std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), seed}};
-  // Keep every node alive until the pass is over even if releasing inputs drops its last owner.
-  std::vector<std::shared_ptr<Node>> keep_alive;
-  for (Node* node : order) {
-    for (const Tensor& input : node->inputs) {
-      if (input.defined() && input.grad_fn()) keep_alive.push_back(input.grad_fn());
-    }
-  }
-
+  // Every node stays alive for the whole pass: root holds its grad_fn, each node its edges'
+  // nodes, and releasing a node below frees only its closure (what it saved), not its edges.
   for (Node* node : order) {
     auto found = pending.find(node);
     if (found == pending.end()) continue;  // no gradient reached this node
@@ -182,32 +187,32 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
     // A closure owes one gradient per input (undefined where none flows), each of its input's
     // shape, dtype and device: a mistake in a new op's backward is an error here, not a
     // gradient silently dropped or a leaf's grad turned float64.
-    if (grads.size() != node->inputs.size()) {
+    if (grads.size() != node->edges.size()) {
       fail("backward of '{}' returned {} gradients for its {} inputs", node->name, grads.size(),
-           node->inputs.size());
+           node->edges.size());
     }
-    for (size_t i = 0; i < node->inputs.size(); ++i) {
-      const Tensor& input = node->inputs[i];
-      if (!input.defined() || !input.requires_grad() || !grads[i].defined()) continue;
-      if (grads[i].shape() != input.shape()) {
+    for (size_t i = 0; i < node->edges.size(); ++i) {
+      const Edge& edge = node->edges[i];
+      if (!edge.wants_gradient() || !grads[i].defined()) continue;
+      if (grads[i].shape() != edge.shape) {
         fail("backward of '{}': gradient for input {} has shape {}, expected {}", node->name, i,
-             shape_str(grads[i].shape()), shape_str(input.shape()));
+             shape_str(grads[i].shape()), shape_str(edge.shape));
       }
-      if (grads[i].dtype() != input.dtype() || grads[i].device() != input.device()) {
+      if (grads[i].dtype() != edge.dtype || grads[i].device() != edge.device) {
         fail("backward of '{}': gradient for input {} is {} on {}, expected {} on {}", node->name,
-             i, dtype_name(grads[i].dtype()), grads[i].device().str(), dtype_name(input.dtype()),
-             input.device().str());
+             i, dtype_name(grads[i].dtype()), grads[i].device().str(), dtype_name(edge.dtype),
+             edge.device.str());
       }
       if (anomaly_detection && has_non_finite(grads[i])) {
         fail(
             "anomaly detected (HEED_DETECT_ANOMALY): the backward of '{}' produced NaN or inf in "
             "the gradient of its input {} (shape {})",
-            node->name, i, shape_str(input.shape()));
+            node->name, i, shape_str(edge.shape));
       }
-      if (input.is_leaf()) {
-        accumulate_into_leaf(input, grads[i]);
+      if (edge.leaf) {
+        accumulate_into_leaf(Tensor(edge.leaf), grads[i]);
       } else {
-        Tensor& sum = pending[input.grad_fn().get()];
+        Tensor& sum = pending[edge.node.get()];
         sum = sum.defined() ? sum + grads[i] : grads[i];
       }
     }

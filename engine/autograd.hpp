@@ -1,5 +1,6 @@
-// Reverse-mode autograd. Every op whose inputs require grad records a Node on its output: the
-// inputs it read, and a closure mapping the output's gradient to one gradient per input.
+// Reverse-mode autograd. Every op whose inputs require grad records a Node on its output: one
+// edge per input saying where that input's gradient goes, and a closure mapping the output's
+// gradient to one gradient per input.
 // backward() orders the nodes topologically (iteratively: graphs 100,000 nodes deep are fine),
 // runs each closure once with the summed gradient of its output, and accumulates into leaves.
 #pragma once
@@ -16,9 +17,24 @@ namespace heed {
 // Maps dL/d(output) to dL/d(input_i) for every input; an undefined Tensor means "no gradient".
 using BackwardFunction = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
 
+struct Node;
+
+// Where the gradient of one input of a node goes: into the node that produced the input (its
+// grad_fn), or, for a leaf, into the leaf's .grad. An edge holds that node or that leaf, never
+// the input tensor itself: an activation is freed as soon as no backward closure saved it,
+// instead of living as long as the graph. It also keeps what the gradient must look like.
+struct Edge {
+  std::shared_ptr<Node> node;        // the input's grad_fn; null for a leaf
+  std::shared_ptr<TensorImpl> leaf;  // the leaf whose .grad accumulates; null otherwise
+  Shape shape;                       // the input's shape, dtype and device, which its
+  DType dtype = kFloat32;            // gradient must have
+  Device device;
+  bool wants_gradient() const { return node != nullptr || leaf != nullptr; }
+};
+
 struct Node {
-  std::string name;            // the op, for error messages and graph printing
-  std::vector<Tensor> inputs;  // what the op read; gradients flow back into these
+  std::string name;         // the op, for error messages and graph printing
+  std::vector<Edge> edges;  // one per input the op read, in order
   BackwardFunction backward;
   bool released = false;  // set when backward() freed this node (no retain_graph)
 
@@ -45,8 +61,9 @@ class NoGradGuard {
 bool any_requires_grad(const std::vector<Tensor>& inputs);
 
 // Called by every op after its forward: attaches a Node to `output` when any input requires
-// grad, and returns output. The backward closure must capture saved tensors detached
-// (x.detach()) so that the graph never holds a reference cycle.
+// grad, and returns output. The node keeps an edge per input, not the inputs: whatever the
+// backward needs, the closure saves itself, detached (x.detach()), so that the graph never holds
+// a reference cycle and keeps nothing the backward does not read.
 Tensor record(Tensor output, std::string name, std::vector<Tensor> inputs,
               BackwardFunction backward);
 

@@ -78,6 +78,7 @@ class Tensor {
   bool is_floating_point() const { return is_floating(dtype()); }
   bool shares_storage_with(const Tensor& other) const;
   TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& shared_impl() const { return impl_; }
 
   // ---- raw data (CPU only): pointer to element 0 of this view ----
   template <typename T>

@@ -64,22 +64,26 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   check_arithmetic("mul", a, b);
   Tensor c = binary_kernel("mul", a, b, HEED_MUL);
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  return record(c, "mul", {a, b},
-                [a = a.detach(), b = b.detach(), need_a, need_b](const Tensor& dc) {
-                  // c = a * b: da = dc * b, db = dc * a
-                  return std::vector<Tensor>{need_a ? sum_to(dc * b, a.shape()) : Tensor(),
-                                             need_b ? sum_to(dc * a, b.shape()) : Tensor()};
-                });
+  // Each gradient reads the other input, so save an input only when the other one needs grad.
+  const Tensor saved_a = need_b ? a.detach() : Tensor(), saved_b = need_a ? b.detach() : Tensor();
+  return record(
+      c, "mul", {a, b}, [saved_a, saved_b, sa = a.shape(), sb = b.shape()](const Tensor& dc) {
+        // c = a * b: da = dc * b, db = dc * a
+        return std::vector<Tensor>{saved_b.defined() ? sum_to(dc * saved_b, sa) : Tensor(),
+                                   saved_a.defined() ? sum_to(dc * saved_a, sb) : Tensor()};
+      });
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
   check_arithmetic("div", a, b);
   Tensor c = binary_kernel("div", a, b, HEED_DIV);
-  const bool need_b = b.requires_grad();
-  return record(c, "div", {a, b}, [a = a.detach(), b = b.detach(), need_b](const Tensor& dc) {
+  // a is read only by b's gradient: a scaled by a constant (scores / sqrt(d)) saves nothing of a.
+  const Tensor saved_a = b.requires_grad() ? a.detach() : Tensor();
+  return record(c, "div", {a, b}, [saved_a, b = b.detach(), sa = a.shape()](const Tensor& dc) {
     // c = a / b: da = dc / b, db = -dc * a / b^2
-    return std::vector<Tensor>{sum_to(dc / b, a.shape()),
-                               need_b ? sum_to(-dc * a / (b * b), b.shape()) : Tensor()};
+    return std::vector<Tensor>{sum_to(dc / b, sa), saved_a.defined()
+                                                       ? sum_to(-dc * saved_a / (b * b), b.shape())
+                                                       : Tensor()};
   });
 }
 

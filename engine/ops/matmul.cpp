@@ -94,13 +94,17 @@ Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
          shape_str(a.shape()), shape_str(b.shape()), a.size(-1), b.size(-2));
   }
   Tensor c = product(op, a, b);
-  const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  return record(
-      c, op, {a, b}, [op, a = a.detach(), b = b.detach(), need_a, need_b](const Tensor& dc) {
-        // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
-        return std::vector<Tensor>{need_a ? sum_to(product(op, dc, b.mT()), a.shape()) : Tensor(),
-                                   need_b ? sum_to(product(op, a.mT(), dc), b.shape()) : Tensor()};
-      });
+  // Each gradient reads the other operand, so save one only when the other needs grad (a
+  // product with fixed data saves nothing of the data).
+  const Tensor saved_a = b.requires_grad() ? a.detach() : Tensor();
+  const Tensor saved_b = a.requires_grad() ? b.detach() : Tensor();
+  return record(c, op, {a, b},
+                [op, saved_a, saved_b, sa = a.shape(), sb = b.shape()](const Tensor& dc) {
+                  // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
+                  return std::vector<Tensor>{
+                      saved_b.defined() ? sum_to(product(op, dc, saved_b.mT()), sa) : Tensor(),
+                      saved_a.defined() ? sum_to(product(op, saved_a.mT(), dc), sb) : Tensor()};
+                });
 }
 
 }  // namespace
