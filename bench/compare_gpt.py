@@ -130,7 +130,10 @@ def run_heed(build, config, checkpoint):
                "--eval-batches", str(config["eval_batches"]), "--seed", str(config["seed"]),
                "--checkpoint", checkpoint]
     stdout, rss_kb = run_measured(command)
-    rates = [float(m) for m in re.findall(r"(\d+) tok/s", stdout)]
+    # Rates over whole timed windows only: a progress line at a step that is not a multiple of
+    # the log interval (the last one, when the steps do not divide evenly) covers fewer steps.
+    rates = [float(rate) for step, rate in re.findall(r"step +(\d+)/\d+ .*? (\d+) tok/s", stdout)
+             if int(step) % config["log_interval"] == 0]
     val = float(re.findall(r"val loss ([0-9.]+)", stdout)[-1])
     return {"tokens_per_second": statistics.median(rates[1:] or rates), "val_loss": val,
             "max_rss_mb": rss_kb / 1024}

@@ -1,4 +1,6 @@
 // Autograd: accumulation, reuse, broadcasting, retain_graph, freed graphs, no-grad, depth.
+#include <algorithm>
+
 #include "tests/helpers.hpp"
 
 using namespace heed;
@@ -160,4 +162,23 @@ TEST_CASE("bmm and mm are named as themselves in nodes and errors") {
   CHECK(mm(a.select(0, 0), b.select(0, 0)).grad_fn()->name == "mm");
   CHECK(matmul(a, b).grad_fn()->name == "matmul");
   check_error([&] { mm(zeros({2, 3}), zeros({4, 5})); }, {"mm: shapes (2, 3) and (4, 5)"});
+}
+
+TEST_CASE("a graph holds what its backward closures saved, not every intermediate tensor") {
+  const int64_t n = int64_t{1} << 18;  // 1 MiB of float32
+  Tensor x = randn({n});
+  x.requires_grad_();
+  const size_t before = memory_stats().live_bytes;
+  Tensor y = x;
+  for (int i = 0; i < 10; ++i) y = y * 2.0;  // x * 2^10; each product saves only its constant
+  // Alive now: y, and per product a 0-d constant. A node holds the node that made its input, not
+  // the input, so the nine intermediates went as soon as y moved on. Had the graph held its
+  // inputs, they would be nine more MiB.
+  const size_t held = memory_stats().live_bytes - before;
+  CHECK(held < size_t(n) * 4 * 2);
+  CHECK(held >= size_t(n) * 4);
+  // The gradient still flows through every step: dx = 2^10.
+  y.sum().backward();
+  const std::vector<float> grad = x.grad().to_vector<float>();
+  CHECK(std::all_of(grad.begin(), grad.end(), [](float g) { return g == 1024.0f; }));
 }
