@@ -11,7 +11,6 @@
 #include <unordered_set>
 
 #include "engine/error.hpp"
-#include "engine/ops/elementwise.hpp"  // adds gradients that meet at a tensor
 
 namespace heed {
 
@@ -134,7 +133,7 @@ std::vector<Node*> topological_order(Node* root) {
 
 void accumulate_into_leaf(const Tensor& leaf, const Tensor& grad) {
   const Tensor existing = leaf.grad();  // leaf.grad() += grad
-  leaf.set_grad(existing.defined() ? existing + grad : grad.contiguous());
+  leaf.set_grad(existing.defined() ? existing.add(grad) : grad.contiguous());
 }
 
 }  // namespace
@@ -213,7 +212,7 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
         accumulate_into_leaf(Tensor(edge.leaf), grads[i]);
       } else {
         Tensor& sum = pending[edge.node.get()];
-        sum = sum.defined() ? sum + grads[i] : grads[i];
+        sum = sum.defined() ? sum.add(grads[i]) : grads[i];  // gradients that meet add up
       }
     }
     if (!retain_graph) {

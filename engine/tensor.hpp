@@ -142,6 +142,7 @@ class Tensor {
   Tensor& copy_(const Tensor& src);  // src broadcast to this view's shape
 
   // ---- math, mirroring the free functions in engine/ops ----
+  Tensor add(const Tensor& other) const;  // *this + other, broadcasting
   Tensor sum() const;
   Tensor sum(const std::vector<int64_t>& dims, bool keepdim = false) const;
   Tensor mean() const;

@@ -225,3 +225,33 @@ TEST_CASE("every engine/ and nn/ source file opens with a comment saying what it
     }
   }
 }
+
+TEST_CASE("dependencies run one way: engine < nn < examples, and autograd below the ops") {
+  auto includes_of = [](const fs::path& file) {
+    std::vector<std::string> found;
+    for (const std::string& line : lines_of(read(file))) {
+      if (line.rfind("#include \"", 0) == 0)
+        found.push_back(line.substr(10, line.find('"', 10) - 10));
+    }
+    return found;
+  };
+  auto check_none = [&](const fs::path& file, const std::string& prefix) {
+    for (const std::string& included : includes_of(file)) {
+      CHECK_MESSAGE(included.rfind(prefix, 0) != 0, fs::relative(file, kRoot).string()
+                                                        << " includes " << included);
+    }
+  };
+  for (const fs::path& file : files_in(kRoot / "engine", {".hpp", ".cpp", ".cu", ".cuh"})) {
+    check_none(file, "nn/");
+    check_none(file, "examples/");
+  }
+  for (const fs::path& file : files_in(kRoot / "nn", {".hpp", ".cpp"}))
+    check_none(file, "examples/");
+  // Autograd drives the ops; it calls none of their families (only Tensor's own interface).
+  check_none(kRoot / "engine" / "autograd.hpp", "engine/ops/");
+  check_none(kRoot / "engine" / "autograd.cpp", "engine/ops/");
+  // A Tensor user never sees the kernels' C interface.
+  for (const char* header : {"tensor.hpp", "autograd.hpp", "device_backends.hpp"}) {
+    check_none(kRoot / "engine" / header, "engine/backend.hpp");
+  }
+}

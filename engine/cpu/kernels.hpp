@@ -1,6 +1,9 @@
 // The CPU backend's kernels, one declaration per entry of heed_backend. The fast kernels are
-// in this folder by family; the naive reference kernels they are tested against are in
-// reference.cpp, namespace heed::cpu::reference.
+// in this folder, one file per op family (engine/cpu/softmax.cpp, ...); the naive reference
+// kernels they are tested against sit under the same name in engine/cpu/reference/, namespace
+// heed::cpu::reference. copy, fill, unary, binary, where and the index kernels have no twin:
+// each is already the plain loop over its views (only split across threads), checked in the
+// tests against values computed independently.
 #pragma once
 
 #include "engine/backend.hpp"

@@ -333,6 +333,9 @@ Tensor operator/(double a, const Tensor& b) {
 
 // ---- Tensor methods ----
 
+Tensor Tensor::add(const Tensor& other) const {
+  return heed::add(*this, other);
+}
 Tensor Tensor::exp() const {
   return heed::exp(*this);
 }
