@@ -8,6 +8,7 @@ packages=(
   libopenblas-dev libtbb-dev
   libfmt-dev doctest-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libcairo2-dev
+  libpcre2-dev  # Unicode classes in GPT-2's tokenizer
   clang libclang-rt-14-dev  # the fuzz targets and the clang build of the suite (CI)
 )
 
