@@ -16,6 +16,7 @@ namespace heed {
 
 namespace {
 thread_local bool grad_mode = true;
+thread_local uint64_t backward_passes = 0;
 
 // Destroying the last handle to a long chain would recurse once per node (node -> edge -> node
 // ...) and overflow the stack. Instead, a dying node hands the nodes its edges hold to this
@@ -138,7 +139,12 @@ void accumulate_into_leaf(const Tensor& leaf, const Tensor& grad) {
 
 }  // namespace
 
+uint64_t backward_pass_number() {
+  return backward_passes;
+}
+
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
+  ++backward_passes;
   if (!root.requires_grad()) {
     fail(
         "backward: the tensor does not require grad and has no grad_fn (did an input call "
@@ -193,14 +199,22 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
     for (size_t i = 0; i < node->edges.size(); ++i) {
       const Edge& edge = node->edges[i];
       if (!edge.wants_gradient() || !grads[i].defined()) continue;
-      if (grads[i].shape() != edge.shape) {
+      // A leaf is checked as it is now, not as it was in the forward: one frozen since
+      // (requires_grad_(false)) gets nothing, and one moved by set_data (Module::to) in between
+      // is an error here rather than a gradient of the old dtype or device.
+      const Tensor leaf = edge.leaf ? Tensor(edge.leaf) : Tensor();
+      if (leaf.defined() && !leaf.requires_grad()) continue;
+      const Shape& shape = leaf.defined() ? leaf.shape() : edge.shape;
+      const DType dtype = leaf.defined() ? leaf.dtype() : edge.dtype;
+      const Device device = leaf.defined() ? leaf.device() : edge.device;
+      if (grads[i].shape() != shape) {
         fail("backward of '{}': gradient for input {} has shape {}, expected {}", node->name, i,
-             shape_str(grads[i].shape()), shape_str(edge.shape));
+             shape_str(grads[i].shape()), shape_str(shape));
       }
-      if (grads[i].dtype() != edge.dtype || grads[i].device() != edge.device) {
+      if (grads[i].dtype() != dtype || grads[i].device() != device) {
         fail("backward of '{}': gradient for input {} is {} on {}, expected {} on {}", node->name,
-             i, dtype_name(grads[i].dtype()), grads[i].device().str(), dtype_name(edge.dtype),
-             edge.device.str());
+             i, dtype_name(grads[i].dtype()), grads[i].device().str(), dtype_name(dtype),
+             device.str());
       }
       if (anomaly_detection && has_non_finite(grads[i])) {
         fail(
@@ -208,8 +222,8 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
             "the gradient of its input {} (shape {})",
             node->name, i, shape_str(edge.shape));
       }
-      if (edge.leaf) {
-        accumulate_into_leaf(Tensor(edge.leaf), grads[i]);
+      if (leaf.defined()) {
+        accumulate_into_leaf(leaf, grads[i]);
       } else {
         Tensor& sum = pending[edge.node.get()];
         sum = sum.defined() ? sum.add(grads[i]) : grads[i];  // gradients that meet add up

@@ -70,6 +70,10 @@ Tensor record(Tensor output, std::string name, std::vector<Tensor> inputs,
 // Runs the backward pass from `root` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
 
+// How many backward passes this thread has started. Closures that share state across nodes
+// (unbind's pieces) use it to tell one pass from the next, even after a pass that failed.
+uint64_t backward_pass_number();
+
 // Anomaly mode, as torch.autograd.detect_anomaly: every gradient a backward closure returns is
 // checked, and the first that holds NaN or inf is a heed::Error naming the op that produced it.
 // Off by default (it copies each gradient to the host); HEED_DETECT_ANOMALY=1 in the environment

@@ -1,5 +1,6 @@
 // Autograd: accumulation, reuse, broadcasting, retain_graph, freed graphs, no-grad, depth.
 #include <algorithm>
+#include <limits>
 
 #include "tests/helpers.hpp"
 
@@ -181,4 +182,34 @@ TEST_CASE("a graph holds what its backward closures saved, not every intermediat
   y.sum().backward();
   const std::vector<float> grad = x.grad().to_vector<float>();
   CHECK(std::all_of(grad.begin(), grad.end(), [](float g) { return g == 1024.0f; }));
+}
+
+TEST_CASE("a leaf is checked as it is at backward time, not as it was in the forward") {
+  Tensor frozen = tensor({1.0, 2.0}, {kFloat64}).requires_grad_();
+  Tensor trained = tensor({3.0, 4.0}, {kFloat64}).requires_grad_();
+  Tensor loss = (frozen * trained).sum();
+  frozen.requires_grad_(false);  // frozen after the forward: it gets no gradient
+  loss.backward();
+  CHECK(!frozen.grad().defined());
+  check_values(trained.grad(), {1.0, 2.0});
+
+  Tensor moved = tensor({1.0, 2.0}, {kFloat64}).requires_grad_();
+  Tensor product = (moved * moved).sum();
+  moved.set_data(moved.detach().to(kFloat32));  // as Module::to(kFloat32) between the two
+  check_error([&] { product.backward(); }, {"gradient for input", "float64", "expected float32"});
+}
+
+TEST_CASE("unbind's pieces still carry gradients after a backward pass that failed") {
+  Tensor x = tensor({1.0, 2.0, 3.0}, {kFloat64}).requires_grad_();
+  const std::vector<Tensor> pieces = unbind(x, 0);
+  // A pass that fails after two pieces ran and before `joined` (the pieces of `both` run
+  // before the product with inf, whose gradient anomaly mode refuses).
+  Tensor both = pieces[0] * 2.0 + pieces[1] * 3.0;
+  set_detect_anomaly(true);
+  const Tensor poisoned = pieces[2] * std::numeric_limits<double>::infinity();
+  check_error([&] { (poisoned + both).backward({}, true); }, {"anomaly detected"});
+  set_detect_anomaly(false);
+  x.zero_grad();
+  both.backward();
+  check_values(x.grad(), {2.0, 3.0, 0.0});
 }

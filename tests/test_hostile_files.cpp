@@ -95,7 +95,7 @@ TEST_CASE("a header nested 100,000 deep is refused without recursion, and messag
   try {
     parse_safetensors(
         safetensors_bytes(
-            R"({")" + long_text + R"(":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", "xx"),
+            R"({")" + long_text + R"(":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})", "x"),
         "long");
     FAIL("expected an error");
   } catch (const Error& e) {
@@ -241,4 +241,46 @@ TEST_CASE("a checkpoint of another format version, or with a bad generator state
   // Weights saved by another tool (no heed.format at all) load.
   save_safetensors(path, model.state_dict());
   nn::load_checkpoint(path, model);
+}
+
+TEST_CASE("safetensors F16 and BF16 tensors are read as float32, value for value") {
+  // 1, -2, the smallest subnormal 2^-24, 65504 (the largest half), inf; and 1, -3 in bfloat16.
+  const std::vector<uint16_t> halves = {0x3C00, 0xC000, 0x0001, 0x7BFF, 0x7C00};
+  const std::vector<uint16_t> brains = {0x3F80, 0xC040};
+  const std::string header = R"({"h":{"dtype":"F16","shape":[5],"data_offsets":[0,10]},)"
+                             R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[10,14]}})";
+  std::string bytes(8, '\0');
+  const uint64_t length = header.size();
+  std::memcpy(bytes.data(), &length, 8);
+  bytes += header;
+  for (const auto* values : {&halves, &brains}) {
+    bytes.append(reinterpret_cast<const char*>(values->data()), values->size() * 2);
+  }
+  const SafetensorsFile file = parse_safetensors(bytes, "test");
+  const Tensor h = file.tensors.at("h"), b = file.tensors.at("b");
+  CHECK(h.dtype() == kFloat32);
+  const std::vector<float> hv = h.to_vector<float>();
+  CHECK(hv[0] == 1.0f);
+  CHECK(hv[1] == -2.0f);
+  CHECK(hv[2] == std::ldexp(1.0f, -24));
+  CHECK(hv[3] == 65504.0f);
+  CHECK(std::isinf(hv[4]));
+  CHECK(b.to_vector<float>() == std::vector<float>{1.0f, -3.0f});
+  // A half tensor's byte count is two per element: four bytes for five elements is refused.
+  const std::string bad = R"({"h":{"dtype":"F16","shape":[5],"data_offsets":[0,4]}})";
+  check_error(
+      [&] {
+        std::string file_bytes(8, '\0');
+        const uint64_t n = bad.size();
+        std::memcpy(file_bytes.data(), &n, 8);
+        parse_safetensors(file_bytes + bad + std::string(4, '\0'), "test");
+      },
+      {"needs 10 bytes"});
+  // Other dtypes are still named.
+  const std::string int8 = R"({"q":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}})";
+  std::string int8_bytes(8, '\0');
+  const uint64_t n8 = int8.size();
+  std::memcpy(int8_bytes.data(), &n8, 8);
+  check_error([&] { parse_safetensors(int8_bytes + int8 + std::string(1, '\0'), "test"); },
+              {"unsupported dtype", "I8", "F16 and BF16"});
 }

@@ -22,6 +22,7 @@
 #include "engine/error.hpp"
 #include "engine/io/crc32c.hpp"
 #include "engine/io/file_lock.hpp"
+#include "engine/io/half_precision.hpp"
 #include "engine/io/json_reader.hpp"
 
 namespace heed {
@@ -76,11 +77,15 @@ Json parse_header(std::string_view text, const std::string& where) {
   return parse_untrusted_json(text, "load_safetensors: the header of " + where);
 }
 
+// How a tensor's elements are stored: as its dtype, or as 16-bit floats widened to float32.
+enum class Stored { AsDtype, F16, BF16 };
+
 struct Entry {
   std::string name;
   DType dtype;
   Shape shape;
   uint64_t begin, end;
+  Stored stored = Stored::AsDtype;
 };
 
 // One tensor's entry, checked field by field; data_offsets are checked against the others later.
@@ -94,9 +99,12 @@ Entry parse_entry(const std::string& name, const Json& entry, const std::string&
   }
   Entry e{name, kFloat32, {}, 0, 0};
   const Json& dtype = entry["dtype"];
-  if (!dtype.is_string() || !dtype_from_safetensors(dtype.get<std::string>(), e.dtype)) {
-    bad(fmt::format("unsupported dtype {} (heed reads F32, F64, I64 and BOOL)",
-                    describe_json(dtype)));
+  if (dtype == "F16" || dtype == "BF16") {
+    e.stored = dtype == "F16" ? Stored::F16 : Stored::BF16;  // read into float32
+  } else if (!dtype.is_string() || !dtype_from_safetensors(dtype.get<std::string>(), e.dtype)) {
+    bad(fmt::format(
+        "unsupported dtype {} (heed reads F32, F64, I64 and BOOL, and F16 and BF16 as F32)",
+        describe_json(dtype)));
   }
   const Json& shape = entry["shape"];
   if (!shape.is_array() || shape.size() > size_t(kMaxDims)) {
@@ -121,7 +129,8 @@ Entry parse_entry(const std::string& name, const Json& entry, const std::string&
   for (int64_t size : e.shape) {
     if (!multiply_fits(numel, size, numel)) bad("its shape has too many elements");
   }
-  if (!bytes_fit(numel, element_size(e.dtype), bytes)) bad("its shape needs too many bytes");
+  const size_t stored_size = e.stored == Stored::AsDtype ? element_size(e.dtype) : 2;
+  if (!bytes_fit(numel, stored_size, bytes)) bad("its shape needs too many bytes");
   if (e.begin > e.end || e.end - e.begin != bytes) {
     bad(fmt::format("shape {} of {} needs {} bytes, data_offsets [{}, {}] give {}",
                     shape_str(e.shape), dtype.get<std::string>(), bytes, e.begin, e.end,
@@ -282,7 +291,16 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& whe
   }
   for (const Entry& e : entries) {
     Tensor tensor = empty(e.shape, {e.dtype});
-    std::memcpy(tensor.raw_data(), data.data() + e.begin, e.end - e.begin);
+    if (e.stored == Stored::AsDtype) {
+      std::memcpy(tensor.raw_data(), data.data() + e.begin, e.end - e.begin);
+    } else {
+      float* out = tensor.data_ptr<float>();
+      for (int64_t i = 0; i < tensor.numel(); ++i) {
+        uint16_t bits = 0;
+        std::memcpy(&bits, data.data() + e.begin + 2 * static_cast<uint64_t>(i), 2);
+        out[i] = e.stored == Stored::F16 ? float_from_f16(bits) : float_from_bf16(bits);
+      }
+    }
     file.tensors.emplace(e.name, tensor);
   }
   return file;

@@ -35,7 +35,9 @@ void save_safetensors(const std::filesystem::path& path,
 // heed::Error that says which and where; nothing is read out of bounds. The rules are those of
 // the reference implementation (header at most 100 MiB, JSON at most 128 deep, no duplicate
 // keys, canonical dtype names, data_offsets that tile the data exactly), plus the checksum where
-// the file has one; files without it (written by other tools) load as well.
+// the file has one; files without it (written by other tools) load as well. F32, F64, I64 and
+// BOOL load as their dtype; F16 and BF16 (as most published checkpoints ship) load as float32,
+// exactly; any other dtype is an error naming it.
 SafetensorsFile load_safetensors(const std::filesystem::path& path);
 
 // The same checks on bytes in memory; `where` names them in errors (the fuzz targets use this).

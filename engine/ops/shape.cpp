@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 #include "engine/checked_size.hpp"
 #include "engine/ops/common.hpp"
@@ -397,23 +398,31 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
   // Autograd runs a node only after every node that uses it, so `joined` runs after all the
   // pieces and finds the buffer complete. It runs only if some gradient reaches it, so the
   // first piece to run sends it the buffer; the others send nothing.
-  auto gradient_of_x = std::make_shared<Tensor>();  // the shared buffer, x's shape
+  // One pass's shared buffer, and which backward pass made it: a piece that finds a buffer from
+  // an earlier pass (one that failed before `joined` took it) starts a fresh one.
+  struct SharedGradient {
+    Tensor buffer;  // x's shape
+    uint64_t pass = 0;
+  };
+  auto gradient_of_x = std::make_shared<SharedGradient>();
   const Tensor joined = record(x.detach(), "unbind", {x}, [gradient_of_x](const Tensor&) {
     // dx = the buffer the pieces filled, slice by slice
-    Tensor dx = *gradient_of_x;
-    *gradient_of_x = Tensor();  // a second backward pass (retain_graph) starts a fresh buffer
-    return std::vector<Tensor>{dx};
+    return std::vector<Tensor>{std::exchange(gradient_of_x->buffer, Tensor())};
   });
   for (int64_t i = 0; i < x.size(d); ++i) {
     const Tensor piece = joined.detach().select(d, i);
     pieces.push_back(record(piece, "unbind", {joined},
                             [gradient_of_x, d, i, shape = x.shape()](const Tensor& dy) {
                               // piece_i = x.select(d, i): dx.select(d, i) = dy
-                              const bool first_to_run = !gradient_of_x->defined();
-                              if (first_to_run)
-                                *gradient_of_x = zeros(shape, {dy.dtype(), dy.device()});
-                              gradient_of_x->select(d, i).copy_(dy);
-                              return std::vector<Tensor>{first_to_run ? *gradient_of_x : Tensor()};
+                              SharedGradient& shared = *gradient_of_x;
+                              const bool first_to_run =
+                                  !shared.buffer.defined() || shared.pass != backward_pass_number();
+                              if (first_to_run) {
+                                shared.buffer = zeros(shape, {dy.dtype(), dy.device()});
+                                shared.pass = backward_pass_number();
+                              }
+                              shared.buffer.select(d, i).copy_(dy);
+                              return std::vector<Tensor>{first_to_run ? shared.buffer : Tensor()};
                             }));
   }
   return pieces;
