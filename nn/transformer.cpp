@@ -20,13 +20,15 @@ TransformerBlock::TransformerBlock(int64_t embed_dim, int64_t num_heads,
                                    TransformerBlockOptions opts)
     : Module("TransformerBlock"), options(std::move(opts)) {
   const int64_t hidden = options.mlp_ratio * embed_dim;
-  ln_1 = register_module("ln_1", std::make_shared<LayerNorm>(Shape{embed_dim}, 1e-5, true,
-                                                             options.bias, options.dtype));
+  ln_1 =
+      register_module("ln_1", std::make_shared<LayerNorm>(Shape{embed_dim}, options.layer_norm_eps,
+                                                          true, options.bias, options.dtype));
   attn = register_module("attn",
                          std::make_shared<MultiHeadAttention>(embed_dim, num_heads, options.dropout,
                                                               options.bias, options.dtype));
-  ln_2 = register_module("ln_2", std::make_shared<LayerNorm>(Shape{embed_dim}, 1e-5, true,
-                                                             options.bias, options.dtype));
+  ln_2 =
+      register_module("ln_2", std::make_shared<LayerNorm>(Shape{embed_dim}, options.layer_norm_eps,
+                                                          true, options.bias, options.dtype));
   c_fc = std::make_shared<Linear>(embed_dim, hidden, options.bias, options.dtype);
   c_proj = std::make_shared<Linear>(hidden, embed_dim, options.bias, options.dtype);
   register_module("mlp", std::make_shared<MlpNames>(c_fc, c_proj));

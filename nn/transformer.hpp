@@ -17,6 +17,7 @@ struct TransformerBlockOptions {
   double dropout = 0.0;
   bool bias = true;
   std::string gelu_approximate = "tanh";  // GPT-2's; "none" for the exact erf form
+  double layer_norm_eps = 1e-5;           // GPT-2's layer_norm_epsilon
   DType dtype = kFloat32;
 };
 

@@ -26,10 +26,11 @@ GPTConfig GPTConfig::preset(const std::string& name) {
 }
 
 std::string GPTConfig::to_json() const {
-  return nlohmann::json{{"vocab_size", vocab_size},  {"block_size", block_size},
-                        {"n_layer", n_layer},        {"n_head", n_head},
-                        {"n_embd", n_embd},          {"dropout", dropout},
-                        {"tie_weights", tie_weights}}
+  return nlohmann::json{{"vocab_size", vocab_size},   {"block_size", block_size},
+                        {"n_layer", n_layer},         {"n_head", n_head},
+                        {"n_embd", n_embd},           {"dropout", dropout},
+                        {"tie_weights", tie_weights}, {"layer_norm_eps", layer_norm_eps},
+                        {"exact_gelu", exact_gelu}}
       .dump();
 }
 
@@ -44,6 +45,9 @@ GPTConfig GPTConfig::from_json(const std::string& text, const std::string& where
   c.n_embd = heed::json_integer(j, "n_embd", what);
   c.dropout = heed::json_number(j, "dropout", what);
   c.tie_weights = heed::json_bool(j, "tie_weights", what);
+  // Checkpoints written before these two existed had GPT-2's values.
+  if (j.contains("layer_norm_eps")) c.layer_norm_eps = heed::json_number(j, "layer_norm_eps", what);
+  if (j.contains("exact_gelu")) c.exact_gelu = heed::json_bool(j, "exact_gelu", what);
   c.validate(what);
   return c;
 }
@@ -56,6 +60,7 @@ void GPTConfig::validate(const std::string& where) const {
   check_field(where, "n_head", n_head, limits::n_head);
   check_field(where, "n_embd", n_embd, limits::n_embd);
   check_field(where, "dropout", dropout, limits::dropout);
+  check_field(where, "layer_norm_eps", layer_norm_eps, limits::layer_norm_eps);
   if (n_embd % n_head != 0) {
     fail("{}: n_embd ({}) must be a multiple of n_head ({})", where, n_embd, n_head);
   }
@@ -69,9 +74,13 @@ GPT::GPT(GPTConfig config) : nn::Module("GPT"), config_(config) {
   blocks_ = register_module("h", std::make_shared<nn::ModuleList<nn::TransformerBlock>>());
   for (int64_t i = 0; i < c.n_layer; ++i) {
     blocks_->push_back(std::make_shared<nn::TransformerBlock>(
-        c.n_embd, c.n_head, nn::TransformerBlockOptions{.dropout = c.dropout}));
+        c.n_embd, c.n_head,
+        nn::TransformerBlockOptions{.dropout = c.dropout,
+                                    .gelu_approximate = c.exact_gelu ? "none" : "tanh",
+                                    .layer_norm_eps = c.layer_norm_eps}));
   }
-  ln_f_ = register_module("ln_f", std::make_shared<nn::LayerNorm>(Shape{c.n_embd}));
+  ln_f_ =
+      register_module("ln_f", std::make_shared<nn::LayerNorm>(Shape{c.n_embd}, c.layer_norm_eps));
   if (!c.tie_weights) {
     lm_head_ =
         register_module("lm_head", std::make_shared<nn::Linear>(c.n_embd, c.vocab_size, false));

@@ -26,6 +26,7 @@ inline constexpr examples::IntRange n_layer{1, 256};
 inline constexpr examples::IntRange n_head{1, 256};
 inline constexpr examples::IntRange n_embd{1, 16384};
 inline constexpr examples::RealRange dropout{0, 1, false, true};
+inline constexpr examples::RealRange layer_norm_eps{0, 1, true, false};  // (0, 1]
 }  // namespace limits
 
 struct GPTConfig {
@@ -34,6 +35,8 @@ struct GPTConfig {
   int64_t n_layer = 2, n_head = 4, n_embd = 64;
   double dropout = 0.0;
   bool tie_weights = false;  // lm_head shares the token embedding's matrix
+  double layer_norm_eps = 1e-5;
+  bool exact_gelu = false;  // GELU's erf form; false: the tanh form (GPT-2's gelu_new)
 
   // nano: 3 layers, 3 heads, 48 dims; tiny: 2/4/64, block 64; small: 4/4/128, block 128;
   // medium: 6/6/384, block 256. Throws heed::Error for an unknown name.

@@ -1,0 +1,254 @@
+// Hugging Face GPT-2 folders into heed's GPT: config.json, the safetensors weights (one file or
+// shards) and the tokenizer, each read as untrusted input.
+#include "examples/gpt/pretrained.hpp"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "engine/error.hpp"
+#include "engine/io/json_reader.hpp"
+#include "engine/io/safetensors.hpp"
+
+namespace gpt {
+
+using heed::fail;
+using heed::printable;
+using heed::Tensor;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A config field that may be absent (transformers fills in its default), else of one type.
+int64_t integer_or(const nlohmann::json& config, const char* key, int64_t fallback,
+                   const std::string& where) {
+  if (!config.contains(key) || config[key].is_null()) return fallback;
+  return heed::json_integer(config, key, where);
+}
+bool bool_or(const nlohmann::json& config, const char* key, bool fallback,
+             const std::string& where) {
+  if (!config.contains(key) || config[key].is_null()) return fallback;
+  return heed::json_bool(config, key, where);
+}
+
+// Joins the first few entries of a list for an error message.
+std::string some_of(const std::vector<std::string>& entries) {
+  std::string out;
+  for (size_t i = 0; i < entries.size() && i < 6; ++i) out += (i ? ", " : "") + entries[i];
+  if (entries.size() > 6) out += fmt::format(" and {} more", entries.size() - 6);
+  return out;
+}
+
+}  // namespace
+
+GPTConfig gpt2_config_from_json(const std::string& text, const std::string& where) {
+  const nlohmann::json config = heed::parse_untrusted_json(text, where);
+  if (!config.is_object()) fail("{}: expected a JSON object", where);
+  if (config.contains("model_type") && config["model_type"] != "gpt2") {
+    fail("{}: model_type is {}, expected \"gpt2\"", where,
+         heed::describe_json(config["model_type"]));
+  }
+  GPTConfig c;
+  c.vocab_size = integer_or(config, "vocab_size", 50257, where);
+  c.n_embd = integer_or(config, "n_embd", 768, where);
+  c.n_layer = integer_or(config, "n_layer", 12, where);
+  c.n_head = integer_or(config, "n_head", 12, where);
+  c.block_size = integer_or(config, "n_positions", integer_or(config, "n_ctx", 1024, where), where);
+  c.layer_norm_eps = config.contains("layer_norm_epsilon")
+                         ? heed::json_number(config, "layer_norm_epsilon", where)
+                         : 1e-5;
+  c.tie_weights = bool_or(config, "tie_word_embeddings", true, where);
+  c.dropout = 0.0;  // inference and fine-tuning start without dropout; train sets its own
+  const std::string activation = config.contains("activation_function")
+                                     ? heed::json_string(config, "activation_function", where)
+                                     : "gelu_new";
+  if (activation == "gelu_new" || activation == "gelu_pytorch_tanh") {
+    c.exact_gelu = false;
+  } else if (activation == "gelu") {
+    c.exact_gelu = true;
+  } else {
+    fail("{}: activation_function {} is not one heed runs (gelu_new, gelu_pytorch_tanh, gelu)",
+         where, printable(activation));
+  }
+  const int64_t inner = integer_or(config, "n_inner", 4 * c.n_embd, where);
+  if (inner != 4 * c.n_embd) {
+    fail("{}: n_inner is {}; heed's blocks have an MLP of 4 * n_embd = {}", where, inner,
+         4 * c.n_embd);
+  }
+  for (const char* unsupported : {"scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"}) {
+    if (bool_or(config, unsupported, false, where)) {
+      fail("{}: {} is set, which heed's attention does not do", where, unsupported);
+    }
+  }
+  if (!bool_or(config, "scale_attn_weights", true, where)) {
+    fail("{}: scale_attn_weights is false; heed's attention always scales by 1/sqrt(head dim)",
+         where);
+  }
+  c.validate(where);
+  return c;
+}
+
+heed::nn::StateDict read_hf_tensors(const std::string& folder) {
+  const fs::path dir(folder);
+  if (!fs::is_directory(dir)) fail("--pretrained: {} is not a folder", folder);
+  heed::nn::StateDict tensors;
+  std::map<std::string, std::string> shard_of;  // tensor -> the file it came from
+  auto take = [&](const fs::path& file) {
+    heed::SafetensorsFile loaded = heed::load_safetensors(file);
+    for (auto& [name, tensor] : loaded.tensors) {
+      if (!tensors.emplace(name, tensor).second) {
+        fail("{}: the tensor {} is in more than one shard", folder, printable(name));
+      }
+      shard_of[name] = file.filename().string();
+    }
+  };
+  if (fs::exists(dir / "model.safetensors")) {
+    take(dir / "model.safetensors");
+    return tensors;
+  }
+  if (fs::exists(dir / "model.safetensors.index.json")) {
+    const std::string where = (dir / "model.safetensors.index.json").string();
+    const nlohmann::json index = heed::parse_untrusted_json(
+        examples::read_regular_file(where, "model.safetensors.index.json"), where);
+    if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
+      fail("{}: expected an object with a weight_map of tensor -> shard file", where);
+    }
+    std::set<std::string> shards;
+    for (const auto& [name, shard] : index["weight_map"].items()) {
+      if (!shard.is_string()) {
+        fail("{}: the shard of {} is {}, expected a file name", where, printable(name),
+             heed::describe_json(shard));
+      }
+      // A shard is a file in this folder: no path may lead out of it.
+      const std::string file = shard.get<std::string>();
+      if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..") {
+        fail("{}: the shard {} of {} is not a plain file name in the folder", where,
+             printable(file), printable(name));
+      }
+      shards.insert(file);
+    }
+    for (const std::string& shard : shards) take(dir / shard);
+    for (const auto& [name, shard] : index["weight_map"].items()) {
+      if (shard_of.count(name) == 0 || shard_of[name] != shard.get<std::string>()) {
+        fail("{}: the index lists {} in {}, which does not hold it", where, printable(name),
+             printable(shard.get<std::string>()));
+      }
+    }
+    return tensors;
+  }
+  if (fs::exists(dir / "pytorch_model.bin")) {
+    fail(
+        "{}: only pytorch_model.bin is here; heed reads safetensors only (loading a .bin runs "
+        "Python's pickle). Convert it once with: python3 -c \"from transformers import "
+        "AutoModelForCausalLM as M; M.from_pretrained('{}').save_pretrained('{}', "
+        "safe_serialization=True)\"",
+        folder, folder, folder);
+  }
+  fail("{}: no model.safetensors or model.safetensors.index.json here", folder);
+}
+
+void load_gpt2_tensors(GPT& model, const heed::nn::StateDict& hf, const std::string& where) {
+  // heed's name -> (Hugging Face's name, transposed?)
+  const GPTConfig& c = model.config();
+  std::map<std::string, std::pair<std::string, bool>> wanted = {
+      {"wte.weight", {"wte.weight", false}},
+      {"wpe.weight", {"wpe.weight", false}},
+      {"ln_f.weight", {"ln_f.weight", false}},
+      {"ln_f.bias", {"ln_f.bias", false}}};
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    const std::string h = fmt::format("h.{}.", i);
+    for (const char* norm : {"ln_1", "ln_2"}) {
+      wanted[h + norm + ".weight"] = {h + norm + ".weight", false};
+      wanted[h + norm + ".bias"] = {h + norm + ".bias", false};
+    }
+    wanted[h + "attn.in_proj_weight"] = {h + "attn.c_attn.weight", true};
+    wanted[h + "attn.in_proj_bias"] = {h + "attn.c_attn.bias", false};
+    wanted[h + "attn.out_proj.weight"] = {h + "attn.c_proj.weight", true};
+    wanted[h + "attn.out_proj.bias"] = {h + "attn.c_proj.bias", false};
+    for (const char* layer : {"mlp.c_fc", "mlp.c_proj"}) {
+      wanted[h + layer + ".weight"] = {h + layer + ".weight", true};
+      wanted[h + layer + ".bias"] = {h + layer + ".bias", false};
+    }
+  }
+  if (!c.tie_weights) wanted["lm_head.weight"] = {"lm_head.weight", false};
+
+  // The file's tensors under their names without "transformer.", buffers skipped.
+  std::map<std::string, Tensor> by_name;
+  std::vector<std::string> unexpected;
+  for (const auto& [full_name, tensor] : hf) {
+    std::string name = full_name;
+    if (name.rfind("transformer.", 0) == 0) name = name.substr(12);
+    const bool buffer =
+        name.size() > 9 && (name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias"));
+    if (buffer || (c.tie_weights && name == "lm_head.weight")) continue;
+    by_name[name] = tensor;
+  }
+  std::set<std::string> used;
+  std::vector<std::string> missing, misshapen;
+  std::map<std::string, Tensor> converted;
+  const auto parameters = model.named_parameters();
+  for (const auto& [heed_name, parameter] : parameters) {
+    const auto rule = wanted.find(heed_name);
+    if (rule == wanted.end())
+      fail("{}: heed's GPT has a parameter {} with no GPT-2 name", where, heed_name);
+    const auto found = by_name.find(rule->second.first);
+    if (found == by_name.end()) {
+      missing.push_back(printable(rule->second.first));
+      continue;
+    }
+    used.insert(rule->second.first);
+    Tensor value = found->second;
+    if (rule->second.second) {
+      if (value.dim() != 2) {
+        misshapen.push_back(fmt::format("{} {} (expected 2-D)", printable(rule->second.first),
+                                        heed::shape_str(value.shape())));
+        continue;
+      }
+      value = value.t();  // Conv1D's (in, out) -> Linear's (out, in)
+    }
+    if (value.shape() != parameter.shape()) {
+      misshapen.push_back(fmt::format(
+          "{} {} (expected {})", printable(rule->second.first),
+          heed::shape_str(found->second.shape()),
+          heed::shape_str(rule->second.second ? parameter.t().shape() : parameter.shape())));
+      continue;
+    }
+    converted[heed_name] = value.to(parameter.dtype());
+  }
+  for (const auto& [name, tensor] : by_name) {
+    if (used.count(name) == 0) unexpected.push_back(printable(name));
+  }
+  if (!missing.empty() || !unexpected.empty() || !misshapen.empty()) {
+    std::string problems;
+    if (!missing.empty()) problems += fmt::format("; missing: {}", some_of(missing));
+    if (!unexpected.empty()) problems += fmt::format("; unexpected: {}", some_of(unexpected));
+    if (!misshapen.empty()) problems += fmt::format("; wrong shape: {}", some_of(misshapen));
+    fail("{}: the weights do not fit a GPT-2 of {} layers, {} wide, vocabulary {}{}", where,
+         c.n_layer, c.n_embd, c.vocab_size, problems);
+  }
+  heed::NoGradGuard no_grad;
+  for (const auto& [name, parameter] : parameters) {
+    Tensor target = parameter;  // a handle to the same storage
+    target.copy_(converted.at(name));
+  }
+}
+
+Pretrained load_pretrained(const std::string& folder) {
+  const fs::path dir(folder);
+  if (!fs::is_directory(dir)) fail("--pretrained: {} is not a folder", folder);
+  const std::string config_path = (dir / "config.json").string();
+  if (!fs::exists(config_path)) fail("--pretrained: {} has no config.json", folder);
+  const GPTConfig config =
+      gpt2_config_from_json(examples::read_regular_file(config_path, "config.json"), config_path);
+  ByteLevelBPE tokenizer = ByteLevelBPE::from_folder(folder);
+  if (tokenizer.vocab_size() > config.vocab_size) {
+    fail("{}: the tokenizer has {} ids but the model's vocabulary is {}", folder,
+         tokenizer.vocab_size(), config.vocab_size);
+  }
+  auto model = std::make_shared<GPT>(config);
+  load_gpt2_tensors(*model, read_hf_tensors(folder), folder);
+  model->eval();
+  return Pretrained{config, std::move(model), std::move(tokenizer)};
+}
+
+}  // namespace gpt
