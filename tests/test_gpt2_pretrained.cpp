@@ -2,6 +2,10 @@
 // transformers in tests/generate_gpt2_model.py) run by heed: the same logits, the same greedy
 // tokens one by one and as a left-padded batch, the same loss; F16, BF16 and sharded files; and
 // every kind of bad folder refused with its reason.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -169,4 +173,43 @@ TEST_CASE("gpt2 pretrained: bad folders, configs and weights are refused with th
   plain["h.0.attn.bias"] = zeros({1, 1, 128, 128});
   plain["h.0.attn.masked_bias"] = zeros({});
   CHECK_NOTHROW(gpt::load_gpt2_tensors(model, plain, "w"));
+}
+
+TEST_CASE("gpt2 pretrained: a stop token ends its row only, keeping the token") {
+  const gpt::Pretrained pretrained = gpt::load_pretrained(kFolder.string());
+  const nlohmann::json a = answers();
+  const auto prompts = a["prompt_ids"].get<std::vector<std::vector<int64_t>>>();
+  const auto full = a["greedy_batched"].get<std::vector<std::vector<int64_t>>>();
+  gpt::SamplingOptions greedy;
+  greedy.max_new_tokens = 12;
+  greedy.temperature = 0;
+  greedy.stop_token = 199;  // "\n" here: every row makes one, at different steps
+  Generator generator(0);
+  const auto stopped = gpt::generate(*pretrained.model, prompts, greedy, generator);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const auto end = std::find(full[i].begin(), full[i].end(), 199);
+    REQUIRE(end != full[i].end());
+    CHECK(stopped[i] == std::vector<int64_t>(full[i].begin(), end + 1));
+  }
+}
+
+TEST_CASE("gpt sample --pretrained writes transformers' greedy tokens as JSON") {
+  TemporaryDirectory folder;
+  const fs::path json = folder.path / "out.json";
+  const std::string command = fmt::format(
+      "'{}' sample --pretrained '{}' --temperature 0 --max-new-tokens 12 --json '{}' "
+      "'It will rain in the' 'I want to eat a big bowl of' 'My dog is' > '{}' 2>&1",
+      HEED_GPT_EXE, kFolder.string(), json.string(), (folder.path / "log").string());
+  REQUIRE_MESSAGE(std::system(command.c_str()) == 0, read_bytes(folder.path / "log"));
+  const nlohmann::json out = nlohmann::json::parse(read_bytes(json));
+  const nlohmann::json a = answers();
+  CHECK(out["prompt_ids"] == a["prompt_ids"]);
+  CHECK(out["generated_ids"] == a["greedy_batched"]);
+  CHECK(out["texts"][0].get<std::string>().rfind("It will rain in the", 0) == 0);
+  // Past the model's 128 positions: one clear line, exit 2.
+  const std::string too_long =
+      fmt::format("'{}' sample --pretrained '{}' --max-new-tokens 200 'My dog is' > '{}' 2>&1",
+                  HEED_GPT_EXE, kFolder.string(), (folder.path / "log").string());
+  CHECK(WEXITSTATUS(std::system(too_long.c_str())) == 2);
+  CHECK(read_bytes(folder.path / "log").find("exceeds the block size 128") != std::string::npos);
 }

@@ -75,15 +75,7 @@ void write_eval_json(const std::string& path, const EvalResult& r) {
                                    {"corpus_bleu4", r.corpus_bleu4},
                                    {"mean_bleu2", r.mean_bleu2},
                                    {"pairs", pairs}};
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << document.dump(1) << "\n";
-    if (!out) fail("--json: cannot write {}", temporary);
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) fail("--json: cannot move {} into place: {}", path, error.message());
+  examples::write_file_atomically(path, document.dump(1) + "\n", "--json");
 }
 
 std::string summary(const EvalResult& r) {

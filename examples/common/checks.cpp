@@ -171,4 +171,17 @@ std::string kept_checkpoint(const std::optional<int64_t>& saved, std::string_vie
   return fmt::format("the checkpoint of {} {} in {} is kept", unit, *saved, path);
 }
 
+void write_file_atomically(const std::string& path, const std::string& text,
+                           std::string_view flag) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) heed::fail("{}: cannot write {}", flag, temporary);
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) heed::fail("{}: cannot move {} into place: {}", flag, path, error.message());
+}
+
 }  // namespace examples

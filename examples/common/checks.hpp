@@ -52,6 +52,10 @@ void check_output_directory(const std::string& path, std::string_view flag);
 // The whole of a regular file (not a directory, a pipe or a device), read as bytes.
 std::string read_regular_file(const std::string& path, std::string_view what);
 
+// Writes `text` to `path` + ".tmp", then renames it over `path`: a reader never sees half a file.
+// `flag` names the option in errors.
+void write_file_atomically(const std::string& path, const std::string& text, std::string_view flag);
+
 // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF, no stray
 // continuation bytes or truncated sequences. The error names `where` and the byte offset.
 void check_utf8(std::string_view text, const std::string& where);

@@ -96,15 +96,23 @@ std::vector<std::vector<int64_t>> generate(GPT& model,
                                  .position_ids = int_tensor(positions, {batch, width}).to(device),
                                  .caches = &caches});  // (B, T, V)
   std::vector<std::vector<int64_t>> generated(prompts.size());
+  std::vector<bool> stopped(prompts.size(), false);
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     const Tensor last = logits.select(1, logits.size(1) - 1).to(kFloat64);  // (B, V)
     std::vector<int64_t> chosen;
     for (int64_t b = 0; b < batch; ++b) {
+      const auto row = static_cast<size_t>(b);
+      if (stopped[row]) {  // fed its stop token again; nothing more is kept for it
+        chosen.push_back(options.stop_token);
+        continue;
+      }
       chosen.push_back(choose_token(last.select(0, b).to_vector<double>(), options, generator));
-      generated[static_cast<size_t>(b)].push_back(chosen.back());
+      generated[row].push_back(chosen.back());
+      stopped[row] = options.stop_token >= 0 && chosen.back() == options.stop_token;
     }
     if (on_token) on_token(chosen);
-    if (step + 1 == options.max_new_tokens) break;
+    const bool all_stopped = std::all_of(stopped.begin(), stopped.end(), [](bool s) { return s; });
+    if (step + 1 == options.max_new_tokens || all_stopped) break;
     mask = cat({mask, ones({batch, 1}, {kFloat32, device})}, 1);  // (B, S + 1)
     std::vector<int64_t> step_positions;
     for (auto& p : next_position) step_positions.push_back(p++);

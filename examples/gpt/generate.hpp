@@ -19,6 +19,9 @@ struct SamplingOptions {
   double temperature = 1.0;  // 0: greedy (always the most likely token)
   int64_t top_k = 0;         // > 0: sample among the k most likely tokens only
   double top_p = 1.0;        // < 1: sample among the most likely tokens whose total is p
+  // >= 0: a row that produces this token (GPT-2's <|endoftext|>) stops there, keeping it, while
+  // the others go on; generation ends when every row has stopped.
+  int64_t stop_token = -1;
 };
 
 // The range of every sampling flag (checked by check_sampling_options and shown by --help).
@@ -35,8 +38,10 @@ void check_sampling_options(const SamplingOptions& options);
 // Called after every step with the token just chosen for each prompt.
 using TokenCallback = std::function<void(const std::vector<int64_t>& tokens)>;
 
-// Returns, for each prompt, the new tokens only. Prompts must be non-empty, and the longest
-// prompt plus max_new_tokens must fit in the model's block size.
+// Returns, for each prompt, the new tokens only (up to and including the stop token, if one is
+// set and produced). Prompts must be non-empty, and the longest prompt plus max_new_tokens must
+// fit in the model's block size. The callback sees every row's token at each step, the stop
+// token again for a row that has stopped.
 std::vector<std::vector<int64_t>> generate(GPT& model,
                                            const std::vector<std::vector<int64_t>>& prompts,
                                            const SamplingOptions& options,

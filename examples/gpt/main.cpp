@@ -2,11 +2,13 @@
 //   gpt train                       minGPT's 2-digit adder, nothing to download
 //   gpt train --data input.txt      character-level language modelling on a text file
 //   gpt sample "ROMEO:" "JULIET:"   batched, left-padded generation with a key/value cache
+//   gpt sample --pretrained DIR "It will rain in the" ...   a GPT-2 in Hugging Face's format
 // Every flag is documented in --help. Errors print one line and exit with status 2.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +16,7 @@
 #include "examples/common/flags.hpp"
 #include "examples/common/heatmap.hpp"
 #include "examples/gpt/generate.hpp"
+#include "examples/gpt/pretrained.hpp"
 #include "examples/gpt/train.hpp"
 
 using namespace gpt;
@@ -22,6 +25,8 @@ namespace {
 
 struct SampleOptions {
   std::string checkpoint = "gpt.safetensors";
+  std::string pretrained;  // a Hugging Face GPT-2 folder, instead of a heed checkpoint
+  std::string json;        // where to write prompts, ids and texts as JSON
   std::vector<std::string> prompts;
   SamplingOptions sampling;
   uint64_t seed = 0;
@@ -38,9 +43,16 @@ std::string visible(const std::string& symbol) {
   return symbol;
 }
 
+// What sample needs of a tokenizer: the character vocabulary of heed's checkpoints, or GPT-2's
+// byte-level BPE.
+struct TextCodec {
+  std::function<std::vector<int64_t>(const std::string&)> encode;
+  std::function<std::string(const std::vector<int64_t>&)> decode;
+};
+
 // Runs the first prompt and its continuation through the model once more and draws the
 // attention weights of one layer (every head, or one).
-void draw_attention(GPT& model, const Vocabulary& vocabulary, const std::vector<int64_t>& tokens,
+void draw_attention(GPT& model, const TextCodec& vocabulary, const std::vector<int64_t>& tokens,
                     const SampleOptions& o) {
   const int64_t layers = model.config().n_layer, heads = model.config().n_head;
   const int64_t layer = o.layer < 0 ? layers - 1 : o.layer;
@@ -64,27 +76,53 @@ void draw_attention(GPT& model, const Vocabulary& vocabulary, const std::vector<
   fmt::print("attention map of layer {} written to {}\n", layer, o.attention_map);
 }
 
-void sample(const SampleOptions& o) {
-  check_sampling_options(o.sampling);
-  if (!o.attention_map.empty()) examples::check_output_file(o.attention_map, "--attention-map");
-  const heed::nn::Metadata metadata = heed::nn::read_checkpoint_metadata(o.checkpoint);
-  GPTConfig config = GPTConfig::from_json(
-      examples::metadata_entry(metadata, "config", o.checkpoint), o.checkpoint);
+// A heed checkpoint: the model and its character vocabulary.
+std::shared_ptr<GPT> load_checkpoint_model(const std::string& checkpoint, TextCodec& codec) {
+  const heed::nn::Metadata metadata = heed::nn::read_checkpoint_metadata(checkpoint);
+  GPTConfig config =
+      GPTConfig::from_json(examples::metadata_entry(metadata, "config", checkpoint), checkpoint);
   config.dropout = 0;
-  const Vocabulary vocabulary = Vocabulary::from_json(
-      examples::metadata_entry(metadata, "vocabulary", o.checkpoint), o.checkpoint);
-  if (vocabulary.size() != config.vocab_size) {
-    heed::fail("{}: the vocabulary has {} characters but the model's vocab_size is {}",
-               o.checkpoint, vocabulary.size(), config.vocab_size);
+  auto vocabulary = std::make_shared<Vocabulary>(Vocabulary::from_json(
+      examples::metadata_entry(metadata, "vocabulary", checkpoint), checkpoint));
+  if (vocabulary->size() != config.vocab_size) {
+    heed::fail("{}: the vocabulary has {} characters but the model's vocab_size is {}", checkpoint,
+               vocabulary->size(), config.vocab_size);
   }
+  auto model = std::make_shared<GPT>(config);
+  heed::nn::load_checkpoint(checkpoint, *model);
+  codec.encode = [vocabulary](const std::string& text) { return vocabulary->encode(text); };
+  codec.decode = [vocabulary](const std::vector<int64_t>& ids) { return vocabulary->decode(ids); };
+  return model;
+}
+
+void sample(const SampleOptions& o) {
+  SamplingOptions sampling = o.sampling;
+  check_sampling_options(sampling);
+  if (!o.attention_map.empty()) examples::check_output_file(o.attention_map, "--attention-map");
+  if (!o.json.empty()) examples::check_output_file(o.json, "--json");
+  TextCodec vocabulary;
+  std::shared_ptr<GPT> loaded;
+  if (!o.pretrained.empty()) {
+    auto pretrained = std::make_shared<Pretrained>(load_pretrained(o.pretrained));
+    loaded = pretrained->model;
+    sampling.stop_token = pretrained->tokenizer.added_token_id("<|endoftext|>");
+    vocabulary.encode = [pretrained](const std::string& text) {
+      return pretrained->tokenizer.encode(text);
+    };
+    vocabulary.decode = [pretrained](const std::vector<int64_t>& ids) {
+      return pretrained->tokenizer.decode(ids);
+    };
+  } else {
+    loaded = load_checkpoint_model(o.checkpoint, vocabulary);
+  }
+  GPT& model = *loaded;
+  const GPTConfig& config = model.config();
   if (o.layer >= config.n_layer) {
     heed::fail("--layer {} does not exist (the model has {})", o.layer, config.n_layer);
   }
   if (o.head >= config.n_head) {
     heed::fail("--head {} does not exist (the model has {})", o.head, config.n_head);
   }
-  GPT model(config);
-  heed::nn::load_checkpoint(o.checkpoint, model);
   model.to(examples::parse_device(o.device));
   std::vector<std::string> prompts = o.prompts;
   if (prompts.empty()) {  // one prompt per line of standard input
@@ -99,11 +137,14 @@ void sample(const SampleOptions& o) {
   const bool stream = prompts.size() == 1;  // one prompt: print each token as it comes
   bool prompt_shown = false;  // shown with the first token, once generate accepted the prompt
   const auto start = std::chrono::steady_clock::now();
-  const auto outputs = generate(model, encoded, o.sampling, generator, [&](const auto& tokens) {
+  std::string streamed_bytes;  // a BPE token may hold part of a character: print whole ones
+  const auto outputs = generate(model, encoded, sampling, generator, [&](const auto& tokens) {
     if (stream) {
       if (!prompt_shown) fmt::print("{}", prompts[0]);
       prompt_shown = true;
-      fmt::print("{}", vocabulary.decode({tokens[0]}));
+      streamed_bytes += vocabulary.decode({tokens[0]});
+      fmt::print("{}", streamed_bytes);
+      streamed_bytes.clear();
       std::fflush(stdout);
     }
   });
@@ -123,7 +164,17 @@ void sample(const SampleOptions& o) {
     tokens.insert(tokens.end(), outputs[0].begin(), outputs[0].end());
     draw_attention(model, vocabulary, tokens, o);
   }
-  const double tokens = double(prompts.size()) * double(o.sampling.max_new_tokens);
+  if (!o.json.empty()) {
+    nlohmann::json out = {
+        {"prompts", prompts}, {"prompt_ids", encoded}, {"generated_ids", outputs}};
+    out["texts"] = nlohmann::json::array();
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      out["texts"].push_back(prompts[i] + vocabulary.decode(outputs[i]));
+    }
+    examples::write_file_atomically(o.json, out.dump(1) + "\n", "--json");
+  }
+  double tokens = 0;
+  for (const auto& row : outputs) tokens += double(row.size());
   fmt::print(stderr, "generated {} tokens in {:.1f} ms ({:.0f} tokens/s, key/value cache)\n",
              tokens, 1000 * seconds, tokens / seconds);
 }
@@ -211,6 +262,13 @@ int main(int argc, char** argv) {
   examples::add_global_options(*sample_command, global);
   auto& s = sample_options;
   sample_command->add_option("prompts", s.prompts, "prompts (default: one per line of stdin)");
+  sample_command
+      ->add_option("--pretrained", s.pretrained,
+                   "a GPT-2 folder in Hugging Face's format (config.json, model.safetensors, "
+                   "tokenizer files) instead of --checkpoint")
+      ->check(CLI::ExistingDirectory);
+  sample_command->add_option("--json", s.json,
+                             "also write prompts, prompt_ids, generated_ids and texts to FILE");
   sample_command->add_option("--checkpoint", s.checkpoint, "checkpoint to load")
       ->capture_default_str();
   sample_command->add_option("--max-new-tokens", s.sampling.max_new_tokens, "tokens to generate")
