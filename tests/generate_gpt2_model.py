@@ -14,7 +14,9 @@ The answers (gpt2_answers.json), all from transformers on the CPU in float32:
   gpt2_answers_logits.safetensors, float32);
 - greedy generations of 12 new tokens for the three prompts, one by one and as one batch left
   padded with an attention mask (generate() with its KV cache);
-- the mean token cross-entropy of one 128-token window of the validation text.
+- the mean token cross-entropy of one 128-token window of the validation text;
+- the strided perplexity of the text's last 4,000 characters, as Hugging Face's perplexity
+  guide computes it (windows of n_positions tokens, stride 48, each token scored once).
 
 Building and testing heed never needs Python; this only regenerates the committed fixture:
     pip install torch transformers tokenizers safetensors
@@ -91,6 +93,26 @@ def main():
         window = val[:block].unsqueeze(0)
         answers["eval_window_ids"] = window[0].tolist()
         answers["eval_window_loss"] = model(window, labels=window).loss.item()
+        # The perplexity guide's loop: each window scores only the tokens the last one did not.
+        eval_text = TEXT.read_text(encoding="utf-8")[-4000:]
+        eval_ids = torch.tensor([tokenizer.encode(eval_text)])
+        stride, length = 48, eval_ids.shape[1]
+        nll_sum, scored, previous_end = 0.0, 0, 0
+        for begin in range(0, length, stride):
+            end = min(begin + config.n_positions, length)
+            target_length = end - previous_end
+            inputs = eval_ids[:, begin:end]
+            targets = inputs.clone()
+            targets[:, :-target_length] = -100
+            loss = model(inputs, labels=targets).loss
+            counted = int((targets[:, 1:] != -100).sum())
+            nll_sum += loss.item() * counted
+            scored += counted
+            previous_end = end
+            if end == length:
+                break
+        answers["strided_eval"] = {"characters": 4000, "stride": stride, "tokens": length,
+                                   "scored": scored, "mean_nll": nll_sum / scored}
     (OUT / "gpt2_answers.json").write_text(json.dumps(answers) + "\n")
     print(f"{OUT}: {sum(p.numel() for p in model.parameters())} parameters, "
           f"greedy {answers['greedy_one_by_one']}, eval loss {answers['eval_window_loss']:.4f}")

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "examples/gpt/generate.hpp"
+#include "examples/gpt/perplexity.hpp"
 #include "examples/gpt/pretrained.hpp"
 #include "tests/helpers.hpp"
 
@@ -212,4 +213,31 @@ TEST_CASE("gpt sample --pretrained writes transformers' greedy tokens as JSON") 
                   HEED_GPT_EXE, kFolder.string(), (folder.path / "log").string());
   CHECK(WEXITSTATUS(std::system(too_long.c_str())) == 2);
   CHECK(read_bytes(folder.path / "log").find("exceeds the block size 128") != std::string::npos);
+}
+
+TEST_CASE(
+    "gpt2 pretrained: strided perplexity equals the perplexity guide's, run by transformers") {
+  const fs::path text_file = fs::path(HEED_SHARED_DATA_DIR) / "tinyshakespeare" / "input.txt";
+  if (!fs::exists(text_file)) {
+    MESSAGE("skipping: " << text_file.string()
+                         << " is not present (the shared data is not checked out)");
+    return;
+  }
+  const nlohmann::json expected = answers()["strided_eval"];
+  const gpt::Pretrained pretrained = gpt::load_pretrained(kFolder.string());
+  // The last 4,000 characters (code points) of the text, as Python slices a str.
+  const std::string text = read_bytes(text_file);
+  size_t start = text.size();
+  for (int characters = 0; characters < expected["characters"].get<int>() && start > 0;) {
+    --start;
+    if ((static_cast<unsigned char>(text[start]) & 0xC0) != 0x80) ++characters;
+  }
+  const std::vector<int64_t> ids = pretrained.tokenizer.encode(text.substr(start));
+  CHECK(int64_t(ids.size()) == expected["tokens"].get<int64_t>());
+  const gpt::PerplexityResult r =
+      gpt::strided_perplexity(*pretrained.model, ids, 128, expected["stride"].get<int64_t>());
+  CHECK(r.scored == expected["scored"].get<int64_t>());
+  CHECK(std::abs(r.mean_nll - expected["mean_nll"].get<double>()) < 1e-4);
+  check_error([&] { gpt::strided_perplexity(*pretrained.model, ids, 128, 0); }, {"--stride 0"});
+  check_error([&] { gpt::strided_perplexity(*pretrained.model, {5}, 128, 8); }, {"at least 2"});
 }

@@ -3,6 +3,7 @@
 //   gpt train --data input.txt      character-level language modelling on a text file
 //   gpt sample "ROMEO:" "JULIET:"   batched, left-padded generation with a key/value cache
 //   gpt sample --pretrained DIR "It will rain in the" ...   a GPT-2 in Hugging Face's format
+//   gpt eval --pretrained DIR --data FILE   its perplexity on a text, in strided windows
 // Every flag is documented in --help. Errors print one line and exit with status 2.
 #include <fmt/format.h>
 
@@ -16,6 +17,7 @@
 #include "examples/common/flags.hpp"
 #include "examples/common/heatmap.hpp"
 #include "examples/gpt/generate.hpp"
+#include "examples/gpt/perplexity.hpp"
 #include "examples/gpt/pretrained.hpp"
 #include "examples/gpt/train.hpp"
 
@@ -41,6 +43,42 @@ std::string visible(const std::string& symbol) {
   if (symbol == " ") return "\u2423";
   if (symbol == "\n") return "\\n";
   return symbol;
+}
+
+struct EvalOptions {
+  std::string pretrained;
+  std::string data;
+  int64_t stride = 512;  // tokens between window starts (at most the window)
+  std::string json;
+  std::string device = "cpu";
+};
+
+// Mean token cross-entropy and perplexity of a text under a GPT-2 folder's model.
+void evaluate_pretrained(const EvalOptions& o) {
+  if (!o.json.empty()) examples::check_output_file(o.json, "--json");
+  const Pretrained pretrained = load_pretrained(o.pretrained);
+  const std::string text = examples::read_regular_file(o.data, "--data");
+  const std::vector<int64_t> ids = pretrained.tokenizer.encode(text);
+  pretrained.model->to(examples::parse_device(o.device));
+  const int64_t window = pretrained.config.block_size;
+  const int64_t stride = std::min(o.stride, window);
+  const auto start = std::chrono::steady_clock::now();
+  const PerplexityResult r = strided_perplexity(*pretrained.model, ids, window, stride);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print(
+      "{}: {} tokens, {} scored in {} windows of {} (stride {}): mean cross-entropy {:.4f} "
+      "nats, perplexity {:.3f}\n",
+      o.data, r.tokens, r.scored, r.windows, window, stride, r.mean_nll, r.perplexity);
+  fmt::print(stderr, "evaluated in {:.1f} s ({:.0f} tokens/s)\n", seconds,
+             double(r.windows * window) / seconds);
+  if (!o.json.empty()) {
+    const nlohmann::json out = {{"data", o.data},         {"tokens", r.tokens},
+                                {"scored", r.scored},     {"windows", r.windows},
+                                {"window", window},       {"stride", stride},
+                                {"mean_nll", r.mean_nll}, {"perplexity", r.perplexity}};
+    examples::write_file_atomically(o.json, out.dump(1) + "\n", "--json");
+  }
 }
 
 // What sample needs of a tokenizer: the character vocabulary of heed's checkpoints, or GPT-2's
@@ -296,6 +334,26 @@ int main(int argc, char** argv) {
       ->add_option("--head", s.head, "head for --attention-map (default: all, side by side)")
       ->check(examples::in_range(sampling_limits::layer_or_head));
 
+  CLI::App* eval_command =
+      app.add_subcommand("eval", "perplexity of a text under a pretrained GPT-2 folder");
+  EvalOptions eval_options;
+  EvalOptions& e = eval_options;
+  examples::add_global_options(*eval_command, global);
+  eval_command
+      ->add_option("--pretrained", e.pretrained,
+                   "a GPT-2 folder in Hugging Face's format (config.json, model.safetensors, "
+                   "tokenizer files)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  eval_command->add_option("--data", e.data, "UTF-8 text file to score")->required();
+  eval_command
+      ->add_option("--stride", e.stride,
+                   "tokens between window starts; windows are n_positions long (capped at it)")
+      ->capture_default_str()
+      ->check(examples::in_range(examples::IntRange{1, 65536}));
+  eval_command->add_option("--json", e.json, "also write the figures to FILE as JSON");
+  eval_command->add_option("--device", e.device, "cpu, cuda or cuda:N")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -307,6 +365,7 @@ int main(int argc, char** argv) {
     if (global.threads > 0) heed::set_num_threads(int(global.threads));
     if (train_command->parsed()) train(train_options);
     if (sample_command->parsed()) sample(sample_options);
+    if (eval_command->parsed()) evaluate_pretrained(eval_options);
   } catch (const heed::Error& e) {
     fmt::print(stderr, "gpt: {}\n", e.what());
     return 2;
