@@ -165,6 +165,32 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
               std::string("abc\xED\xA0\x80", 6) + std::string(2000, 'x'));
   write_bytes(dir.path / "bad_utf8.tsv", "go .\tva !\n\xFF\xFE .\tx\n");
 
+  // GPT-2 folders in Hugging Face's format, each with one thing wrong.
+  const fs::path gpt2 = fs::path(HEED_TEST_DATA_DIR) / "gpt2_tiny";
+  auto gpt2_copy = [&](const std::string& name) {
+    const fs::path folder = dir.path / name;
+    fs::create_directories(folder);
+    for (const char* file : {"config.json", "vocab.json", "merges.txt", "tokenizer.json",
+                             "tokenizer_config.json", "model.safetensors"}) {
+      fs::copy_file(gpt2 / file, folder / file);
+    }
+    return folder;
+  };
+  const fs::path only_bin = gpt2_copy("only_bin");
+  fs::remove(only_bin / "model.safetensors");
+  write_bytes(only_bin / "pytorch_model.bin", "PK\x03\x04 a pickle");
+  write_bytes(gpt2_copy("bad_vocab") / "vocab.json", "[1, 2, 3]");
+  fs::remove(dir.path / "bad_vocab" / "tokenizer.json");
+  const fs::path relu = gpt2_copy("relu");
+  nlohmann::json relu_config = nlohmann::json::parse(read_bytes(relu / "config.json"));
+  relu_config["activation_function"] = "relu";
+  write_bytes(relu / "config.json", relu_config.dump());
+  const fs::path escaping = gpt2_copy("escaping");
+  fs::remove(escaping / "model.safetensors");
+  write_bytes(escaping / "model.safetensors.index.json",
+              R"({"weight_map": {"transformer.wte.weight": "../only_bin/model.safetensors"}})");
+  const std::string pretrained = gpt + " sample --pretrained ";
+
   const std::string translate = bahdanau + " translate --checkpoint bahdanau.safetensors go";
   const std::string sample = gpt + " sample 12 --checkpoint gpt.safetensors";
   const std::vector<Case> table = {
@@ -295,6 +321,24 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
       {"audit",
        bahdanau + " eval --checkpoint negative_seed.safetensors",
        {"training settings: seed must be in [0, 9223372036854775807], got -1"}},
+      // GPT-2 folders from elsewhere
+      {"pretrained", pretrained + "no_such_folder x", {"--pretrained", "no_such_folder"}},
+      {"pretrained", pretrained + "only_bin x", {"pytorch_model.bin", "safetensors only"}},
+      {"pretrained", pretrained + "bad_vocab x", {"vocab.json", "expected an object"}},
+      {"pretrained", pretrained + "relu x", {"activation_function", "relu"}},
+      {"pretrained", pretrained + "escaping x", {"not a plain file name in the folder"}},
+      {"pretrained",
+       pretrained + "'" + gpt2.string() + "' --max-new-tokens 500 x",
+       {"exceeds the block size 128"}},
+      {"pretrained",
+       gpt + " eval --pretrained '" + gpt2.string() + "' --data no_such.txt",
+       {"no_such.txt"}},
+      {"pretrained",
+       gpt + " eval --pretrained '" + gpt2.string() + "' --data fifo",
+       {"fifo", "not a regular file"}},
+      {"pretrained",
+       gpt + " eval --pretrained '" + gpt2.string() + "' --data overlong.txt --stride 0",
+       {"--stride", "[1, 65536]"}},
   };
 
   std::map<std::string, std::pair<int, int>> tally;  // category -> (tried, passed)
