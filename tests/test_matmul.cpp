@@ -56,6 +56,19 @@ TEST_CASE("fast gemm matches the naive reference on odd shapes, strides and both
   const Tensor strided = wide.slice(1, 0, std::nullopt, 2);
   check_close(matmul(strided, random64({4, 3}, 65)),
               matmul(strided.contiguous(), random64({4, 3}, 65)), 1e-12, 1e-12);
+  // one row times a large matrix (a decoding step), plain and transposed: the gemv path, threaded
+  for (const bool transposed : {false, true}) {
+    const Tensor row = random64({1, 768}, 68).to(kFloat32);
+    const Tensor weight =
+        random64({transposed ? 2304 : 768, transposed ? 768 : 2304}, 69).to(kFloat32);
+    const Tensor b = transposed ? weight.t() : weight;  // (768, 2304) either way
+    Tensor reference;
+    {
+      ReferenceKernelsGuard naive;
+      reference = matmul(row, b.contiguous());
+    }
+    check_close(matmul(row, b), reference, 1e-4, 1e-4);
+  }
   // one large product takes the threaded OpenBLAS path
   const Tensor big_a = random64({256, 128}, 66).to(kFloat32),
                big_b = random64({128, 256}, 67).to(kFloat32);

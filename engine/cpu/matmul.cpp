@@ -19,6 +19,10 @@ constexpr int64_t kLargeProduct = int64_t{1} << 25;
 // A single product below this runs on one thread: waking OpenBLAS's pool for it costs more than
 // the second core gains (measured on GRU steps: 4M multiply-adds take about 40 microseconds).
 constexpr int64_t kThreadedSingleProduct = int64_t{1} << 22;
+// ... unless its right operand is this large (in elements): a product of a few rows with a big
+// weight matrix (a decoding step: (1, 768) x (768, 2304)) is bound by reading the matrix, and
+// two cores read memory faster than one.
+constexpr int64_t kStreamedOperand = int64_t{1} << 20;
 
 // A row-major operand (rows x cols) as cblas takes it: plain, or the transpose of a plain
 // matrix (the layout rule is rules::blas_layout, shared with the CUDA backend).
@@ -47,6 +51,24 @@ void blas_gemm(BlasOperand oa, BlasOperand ob, int64_t m, int64_t n, int64_t k, 
   }
 }
 
+// One row times a matrix, c (1 x n) = alpha a (1 x k) b (k x n) + beta c, as a matrix-vector
+// product: sgemm would first pack all of b into a scratch buffer, reading and writing it once
+// more, and a decoding step is bound by reading its weights. b is plain (c = b^T a) or the
+// transpose of a plain (n x k) matrix w (c = w a).
+template <typename T>
+void blas_gemv(BlasOperand ob, int64_t n, int64_t k, T alpha, const T* a, int64_t a_step,
+               const T* b, T beta, T* c) {
+  const bool plain = ob.transpose == CblasNoTrans;
+  const auto rows = static_cast<blasint>(plain ? k : n), cols = static_cast<blasint>(plain ? n : k);
+  const CBLAS_TRANSPOSE op = plain ? CblasTrans : CblasNoTrans;
+  const auto step = static_cast<blasint>(a_step);
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemv(CblasRowMajor, op, rows, cols, alpha, b, ob.leading_dimension, a, step, beta, c, 1);
+  } else {
+    cblas_dgemv(CblasRowMajor, op, rows, cols, alpha, b, ob.leading_dimension, a, step, beta, c, 1);
+  }
+}
+
 template <typename T>
 void batched_gemm(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, heed_matrix a,
                   heed_matrix b, T beta, heed_matrix c) {
@@ -57,11 +79,18 @@ void batched_gemm(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, heed_
   auto* pc = static_cast<T*>(c.data);
   const int64_t ldc = rules::blas_output_leading_dimension(c, n);
   auto one = [&](int64_t i) {
+    if (m == 1) {  // a's one row: element p at p * col_stride
+      blas_gemv<T>(ob, n, k, alpha, pa + i * a.batch_stride, a.col_stride, pb + i * b.batch_stride,
+                   beta, pc + i * c.batch_stride);
+      return;
+    }
     blas_gemm<T>(oa, ob, m, n, k, alpha, pa + i * a.batch_stride, pb + i * b.batch_stride, beta,
                  pc + i * c.batch_stride, ldc);
   };
   const bool large = m * n * k >= kLargeProduct;
-  if (batch == 1 && !large && m * n * k < kThreadedSingleProduct && num_threads() > 1) {
+  const bool streams_weights = k * n >= kStreamedOperand;
+  if (batch == 1 && !large && !streams_weights && m * n * k < kThreadedSingleProduct &&
+      num_threads() > 1) {
     const int32_t blas_threads = num_threads();
     openblas_set_num_threads(1);
     one(0);

@@ -70,13 +70,14 @@ void evaluate_pretrained(const EvalOptions& o) {
       "{}: {} tokens, {} scored in {} windows of {} (stride {}): mean cross-entropy {:.4f} "
       "nats, perplexity {:.3f}\n",
       o.data, r.tokens, r.scored, r.windows, window, stride, r.mean_nll, r.perplexity);
-  fmt::print(stderr, "evaluated in {:.1f} s ({:.0f} tokens/s)\n", seconds,
-             double(r.windows * window) / seconds);
+  fmt::print(stderr, "evaluated in {:.3f} s ({:.0f} tokens/s through the model)\n", seconds,
+             double(r.processed) / seconds);
   if (!o.json.empty()) {
     const nlohmann::json out = {{"data", o.data},         {"tokens", r.tokens},
                                 {"scored", r.scored},     {"windows", r.windows},
                                 {"window", window},       {"stride", stride},
-                                {"mean_nll", r.mean_nll}, {"perplexity", r.perplexity}};
+                                {"mean_nll", r.mean_nll}, {"perplexity", r.perplexity},
+                                {"seconds", seconds},     {"processed", r.processed}};
     examples::write_file_atomically(o.json, out.dump(1) + "\n", "--json");
   }
 }

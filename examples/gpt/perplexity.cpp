@@ -44,6 +44,7 @@ PerplexityResult strided_perplexity(GPT& model, const std::vector<int64_t>& ids,
                                  {.reduction = Reduction::Sum})
                    .item();
     result.scored += scored;
+    result.processed += span;
     ++result.windows;
     previous_end = end;
     if (end == length) break;

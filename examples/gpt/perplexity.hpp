@@ -16,6 +16,7 @@ struct PerplexityResult {
   int64_t tokens = 0;     // in the sequence
   int64_t scored = 0;     // tokens whose probability was counted (all but the first)
   int64_t windows = 0;    // forward passes
+  int64_t processed = 0;  // tokens through the model, over all windows (they overlap)
   double mean_nll = 0;    // mean cross-entropy per scored token, in nats
   double perplexity = 0;  // exp(mean_nll)
 };

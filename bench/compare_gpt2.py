@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""GPT-2 124M in Hugging Face's format: heed beside transformers on the same CPU, in one run.
+
+The model has the shape of transformers' GPT2Config() defaults (12 layers, 12 heads, 768 wide,
+1024 positions, vocabulary 50257) with random weights, saved to a temporary folder with
+save_pretrained, beside the byte-level BPE of tests/data/gpt2_tiny (the real GPT-2 vocabulary
+cannot be downloaded here; the tokenizer's ids are a subset of the model's vocabulary, so the
+work per token is GPT-2's). Measured:
+
+- greedy generation of 128 new tokens after prompts of about 32 tokens, at batch 1 and at batch
+  8 (mixed lengths, left padded): heed's `gpt sample --pretrained` against transformers'
+  generate() with its KV cache; the rate is new tokens over the whole call, prompt included;
+- prefill: one forward pass over a 512-token prompt (heed's `gpt eval` on a 512-token text);
+- the peak resident memory of each process.
+
+transformers runs at 1 and at 2 threads in separate processes and the faster counts. Batch-1
+decoding reads every weight once per token, so memory bandwidth bounds it: the script measures
+the bandwidth (a large copy with numpy) and reports each side's share of that bound.
+
+Usage, from the repository root after building:
+    python3 bench/compare_gpt2.py [--build build] [--repeats 3]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from torch_threads import torch_environment
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURE = os.path.join(ROOT, "tests", "data", "gpt2_tiny")
+TEXT = os.path.join(os.path.dirname(ROOT), "shared", "data", "tinyshakespeare", "input.txt")
+
+TORCH_WORKER = r"""
+import json, resource, sys, time
+import torch
+from transformers import GPT2LMHeadModel
+args = json.loads(sys.argv[1])
+torch.set_num_threads(args["threads"])
+model = GPT2LMHeadModel.from_pretrained(args["folder"], dtype=torch.float32).eval()
+out = {}
+with torch.no_grad():
+    for name, prompts in args["batches"].items():
+        width = max(len(p) for p in prompts)
+        ids = torch.tensor([[0] * (width - len(p)) + p for p in prompts])
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+        times = []
+        for _ in range(args["repeats"]):
+            start = time.perf_counter()
+            result = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=args["new_tokens"],
+                                    do_sample=False, pad_token_id=0, eos_token_id=0, use_cache=True)
+            times.append(time.perf_counter() - start)
+        new = int((result[:, width:] != -1).sum())
+        out[name] = new / sorted(times)[len(times) // 2]
+    prefill = torch.tensor([args["prefill_ids"]])
+    times = []
+    for _ in range(args["repeats"]):
+        start = time.perf_counter()
+        model(prefill)
+        times.append(time.perf_counter() - start)
+    out["prefill"] = prefill.shape[1] / sorted(times)[len(times) // 2]
+out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def run_measured(command):
+    """Runs a command; returns its output and its own peak resident memory in MB."""
+    with tempfile.TemporaryFile("w+") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        output.seek(0)
+        text = output.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{command[0]} failed:\n{text}")
+    return text, usage.ru_maxrss / 1024
+
+
+def memory_bandwidth_gb_s():
+    """Bytes moved per second by a 1 GB copy (read + write), best of 5: the machine's limit for
+    streaming weights."""
+    import numpy as np
+    a = np.ones(1 << 28, dtype=np.float32)
+    b = np.empty_like(a)
+    best = 0.0
+    for _ in range(5):
+        start = time.perf_counter()
+        np.copyto(b, a)
+        best = max(best, 2 * a.nbytes / (time.perf_counter() - start))
+    return best / 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", default="build")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--new-tokens", type=int, default=128)
+    args = parser.parse_args()
+
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+    tokenizer = GPT2TokenizerFast.from_pretrained(FIXTURE)
+    lines = [l for l in open(TEXT, encoding="utf-8").read().split("\n") if len(l) > 20]
+    # Prompts of about 32 tokens: consecutive lines joined until they reach 26 to 38 tokens.
+    prompts, current = [], ""
+    for line in lines:
+        current = (current + " " + line).strip()
+        n = len(tokenizer.encode(current))
+        if n >= 26 + 2 * len(prompts):
+            prompts.append(current)
+            current = ""
+        if len(prompts) == 8:
+            break
+    prompt_ids = [tokenizer.encode(p) for p in prompts]
+    prefill_text = ""
+    for line in lines:
+        candidate = (prefill_text + "\n" + line) if prefill_text else line
+        if len(tokenizer.encode(candidate)) > 512:
+            break
+        prefill_text = candidate
+    prefill_ids = tokenizer.encode(prefill_text)
+
+    with tempfile.TemporaryDirectory() as folder:
+        torch.manual_seed(0)
+        GPT2LMHeadModel(GPT2Config()).save_pretrained(folder, safe_serialization=True)
+        for name in ("merges.txt", "tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(os.path.join(FIXTURE, name), folder)
+        # The random model may pick any of its 50,257 ids: give the ones the small tokenizer
+        # lacks a name, so heed can print them (no text encodes to them).
+        vocab = json.load(open(os.path.join(FIXTURE, "vocab.json"), encoding="utf-8"))
+        for i in range(len(vocab), 50257):
+            vocab[f"<unused{i}>"] = i
+        json.dump(vocab, open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8"))
+        prefill_file = os.path.join(folder, "prefill.txt")
+        open(prefill_file, "w", encoding="utf-8").write(prefill_text)
+
+        torch_runs = {}
+        for threads in (1, 2):
+            payload = {"folder": folder, "threads": threads, "repeats": args.repeats,
+                       "new_tokens": args.new_tokens, "prefill_ids": prefill_ids,
+                       "batches": {"batch 1": prompt_ids[:1], "batch 8": prompt_ids}}
+            result = subprocess.run([sys.executable, "-c", TORCH_WORKER, json.dumps(payload)],
+                                    env=torch_environment(threads), check=True, capture_output=True, text=True)
+            torch_runs[threads] = json.loads(result.stdout.strip().split("\n")[-1])
+
+        gpt = os.path.join(args.build, "examples", "gpt")
+        heed, heed_rss = {}, 0.0
+        for name, batch in (("batch 1", prompts[:1]), ("batch 8", prompts)):
+            rates = []
+            for _ in range(args.repeats):
+                text, rss = run_measured([gpt, "--threads", "2", "sample", "--pretrained", folder,
+                                          "--temperature", "0", "--max-new-tokens", str(args.new_tokens)] + batch)
+                rates.append(float(re.search(r"\(([0-9.]+) tokens/s", text).group(1)))
+                heed_rss = max(heed_rss, rss)
+            heed[name] = statistics.median(rates)
+        rates = []
+        for _ in range(args.repeats):
+            out_json = os.path.join(folder, "eval.json")
+            _, rss = run_measured([gpt, "--threads", "2", "eval", "--pretrained", folder, "--data", prefill_file,
+                                   "--json", out_json])
+            result = json.load(open(out_json))
+            rates.append(result["processed"] / result["seconds"])
+            heed_rss = max(heed_rss, rss)
+        heed["prefill"] = statistics.median(rates)
+
+    bandwidth = memory_bandwidth_gb_s()
+    # Each decoded token reads every weight once: the 124,439,808 parameters in float32 (the
+    # tied head reads the embedding matrix; the lookup before it reads one row).
+    bound = bandwidth * 1e9 / (124_439_808 * 4)
+    import transformers
+    print(f"GPT-2 124M shape, random weights; heed 2 threads, transformers {transformers.__version__} "
+          f"(torch {torch.__version__}) at 1 and 2 threads (faster taken); medians of {args.repeats}")
+    print(f"prompts: batch 1 of {len(prompt_ids[0])} tokens, batch 8 of {min(map(len, prompt_ids))}-"
+          f"{max(map(len, prompt_ids))} tokens; {args.new_tokens} new tokens; prefill {len(prefill_ids)} tokens")
+    print(f"{'':10} {'heed':>10} {'torch 1t':>10} {'torch 2t':>10} {'ratio':>7}")
+    for name in ("batch 1", "batch 8", "prefill"):
+        best = max(torch_runs[1][name], torch_runs[2][name])
+        print(f"{name:10} {heed[name]:10.1f} {torch_runs[1][name]:10.1f} {torch_runs[2][name]:10.1f} "
+              f"{heed[name] / best:6.2f}x   tokens/s")
+    print(f"peak RSS: heed {heed_rss:.0f} MB, transformers {torch_runs[1]['max_rss_mb']:.0f} MB (1 thread) "
+          f"and {torch_runs[2]['max_rss_mb']:.0f} MB (2 threads)")
+    print(f"memory bandwidth {bandwidth:.1f} GB/s: batch-1 decoding bound {bound:.0f} tokens/s; heed reaches "
+          f"{100 * heed['batch 1'] / bound:.0f}%, transformers {100 * max(torch_runs[1]['batch 1'], torch_runs[2]['batch 1']) / bound:.0f}%")
+
+
+if __name__ == "__main__":
+    main()
