@@ -53,7 +53,9 @@ void blas_gemm(BlasOperand oa, BlasOperand ob, int64_t m, int64_t n, int64_t k, 
 
 // One row times a matrix, c (1 x n) = alpha a (1 x k) b (k x n) + beta c, as a matrix-vector
 // product: sgemm would first pack all of b into a scratch buffer, reading and writing it once
-// more, and a decoding step is bound by reading its weights. b is plain (c = b^T a) or the
+// more, and a decoding step is bound by reading its weights. Used for a lone product with a large
+// matrix only: small ones (a bias gradient's row of ones times a small gradient) and batches of
+// one-row products (attention's per-sequence queries) stay on sgemm. b is plain (c = b^T a) or the
 // transpose of a plain (n x k) matrix w (c = w a).
 template <typename T>
 void blas_gemv(BlasOperand ob, int64_t n, int64_t k, T alpha, const T* a, int64_t a_step,
@@ -79,7 +81,7 @@ void batched_gemm(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, heed_
   auto* pc = static_cast<T*>(c.data);
   const int64_t ldc = rules::blas_output_leading_dimension(c, n);
   auto one = [&](int64_t i) {
-    if (m == 1) {  // a's one row: element p at p * col_stride
+    if (m == 1 && batch == 1 && k * n >= kStreamedOperand) {  // a's row: p at p * col_stride
       blas_gemv<T>(ob, n, k, alpha, pa + i * a.batch_stride, a.col_stride, pb + i * b.batch_stride,
                    beta, pc + i * c.batch_stride);
       return;
