@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -225,8 +226,14 @@ void save_safetensors(const std::filesystem::path& path,
   }
 }
 
-SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& where) {
-  const uint64_t file_size = bytes.size();
+namespace {
+
+// Reads the next `size` bytes of the data section into `destination`, in file order.
+using ReadNext = std::function<void(void* destination, uint64_t size)>;
+
+// The 8-byte header length, checked against the file's size.
+uint64_t checked_header_length(const char first_eight[8], uint64_t file_size,
+                               const std::string& where) {
   if (file_size < 8) {
     fail(
         "load_safetensors: {} is {} bytes, too short for a safetensors file (expected at least "
@@ -234,17 +241,22 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& whe
         where, file_size);
   }
   uint64_t header_length = 0;
-  std::memcpy(&header_length, bytes.data(), 8);
+  std::memcpy(&header_length, first_eight, 8);
   if (header_length > kMaxHeaderBytes || header_length > file_size - 8) {
     fail(
         "load_safetensors: {} is not a safetensors file or is truncated: its header claims {} "
         "bytes but the file has {} after the length (and at most {} are allowed)",
         where, header_length, file_size - 8, kMaxHeaderBytes);
   }
-  const Json header = parse_header(bytes.substr(8, header_length), where);
+  return header_length;
+}
 
-  const uint64_t data_start = 8 + header_length;
-  const std::string_view data = bytes.substr(data_start);
+// Everything after the header length: the header checked entry by entry, the tensors' offsets
+// checked to tile the `data_size` bytes of data exactly, then each tensor read in file order
+// (so a file is never held in memory twice) and the checksum compared where there is one.
+SafetensorsFile read_tensors(std::string_view header_text, uint64_t data_size,
+                             const ReadNext& read_next, const std::string& where) {
+  const Json header = parse_header(header_text, where);
   SafetensorsFile file;
   std::vector<Entry> entries;
   for (const auto& [name, entry] : header.items()) {
@@ -275,12 +287,33 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& whe
     }
     covered = e.end;
   }
-  if (covered != data.size()) {
+  if (covered != data_size) {
     fail("load_safetensors: the tensors of {} cover {} bytes of data, but the file has {}{}", where,
-         covered, data.size(), covered > data.size() ? " (truncated file?)" : "");
+         covered, data_size, covered > data_size ? " (truncated file?)" : "");
+  }
+  uint32_t checksum = 0;
+  std::vector<uint16_t> halves;
+  for (const Entry& e : entries) {
+    Tensor tensor = empty(e.shape, {e.dtype});
+    const uint64_t bytes = e.end - e.begin;
+    if (bytes == 0) {
+      // an empty tensor: nothing to read
+    } else if (e.stored == Stored::AsDtype) {
+      read_next(tensor.raw_data(), bytes);
+      checksum = crc32c(tensor.raw_data(), bytes, checksum);
+    } else {
+      halves.resize(static_cast<size_t>(bytes / 2));
+      read_next(halves.data(), bytes);
+      checksum = crc32c(halves.data(), bytes, checksum);
+      float* out = tensor.data_ptr<float>();
+      for (size_t i = 0; i < halves.size(); ++i) {
+        out[i] = e.stored == Stored::F16 ? float_from_f16(halves[i]) : float_from_bf16(halves[i]);
+      }
+    }
+    file.tensors.emplace(e.name, tensor);
   }
   if (auto stored = file.metadata.find(kChecksumKey); stored != file.metadata.end()) {
-    const std::string actual = fmt::format("{:08x}", crc32c(data.data(), data.size()));
+    const std::string actual = fmt::format("{:08x}", checksum);
     if (stored->second != actual) {
       fail(
           "load_safetensors: the data of {} does not match its checksum (stored {}, computed "
@@ -289,21 +322,22 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& whe
     }
     file.metadata.erase(stored);
   }
-  for (const Entry& e : entries) {
-    Tensor tensor = empty(e.shape, {e.dtype});
-    if (e.stored == Stored::AsDtype) {
-      std::memcpy(tensor.raw_data(), data.data() + e.begin, e.end - e.begin);
-    } else {
-      float* out = tensor.data_ptr<float>();
-      for (int64_t i = 0; i < tensor.numel(); ++i) {
-        uint16_t bits = 0;
-        std::memcpy(&bits, data.data() + e.begin + 2 * static_cast<uint64_t>(i), 2);
-        out[i] = e.stored == Stored::F16 ? float_from_f16(bits) : float_from_bf16(bits);
-      }
-    }
-    file.tensors.emplace(e.name, tensor);
-  }
   return file;
+}
+
+}  // namespace
+
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& where) {
+  const uint64_t header_length = checked_header_length(bytes.data(), bytes.size(), where);
+  const std::string_view data = bytes.substr(8 + header_length);
+  uint64_t at = 0;
+  return read_tensors(
+      bytes.substr(8, header_length), data.size(),
+      [&](void* destination, uint64_t size) {
+        std::memcpy(destination, data.data() + at, size);
+        at += size;
+      },
+      where);
 }
 
 SafetensorsFile load_safetensors(const std::filesystem::path& path) {
@@ -319,9 +353,20 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("load_safetensors: cannot open {}: {}", where, std::strerror(errno));
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail("load_safetensors: reading {} failed", where);
-  return parse_safetensors(bytes, where);
+  const uint64_t file_size = std::filesystem::file_size(path, error);
+  if (error) fail("load_safetensors: cannot read the size of {}: {}", where, error.message());
+  // The header first, then each tensor straight into its own memory, in file order.
+  char first_eight[8] = {};
+  in.read(first_eight, file_size < 8 ? std::streamsize(file_size) : 8);
+  const uint64_t header_length = checked_header_length(first_eight, file_size, where);
+  std::string header_text(header_length, '\0');
+  in.read(header_text.data(), static_cast<std::streamsize>(header_length));
+  auto read_next = [&](void* destination, uint64_t size) {
+    in.read(static_cast<char*>(destination), static_cast<std::streamsize>(size));
+    if (!in) fail("load_safetensors: reading {} failed (did it shrink while being read?)", where);
+  };
+  if (!in) fail("load_safetensors: reading {} failed", where);
+  return read_tensors(header_text, file_size - 8 - header_length, read_next, where);
 }
 
 }  // namespace heed

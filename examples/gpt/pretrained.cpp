@@ -246,7 +246,11 @@ Pretrained load_pretrained(const std::string& folder) {
          tokenizer.vocab_size(), config.vocab_size);
   }
   auto model = std::make_shared<GPT>(config);
-  load_gpt2_tensors(*model, read_hf_tensors(folder), folder);
+  {
+    const heed::nn::StateDict tensors = read_hf_tensors(folder);
+    load_gpt2_tensors(*model, tensors, folder);
+  }
+  heed::empty_cpu_cache();  // the file's tensors are copied: give their blocks back
   model->eval();
   return Pretrained{config, std::move(model), std::move(tokenizer)};
 }
