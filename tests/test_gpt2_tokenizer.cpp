@@ -93,7 +93,9 @@ TEST_CASE("gpt2 tokenizer: every line of every shared data file gives transforme
                   "the shared data changed: run tests/generate_gpt2_tokenizer.py");
 
   size_t lines_checked = 0;
-  for (const auto& [file, blocks] : expected) {
+  for (const auto& listed_file : expected) {
+    const std::string& file = listed_file.first;  // named: clang 14 cannot capture a binding
+    const auto& blocks = listed_file.second;
     const std::string bytes = read_bytes(shared / file);
     std::vector<std::string_view> lines;
     for (size_t start = 0; start < bytes.size();) {
@@ -102,7 +104,9 @@ TEST_CASE("gpt2 tokenizer: every line of every shared data file gives transforme
       start = end + 1;
     }
     size_t line = 0;
-    for (const auto& [count, hash] : blocks) {
+    for (const auto& block : blocks) {
+      const size_t count = block.first;
+      const std::string& hash = block.second;
       std::string ids_text;
       for (size_t k = 0; k < count && line + k < lines.size(); ++k) {
         const std::vector<int64_t> ids = tokenizer.encode(lines[line + k]);
