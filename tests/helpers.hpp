@@ -147,6 +147,14 @@ void check_error(Call&& call, const std::vector<std::string>& fragments) {
                 "expected a heed::Error mentioning " << (fragments.empty() ? "" : fragments[0]));
 }
 
+// The project's shared data sits beside the checkout and may be absent: true when `path` is
+// there, else false with the reason the caller skips printed.
+inline bool shared_data_present(const std::filesystem::path& path) {
+  if (std::filesystem::exists(path)) return true;
+  MESSAGE("skipping: " << path.string() << " is not present (the shared data is not checked out)");
+  return false;
+}
+
 // A fresh directory per test, removed afterwards.
 struct TemporaryDirectory {
   std::filesystem::path path;

@@ -300,11 +300,7 @@ TEST_CASE("bahdanau: bad input is a clear error") {
 TEST_CASE(
     "bahdanau: d2l's classic run on the first 600 pairs of fra.txt translates d2l's examples") {
   const fs::path data = fs::path(HEED_SHARED_DATA_DIR) / "fra-eng" / "fra.txt";
-  if (!fs::exists(data)) {
-    MESSAGE("skipping: " << data.string()
-                         << " is not present (the shared data is not checked out)");
-    return;
-  }
+  if (!shared_data_present(data)) return;
   const fs::path checkpoint = temporary_path("classic.safetensors");
   TrainOptions options;
   options.data = data.string();

@@ -172,11 +172,7 @@ TEST_CASE("gpt: tied weights share the embedding matrix with the output layer") 
 TEST_CASE("gpt: character-level training on Tiny Shakespeare brings the loss down") {
   // The project's data lives beside the checkout; CI has it, a bare clone may not.
   const fs::path data = fs::path(HEED_SHARED_DATA_DIR) / "tinyshakespeare" / "input.txt";
-  if (!fs::exists(data)) {
-    MESSAGE("skipping: " << data.string()
-                         << " is not present (the shared data is not checked out)");
-    return;
-  }
+  if (!shared_data_present(data)) return;
   const TextTask task(data.string(), 32);
   CHECK(task.vocabulary().size() == 65);  // Tiny Shakespeare's characters
   const fs::path checkpoint = temporary_path("shakespeare.safetensors");

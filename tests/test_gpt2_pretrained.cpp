@@ -207,6 +207,15 @@ TEST_CASE("gpt sample --pretrained writes transformers' greedy tokens as JSON") 
   CHECK(out["prompt_ids"] == a["prompt_ids"]);
   CHECK(out["generated_ids"] == a["greedy_batched"]);
   CHECK(out["texts"][0].get<std::string>().rfind("It will rain in the", 0) == 0);
+  // One prompt streams its tokens; the streamed text is the decoded whole (a token that ends
+  // inside a character is held back until the character is complete).
+  const std::string streaming = fmt::format(
+      "'{}' sample --pretrained '{}' --temperature 0 --max-new-tokens 12 --json '{}' "
+      "'My dog is' > '{}' 2> /dev/null",
+      HEED_GPT_EXE, kFolder.string(), json.string(), (folder.path / "stream").string());
+  REQUIRE(std::system(streaming.c_str()) == 0);
+  const nlohmann::json alone = nlohmann::json::parse(read_bytes(json));
+  CHECK(read_bytes(folder.path / "stream") == alone["texts"][0].get<std::string>() + "\n");
   // Past the model's 128 positions: one clear line, exit 2.
   const std::string too_long =
       fmt::format("'{}' sample --pretrained '{}' --max-new-tokens 200 'My dog is' > '{}' 2>&1",
@@ -218,11 +227,7 @@ TEST_CASE("gpt sample --pretrained writes transformers' greedy tokens as JSON") 
 TEST_CASE(
     "gpt2 pretrained: strided perplexity equals the perplexity guide's, run by transformers") {
   const fs::path text_file = fs::path(HEED_SHARED_DATA_DIR) / "tinyshakespeare" / "input.txt";
-  if (!fs::exists(text_file)) {
-    MESSAGE("skipping: " << text_file.string()
-                         << " is not present (the shared data is not checked out)");
-    return;
-  }
+  if (!shared_data_present(text_file)) return;
   const nlohmann::json expected = answers()["strided_eval"];
   const gpt::Pretrained pretrained = gpt::load_pretrained(kFolder.string());
   // The last 4,000 characters (code points) of the text, as Python slices a str.

@@ -61,11 +61,7 @@ TEST_CASE("gpt2 tokenizer: edge cases give transformers' ids, and decode as it d
 
 TEST_CASE("gpt2 tokenizer: every line of every shared data file gives transformers' ids") {
   const fs::path shared = HEED_SHARED_DATA_DIR;
-  if (!fs::exists(shared)) {
-    MESSAGE("skipping: " << shared.string()
-                         << " is not present (the shared data is not checked out)");
-    return;
-  }
+  if (!shared_data_present(shared)) return;
   const gpt::ByteLevelBPE tokenizer = gpt::ByteLevelBPE::from_folder(kFixture.string());
   // "file \t first line \t lines \t hash" per block of 256 lines.
   std::map<std::string, std::vector<std::pair<size_t, std::string>>> expected;

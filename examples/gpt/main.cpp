@@ -176,21 +176,30 @@ void sample(const SampleOptions& o) {
   const bool stream = prompts.size() == 1;  // one prompt: print each token as it comes
   bool prompt_shown = false;  // shown with the first token, once generate accepted the prompt
   const auto start = std::chrono::steady_clock::now();
-  std::string streamed_bytes;  // a BPE token may hold part of a character: print whole ones
+  // A BPE token may end inside a character (half of an emoji's bytes): decoded alone it would
+  // print U+FFFD. So the stream decodes all its tokens so far and prints the new text once it no
+  // longer ends in a replacement character; what is held back comes with the last line.
+  std::vector<int64_t> streamed;
+  size_t printed = 0;
+  const std::string replacement = "\xEF\xBF\xBD";
   const auto outputs = generate(model, encoded, sampling, generator, [&](const auto& tokens) {
     if (stream) {
       if (!prompt_shown) fmt::print("{}", prompts[0]);
       prompt_shown = true;
-      streamed_bytes += vocabulary.decode({tokens[0]});
-      fmt::print("{}", streamed_bytes);
-      streamed_bytes.clear();
+      streamed.push_back(tokens[0]);
+      const std::string text = vocabulary.decode(streamed);
+      if (!text.ends_with(replacement) && text.size() >= printed) {
+        fmt::print("{}", text.substr(printed));
+        printed = text.size();
+      }
       std::fflush(stdout);
     }
   });
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (stream) {
-    fmt::print("\n");
+    const std::string text = vocabulary.decode(streamed);
+    fmt::print("{}\n", text.size() > printed ? text.substr(printed) : "");
   } else {
     for (size_t i = 0; i < prompts.size(); ++i) {
       fmt::print("--- prompt {}\n{}{}\n", i + 1, prompts[i], vocabulary.decode(outputs[i]));

@@ -36,7 +36,8 @@ PerplexityResult strided_perplexity(GPT& model, const std::vector<int64_t>& ids,
     // last end - previous_end of them, and never the window's first.
     const int64_t first_scored = std::max<int64_t>(1, span - (end - previous_end));
     const std::vector<int64_t> input(ids.begin() + begin, ids.begin() + end);
-    const Tensor logits = model.forward(int_tensor(input, {1, span}).to(device)).select(0, 0);
+    const Tensor logits =
+        model.forward(int_tensor(input, {1, span}).to(device)).select(0, 0);  // (span, V)
     const std::vector<int64_t> targets(input.begin() + first_scored, input.end());
     const auto scored = static_cast<int64_t>(targets.size());
     const Tensor predicted = logits.narrow(0, first_scored - 1, scored);  // (scored, V)
