@@ -337,6 +337,12 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
        gpt + " eval --pretrained '" + gpt2.string() + "' --data fifo",
        {"fifo", "not a regular file"}},
       {"pretrained",
+       pretrained + "'" + gpt2.string() + "' --json /proc/out.json x",
+       {"--json", "/proc/out.json"}},
+      {"pretrained",
+       gpt + " eval --pretrained '" + gpt2.string() + "' --data overlong.txt --json a_directory",
+       {"--json", "a_directory"}},
+      {"pretrained",
        gpt + " eval --pretrained '" + gpt2.string() + "' --data overlong.txt --stride 0",
        {"--stride", "[1, 65536]"}},
   };
