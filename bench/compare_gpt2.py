@@ -11,14 +11,18 @@ work per token is GPT-2's). Measured:
   8 (mixed lengths, left padded): heed's `gpt sample --pretrained` against transformers'
   generate() with its KV cache; the rate is new tokens over the whole call, prompt included;
 - prefill: one forward pass over a 512-token prompt (heed's `gpt eval` on a 512-token text);
-- the peak resident memory of each process.
+- fine-tuning: AdamW steps (betas 0.9/0.95, weight decay 0.1, clipping at 1) on batches of 4 x
+  256 tokens of Tiny Shakespeare: heed's `gpt train --init-from` (the rate of its last progress
+  window) against a PyTorch loop over GPT2LMHeadModel; MFU counts 6N + 12 * layers * width *
+  context FLOPs per token against a 2048^3 float32 matrix product timed in the same run;
+- the peak resident memory of each process (generation and fine-tuning apart).
 
 transformers runs at 1 and at 2 threads in separate processes and the faster counts. Batch-1
 decoding reads every weight once per token, so memory bandwidth bounds it: the script measures
 the bandwidth (a large copy with numpy) and reports each side's share of that bound.
 
 Usage, from the repository root after building:
-    python3 bench/compare_gpt2.py [--build build] [--repeats 3]
+    python3 bench/compare_gpt2.py [--build build] [--repeats 3] [--train-steps 6]
 """
 import argparse
 import json
@@ -69,6 +73,38 @@ out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
 
+# Fine-tuning as heed's train loop does it: random windows, AdamW with decay on matrices only,
+# the gradient norm clipped at 1. The rate is the median step after one to warm up.
+TORCH_TRAIN_WORKER = r"""
+import json, resource, sys, time
+import torch
+from transformers import GPT2LMHeadModel
+args = json.loads(sys.argv[1])
+torch.set_num_threads(args["threads"])
+torch.manual_seed(0)
+model = GPT2LMHeadModel.from_pretrained(args["folder"], dtype=torch.float32).train()
+decay = [p for p in model.parameters() if p.dim() >= 2]
+no_decay = [p for p in model.parameters() if p.dim() < 2]
+optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
+                               {"params": no_decay, "weight_decay": 0.0}], lr=1e-4, betas=(0.9, 0.95))
+ids = torch.tensor(args["ids"])
+batch, context = args["batch"], args["context"]
+times = []
+for step in range(args["steps"]):
+    starts = torch.randint(0, len(ids) - context - 1, (batch,))
+    x = torch.stack([ids[s:s + context] for s in starts])
+    start = time.perf_counter()
+    optimizer.zero_grad(set_to_none=True)
+    loss = model(x, labels=x).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    times.append(time.perf_counter() - start)
+step_time = sorted(times[1:])[len(times[1:]) // 2]
+print(json.dumps({"tokens_per_s": batch * context / step_time,
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
 
 def run_measured(command):
     """Runs a command; returns its output and its own peak resident memory in MB."""
@@ -80,6 +116,22 @@ def run_measured(command):
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{command[0]} failed:\n{text}")
     return text, usage.ru_maxrss / 1024
+
+
+def sgemm_peak_flops():
+    """The best of five 2048^3 float32 products with numpy's BLAS on every core: the peak MFU is
+    taken against (heed's train line measures its own the same way)."""
+    import numpy as np
+    n = 2048
+    a = np.ones((n, n), dtype=np.float32)
+    b = np.ones((n, n), dtype=np.float32)
+    a @ b
+    best = 1e9
+    for _ in range(5):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best
 
 
 def memory_bandwidth_gb_s():
@@ -101,6 +153,9 @@ def main():
     parser.add_argument("--build", default="build")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--new-tokens", type=int, default=128)
+    parser.add_argument("--train-steps", type=int, default=6,
+                        help="fine-tuning steps per side (heed's rate is its last progress window, "
+                             "half of the steps)")
     args = parser.parse_args()
 
     import torch
@@ -169,7 +224,26 @@ def main():
             heed_rss = max(heed_rss, rss)
         heed["prefill"] = statistics.median(rates)
 
+        # Fine-tuning, 4 x 256 tokens a step.
+        train_ids = tokenizer.encode(open(TEXT, encoding="utf-8").read())
+        for threads in (1, 2):
+            payload = {"folder": folder, "threads": threads, "ids": train_ids, "batch": 4,
+                       "context": 256, "steps": args.train_steps}
+            result = subprocess.run([sys.executable, "-c", TORCH_TRAIN_WORKER, json.dumps(payload)],
+                                    env=torch_environment(threads), check=True, capture_output=True, text=True)
+            torch_runs[threads]["fine-tune"] = json.loads(result.stdout.strip().split("\n")[-1])
+        half = max(1, args.train_steps // 2)
+        text, heed_train_rss = run_measured(
+            [gpt, "--threads", "2", "train", "--init-from", folder, "--data", TEXT, "--block-size", "256",
+             "--batch-size", "4", "--steps", str(2 * half), "--log-interval", str(half), "--eval-interval",
+             str(2 * half), "--eval-batches", "1", "--lr", "1e-4", "--warmup", "0",
+             "--checkpoint", os.path.join(folder, "tuned.safetensors")])
+        heed["fine-tune"] = float(re.findall(r"([0-9.]+) tok/s", text)[-1])
+
     bandwidth = memory_bandwidth_gb_s()
+    peak = sgemm_peak_flops()
+    # Training FLOPs per token, as heed's progress line counts them.
+    train_flops = 6 * 124_439_808 + 12 * 12 * 768 * 256
     # Each decoded token reads every weight once: the 124,439,808 parameters in float32 (the
     # tied head reads the embedding matrix; the lookup before it reads one row).
     bound = bandwidth * 1e9 / (124_439_808 * 4)
@@ -183,8 +257,17 @@ def main():
         best = max(torch_runs[1][name], torch_runs[2][name])
         print(f"{name:10} {heed[name]:10.1f} {torch_runs[1][name]:10.1f} {torch_runs[2][name]:10.1f} "
               f"{heed[name] / best:6.2f}x   tokens/s")
+    torch_train = max(torch_runs[1]["fine-tune"]["tokens_per_s"], torch_runs[2]["fine-tune"]["tokens_per_s"])
+    print(f"{'fine-tune':10} {heed['fine-tune']:10.1f} {torch_runs[1]['fine-tune']['tokens_per_s']:10.1f} "
+          f"{torch_runs[2]['fine-tune']['tokens_per_s']:10.1f} {heed['fine-tune'] / torch_train:6.2f}x   "
+          f"tokens/s (batch 4 x 256, AdamW)")
+    print(f"fine-tuning MFU against a {peak / 1e9:.0f} GFLOP/s sgemm: heed {100 * heed['fine-tune'] * train_flops / peak:.0f}%, "
+          f"PyTorch {100 * torch_train * train_flops / peak:.0f}%")
     print(f"peak RSS: heed {heed_rss:.0f} MB, transformers {torch_runs[1]['max_rss_mb']:.0f} MB (1 thread) "
           f"and {torch_runs[2]['max_rss_mb']:.0f} MB (2 threads)")
+    print(f"peak RSS fine-tuning: heed {heed_train_rss:.0f} MB, PyTorch "
+          f"{torch_runs[1]['fine-tune']['max_rss_mb']:.0f} MB (1 thread) and "
+          f"{torch_runs[2]['fine-tune']['max_rss_mb']:.0f} MB (2 threads)")
     print(f"memory bandwidth {bandwidth:.1f} GB/s: batch-1 decoding bound {bound:.0f} tokens/s; heed reaches "
           f"{100 * heed['batch 1'] / bound:.0f}%, transformers {100 * max(torch_runs[1]['batch 1'], torch_runs[2]['batch 1']) / bound:.0f}%")
 

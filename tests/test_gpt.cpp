@@ -174,7 +174,7 @@ TEST_CASE("gpt: character-level training on Tiny Shakespeare brings the loss dow
   const fs::path data = fs::path(HEED_SHARED_DATA_DIR) / "tinyshakespeare" / "input.txt";
   if (!shared_data_present(data)) return;
   const TextTask task(data.string(), 32);
-  CHECK(task.vocabulary().size() == 65);  // Tiny Shakespeare's characters
+  CHECK(task.vocabulary()->size() == 65);  // Tiny Shakespeare's characters
   const fs::path checkpoint = temporary_path("shakespeare.safetensors");
   TrainOptions options;
   options.data = data.string();

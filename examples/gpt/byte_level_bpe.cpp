@@ -75,6 +75,7 @@ struct ByteLevelBPE::Tables {
   std::unordered_map<std::string, int64_t> vocab;       // symbol -> id
   std::vector<std::string> symbol_of;                   // id -> symbol ("" where no entry)
   std::unordered_map<std::string, int64_t> ranks;       // "first second" -> merge rank
+  std::vector<std::string> merges;                      // "first second", best rank first
   std::vector<std::pair<std::string, int64_t>> added;   // content -> id, longest first
   std::vector<std::string> byte_symbol;                 // byte -> its one-character symbol
   std::unordered_map<uint32_t, unsigned char> byte_of;  // code point -> byte
@@ -163,7 +164,9 @@ ByteLevelBPE::ByteLevelBPE(const std::string& vocab_json, const std::string& mer
     if (static_cast<int64_t>(t.ranks.size()) >= kMaxVocab) {
       fail("{}: more than {} merges", merges_where, kMaxVocab);
     }
-    t.ranks.emplace(merge_key(first, second), static_cast<int64_t>(t.ranks.size()));
+    if (t.ranks.emplace(merge_key(first, second), static_cast<int64_t>(t.ranks.size())).second) {
+      t.merges.push_back(merge_key(first, second));
+    }
   }
 
   // Added tokens: matched before anything else, longest first where two start at one place.
@@ -304,6 +307,28 @@ int64_t ByteLevelBPE::added_token_id(const std::string& content) const {
   return -1;
 }
 
+std::string ByteLevelBPE::vocab_json() const {
+  nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
+  const std::vector<std::string>& symbols = tables_->symbol_of;
+  for (const std::string& symbol : symbols) {
+    if (!symbol.empty()) vocab[symbol] = tables_->vocab.at(symbol);
+  }
+  return vocab.dump();
+}
+
+std::string ByteLevelBPE::merges_txt() const {
+  std::string text = "#version: 0.2\n";
+  for (const std::string& merge : tables_->merges) text += merge + "\n";
+  return text;
+}
+
+std::vector<std::pair<std::string, int64_t>> ByteLevelBPE::added_tokens() const {
+  std::vector<std::pair<std::string, int64_t>> tokens = tables_->added;
+  std::sort(tokens.begin(), tokens.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  return tokens;
+}
+
 namespace {
 
 // The added tokens of tokenizer.json, or else of tokenizer_config.json's added_tokens_decoder.
@@ -351,6 +376,36 @@ void check_gpt2_pipeline(const nlohmann::json& tokenizer, const std::string& whe
 }
 
 }  // namespace
+
+std::string ByteLevelBPE::to_json() const {
+  nlohmann::ordered_json out;
+  out["vocab"] = nlohmann::ordered_json::parse(vocab_json());
+  out["merges"] = tables_->merges;
+  out["added_tokens"] = nlohmann::ordered_json::array();
+  for (const auto& [content, id] : added_tokens()) {
+    out["added_tokens"].push_back({{"content", content}, {"id", id}});
+  }
+  return out.dump();
+}
+
+ByteLevelBPE ByteLevelBPE::from_json(const std::string& text, const std::string& where) {
+  const nlohmann::json tables = heed::parse_untrusted_json(text, where);
+  if (!tables.is_object() || !tables.contains("vocab") || !tables.contains("merges") ||
+      !tables["merges"].is_array() || !tables.contains("added_tokens") ||
+      !tables["added_tokens"].is_array()) {
+    fail("{}: expected an object with vocab, merges (a list) and added_tokens (a list)", where);
+  }
+  std::string merges_txt;
+  for (const nlohmann::json& merge : tables["merges"]) {
+    if (!merge.is_string() || merge.get<std::string>().find_first_of("\r\n") != std::string::npos) {
+      fail("{}: a merge must be \"first second\" on one line, found {}", where,
+           heed::describe_json(merge));
+    }
+    merges_txt += merge.get<std::string>() + "\n";
+  }
+  return ByteLevelBPE(tables["vocab"].dump(), merges_txt,
+                      added_tokens_in(tables["added_tokens"], where), where);
+}
 
 ByteLevelBPE ByteLevelBPE::from_folder(const std::string& folder) {
   namespace fs = std::filesystem;

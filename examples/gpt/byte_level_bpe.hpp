@@ -50,6 +50,19 @@ class ByteLevelBPE {
   // The id of an added token, such as "<|endoftext|>", or -1.
   int64_t added_token_id(const std::string& content) const;
 
+  // The tables as Hugging Face writes them, to save with a checkpoint or export: vocab.json's
+  // text (ids in order), merges.txt's (best rank first, after a "#version" line), and the added
+  // tokens (content, id).
+  std::string vocab_json() const;
+  std::string merges_txt() const;
+  std::vector<std::pair<std::string, int64_t>> added_tokens() const;
+
+  // All three in one JSON object, as a checkpoint's "tokenizer" entry keeps them:
+  // {"vocab": {token: id}, "merges": ["first second", ...], "added_tokens": [{"content", "id"}]}.
+  std::string to_json() const;
+  // Reads that object back, checked as untrusted like the files; `where` names it in errors.
+  static ByteLevelBPE from_json(const std::string& text, const std::string& where);
+
  private:
   struct Tables;
   std::unique_ptr<Tables> tables_;

@@ -4,6 +4,8 @@
 //   gpt sample "ROMEO:" "JULIET:"   batched, left-padded generation with a key/value cache
 //   gpt sample --pretrained DIR "It will rain in the" ...   a GPT-2 in Hugging Face's format
 //   gpt eval --pretrained DIR --data FILE   its perplexity on a text, in strided windows
+//   gpt train --init-from DIR --data FILE   fine-tune that GPT-2 on a text (its BPE tokens)
+//   gpt export --checkpoint FILE --hf DIR   write a checkpoint as a Hugging Face GPT-2 folder
 // Every flag is documented in --help. Errors print one line and exit with status 2.
 #include <fmt/format.h>
 
@@ -16,6 +18,7 @@
 #include "examples/common/device_option.hpp"
 #include "examples/common/flags.hpp"
 #include "examples/common/heatmap.hpp"
+#include "examples/gpt/export_hf.hpp"
 #include "examples/gpt/generate.hpp"
 #include "examples/gpt/perplexity.hpp"
 #include "examples/gpt/pretrained.hpp"
@@ -115,23 +118,63 @@ void draw_attention(GPT& model, const TextCodec& vocabulary, const std::vector<i
   fmt::print("attention map of layer {} written to {}\n", layer, o.attention_map);
 }
 
-// A heed checkpoint: the model and its character vocabulary.
-std::shared_ptr<GPT> load_checkpoint_model(const std::string& checkpoint, TextCodec& codec) {
+// A heed checkpoint: the model and its tokens, characters or (fine-tuned from GPT-2) the
+// byte-level BPE.
+struct Trained {
+  std::shared_ptr<GPT> model;
+  std::shared_ptr<ByteLevelBPE> tokenizer;  // null for a character-level model
+  TextCodec codec;
+};
+
+Trained load_trained(const std::string& checkpoint) {
   const heed::nn::Metadata metadata = heed::nn::read_checkpoint_metadata(checkpoint);
   GPTConfig config =
       GPTConfig::from_json(examples::metadata_entry(metadata, "config", checkpoint), checkpoint);
   config.dropout = 0;
-  auto vocabulary = std::make_shared<Vocabulary>(Vocabulary::from_json(
-      examples::metadata_entry(metadata, "vocabulary", checkpoint), checkpoint));
-  if (vocabulary->size() != config.vocab_size) {
-    heed::fail("{}: the vocabulary has {} characters but the model's vocab_size is {}", checkpoint,
-               vocabulary->size(), config.vocab_size);
+  Trained trained;
+  if (metadata.count("tokenizer")) {
+    auto tokenizer = std::make_shared<ByteLevelBPE>(
+        ByteLevelBPE::from_json(metadata.at("tokenizer"), checkpoint + ": tokenizer"));
+    if (tokenizer->vocab_size() > config.vocab_size) {
+      heed::fail("{}: the tokenizer has {} ids but the model's vocab_size is {}", checkpoint,
+                 tokenizer->vocab_size(), config.vocab_size);
+    }
+    trained.codec.encode = [tokenizer](const std::string& text) { return tokenizer->encode(text); };
+    trained.codec.decode = [tokenizer](const std::vector<int64_t>& ids) {
+      return tokenizer->decode(ids);
+    };
+    trained.tokenizer = tokenizer;
+  } else {
+    auto vocabulary = std::make_shared<Vocabulary>(Vocabulary::from_json(
+        examples::metadata_entry(metadata, "vocabulary", checkpoint), checkpoint));
+    if (vocabulary->size() != config.vocab_size) {
+      heed::fail("{}: the vocabulary has {} characters but the model's vocab_size is {}",
+                 checkpoint, vocabulary->size(), config.vocab_size);
+    }
+    trained.codec.encode = [vocabulary](const std::string& text) {
+      return vocabulary->encode(text);
+    };
+    trained.codec.decode = [vocabulary](const std::vector<int64_t>& ids) {
+      return vocabulary->decode(ids);
+    };
   }
-  auto model = std::make_shared<GPT>(config);
-  heed::nn::load_checkpoint(checkpoint, *model);
-  codec.encode = [vocabulary](const std::string& text) { return vocabulary->encode(text); };
-  codec.decode = [vocabulary](const std::vector<int64_t>& ids) { return vocabulary->decode(ids); };
-  return model;
+  trained.model = std::make_shared<GPT>(config);
+  heed::nn::load_checkpoint(checkpoint, *trained.model);
+  return trained;
+}
+
+struct ExportOptions {
+  std::string checkpoint = "gpt.safetensors";
+  std::string hf;  // the folder to write
+};
+
+void export_checkpoint(const ExportOptions& o) {
+  const Trained trained = load_trained(o.checkpoint);
+  export_hf(*trained.model, trained.tokenizer.get(), o.hf);
+  fmt::print("{} written to {} in Hugging Face's GPT-2 format{}\n", o.checkpoint, o.hf,
+             trained.tokenizer ? ""
+                               : " (weights and config only: the model's tokens are characters, "
+                                 "which no transformers tokenizer reads)");
 }
 
 void sample(const SampleOptions& o) {
@@ -152,7 +195,10 @@ void sample(const SampleOptions& o) {
       return pretrained->tokenizer.decode(ids);
     };
   } else {
-    loaded = load_checkpoint_model(o.checkpoint, vocabulary);
+    Trained trained = load_trained(o.checkpoint);
+    loaded = trained.model;
+    vocabulary = trained.codec;
+    if (trained.tokenizer) sampling.stop_token = trained.tokenizer->added_token_id("<|endoftext|>");
   }
   GPT& model = *loaded;
   const GPTConfig& config = model.config();
@@ -239,27 +285,47 @@ int main(int argc, char** argv) {
   CLI::App* train_command = app.add_subcommand("train", "train a model and save checkpoints");
   examples::add_global_options(*train_command, global);
   auto& t = train_options;
-  train_command->add_option("--task", t.task, "built-in task without --data: addition or sort")
-      ->capture_default_str();
-  train_command->add_option("--data", t.data, "UTF-8 text file for character-level modelling");
-  train_command->add_option("--digits", t.digits, "digits per operand (addition)")
-      ->capture_default_str()
-      ->check(examples::in_range(train_limits::digits));
-  train_command->add_option("--preset", t.preset, "model size: nano, tiny, small or medium")
-      ->capture_default_str();
-  train_command->add_option("--n-layer", t.n_layer, "transformer blocks (overrides the preset)")
-      ->check(examples::in_range(limits::n_layer));
-  train_command->add_option("--n-head", t.n_head, "attention heads (overrides the preset)")
-      ->check(examples::in_range(limits::n_head));
-  train_command->add_option("--n-embd", t.n_embd, "model width (overrides the preset)")
-      ->check(examples::in_range(limits::n_embd));
-  train_command->add_option("--block-size", t.block_size, "context length (overrides the preset)")
+  CLI::Option* task_option =
+      train_command->add_option("--task", t.task, "built-in task without --data: addition or sort")
+          ->capture_default_str();
+  CLI::Option* data_option =
+      train_command->add_option("--data", t.data,
+                                "UTF-8 text file: character-level modelling, or with --init-from "
+                                "the text to fine-tune on");
+  CLI::Option* init_from_option =
+      train_command
+          ->add_option("--init-from", t.init_from,
+                       "fine-tune a GPT-2 folder in Hugging Face's format (config.json, "
+                       "model.safetensors, tokenizer files) on --data's BPE tokens")
+          ->check(CLI::ExistingDirectory)
+          ->needs(data_option);
+  CLI::Option* digits_option =
+      train_command->add_option("--digits", t.digits, "digits per operand (addition)")
+          ->capture_default_str()
+          ->check(examples::in_range(train_limits::digits));
+  // With --init-from the model's shape comes from the folder: these flags are refused with it.
+  const std::vector<CLI::Option*> shape_options = {
+      task_option,
+      digits_option,
+      train_command->add_option("--preset", t.preset, "model size: nano, tiny, small or medium")
+          ->capture_default_str(),
+      train_command->add_option("--n-layer", t.n_layer, "transformer blocks (overrides the preset)")
+          ->check(examples::in_range(limits::n_layer)),
+      train_command->add_option("--n-head", t.n_head, "attention heads (overrides the preset)")
+          ->check(examples::in_range(limits::n_head)),
+      train_command->add_option("--n-embd", t.n_embd, "model width (overrides the preset)")
+          ->check(examples::in_range(limits::n_embd))};
+  for (CLI::Option* option : shape_options) init_from_option->excludes(option);
+  train_command
+      ->add_option("--block-size", t.block_size,
+                   "context length (overrides the preset; with --init-from, the tokens a "
+                   "sequence, at most n_positions, which is the default)")
       ->check(examples::in_range(limits::block_size));
   train_command->add_option("--dropout", t.dropout, "dropout probability")
       ->capture_default_str()
       ->check(examples::in_range(limits::dropout));
-  train_command->add_flag("--tie-weights", t.tie_weights,
-                          "the output layer reuses the token embedding's matrix");
+  init_from_option->excludes(train_command->add_flag(
+      "--tie-weights", t.tie_weights, "the output layer reuses the token embedding's matrix"));
   train_command->add_option("--batch-size", t.batch_size, "sequences per step")
       ->capture_default_str()
       ->check(examples::in_range(train_limits::batch_size));
@@ -364,6 +430,18 @@ int main(int argc, char** argv) {
   eval_command->add_option("--json", e.json, "also write the figures to FILE as JSON");
   eval_command->add_option("--device", e.device, "cpu, cuda or cuda:N")->capture_default_str();
 
+  CLI::App* export_command = app.add_subcommand(
+      "export", "write a checkpoint as a Hugging Face GPT-2 folder (transformers loads it)");
+  ExportOptions export_options;
+  examples::add_global_options(*export_command, global);
+  export_command->add_option("--checkpoint", export_options.checkpoint, "checkpoint to export")
+      ->capture_default_str();
+  export_command
+      ->add_option("--hf", export_options.hf,
+                   "the folder to write: config.json, model.safetensors and, for a model "
+                   "fine-tuned from GPT-2, vocab.json, merges.txt, tokenizer_config.json")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -376,6 +454,7 @@ int main(int argc, char** argv) {
     if (train_command->parsed()) train(train_options);
     if (sample_command->parsed()) sample(sample_options);
     if (eval_command->parsed()) evaluate_pretrained(eval_options);
+    if (export_command->parsed()) export_checkpoint(export_options);
   } catch (const heed::Error& e) {
     fmt::print(stderr, "gpt: {}\n", e.what());
     return 2;

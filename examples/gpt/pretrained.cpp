@@ -147,30 +147,33 @@ heed::nn::StateDict read_hf_tensors(const std::string& folder) {
   fail("{}: no model.safetensors or model.safetensors.index.json here", folder);
 }
 
-void load_gpt2_tensors(GPT& model, const heed::nn::StateDict& hf, const std::string& where) {
-  // heed's name -> (Hugging Face's name, transposed?)
-  const GPTConfig& c = model.config();
-  std::map<std::string, std::pair<std::string, bool>> wanted = {
-      {"wte.weight", {"wte.weight", false}},
-      {"wpe.weight", {"wpe.weight", false}},
-      {"ln_f.weight", {"ln_f.weight", false}},
-      {"ln_f.bias", {"ln_f.bias", false}}};
+std::map<std::string, Gpt2Name> gpt2_names(const GPTConfig& c) {
+  std::map<std::string, Gpt2Name> names = {{"wte.weight", {"wte.weight", false}},
+                                           {"wpe.weight", {"wpe.weight", false}},
+                                           {"ln_f.weight", {"ln_f.weight", false}},
+                                           {"ln_f.bias", {"ln_f.bias", false}}};
   for (int64_t i = 0; i < c.n_layer; ++i) {
     const std::string h = fmt::format("h.{}.", i);
     for (const char* norm : {"ln_1", "ln_2"}) {
-      wanted[h + norm + ".weight"] = {h + norm + ".weight", false};
-      wanted[h + norm + ".bias"] = {h + norm + ".bias", false};
+      names[h + norm + ".weight"] = {h + norm + ".weight", false};
+      names[h + norm + ".bias"] = {h + norm + ".bias", false};
     }
-    wanted[h + "attn.in_proj_weight"] = {h + "attn.c_attn.weight", true};
-    wanted[h + "attn.in_proj_bias"] = {h + "attn.c_attn.bias", false};
-    wanted[h + "attn.out_proj.weight"] = {h + "attn.c_proj.weight", true};
-    wanted[h + "attn.out_proj.bias"] = {h + "attn.c_proj.bias", false};
+    names[h + "attn.in_proj_weight"] = {h + "attn.c_attn.weight", true};
+    names[h + "attn.in_proj_bias"] = {h + "attn.c_attn.bias", false};
+    names[h + "attn.out_proj.weight"] = {h + "attn.c_proj.weight", true};
+    names[h + "attn.out_proj.bias"] = {h + "attn.c_proj.bias", false};
     for (const char* layer : {"mlp.c_fc", "mlp.c_proj"}) {
-      wanted[h + layer + ".weight"] = {h + layer + ".weight", true};
-      wanted[h + layer + ".bias"] = {h + layer + ".bias", false};
+      names[h + layer + ".weight"] = {h + layer + ".weight", true};
+      names[h + layer + ".bias"] = {h + layer + ".bias", false};
     }
   }
-  if (!c.tie_weights) wanted["lm_head.weight"] = {"lm_head.weight", false};
+  if (!c.tie_weights) names["lm_head.weight"] = {"lm_head.weight", false};
+  return names;
+}
+
+void load_gpt2_tensors(GPT& model, const heed::nn::StateDict& hf, const std::string& where) {
+  const GPTConfig& c = model.config();
+  const std::map<std::string, Gpt2Name> wanted = gpt2_names(c);
 
   // The file's tensors under their names without "transformer.", buffers skipped.
   std::map<std::string, Tensor> by_name;
@@ -191,16 +194,17 @@ void load_gpt2_tensors(GPT& model, const heed::nn::StateDict& hf, const std::str
     const auto rule = wanted.find(heed_name);
     if (rule == wanted.end())
       fail("{}: heed's GPT has a parameter {} with no GPT-2 name", where, heed_name);
-    const auto found = by_name.find(rule->second.first);
+    const Gpt2Name& hf_name = rule->second;
+    const auto found = by_name.find(hf_name.name);
     if (found == by_name.end()) {
-      missing.push_back(printable(rule->second.first));
+      missing.push_back(printable(hf_name.name));
       continue;
     }
-    used.insert(rule->second.first);
+    used.insert(hf_name.name);
     Tensor value = found->second;
-    if (rule->second.second) {
+    if (hf_name.conv1d) {
       if (value.dim() != 2) {
-        misshapen.push_back(fmt::format("{} {} (expected 2-D)", printable(rule->second.first),
+        misshapen.push_back(fmt::format("{} {} (expected 2-D)", printable(hf_name.name),
                                         heed::shape_str(value.shape())));
         continue;
       }
@@ -208,9 +212,8 @@ void load_gpt2_tensors(GPT& model, const heed::nn::StateDict& hf, const std::str
     }
     if (value.shape() != parameter.shape()) {
       misshapen.push_back(fmt::format(
-          "{} {} (expected {})", printable(rule->second.first),
-          heed::shape_str(found->second.shape()),
-          heed::shape_str(rule->second.second ? parameter.t().shape() : parameter.shape())));
+          "{} {} (expected {})", printable(hf_name.name), heed::shape_str(found->second.shape()),
+          heed::shape_str(hf_name.conv1d ? parameter.t().shape() : parameter.shape())));
       continue;
     }
     converted[heed_name] = value.to(parameter.dtype());

@@ -12,6 +12,7 @@
 // mean running pickle), with the command that converts it.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,16 @@ namespace gpt {
 // config.json's GPT-2 fields as heed's GPTConfig; anything heed's model cannot run (another
 // activation, n_inner not a multiple of n_embd, scaled or reordered attention) is an error.
 GPTConfig gpt2_config_from_json(const std::string& text, const std::string& where);
+
+// Hugging Face's name of one of heed's parameters (without the "transformer." prefix), and
+// whether GPT-2 stores it as a Conv1D weight, (in, out): the transpose of heed's Linear layout.
+struct Gpt2Name {
+  std::string name;
+  bool conv1d;
+};
+// heed's parameter name -> GPT-2's, for every parameter of a GPT of this config; the one table
+// that loading and export (export_hf.hpp) both read.
+std::map<std::string, Gpt2Name> gpt2_names(const GPTConfig& config);
 
 // The model's tensors by Hugging Face's names, from model.safetensors or its shards.
 heed::nn::StateDict read_hf_tensors(const std::string& folder);

@@ -188,20 +188,37 @@ Batch SortTask::batch(int64_t batch_size, bool validation, Generator& generator)
 // ---- text ----
 
 TextTask::TextTask(const std::string& path, int64_t block_size, const Vocabulary* vocabulary)
-    : block_size_(block_size) {
+    : block_size_(block_size), characters_(true) {
   const std::string text = examples::read_regular_file(path, "the data file");
   if (text.empty()) fail("the data file {} is empty", path);
   examples::check_utf8(text, "the data file " + path);
   vocabulary_ = vocabulary ? *vocabulary : Vocabulary::from_text(text);
-  const std::vector<int64_t> ids = vocabulary_.encode(text);
+  vocab_size_ = vocabulary_.size();
+  split(vocabulary_.encode(text), path, "characters");
+}
+
+TextTask::TextTask(const std::string& path, int64_t block_size, const ByteLevelBPE& tokenizer,
+                   int64_t vocab_size)
+    : block_size_(block_size), characters_(false), vocab_size_(vocab_size) {
+  const std::string text = examples::read_regular_file(path, "the data file");
+  if (text.empty()) fail("the data file {} is empty", path);
+  examples::check_utf8(text, "the data file " + path);
+  if (tokenizer.vocab_size() > vocab_size) {
+    fail("the tokenizer has {} ids but the model's vocabulary is {}", tokenizer.vocab_size(),
+         vocab_size);
+  }
+  split(tokenizer.encode(text), path, "tokens");
+}
+
+void TextTask::split(const std::vector<int64_t>& ids, const std::string& path, const char* unit) {
   const size_t split = ids.size() * 9 / 10;
   train_.assign(ids.begin(), ids.begin() + static_cast<int64_t>(split));
   validation_.assign(ids.begin() + static_cast<int64_t>(split), ids.end());
-  if (static_cast<int64_t>(validation_.size()) <= block_size + 1) {
+  if (static_cast<int64_t>(validation_.size()) <= block_size_ + 1) {
     fail(
-        "the data file {} is too short: {} characters, need more than {} for the validation "
-        "split with block size {}",
-        path, ids.size(), (block_size + 2) * 10, block_size);
+        "the data file {} is too short: {} {}, need more than {} for the validation split with "
+        "block size {}",
+        path, ids.size(), unit, (block_size_ + 2) * 10, block_size_);
   }
 }
 

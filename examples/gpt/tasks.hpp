@@ -5,8 +5,9 @@
 //             scored. Held-out pairs measure exact-match accuracy.
 //   sort      a list of small numbers followed by the same list sorted; only the sorted half
 //             is scored.
-//   text      character-level language modelling on a UTF-8 file: random contiguous blocks,
-//             90% train, 10% validation.
+//   text      language modelling on a UTF-8 file: random contiguous blocks, 90% train, 10%
+//             validation; characters are the tokens, or GPT-2's byte-level BPE when a
+//             pretrained model is fine-tuned (train --init-from).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "engine/heed.hpp"
+#include "examples/gpt/byte_level_bpe.hpp"
 
 namespace gpt {
 
@@ -50,7 +52,9 @@ class Task {
  public:
   virtual ~Task() = default;
   virtual std::string name() const = 0;
-  virtual const Vocabulary& vocabulary() const = 0;
+  virtual int64_t vocab_size() const = 0;
+  // The character vocabulary, or null where the tokens are not characters (GPT-2's BPE).
+  virtual const Vocabulary* vocabulary() const = 0;
   virtual int64_t block_size() const = 0;  // the context the model needs
   virtual Batch batch(int64_t batch_size, bool validation, heed::Generator& generator) const = 0;
   // For tasks with one right answer: the prompt length, and the accuracy of greedy answers on
@@ -63,7 +67,8 @@ class AdditionTask : public Task {
  public:
   AdditionTask(int64_t digits, uint64_t seed);
   std::string name() const override { return "addition"; }
-  const Vocabulary& vocabulary() const override { return vocabulary_; }
+  int64_t vocab_size() const override { return vocabulary_.size(); }
+  const Vocabulary* vocabulary() const override { return &vocabulary_; }
   int64_t block_size() const override { return 3 * digits_; }
   Batch batch(int64_t batch_size, bool validation, heed::Generator& generator) const override;
   bool has_exact_answers() const override { return true; }
@@ -83,7 +88,8 @@ class SortTask : public Task {
  public:
   SortTask(int64_t length, int64_t values);
   std::string name() const override { return "sort"; }
-  const Vocabulary& vocabulary() const override { return vocabulary_; }
+  int64_t vocab_size() const override { return vocabulary_.size(); }
+  const Vocabulary* vocabulary() const override { return &vocabulary_; }
   int64_t block_size() const override { return 2 * length_ - 1; }
   Batch batch(int64_t batch_size, bool validation, heed::Generator& generator) const override;
   bool has_exact_answers() const override { return true; }
@@ -94,18 +100,28 @@ class SortTask : public Task {
   Vocabulary vocabulary_;
 };
 
-// Character-level language modelling on a text file.
+// Language modelling on a text file.
 class TextTask : public Task {
  public:
+  // Characters as tokens: the file's own vocabulary, or a checkpoint's.
   TextTask(const std::string& path, int64_t block_size, const Vocabulary* vocabulary = nullptr);
+  // GPT-2's byte-level BPE tokens, for a model of `vocab_size` ids (at least the tokenizer's).
+  TextTask(const std::string& path, int64_t block_size, const ByteLevelBPE& tokenizer,
+           int64_t vocab_size);
   std::string name() const override { return "text"; }
-  const Vocabulary& vocabulary() const override { return vocabulary_; }
+  int64_t vocab_size() const override { return vocab_size_; }
+  const Vocabulary* vocabulary() const override { return characters_ ? &vocabulary_ : nullptr; }
   int64_t block_size() const override { return block_size_; }
   Batch batch(int64_t batch_size, bool validation, heed::Generator& generator) const override;
 
  private:
+  // Splits the ids 90/10; `unit` names them in the error for a file too short.
+  void split(const std::vector<int64_t>& ids, const std::string& path, const char* unit);
+
   int64_t block_size_;
-  Vocabulary vocabulary_;
+  bool characters_;
+  Vocabulary vocabulary_;  // characters only
+  int64_t vocab_size_ = 0;
   std::vector<int64_t> train_, validation_;
 };
 

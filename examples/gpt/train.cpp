@@ -11,6 +11,7 @@
 #include "examples/common/line_plot.hpp"
 #include "examples/common/progress.hpp"
 #include "examples/gpt/generate.hpp"
+#include "examples/gpt/pretrained.hpp"
 
 namespace gpt {
 
@@ -144,6 +145,15 @@ void check_options(const TrainOptions& o) {
   if (o.n_embd) check_range("--n-embd", *o.n_embd, limits::n_embd);
   if (o.block_size) check_range("--block-size", *o.block_size, limits::block_size);
   check_range("--stop-at", o.stop_at, {0, o.steps});
+  if (!o.init_from.empty()) {
+    if (o.data.empty()) fail("--init-from needs --data FILE, the text to fine-tune on");
+    if (o.n_layer || o.n_head || o.n_embd || o.tie_weights) {
+      fail(
+          "--init-from takes the model's shape from {}/config.json: drop --n-layer, --n-head, "
+          "--n-embd and --tie-weights",
+          o.init_from);
+    }
+  }
   examples::check_output_file(o.checkpoint, "--checkpoint");
   if (!o.plot_loss.empty()) examples::check_output_file(o.plot_loss, "--plot-loss");
 }
@@ -164,6 +174,7 @@ double train(const TrainOptions& o) {
 
   std::unique_ptr<Task> task;
   Vocabulary saved_vocabulary;
+  std::optional<ByteLevelBPE> tokenizer;  // GPT-2's, when a pretrained model is fine-tuned
   int64_t start_step = 0;
   nn::Metadata resumed;
   // Held for the whole run: a second run writing the same checkpoint stops here.
@@ -172,19 +183,46 @@ double train(const TrainOptions& o) {
     resumed = nn::read_checkpoint_metadata(o.checkpoint);
     config = GPTConfig::from_json(examples::metadata_entry(resumed, "config", o.checkpoint),
                                   o.checkpoint);
-    saved_vocabulary = Vocabulary::from_json(
-        examples::metadata_entry(resumed, "vocabulary", o.checkpoint), o.checkpoint);
-    if (saved_vocabulary.size() != config.vocab_size) {
-      fail("{}: the vocabulary has {} characters but the model's vocab_size is {}", o.checkpoint,
-           saved_vocabulary.size(), config.vocab_size);
+    if (resumed.count("tokenizer")) {
+      tokenizer.emplace(
+          ByteLevelBPE::from_json(resumed.at("tokenizer"), o.checkpoint + ": tokenizer"));
+    } else {
+      saved_vocabulary = Vocabulary::from_json(
+          examples::metadata_entry(resumed, "vocabulary", o.checkpoint), o.checkpoint);
+      if (saved_vocabulary.size() != config.vocab_size) {
+        fail("{}: the vocabulary has {} characters but the model's vocab_size is {}", o.checkpoint,
+             saved_vocabulary.size(), config.vocab_size);
+      }
     }
     start_step =
         examples::parse_whole_number(examples::metadata_entry(resumed, "step", o.checkpoint),
                                      fmt::format("{}: step", o.checkpoint), {0, o.steps});
+  } else if (!o.init_from.empty()) {
+    const std::string config_path = o.init_from + "/config.json";
+    config =
+        gpt2_config_from_json(examples::read_regular_file(config_path, "config.json"), config_path);
+    config.dropout = o.dropout;
+    tokenizer.emplace(ByteLevelBPE::from_folder(o.init_from));
   }
-  task = make_task(o.task, o.data, o.digits, config.block_size,
-                   o.resume ? &saved_vocabulary : nullptr, o.seed);
-  config.vocab_size = task->vocabulary().size();
+  if (tokenizer) {
+    // GPT-2's tokens: sequences of --block-size tokens (default: the model's n_positions); a
+    // resumed run keeps the length it was started with.
+    if (o.data.empty()) fail("{} was fine-tuned from GPT-2: give --data FILE", o.checkpoint);
+    int64_t context = o.block_size.value_or(config.block_size);
+    if (o.resume) {
+      context = examples::parse_whole_number(
+          examples::metadata_entry(resumed, "context", o.checkpoint),
+          fmt::format("{}: context", o.checkpoint), {1, config.block_size});
+    }
+    if (context > config.block_size) {
+      fail("--block-size {} is longer than the model's {} positions", context, config.block_size);
+    }
+    task = std::make_unique<TextTask>(o.data, context, *tokenizer, config.vocab_size);
+  } else {
+    task = make_task(o.task, o.data, o.digits, config.block_size,
+                     o.resume ? &saved_vocabulary : nullptr, o.seed);
+    config.vocab_size = task->vocab_size();
+  }
   if (o.data.empty()) {
     // A built-in task's sequences fix the context it needs; greedy exact match at the end feeds
     // the prompt and all but the last answer token, one more than training does.
@@ -198,6 +236,10 @@ double train(const TrainOptions& o) {
 
   const Device device = examples::parse_device(o.device);
   GPT model(config);
+  if (!o.resume && !o.init_from.empty()) {
+    load_gpt2_tensors(model, read_hf_tensors(o.init_from), o.init_from);
+    empty_cpu_cache();  // the file's tensors are copied: give their blocks back
+  }
   model.to(device);  // before the optimizer, whose state follows the parameters' device
   nn::AdamW optimizer(nn::decay_and_no_decay_groups(model, o.lr, o.weight_decay),
                       {.beta1 = 0.9, .beta2 = 0.95});
@@ -216,22 +258,31 @@ double train(const TrainOptions& o) {
   // so MFU never reads above 100%.
   double peak = device.is_cpu() ? measured_peak_flops() : 0.0;
   fmt::print(
-      "gpt: task {}, {} parameters ({} layers, {} heads, {} dims, block {}), {}, "
+      "gpt: task {}{}, {} parameters ({} layers, {} heads, {} dims, block {}), {}, "
       "{} steps{}\n",
-      task->name(), model.num_parameters(), config.n_layer, config.n_head, config.n_embd,
-      config.block_size, examples::describe_device(device), o.steps,
-      o.resume ? fmt::format(", resuming at step {}", start_step) : "");
+      task->name(),
+      tokenizer ? fmt::format(" (GPT-2 BPE, {} tokens a sequence)", task->block_size()) : "",
+      model.num_parameters(), config.n_layer, config.n_head, config.n_embd, config.block_size,
+      examples::describe_device(device), o.steps,
+      o.resume ? fmt::format(", resuming at step {}", start_step)
+               : (o.init_from.empty() ? "" : fmt::format(", from {}", o.init_from)));
 
   std::optional<int64_t> saved_step;  // of the checkpoint on disk from this run (or resumed)
   if (o.resume) saved_step = start_step;
+  // The tokens travel with the weights: the characters, or GPT-2's BPE tables and the length of
+  // the sequences trained on.
+  nn::Metadata metadata = {
+      {"config", config.to_json()}, {"task", task->name()}, {"digits", std::to_string(o.digits)}};
+  if (tokenizer) {
+    metadata["tokenizer"] = tokenizer->to_json();
+    metadata["context"] = std::to_string(task->block_size());
+  } else {
+    metadata["vocabulary"] = nlohmann::json(task->vocabulary()->symbols()).dump();
+  }
   auto save = [&](int64_t step) {
     saved_step = step;
-    nn::save_checkpoint(o.checkpoint, model, &optimizer,
-                        {{"config", config.to_json()},
-                         {"vocabulary", nlohmann::json(task->vocabulary().symbols()).dump()},
-                         {"task", task->name()},
-                         {"digits", std::to_string(o.digits)},
-                         {"step", std::to_string(step)}});
+    metadata["step"] = std::to_string(step);
+    nn::save_checkpoint(o.checkpoint, model, &optimizer, metadata);
   };
 
   // Loss curves for --plot-loss: every progress line's batch loss, and each evaluation.
