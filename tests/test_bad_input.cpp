@@ -190,6 +190,11 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
   write_bytes(escaping / "model.safetensors.index.json",
               R"({"weight_map": {"transformer.wte.weight": "../only_bin/model.safetensors"}})");
   const std::string pretrained = gpt + " sample --pretrained ";
+  const std::string init_from = gpt + " train --init-from '" + gpt2.string() + "'";
+  std::string repeated;
+  for (int i = 0; i < 60; ++i) repeated += "It will rain in the morning, said the dog.\n";
+  write_bytes(dir.path / "sentences.txt", repeated);
+  write_bytes(gpt2_copy("stale_index") / "model.safetensors.index.json", "{}");
 
   const std::string translate = bahdanau + " translate --checkpoint bahdanau.safetensors go";
   const std::string sample = gpt + " sample 12 --checkpoint gpt.safetensors";
@@ -345,6 +350,28 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
       {"pretrained",
        gpt + " eval --pretrained '" + gpt2.string() + "' --data overlong.txt --stride 0",
        {"--stride", "[1, 65536]"}},
+      // Fine-tuning a GPT-2 folder, and exporting to one
+      {"pretrained",
+       init_from + " --data sentences.txt --n-layer 3",
+       {"--init-from excludes --n-layer"}},
+      {"pretrained",
+       init_from + " --data sentences.txt --preset small",
+       {"--init-from excludes --preset"}},
+      {"pretrained", init_from, {"--init-from requires --data"}},
+      {"pretrained",
+       init_from + " --data sentences.txt --block-size 500",
+       {"--block-size 500", "128 positions"}},
+      {"pretrained", init_from + " --data overlong.txt", {"overlong.txt", "not valid UTF-8"}},
+      {"pretrained",
+       gpt + " export --checkpoint no_such.safetensors --hf out",
+       {"no_such.safetensors"}},
+      {"pretrained", gpt + " export --checkpoint gpt.safetensors", {"--hf is required"}},
+      {"pretrained",
+       gpt + " export --checkpoint gpt.safetensors --hf stale_index",
+       {"model.safetensors.index.json", "transformers would read"}},
+      {"pretrained",
+       gpt + " export --checkpoint gpt.safetensors --hf fifo",
+       {"--hf", "fifo", "not a directory"}},
   };
 
   std::map<std::string, std::pair<int, int>> tally;  // category -> (tried, passed)

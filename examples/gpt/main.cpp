@@ -169,6 +169,7 @@ struct ExportOptions {
 };
 
 void export_checkpoint(const ExportOptions& o) {
+  examples::check_output_directory(o.hf, "--hf");  // before any work
   const Trained trained = load_trained(o.checkpoint);
   export_hf(*trained.model, trained.tokenizer.get(), o.hf);
   fmt::print("{} written to {} in Hugging Face's GPT-2 format{}\n", o.checkpoint, o.hf,
