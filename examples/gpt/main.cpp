@@ -92,6 +92,13 @@ struct TextCodec {
   std::function<std::string(const std::vector<int64_t>&)> decode;
 };
 
+// The codec of a Vocabulary or a ByteLevelBPE, which it keeps alive.
+template <typename Tokenizer>
+TextCodec codec_of(std::shared_ptr<const Tokenizer> tokenizer) {
+  return {[tokenizer](const std::string& text) { return tokenizer->encode(text); },
+          [tokenizer](const std::vector<int64_t>& ids) { return tokenizer->decode(ids); }};
+}
+
 // Runs the first prompt and its continuation through the model once more and draws the
 // attention weights of one layer (every head, or one).
 void draw_attention(GPT& model, const TextCodec& vocabulary, const std::vector<int64_t>& tokens,
@@ -139,10 +146,7 @@ Trained load_trained(const std::string& checkpoint) {
       heed::fail("{}: the tokenizer has {} ids but the model's vocab_size is {}", checkpoint,
                  tokenizer->vocab_size(), config.vocab_size);
     }
-    trained.codec.encode = [tokenizer](const std::string& text) { return tokenizer->encode(text); };
-    trained.codec.decode = [tokenizer](const std::vector<int64_t>& ids) {
-      return tokenizer->decode(ids);
-    };
+    trained.codec = codec_of<ByteLevelBPE>(tokenizer);
     trained.tokenizer = tokenizer;
   } else {
     auto vocabulary = std::make_shared<Vocabulary>(Vocabulary::from_json(
@@ -151,12 +155,7 @@ Trained load_trained(const std::string& checkpoint) {
       heed::fail("{}: the vocabulary has {} characters but the model's vocab_size is {}",
                  checkpoint, vocabulary->size(), config.vocab_size);
     }
-    trained.codec.encode = [vocabulary](const std::string& text) {
-      return vocabulary->encode(text);
-    };
-    trained.codec.decode = [vocabulary](const std::vector<int64_t>& ids) {
-      return vocabulary->decode(ids);
-    };
+    trained.codec = codec_of<Vocabulary>(vocabulary);
   }
   trained.model = std::make_shared<GPT>(config);
   heed::nn::load_checkpoint(checkpoint, *trained.model);
@@ -189,12 +188,8 @@ void sample(const SampleOptions& o) {
     auto pretrained = std::make_shared<Pretrained>(load_pretrained(o.pretrained));
     loaded = pretrained->model;
     sampling.stop_token = pretrained->tokenizer.added_token_id("<|endoftext|>");
-    vocabulary.encode = [pretrained](const std::string& text) {
-      return pretrained->tokenizer.encode(text);
-    };
-    vocabulary.decode = [pretrained](const std::vector<int64_t>& ids) {
-      return pretrained->tokenizer.decode(ids);
-    };
+    // The tokenizer lives as long as the Pretrained that holds it.
+    vocabulary = codec_of(std::shared_ptr<const ByteLevelBPE>(pretrained, &pretrained->tokenizer));
   } else {
     Trained trained = load_trained(o.checkpoint);
     loaded = trained.model;
