@@ -114,6 +114,12 @@ TEST_CASE("gpt2 pretrained: a sharded checkpoint with its index loads the same w
   const std::vector<int64_t> probe = answers()["probe_ids"].get<std::vector<int64_t>>();
   check_close(probe_logits(*model_in(folder.path), probe), expected_logits("probe_logits"), 1e-4,
               0);
+  // The same shards read one tensor at a time, as load_pretrained reads them.
+  gpt::GPT streamed(
+      gpt::gpt2_config_from_json(read_bytes(folder.path / "config.json"), "config.json"));
+  gpt::load_gpt2_weights(streamed, folder.path.string());
+  streamed.eval();
+  check_close(probe_logits(streamed, probe), expected_logits("probe_logits"), 1e-4, 0);
 
   // An index that points outside the folder, or at a shard without the tensor, is refused.
   nlohmann::json escaping = weight_map;

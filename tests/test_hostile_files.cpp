@@ -125,6 +125,40 @@ TEST_CASE("a flipped data bit fails the checksum; files without one still load")
   CHECK(crc32c("56789", 5, crc32c("1234", 4)) == 0xE3069283u);
 }
 
+TEST_CASE("a file read from its header alone, then one tensor at a time, as load_safetensors") {
+  TemporaryDirectory dir;
+  const fs::path path = dir.path / "w.safetensors";
+  const Tensor a = randn({3, 4}), b = arange(5.0).to(kFloat64);
+  save_safetensors(path, {{"b", b}, {"a", a}}, {{"note", "kept"}});
+  const SafetensorsHeader header = read_safetensors_header(path);
+  CHECK(header.tensors.size() == 2);
+  CHECK(header.tensors.at("a").shape == Shape{3, 4});
+  CHECK(header.tensors.at("b").dtype == kFloat64);
+  CHECK(header.metadata == std::map<std::string, std::string>{{"note", "kept"}});
+  std::vector<std::string> order;
+  for_each_safetensor(path, [&](const std::string& name, const Tensor& tensor) {
+    order.push_back(name);
+    check_close(tensor, name == "a" ? a : b, 0, 0);
+  });
+  CHECK(order == std::vector<std::string>{"a", "b"});  // file order (sorted names when saved)
+  // A flipped bit is found after the last tensor was handed over: the caller must drop them.
+  std::string bytes = read_bytes(path);
+  bytes[bytes.size() - 3] = static_cast<char>(bytes[bytes.size() - 3] ^ 0x10);
+  write_bytes(path, bytes);
+  int taken = 0;
+  check_error(
+      [&] { for_each_safetensor(path, [&](const std::string&, const Tensor&) { ++taken; }); },
+      {"does not match its checksum"});
+  CHECK(taken == 2);
+  // A broken header fails before any data is read.
+  write_bytes(path, bytes.substr(0, 20));
+  check_error([&] { read_safetensors_header(path); }, {"truncated"});
+  check_error(
+      [&] { for_each_safetensor(path, [&](const std::string&, const Tensor&) { ++taken; }); },
+      {"truncated"});
+  CHECK(taken == 2);
+}
+
 TEST_CASE("paths that are not regular files are named as such") {
   TemporaryDirectory dir;
   check_error([&] { load_safetensors(dir.path); }, {"is a directory"});

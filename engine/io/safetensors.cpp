@@ -230,6 +230,7 @@ namespace {
 
 // Reads the next `size` bytes of the data section into `destination`, in file order.
 using ReadNext = std::function<void(void* destination, uint64_t size)>;
+using TakeTensor = std::function<void(const std::string& name, const Tensor& tensor)>;
 
 // The 8-byte header length, checked against the file's size.
 uint64_t checked_header_length(const char first_eight[8], uint64_t file_size,
@@ -251,14 +252,17 @@ uint64_t checked_header_length(const char first_eight[8], uint64_t file_size,
   return header_length;
 }
 
-// Everything after the header length: the header checked entry by entry, the tensors' offsets
-// checked to tile the `data_size` bytes of data exactly, then each tensor read in file order
-// (so a file is never held in memory twice) and the checksum compared where there is one.
-SafetensorsFile read_tensors(std::string_view header_text, uint64_t data_size,
-                             const ReadNext& read_next, const std::string& where) {
-  const Json header = parse_header(header_text, where);
-  SafetensorsFile file;
+// A header checked entry by entry, with the tensors' offsets checked to tile the `data_size`
+// bytes of data exactly. Entries in file order; the checksum stays in the metadata.
+struct CheckedHeader {
   std::vector<Entry> entries;
+  std::map<std::string, std::string> metadata;
+};
+
+CheckedHeader check_header(std::string_view header_text, uint64_t data_size,
+                           const std::string& where) {
+  const Json header = parse_header(header_text, where);
+  CheckedHeader checked;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
       if (!entry.is_object()) fail("load_safetensors: __metadata__ in {} is not an object", where);
@@ -267,18 +271,18 @@ SafetensorsFile read_tensors(std::string_view header_text, uint64_t data_size,
           fail("load_safetensors: metadata {} in {} is {}, expected a string", printable(key),
                where, describe_json(value));
         }
-        file.metadata[key] = value.get<std::string>();
+        checked.metadata[key] = value.get<std::string>();
       }
       continue;
     }
-    entries.push_back(parse_entry(name, entry, where));
+    checked.entries.push_back(parse_entry(name, entry, where));
   }
   // The tensors must tile the data section: sorted by offset, each begins where the last ended.
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+  std::sort(checked.entries.begin(), checked.entries.end(), [](const Entry& a, const Entry& b) {
     return std::pair(a.begin, a.end) < std::pair(b.begin, b.end);
   });
   uint64_t covered = 0;
-  for (const Entry& e : entries) {
+  for (const Entry& e : checked.entries) {
     if (e.begin != covered) {
       fail(
           "load_safetensors: tensor {} in {} starts at data byte {}, expected {} (tensors must "
@@ -291,9 +295,16 @@ SafetensorsFile read_tensors(std::string_view header_text, uint64_t data_size,
     fail("load_safetensors: the tensors of {} cover {} bytes of data, but the file has {}{}", where,
          covered, data_size, covered > data_size ? " (truncated file?)" : "");
   }
+  return checked;
+}
+
+// Each tensor read in file order into its own memory and handed to `take` (so a file is never
+// held in memory twice); then the checksum compared where the file has one.
+void stream_tensors(const CheckedHeader& header, const ReadNext& read_next,
+                    const std::string& where, const TakeTensor& take) {
   uint32_t checksum = 0;
   std::vector<uint16_t> halves;
-  for (const Entry& e : entries) {
+  for (const Entry& e : header.entries) {
     Tensor tensor = empty(e.shape, {e.dtype});
     const uint64_t bytes = e.end - e.begin;
     if (bytes == 0) {
@@ -310,9 +321,9 @@ SafetensorsFile read_tensors(std::string_view header_text, uint64_t data_size,
         out[i] = e.stored == Stored::F16 ? float_from_f16(halves[i]) : float_from_bf16(halves[i]);
       }
     }
-    file.tensors.emplace(e.name, tensor);
+    take(e.name, tensor);
   }
-  if (auto stored = file.metadata.find(kChecksumKey); stored != file.metadata.end()) {
+  if (auto stored = header.metadata.find(kChecksumKey); stored != header.metadata.end()) {
     const std::string actual = fmt::format("{:08x}", checksum);
     if (stored->second != actual) {
       fail(
@@ -320,10 +331,58 @@ SafetensorsFile read_tensors(std::string_view header_text, uint64_t data_size,
           "{}): the file is corrupted",
           where, printable(stored->second, 16), actual);
     }
-    file.metadata.erase(stored);
   }
+}
+
+SafetensorsFile read_tensors(std::string_view header_text, uint64_t data_size,
+                             const ReadNext& read_next, const std::string& where) {
+  CheckedHeader header = check_header(header_text, data_size, where);
+  SafetensorsFile file;
+  stream_tensors(header, read_next, where, [&](const std::string& name, const Tensor& tensor) {
+    file.tensors.emplace(name, tensor);
+  });
+  header.metadata.erase(kChecksumKey);
+  file.metadata = std::move(header.metadata);
   return file;
 }
+
+// An open safetensors file, positioned at the start of its data, with its header read.
+struct OpenFile {
+  std::ifstream in;
+  std::string header_text;
+  uint64_t data_size = 0;
+  std::string where;
+
+  explicit OpenFile(const std::filesystem::path& path) : where(path.string()) {
+    std::error_code error;
+    const auto status = std::filesystem::status(path, error);
+    if (!std::filesystem::exists(status)) fail("load_safetensors: no such file: {}", where);
+    if (std::filesystem::is_directory(status)) {
+      fail("load_safetensors: {} is a directory, expected a safetensors file", where);
+    }
+    if (!std::filesystem::is_regular_file(status)) {
+      fail("load_safetensors: {} is not a regular file (a pipe or a device?)", where);
+    }
+    in.open(path, std::ios::binary);
+    if (!in) fail("load_safetensors: cannot open {}: {}", where, std::strerror(errno));
+    const uint64_t file_size = std::filesystem::file_size(path, error);
+    if (error) fail("load_safetensors: cannot read the size of {}: {}", where, error.message());
+    char first_eight[8] = {};
+    in.read(first_eight, file_size < 8 ? std::streamsize(file_size) : 8);
+    const uint64_t header_length = checked_header_length(first_eight, file_size, where);
+    header_text.assign(header_length, '\0');
+    in.read(header_text.data(), static_cast<std::streamsize>(header_length));
+    if (!in) fail("load_safetensors: reading {} failed", where);
+    data_size = file_size - 8 - header_length;
+  }
+
+  ReadNext reader() {
+    return [this](void* destination, uint64_t size) {
+      in.read(static_cast<char*>(destination), static_cast<std::streamsize>(size));
+      if (!in) fail("load_safetensors: reading {} failed (did it shrink while being read?)", where);
+    };
+  }
+};
 
 }  // namespace
 
@@ -341,32 +400,24 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& whe
 }
 
 SafetensorsFile load_safetensors(const std::filesystem::path& path) {
-  const std::string where = path.string();
-  std::error_code error;
-  const auto status = std::filesystem::status(path, error);
-  if (!std::filesystem::exists(status)) fail("load_safetensors: no such file: {}", where);
-  if (std::filesystem::is_directory(status)) {
-    fail("load_safetensors: {} is a directory, expected a safetensors file", where);
-  }
-  if (!std::filesystem::is_regular_file(status)) {
-    fail("load_safetensors: {} is not a regular file (a pipe or a device?)", where);
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("load_safetensors: cannot open {}: {}", where, std::strerror(errno));
-  const uint64_t file_size = std::filesystem::file_size(path, error);
-  if (error) fail("load_safetensors: cannot read the size of {}: {}", where, error.message());
-  // The header first, then each tensor straight into its own memory, in file order.
-  char first_eight[8] = {};
-  in.read(first_eight, file_size < 8 ? std::streamsize(file_size) : 8);
-  const uint64_t header_length = checked_header_length(first_eight, file_size, where);
-  std::string header_text(header_length, '\0');
-  in.read(header_text.data(), static_cast<std::streamsize>(header_length));
-  auto read_next = [&](void* destination, uint64_t size) {
-    in.read(static_cast<char*>(destination), static_cast<std::streamsize>(size));
-    if (!in) fail("load_safetensors: reading {} failed (did it shrink while being read?)", where);
-  };
-  if (!in) fail("load_safetensors: reading {} failed", where);
-  return read_tensors(header_text, file_size - 8 - header_length, read_next, where);
+  OpenFile file(path);
+  return read_tensors(file.header_text, file.data_size, file.reader(), file.where);
+}
+
+SafetensorsHeader read_safetensors_header(const std::filesystem::path& path) {
+  OpenFile file(path);
+  const CheckedHeader checked = check_header(file.header_text, file.data_size, file.where);
+  SafetensorsHeader header;
+  for (const Entry& e : checked.entries) header.tensors[e.name] = {e.dtype, e.shape};
+  header.metadata = checked.metadata;
+  header.metadata.erase(kChecksumKey);
+  return header;
+}
+
+void for_each_safetensor(const std::filesystem::path& path, const TakeTensor& take) {
+  OpenFile file(path);
+  const CheckedHeader checked = check_header(file.header_text, file.data_size, file.where);
+  stream_tensors(checked, file.reader(), file.where, take);
 }
 
 }  // namespace heed

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -39,6 +40,27 @@ void save_safetensors(const std::filesystem::path& path,
 // BOOL load as their dtype; F16 and BF16 (as most published checkpoints ship) load as float32,
 // exactly; any other dtype is an error naming it.
 SafetensorsFile load_safetensors(const std::filesystem::path& path);
+
+// What a file holds, from its header alone (checked as load_safetensors checks it): each
+// tensor's dtype as it would load and its shape, and the metadata. Lets a caller check names and
+// shapes before reading any data.
+struct SafetensorsHeader {
+  struct TensorInfo {
+    DType dtype;
+    Shape shape;
+  };
+  std::map<std::string, TensorInfo> tensors;
+  std::map<std::string, std::string> metadata;
+};
+SafetensorsHeader read_safetensors_header(const std::filesystem::path& path);
+
+// Reads the tensors one at a time in file order and hands each to `take`, which can copy it
+// where it belongs and let it go: a large file never sits in memory beside its destination.
+// The same checks as load_safetensors; the checksum can only be compared after the last tensor,
+// so a caller keeps nothing it took from a file that then throws.
+void for_each_safetensor(
+    const std::filesystem::path& path,
+    const std::function<void(const std::string& name, const Tensor& tensor)>& take);
 
 // The same checks on bytes in memory; `where` names them in errors (the fuzz targets use this).
 SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& where);

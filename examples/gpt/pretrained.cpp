@@ -14,6 +14,7 @@ namespace gpt {
 
 using heed::fail;
 using heed::printable;
+using heed::Shape;
 using heed::Tensor;
 namespace fs = std::filesystem;
 
@@ -88,24 +89,10 @@ GPTConfig gpt2_config_from_json(const std::string& text, const std::string& wher
   return c;
 }
 
-heed::nn::StateDict read_hf_tensors(const std::string& folder) {
+std::vector<fs::path> hf_weight_files(const std::string& folder) {
   const fs::path dir(folder);
   if (!fs::is_directory(dir)) fail("--pretrained: {} is not a folder", folder);
-  heed::nn::StateDict tensors;
-  std::map<std::string, std::string> shard_of;  // tensor -> the file it came from
-  auto take = [&](const fs::path& file) {
-    heed::SafetensorsFile loaded = heed::load_safetensors(file);
-    for (auto& [name, tensor] : loaded.tensors) {
-      if (!tensors.emplace(name, tensor).second) {
-        fail("{}: the tensor {} is in more than one shard", folder, printable(name));
-      }
-      shard_of[name] = file.filename().string();
-    }
-  };
-  if (fs::exists(dir / "model.safetensors")) {
-    take(dir / "model.safetensors");
-    return tensors;
-  }
+  if (fs::exists(dir / "model.safetensors")) return {dir / "model.safetensors"};
   if (fs::exists(dir / "model.safetensors.index.json")) {
     const std::string where = (dir / "model.safetensors.index.json").string();
     const nlohmann::json index = heed::parse_untrusted_json(
@@ -127,14 +114,24 @@ heed::nn::StateDict read_hf_tensors(const std::string& folder) {
       }
       shards.insert(file);
     }
-    for (const std::string& shard : shards) take(dir / shard);
+    // Each tensor in exactly one shard, the one the index names (read from the headers only).
+    std::map<std::string, std::string> shard_of;
+    for (const std::string& shard : shards) {
+      for (const auto& entry : heed::read_safetensors_header(dir / shard).tensors) {
+        if (!shard_of.emplace(entry.first, shard).second) {
+          fail("{}: the tensor {} is in more than one shard", folder, printable(entry.first));
+        }
+      }
+    }
     for (const auto& [name, shard] : index["weight_map"].items()) {
       if (shard_of.count(name) == 0 || shard_of[name] != shard.get<std::string>()) {
         fail("{}: the index lists {} in {}, which does not hold it", where, printable(name),
              printable(shard.get<std::string>()));
       }
     }
-    return tensors;
+    std::vector<fs::path> files;
+    for (const std::string& shard : shards) files.push_back(dir / shard);
+    return files;
   }
   if (fs::exists(dir / "pytorch_model.bin")) {
     fail(
@@ -145,6 +142,18 @@ heed::nn::StateDict read_hf_tensors(const std::string& folder) {
         folder, folder, folder);
   }
   fail("{}: no model.safetensors or model.safetensors.index.json here", folder);
+}
+
+heed::nn::StateDict read_hf_tensors(const std::string& folder) {
+  heed::nn::StateDict tensors;
+  for (const fs::path& file : hf_weight_files(folder)) {
+    for (auto& [name, tensor] : heed::load_safetensors(file).tensors) {
+      if (!tensors.emplace(name, tensor).second) {
+        fail("{}: the tensor {} is in more than one shard", folder, printable(name));
+      }
+    }
+  }
+  return tensors;
 }
 
 std::map<std::string, Gpt2Name> gpt2_names(const GPTConfig& c) {
@@ -171,55 +180,59 @@ std::map<std::string, Gpt2Name> gpt2_names(const GPTConfig& c) {
   return names;
 }
 
-void load_gpt2_tensors(GPT& model, const heed::nn::StateDict& hf, const std::string& where) {
+namespace {
+
+// Where one of the file's tensors goes: heed's parameter, and whether it is a Conv1D weight to
+// transpose on the way.
+struct Destination {
+  Tensor parameter;
+  bool conv1d;
+};
+
+// Checks the file's tensor names and shapes against the model before any data is read: one
+// error lists every missing, unexpected and misshapen tensor. Returns the destination of each
+// tensor to load, by its full name in the file; buffers and a tied lm_head are left out.
+std::map<std::string, Destination> plan_gpt2_load(GPT& model,
+                                                  const std::map<std::string, Shape>& file_shapes,
+                                                  const std::string& where) {
   const GPTConfig& c = model.config();
   const std::map<std::string, Gpt2Name> wanted = gpt2_names(c);
-
-  // The file's tensors under their names without "transformer.", buffers skipped.
-  std::map<std::string, Tensor> by_name;
-  std::vector<std::string> unexpected;
-  for (const auto& [full_name, tensor] : hf) {
-    std::string name = full_name;
+  // The file's names without "transformer." -> the full name, buffers skipped.
+  std::map<std::string, std::string> full_name_of;
+  for (const auto& entry : file_shapes) {
+    std::string name = entry.first;
     if (name.rfind("transformer.", 0) == 0) name = name.substr(12);
     const bool buffer =
         name.size() > 9 && (name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias"));
     if (buffer || (c.tie_weights && name == "lm_head.weight")) continue;
-    by_name[name] = tensor;
+    full_name_of[name] = entry.first;
   }
+  std::map<std::string, Destination> plan;
   std::set<std::string> used;
-  std::vector<std::string> missing, misshapen;
-  std::map<std::string, Tensor> converted;
-  const auto parameters = model.named_parameters();
-  for (const auto& [heed_name, parameter] : parameters) {
+  std::vector<std::string> missing, unexpected, misshapen;
+  for (const auto& [heed_name, parameter] : model.named_parameters()) {
     const auto rule = wanted.find(heed_name);
     if (rule == wanted.end())
       fail("{}: heed's GPT has a parameter {} with no GPT-2 name", where, heed_name);
     const Gpt2Name& hf_name = rule->second;
-    const auto found = by_name.find(hf_name.name);
-    if (found == by_name.end()) {
+    const auto found = full_name_of.find(hf_name.name);
+    if (found == full_name_of.end()) {
       missing.push_back(printable(hf_name.name));
       continue;
     }
     used.insert(hf_name.name);
-    Tensor value = found->second;
-    if (hf_name.conv1d) {
-      if (value.dim() != 2) {
-        misshapen.push_back(fmt::format("{} {} (expected 2-D)", printable(hf_name.name),
-                                        heed::shape_str(value.shape())));
-        continue;
-      }
-      value = value.t();  // Conv1D's (in, out) -> Linear's (out, in)
-    }
-    if (value.shape() != parameter.shape()) {
-      misshapen.push_back(fmt::format(
-          "{} {} (expected {})", printable(hf_name.name), heed::shape_str(found->second.shape()),
-          heed::shape_str(hf_name.conv1d ? parameter.t().shape() : parameter.shape())));
+    const Shape& shape = file_shapes.at(found->second);
+    // Conv1D's (in, out) is the transpose of Linear's (out, in).
+    const Shape expected = hf_name.conv1d ? parameter.t().shape() : parameter.shape();
+    if (shape != expected) {
+      misshapen.push_back(fmt::format("{} {} (expected {})", printable(hf_name.name),
+                                      heed::shape_str(shape), heed::shape_str(expected)));
       continue;
     }
-    converted[heed_name] = value.to(parameter.dtype());
+    plan[found->second] = {parameter, hf_name.conv1d};
   }
-  for (const auto& [name, tensor] : by_name) {
-    if (used.count(name) == 0) unexpected.push_back(printable(name));
+  for (const auto& entry : full_name_of) {
+    if (used.count(entry.first) == 0) unexpected.push_back(printable(entry.first));
   }
   if (!missing.empty() || !unexpected.empty() || !misshapen.empty()) {
     std::string problems;
@@ -229,10 +242,39 @@ void load_gpt2_tensors(GPT& model, const heed::nn::StateDict& hf, const std::str
     fail("{}: the weights do not fit a GPT-2 of {} layers, {} wide, vocabulary {}{}", where,
          c.n_layer, c.n_embd, c.vocab_size, problems);
   }
+  return plan;
+}
+
+// Copies one of the file's tensors into its parameter, as float32 in heed's layout.
+void copy_into(const Destination& destination, const Tensor& value) {
   heed::NoGradGuard no_grad;
-  for (const auto& [name, parameter] : parameters) {
-    Tensor target = parameter;  // a handle to the same storage
-    target.copy_(converted.at(name));
+  Tensor target = destination.parameter;  // a handle to the same storage
+  target.copy_((destination.conv1d ? value.t() : value).to(target.dtype()));
+}
+
+}  // namespace
+
+void load_gpt2_tensors(GPT& model, const heed::nn::StateDict& hf, const std::string& where) {
+  std::map<std::string, Shape> shapes;
+  for (const auto& [name, tensor] : hf) shapes[name] = tensor.shape();
+  const std::map<std::string, Destination> plan = plan_gpt2_load(model, shapes, where);
+  for (const auto& [name, destination] : plan) copy_into(destination, hf.at(name));
+}
+
+void load_gpt2_weights(GPT& model, const std::string& folder) {
+  const std::vector<fs::path> files = hf_weight_files(folder);
+  std::map<std::string, Shape> shapes;
+  for (const fs::path& file : files) {
+    for (const auto& entry : heed::read_safetensors_header(file).tensors) {
+      shapes[entry.first] = entry.second.shape;
+    }
+  }
+  const std::map<std::string, Destination> plan = plan_gpt2_load(model, shapes, folder);
+  for (const fs::path& file : files) {
+    heed::for_each_safetensor(file, [&](const std::string& name, const Tensor& value) {
+      const auto destination = plan.find(name);
+      if (destination != plan.end()) copy_into(destination->second, value);
+    });
   }
 }
 
@@ -249,11 +291,8 @@ Pretrained load_pretrained(const std::string& folder) {
          tokenizer.vocab_size(), config.vocab_size);
   }
   auto model = std::make_shared<GPT>(config);
-  {
-    const heed::nn::StateDict tensors = read_hf_tensors(folder);
-    load_gpt2_tensors(*model, tensors, folder);
-  }
-  heed::empty_cpu_cache();  // the file's tensors are copied: give their blocks back
+  load_gpt2_weights(*model, folder);
+  heed::empty_cpu_cache();  // the file's tensors were copied one by one: give their blocks back
   model->eval();
   return Pretrained{config, std::move(model), std::move(tokenizer)};
 }

@@ -12,9 +12,11 @@
 // mean running pickle), with the command that converts it.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "examples/gpt/byte_level_bpe.hpp"
 #include "examples/gpt/model.hpp"
@@ -35,12 +37,23 @@ struct Gpt2Name {
 // that loading and export (export_hf.hpp) both read.
 std::map<std::string, Gpt2Name> gpt2_names(const GPTConfig& config);
 
+// The safetensors files holding a folder's weights: model.safetensors, or the shards of
+// model.safetensors.index.json (plain names in the folder, each tensor in the shard the index
+// names, checked from the headers).
+std::vector<std::filesystem::path> hf_weight_files(const std::string& folder);
+
 // The model's tensors by Hugging Face's names, from model.safetensors or its shards.
 heed::nn::StateDict read_hf_tensors(const std::string& folder);
 
 // Copies Hugging Face GPT-2 tensors into `model` (converted as above). Missing, unexpected or
-// misshapen tensors are one error listing them.
+// misshapen tensors are one error listing them, before anything is copied.
 void load_gpt2_tensors(GPT& model, const heed::nn::StateDict& tensors, const std::string& where);
+
+// The same from a folder's files, one tensor at a time: names and shapes are checked from the
+// headers first, then each tensor is read, copied into its parameter and let go, so the weights
+// are never in memory twice. A file that fails its checksum halfway leaves the model partly
+// loaded: the caller drops it (as load_pretrained and train --init-from do, by failing).
+void load_gpt2_weights(GPT& model, const std::string& folder);
 
 struct Pretrained {
   GPTConfig config;

@@ -237,8 +237,8 @@ double train(const TrainOptions& o) {
   const Device device = examples::parse_device(o.device);
   GPT model(config);
   if (!o.resume && !o.init_from.empty()) {
-    load_gpt2_tensors(model, read_hf_tensors(o.init_from), o.init_from);
-    empty_cpu_cache();  // the file's tensors are copied: give their blocks back
+    load_gpt2_weights(model, o.init_from);
+    empty_cpu_cache();  // the file's tensors were copied one by one: give their blocks back
   }
   model.to(device);  // before the optimizer, whose state follows the parameters' device
   nn::AdamW optimizer(nn::decay_and_no_decay_groups(model, o.lr, o.weight_decay),
