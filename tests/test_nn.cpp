@@ -372,3 +372,23 @@ TEST_CASE("no module keeps the last step's graph: live memory falls back to the 
   reset_peak_memory_stats();
   CHECK(memory_stats().peak_bytes == memory_stats().live_bytes);
 }
+
+TEST_CASE("init: SkipInitGuard leaves new layers undrawn, and only while it lives") {
+  manual_seed(7);
+  const Tensor first_draw = randn({4});
+  manual_seed(7);
+  {
+    const nn::init::SkipInitGuard skip;
+    CHECK(nn::init::init_skipped());
+    nn::Linear linear(8, 8);
+    nn::Embedding embedding(10, 4);
+    Tensor t = zeros({3});
+    nn::init::normal_(t, 5.0, 1.0);
+    check_close(t, zeros({3}), 0, 0);  // left as it was
+  }
+  CHECK(!nn::init::init_skipped());
+  check_close(randn({4}), first_draw, 0, 0);  // nothing was drawn from the generator
+  Tensor t = zeros({3});
+  nn::init::normal_(t, 5.0, 1.0);
+  CHECK(t.abs().amin().item() > 0);  // drawn again
+}

@@ -157,7 +157,10 @@ Trained load_trained(const std::string& checkpoint) {
     }
     trained.codec = codec_of<Vocabulary>(vocabulary);
   }
-  trained.model = std::make_shared<GPT>(config);
+  {
+    const heed::nn::init::SkipInitGuard skip;  // every weight comes from the checkpoint
+    trained.model = std::make_shared<GPT>(config);
+  }
   heed::nn::load_checkpoint(checkpoint, *trained.model);
   return trained;
 }

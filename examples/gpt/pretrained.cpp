@@ -290,7 +290,11 @@ Pretrained load_pretrained(const std::string& folder) {
     fail("{}: the tokenizer has {} ids but the model's vocabulary is {}", folder,
          tokenizer.vocab_size(), config.vocab_size);
   }
-  auto model = std::make_shared<GPT>(config);
+  std::shared_ptr<GPT> model;
+  {
+    const heed::nn::init::SkipInitGuard skip;  // every weight comes from the file
+    model = std::make_shared<GPT>(config);
+  }
   load_gpt2_weights(*model, folder);
   heed::empty_cpu_cache();  // the file's tensors were copied one by one: give their blocks back
   model->eval();

@@ -235,7 +235,11 @@ double train(const TrainOptions& o) {
   }
 
   const Device device = examples::parse_device(o.device);
+  // A resumed or fine-tuned model gets every weight from a file: no random draws for it.
+  std::optional<nn::init::SkipInitGuard> skip_init;
+  if (o.resume || !o.init_from.empty()) skip_init.emplace();
   GPT model(config);
+  skip_init.reset();
   if (!o.resume && !o.init_from.empty()) {
     load_gpt2_weights(model, o.init_from);
     empty_cpu_cache();  // the file's tensors were copied one by one: give their blocks back
