@@ -69,6 +69,26 @@ TEST_CASE("fast gemm matches the naive reference on odd shapes, strides and both
     }
     check_close(matmul(row, b), reference, 1e-4, 1e-4);
   }
+  // a few rows times a large matrix (a batch of decoding steps), plain and transposed, from a
+  // strided view of rows, both dtypes: the tiled gemv path
+  for (const DType dtype : {kFloat32, kFloat64}) {
+    for (const bool transposed : {false, true}) {
+      for (const int64_t rows : {2, 8, 16}) {
+        const Tensor wide = random64({rows, 2 * 768}, 70).to(dtype);
+        const Tensor x = wide.slice(1, 0, std::nullopt, 2);  // (rows, 768), column stride 2
+        const Tensor weight =
+            random64({transposed ? 1500 : 768, transposed ? 768 : 1500}, 71).to(dtype);
+        const Tensor b = transposed ? weight.t() : weight;  // (768, 1500) either way
+        Tensor reference;
+        {
+          ReferenceKernelsGuard naive;
+          reference = matmul(x.contiguous(), b.contiguous());
+        }
+        const double tolerance = dtype == kFloat32 ? 1e-4 : 1e-12;
+        check_close(matmul(x, b), reference, tolerance, tolerance);
+      }
+    }
+  }
   // one large product takes the threaded OpenBLAS path
   const Tensor big_a = random64({256, 128}, 66).to(kFloat32),
                big_b = random64({128, 256}, 67).to(kFloat32);

@@ -3,8 +3,12 @@
 // Small matrices in a batch (attention scores, per-head products) run as a oneTBB loop over the
 // batch, each entry one single-threaded sgemm/dgemm call: measured on these machines this beats
 // letting OpenBLAS thread each small product. One large product instead uses OpenBLAS's own
-// threads. Transposed operands are passed as BLAS transpose flags, never copied.
+// threads. A few rows times a large matrix (a decoding step) is bound by reading the matrix and
+// runs as matrix-vector products that read it once. Transposed operands are passed as BLAS
+// transpose flags, never copied.
 #include <cblas.h>
+
+#include <algorithm>
 
 #include "engine/cpu/kernels.hpp"
 #include "engine/cpu/strided.hpp"
@@ -71,6 +75,36 @@ void blas_gemv(BlasOperand ob, int64_t n, int64_t k, T alpha, const T* a, int64_
   }
 }
 
+// A few rows times a large matrix, c (m x n) = alpha a (m x k) b (k x n) + beta c, for m from 2
+// to kFewRows (a decoding step of a batch of prompts). sgemm would pack all of b into a scratch
+// buffer on every call, reading and writing it once more, and such a step is bound by reading
+// its weights. Instead b is cut into tiles of whole output columns small enough to stay in a
+// core's cache: each tile is read from memory once and every row of a multiplies it from there
+// (one gemv per row), the tiles spread over the threads.
+constexpr int64_t kFewRows = 16;
+constexpr int64_t kTileBytes = int64_t{256} << 10;
+
+template <typename T>
+void few_rows_gemm(const heed_matrix& a, BlasOperand ob, int64_t m, int64_t n, int64_t k, T alpha,
+                   const T* pa, const T* pb, T beta, T* pc, int64_t ldc) {
+  const int64_t tile = std::max<int64_t>(1, kTileBytes / (k * int64_t{sizeof(T)}));  // columns
+  const int64_t tiles = (n + tile - 1) / tile;
+  const bool plain = ob.transpose == CblasNoTrans;  // b (k x n); else b is w^T, w (n x k)
+  const int32_t blas_threads = num_threads();
+  openblas_set_num_threads(1);
+  parallel_range(tiles, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t first = t * tile, width = std::min(tile, n - first);
+      const T* b_tile = plain ? pb + first : pb + first * ob.leading_dimension;
+      for (int64_t row = 0; row < m; ++row) {  // a's row: element p at p * col_stride
+        blas_gemv<T>(ob, width, k, alpha, pa + row * a.row_stride, a.col_stride, b_tile, beta,
+                     pc + row * ldc + first);
+      }
+    }
+  });
+  openblas_set_num_threads(blas_threads);
+}
+
 template <typename T>
 void batched_gemm(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, heed_matrix a,
                   heed_matrix b, T beta, heed_matrix c) {
@@ -91,6 +125,10 @@ void batched_gemm(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, heed_
   };
   const bool large = m * n * k >= kLargeProduct;
   const bool streams_weights = k * n >= kStreamedOperand;
+  if (batch == 1 && m >= 2 && m <= kFewRows && streams_weights) {
+    few_rows_gemm<T>(a, ob, m, n, k, alpha, pa, pb, beta, pc, ldc);
+    return;
+  }
   if (batch == 1 && !large && !streams_weights && m * n * k < kThreadedSingleProduct &&
       num_threads() > 1) {
     const int32_t blas_threads = num_threads();
