@@ -70,15 +70,17 @@ TEST_CASE("fast gemm matches the naive reference on odd shapes, strides and both
     check_close(matmul(row, b), reference, 1e-4, 1e-4);
   }
   // a few rows times a large matrix (a batch of decoding steps), plain and transposed, from a
-  // strided view of rows, both dtypes: the tiled gemv path
+  // strided view of rows, both dtypes: the few-rows path (weight rows or gemv over tiles)
   for (const DType dtype : {kFloat32, kFloat64}) {
     for (const bool transposed : {false, true}) {
-      for (const int64_t rows : {2, 8, 16}) {
-        const Tensor wide = random64({rows, 2 * 768}, 70).to(dtype);
-        const Tensor x = wide.slice(1, 0, std::nullopt, 2);  // (rows, 768), column stride 2
+      for (const int64_t rows : {2, 7, 8, 16}) {  // groups of 8, 4, 2 and 1
+        // k = 771 leaves a tail after the lanes of eight; contiguous rows and a strided view
+        const Tensor wide = random64({rows, 2 * 771}, 70).to(dtype);
+        const Tensor x = rows == 8 ? wide.narrow(1, 0, 771).contiguous()
+                                   : wide.slice(1, 0, std::nullopt, 2);  // (rows, 771)
         const Tensor weight =
-            random64({transposed ? 1500 : 768, transposed ? 768 : 1500}, 71).to(dtype);
-        const Tensor b = transposed ? weight.t() : weight;  // (768, 1500) either way
+            random64({transposed ? 1500 : 771, transposed ? 771 : 1500}, 71).to(dtype);
+        const Tensor b = transposed ? weight.t() : weight;  // (771, 1500) either way
         Tensor reference;
         {
           ReferenceKernelsGuard naive;

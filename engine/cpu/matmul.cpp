@@ -3,13 +3,16 @@
 // Small matrices in a batch (attention scores, per-head products) run as a oneTBB loop over the
 // batch, each entry one single-threaded sgemm/dgemm call: measured on these machines this beats
 // letting OpenBLAS thread each small product. One large product instead uses OpenBLAS's own
-// threads. A few rows times a large matrix (a decoding step) is bound by reading the matrix and
-// runs as matrix-vector products that read it once. Transposed operands are passed as BLAS
-// transpose flags, never copied.
+// threads. A few rows times a large matrix (a decoding step) is bound by reading the matrix: it
+// is read once, by gemv or by a loop that meets every row with each weight row. Transposed
+// operands are passed as BLAS transpose flags, never copied.
 #include <cblas.h>
 
 #include <algorithm>
+#include <cstring>
+#include <vector>
 
+#include "engine/cpu/fast_math.hpp"  // HEED_ALSO_FOR_AVX2
 #include "engine/cpu/kernels.hpp"
 #include "engine/cpu/strided.hpp"
 #include "engine/kernel_rules.hpp"
@@ -78,11 +81,60 @@ void blas_gemv(BlasOperand ob, int64_t n, int64_t k, T alpha, const T* a, int64_
 // A few rows times a large matrix, c (m x n) = alpha a (m x k) b (k x n) + beta c, for m from 2
 // to kFewRows (a decoding step of a batch of prompts). sgemm would pack all of b into a scratch
 // buffer on every call, reading and writing it once more, and such a step is bound by reading
-// its weights. Instead b is cut into tiles of whole output columns small enough to stay in a
-// core's cache: each tile is read from memory once and every row of a multiplies it from there
-// (one gemv per row), the tiles spread over the threads.
+// its weights. Instead b is read once, in tiles of whole output columns that stay in a core's
+// cache, the tiles spread over the threads:
+//   - b the transpose of a weight w (n x k), as Linear's x @ w^T: each row of w is loaded once
+//     and meets every row of a (rows_times_weight_rows);
+//   - b plain (k x n): one BLAS gemv per row of a over the tile, which the first one brought into
+//     the cache.
 constexpr int64_t kFewRows = 16;
 constexpr int64_t kTileBytes = int64_t{256} << 10;
+
+// Eight values of T as one vector (GCC's and clang's vector extension; eight floats fill an AVX2
+// register). Arithmetic on it is lane by lane.
+template <typename T>
+struct EightLanesOf;
+template <>
+struct EightLanesOf<float> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct EightLanesOf<double> {
+  typedef double type __attribute__((vector_size(64)));
+};
+template <typename T>
+using EightLanes = typename EightLanesOf<T>::type;
+
+// c[r][j] = alpha * sum_p a[r][p] w[j][p] + beta c[r][j], for R rows of a (contiguous, each k
+// long) and the weight rows j in [first, last). Each eight values of a weight row are loaded once
+// and multiply all R rows; R is fixed at compile time so that the R lane sums stay in registers.
+// The weight row four ahead is prefetched: the loop is bound by reading w from memory.
+template <int R, typename T>
+HEED_ALSO_FOR_AVX2 void rows_times_weight_rows(const T* a, int64_t k, const T* w, int64_t ldw,
+                                               int64_t first, int64_t last, T alpha, T beta, T* c,
+                                               int64_t ldc) {
+  for (int64_t j = first; j < last; ++j) {
+    const T* wj = w + j * ldw;
+    EightLanes<T> sums[R] = {};
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+      if (j + 4 < last) __builtin_prefetch(wj + 4 * ldw + p);
+      EightLanes<T> weights, values;
+      std::memcpy(&weights, wj + p, sizeof weights);  // an unaligned vector load
+      for (int r = 0; r < R; ++r) {
+        std::memcpy(&values, a + r * k + p, sizeof values);
+        sums[r] += values * weights;
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      T total = 0;
+      for (int64_t q = p; q < k; ++q) total += a[r * k + q] * wj[q];
+      for (int l = 0; l < 8; ++l) total += sums[r][l];
+      T& out = c[r * ldc + j];
+      out = beta == T(0) ? alpha * total : alpha * total + beta * out;  // beta 0: c may be unset
+    }
+  }
+}
 
 template <typename T>
 void few_rows_gemm(const heed_matrix& a, BlasOperand ob, int64_t m, int64_t n, int64_t k, T alpha,
@@ -90,15 +142,49 @@ void few_rows_gemm(const heed_matrix& a, BlasOperand ob, int64_t m, int64_t n, i
   const int64_t tile = std::max<int64_t>(1, kTileBytes / (k * int64_t{sizeof(T)}));  // columns
   const int64_t tiles = (n + tile - 1) / tile;
   const bool plain = ob.transpose == CblasNoTrans;  // b (k x n); else b is w^T, w (n x k)
+  // a's rows, contiguous (m * k elements: a few KiB to a few hundred).
+  std::vector<T> packed;
+  const T* rows = pa;
+  if (a.col_stride != 1 || a.row_stride != k) {
+    packed.resize(static_cast<size_t>(m * k));
+    for (int64_t r = 0; r < m; ++r) {
+      for (int64_t p = 0; p < k; ++p) {
+        packed[static_cast<size_t>(r * k + p)] = pa[r * a.row_stride + p * a.col_stride];
+      }
+    }
+    rows = packed.data();
+  }
   const int32_t blas_threads = num_threads();
   openblas_set_num_threads(1);
   parallel_range(tiles, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t first = t * tile, width = std::min(tile, n - first);
-      const T* b_tile = plain ? pb + first : pb + first * ob.leading_dimension;
-      for (int64_t row = 0; row < m; ++row) {  // a's row: element p at p * col_stride
-        blas_gemv<T>(ob, width, k, alpha, pa + row * a.row_stride, a.col_stride, b_tile, beta,
-                     pc + row * ldc + first);
+      const int64_t first = t * tile, last = std::min(n, first + tile);
+      if (plain) {
+        for (int64_t r = 0; r < m; ++r) {
+          blas_gemv<T>(ob, last - first, k, alpha, rows + r * k, 1, pb + first, beta,
+                       pc + r * ldc + first);
+        }
+        continue;
+      }
+      // Rows of a in groups of 8, then 4, 2 and 1, over the tile's weight rows.
+      const int64_t ldw = ob.leading_dimension;
+      for (int64_t r = 0; r < m;) {
+        const T* group = rows + r * k;
+        T* out = pc + r * ldc;
+        const int64_t left = m - r;
+        if (left >= 8) {
+          rows_times_weight_rows<8>(group, k, pb, ldw, first, last, alpha, beta, out, ldc);
+          r += 8;
+        } else if (left >= 4) {
+          rows_times_weight_rows<4>(group, k, pb, ldw, first, last, alpha, beta, out, ldc);
+          r += 4;
+        } else if (left >= 2) {
+          rows_times_weight_rows<2>(group, k, pb, ldw, first, last, alpha, beta, out, ldc);
+          r += 2;
+        } else {
+          rows_times_weight_rows<1>(group, k, pb, ldw, first, last, alpha, beta, out, ldc);
+          r += 1;
+        }
       }
     }
   });
