@@ -73,7 +73,7 @@ TEST_CASE("fast gemm matches the naive reference on odd shapes, strides and both
   // strided view of rows, both dtypes: the few-rows path (weight rows or gemv over tiles)
   for (const DType dtype : {kFloat32, kFloat64}) {
     for (const bool transposed : {false, true}) {
-      for (const int64_t rows : {2, 7, 8, 16}) {  // groups of 8, 4, 2 and 1
+      for (const int64_t rows : {1, 2, 7, 8, 16}) {  // groups of 8, 4, 2 and 1
         // k = 771 leaves a tail after the lanes of eight; contiguous rows and a strided view
         const Tensor wide = random64({rows, 2 * 771}, 70).to(dtype);
         const Tensor x = rows == 8 ? wide.narrow(1, 0, 771).contiguous()

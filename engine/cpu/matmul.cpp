@@ -78,8 +78,8 @@ void blas_gemv(BlasOperand ob, int64_t n, int64_t k, T alpha, const T* a, int64_
   }
 }
 
-// A few rows times a large matrix, c (m x n) = alpha a (m x k) b (k x n) + beta c, for m from 2
-// to kFewRows (a decoding step of a batch of prompts). sgemm would pack all of b into a scratch
+// A few rows times a large matrix, c (m x n) = alpha a (m x k) b (k x n) + beta c, for m up to
+// kFewRows (a decoding step, of one prompt or a batch). sgemm would pack all of b into a scratch
 // buffer on every call, reading and writing it once more, and such a step is bound by reading
 // its weights. Instead b is read once, in tiles of whole output columns that stay in a core's
 // cache, the tiles spread over the threads:
@@ -211,7 +211,8 @@ void batched_gemm(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, heed_
   };
   const bool large = m * n * k >= kLargeProduct;
   const bool streams_weights = k * n >= kStreamedOperand;
-  if (batch == 1 && m >= 2 && m <= kFewRows && streams_weights) {
+  // A few rows times a large matrix; one row times a plain one stays a single gemv (in one()).
+  if (batch == 1 && m <= kFewRows && streams_weights && (m >= 2 || ob.transpose == CblasTrans)) {
     few_rows_gemm<T>(a, ob, m, n, k, alpha, pa, pb, beta, pc, ldc);
     return;
   }
