@@ -87,7 +87,7 @@ decay = [p for p in model.parameters() if p.dim() >= 2]
 no_decay = [p for p in model.parameters() if p.dim() < 2]
 optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                                {"params": no_decay, "weight_decay": 0.0}], lr=1e-4, betas=(0.9, 0.95))
-ids = torch.tensor(args["ids"])
+ids = torch.tensor(json.load(open(args["ids_file"])))
 batch, context = args["batch"], args["context"]
 times = []
 for step in range(args["steps"]):
@@ -225,9 +225,10 @@ def main():
         heed["prefill"] = statistics.median(rates)
 
         # Fine-tuning, 4 x 256 tokens a step.
-        train_ids = tokenizer.encode(open(TEXT, encoding="utf-8").read())
+        ids_file = os.path.join(folder, "train_ids.json")  # too long for a command line
+        json.dump(tokenizer.encode(open(TEXT, encoding="utf-8").read()), open(ids_file, "w"))
         for threads in (1, 2):
-            payload = {"folder": folder, "threads": threads, "ids": train_ids, "batch": 4,
+            payload = {"folder": folder, "threads": threads, "ids_file": ids_file, "batch": 4,
                        "context": 256, "steps": args.train_steps}
             result = subprocess.run([sys.executable, "-c", TORCH_TRAIN_WORKER, json.dumps(payload)],
                                     env=torch_environment(threads), check=True, capture_output=True, text=True)
