@@ -194,7 +194,8 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
   std::string repeated;
   for (int i = 0; i < 60; ++i) repeated += "It will rain in the morning, said the dog.\n";
   write_bytes(dir.path / "sentences.txt", repeated);
-  write_bytes(gpt2_copy("stale_index") / "model.safetensors.index.json", "{}");
+  fs::create_directories(dir.path / "stale_tokenizer");
+  write_bytes(dir.path / "stale_tokenizer" / "vocab.json", "{}");
 
   const std::string translate = bahdanau + " translate --checkpoint bahdanau.safetensors go";
   const std::string sample = gpt + " sample 12 --checkpoint gpt.safetensors";
@@ -367,8 +368,8 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
        {"no_such.safetensors"}},
       {"pretrained", gpt + " export --checkpoint gpt.safetensors", {"--hf is required"}},
       {"pretrained",
-       gpt + " export --checkpoint gpt.safetensors --hf stale_index",
-       {"model.safetensors.index.json", "transformers would read"}},
+       gpt + " export --checkpoint gpt.safetensors --hf stale_tokenizer",
+       {"vocab.json", "as this model's tokenizer"}},
       {"pretrained",
        gpt + " export --checkpoint gpt.safetensors --hf fifo",
        {"--hf", "fifo", "not a directory"}},

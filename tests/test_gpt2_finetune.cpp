@@ -180,10 +180,18 @@ TEST_CASE("gpt export --hf: GPT-2's names, Conv1D layout and tokenizer, loaded b
   check_close(loaded.forward(int_tensor(probe, {1, 6})), model.forward(int_tensor(probe, {1, 6})),
               0, 0);
 
-  // A folder holding another model's index or tokenizer.json is refused, as is a file.
-  write_bytes(untied_folder / "tokenizer.json", "{}");
+  // A folder holding another model's tokenizer.json (or, for a model without a tokenizer, any
+  // tokenizer file) is refused, as is a file.
+  write_bytes(untied_folder / "merges.txt", "#version: 0.2\n");
   check_error([&] { gpt::export_hf(model, nullptr, untied_folder.string()); },
-              {"tokenizer.json", "transformers would read"});
+              {"merges.txt", "as this model's tokenizer"});
+  fs::remove(untied_folder / "merges.txt");
+  write_bytes(untied_folder / "tokenizer.json", "{}");
+  check_error(
+      [&] {
+        gpt::export_hf(pretrained.model.operator*(), &pretrained.tokenizer, untied_folder.string());
+      },
+      {"tokenizer.json", "as this model's tokenizer"});
   write_bytes(dir.path / "a_file", "x");
   check_error([&] { gpt::export_hf(model, nullptr, (dir.path / "a_file").string()); },
               {"not a directory"});

@@ -180,6 +180,10 @@ TEST_CASE("gpt2 pretrained: bad folders, configs and weights are refused with th
   plain["h.0.attn.bias"] = zeros({1, 1, 128, 128});
   plain["h.0.attn.masked_bias"] = zeros({});
   CHECK_NOTHROW(gpt::load_gpt2_tensors(model, plain, "w"));
+  // ... but a tensor there both with and without it is ambiguous.
+  plain["transformer.wte.weight"] = tensors.at("transformer.wte.weight");
+  check_error([&] { gpt::load_gpt2_tensors(model, plain, "w"); },
+              {"'wte.weight'", "both with and without"});
 }
 
 TEST_CASE("gpt2 pretrained: a stop token ends its row only, keeping the token") {

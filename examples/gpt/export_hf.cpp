@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "engine/error.hpp"
 #include "engine/io/safetensors.hpp"
@@ -62,13 +63,20 @@ std::string tokenizer_config_json(const ByteLevelBPE& tokenizer, int64_t max_len
 void export_hf(const GPT& model, const ByteLevelBPE* tokenizer, const std::string& folder) {
   examples::check_output_directory(folder, "--hf");
   const fs::path dir(folder);
-  // transformers would read these before the files written here: a folder holding them from
-  // another model is refused rather than left to load the wrong weights or tokenizer.
-  for (const char* stale : {"model.safetensors.index.json", "tokenizer.json"}) {
+  // Tokenizer files of another model would be read beside the exported weights: transformers
+  // prefers a tokenizer.json to the vocab.json and merges.txt written here, and a model without
+  // a tokenizer must not find one. Such a folder is refused rather than left to load the wrong
+  // tokenizer.
+  std::vector<const char*> foreign = {"tokenizer.json"};
+  if (tokenizer == nullptr) {
+    foreign.insert(foreign.end(), {"vocab.json", "merges.txt", "tokenizer_config.json",
+                                   "special_tokens_map.json", "added_tokens.json"});
+  }
+  for (const char* stale : foreign) {
     if (fs::exists(dir / stale)) {
       heed::fail(
-          "--hf: {} already holds {}, which transformers would read instead of the "
-          "exported files; remove it or choose another folder",
+          "--hf: {} already holds {}, which transformers would load as this model's tokenizer; "
+          "remove it or choose another folder",
           folder, stale);
     }
   }

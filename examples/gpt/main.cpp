@@ -133,11 +133,12 @@ struct Trained {
   TextCodec codec;
 };
 
-Trained load_trained(const std::string& checkpoint) {
+// `for_sampling` turns dropout off; export keeps the dropout the model was trained with.
+Trained load_trained(const std::string& checkpoint, bool for_sampling) {
   const heed::nn::Metadata metadata = heed::nn::read_checkpoint_metadata(checkpoint);
   GPTConfig config =
       GPTConfig::from_json(examples::metadata_entry(metadata, "config", checkpoint), checkpoint);
-  config.dropout = 0;
+  if (for_sampling) config.dropout = 0;
   Trained trained;
   if (metadata.count("tokenizer")) {
     auto tokenizer = std::make_shared<ByteLevelBPE>(
@@ -172,7 +173,7 @@ struct ExportOptions {
 
 void export_checkpoint(const ExportOptions& o) {
   examples::check_output_directory(o.hf, "--hf");  // before any work
-  const Trained trained = load_trained(o.checkpoint);
+  const Trained trained = load_trained(o.checkpoint, false);
   export_hf(*trained.model, trained.tokenizer.get(), o.hf);
   fmt::print("{} written to {} in Hugging Face's GPT-2 format{}\n", o.checkpoint, o.hf,
              trained.tokenizer ? ""
@@ -194,7 +195,7 @@ void sample(const SampleOptions& o) {
     // The tokenizer lives as long as the Pretrained that holds it.
     vocabulary = codec_of(std::shared_ptr<const ByteLevelBPE>(pretrained, &pretrained->tokenizer));
   } else {
-    Trained trained = load_trained(o.checkpoint);
+    Trained trained = load_trained(o.checkpoint, true);
     loaded = trained.model;
     vocabulary = trained.codec;
     if (trained.tokenizer) sampling.stop_token = trained.tokenizer->added_token_id("<|endoftext|>");
@@ -295,7 +296,8 @@ int main(int argc, char** argv) {
       train_command
           ->add_option("--init-from", t.init_from,
                        "fine-tune a GPT-2 folder in Hugging Face's format (config.json, "
-                       "model.safetensors, tokenizer files) on --data's BPE tokens")
+                       "model.safetensors, tokenizer files) on --data's BPE tokens (with "
+                       "--resume the checkpoint's weights and tokenizer are used instead)")
           ->check(CLI::ExistingDirectory)
           ->needs(data_option);
   CLI::Option* digits_option =
@@ -318,7 +320,8 @@ int main(int argc, char** argv) {
   train_command
       ->add_option("--block-size", t.block_size,
                    "context length (overrides the preset; with --init-from, the tokens a "
-                   "sequence, at most n_positions, which is the default)")
+                   "sequence, at most n_positions, which is the default; a resumed fine-tuning "
+                   "run keeps its checkpoint's)")
       ->check(examples::in_range(limits::block_size));
   train_command->add_option("--dropout", t.dropout, "dropout probability")
       ->capture_default_str()

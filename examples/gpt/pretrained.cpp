@@ -205,7 +205,10 @@ std::map<std::string, Destination> plan_gpt2_load(GPT& model,
     const bool buffer =
         name.size() > 9 && (name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias"));
     if (buffer || (c.tie_weights && name == "lm_head.weight")) continue;
-    full_name_of[name] = entry.first;
+    if (!full_name_of.emplace(name, entry.first).second) {
+      fail("{}: the tensor {} is there both with and without the \"transformer.\" prefix", where,
+           printable(name));
+    }
   }
   std::map<std::string, Destination> plan;
   std::set<std::string> used;
@@ -270,11 +273,23 @@ void load_gpt2_weights(GPT& model, const std::string& folder) {
     }
   }
   const std::map<std::string, Destination> plan = plan_gpt2_load(model, shapes, folder);
+  // The data is read in a second pass over the files: what arrives must still be what the
+  // headers promised (a file replaced in between is an error, not a broadcast or a gap).
+  size_t filled = 0;
   for (const fs::path& file : files) {
     heed::for_each_safetensor(file, [&](const std::string& name, const Tensor& value) {
       const auto destination = plan.find(name);
-      if (destination != plan.end()) copy_into(destination->second, value);
+      if (destination == plan.end()) return;
+      if (value.shape() != shapes.at(name)) {
+        fail("{}: the tensor {} changed while the folder was read", folder, printable(name));
+      }
+      copy_into(destination->second, value);
+      ++filled;
     });
+  }
+  if (filled != plan.size()) {
+    fail("{}: {} of {} tensors were read (did a file change while it was read?)", folder, filled,
+         plan.size());
   }
 }
 
