@@ -9,9 +9,15 @@ namespace {
 thread_local bool skip_init = false;
 }
 
-SkipInitGuard::SkipInitGuard() : previous_(skip_init) { skip_init = true; }
-SkipInitGuard::~SkipInitGuard() { skip_init = previous_; }
-bool init_skipped() { return skip_init; }
+SkipInitGuard::SkipInitGuard() : previous_(skip_init) {
+  skip_init = true;
+}
+SkipInitGuard::~SkipInitGuard() {
+  skip_init = previous_;
+}
+bool init_skipped() {
+  return skip_init;
+}
 
 void uniform_(Tensor& t, double bound) {
   if (skip_init) return;

@@ -173,7 +173,7 @@ TEST_CASE("gpt export --hf: GPT-2's names, Conv1D layout and tokenizer, loaded b
   CHECK(!read_back.tie_weights);
   CHECK(read_back.exact_gelu);
   gpt::GPT loaded(read_back);
-  gpt::load_gpt2_tensors(loaded, gpt::read_hf_tensors(untied_folder.string()), "exported");
+  gpt::load_gpt2_weights(loaded, untied_folder.string());
   loaded.eval();
   const std::vector<int64_t> probe = {5, 17, 300, 2, 999, 64};
   NoGradGuard no_grad;
@@ -210,6 +210,12 @@ TEST_CASE("gpt train --init-from and gpt export: bad flags and files are refused
   o = fine_tuning(data, dir.path / "x.safetensors");
   o.data.clear();
   check_error([&] { gpt::train(o); }, {"--init-from needs --data"});
+  // A tokenizer with more ids than the model's vocabulary is refused wherever the two meet.
+  const gpt::ByteLevelBPE tokenizer = gpt::ByteLevelBPE::from_folder(kFolder.string());
+  check_error([&] { tokenizer.check_fits(1000, "here"); },
+              {"here: the tokenizer has 1024 ids but the model's vocabulary is 1000"});
+  check_error([&] { gpt::TextTask(data.string(), 24, tokenizer, 1000); },
+              {"text.txt", "1024 ids", "vocabulary is 1000"});
   write_bytes(dir.path / "short.txt", kSentence);
   o = fine_tuning(dir.path / "short.txt", dir.path / "x.safetensors");
   check_error([&] { gpt::train(o); }, {"too short", "tokens"});

@@ -35,7 +35,7 @@ std::shared_ptr<gpt::GPT> model_in(const fs::path& folder) {
   const gpt::GPTConfig config = gpt::gpt2_config_from_json(read_bytes(folder / "config.json"),
                                                            (folder / "config.json").string());
   auto model = std::make_shared<gpt::GPT>(config);
-  gpt::load_gpt2_tensors(*model, gpt::read_hf_tensors(folder.string()), folder.string());
+  gpt::load_gpt2_weights(*model, folder.string());
   model->eval();
   return model;
 }
@@ -114,25 +114,19 @@ TEST_CASE("gpt2 pretrained: a sharded checkpoint with its index loads the same w
   const std::vector<int64_t> probe = answers()["probe_ids"].get<std::vector<int64_t>>();
   check_close(probe_logits(*model_in(folder.path), probe), expected_logits("probe_logits"), 1e-4,
               0);
-  // The same shards read one tensor at a time, as load_pretrained reads them.
-  gpt::GPT streamed(
-      gpt::gpt2_config_from_json(read_bytes(folder.path / "config.json"), "config.json"));
-  gpt::load_gpt2_weights(streamed, folder.path.string());
-  streamed.eval();
-  check_close(probe_logits(streamed, probe), expected_logits("probe_logits"), 1e-4, 0);
 
   // An index that points outside the folder, or at a shard without the tensor, is refused.
   nlohmann::json escaping = weight_map;
   escaping[weight_map.begin().key()] = "../model.safetensors";
   write_bytes(folder.path / "model.safetensors.index.json",
               nlohmann::json{{"weight_map", escaping}}.dump());
-  check_error([&] { gpt::read_hf_tensors(folder.path.string()); },
+  check_error([&] { gpt::hf_weight_files(folder.path.string()); },
               {"not a plain file name in the folder"});
   nlohmann::json wrong = weight_map;
   wrong["transformer.wte.weight"] = "model-00002-of-00002.safetensors";
   write_bytes(folder.path / "model.safetensors.index.json",
               nlohmann::json{{"weight_map", wrong}}.dump());
-  check_error([&] { gpt::read_hf_tensors(folder.path.string()); },
+  check_error([&] { gpt::hf_weight_files(folder.path.string()); },
               {"transformer.wte.weight", "does not hold it"});
 }
 
@@ -160,7 +154,7 @@ TEST_CASE("gpt2 pretrained: bad folders, configs and weights are refused with th
               {"is not a folder"});
   check_error([&] { gpt::load_pretrained(folder.path.string()); }, {"no config.json"});
   write_bytes(folder.path / "pytorch_model.bin", "not read");
-  check_error([&] { gpt::read_hf_tensors(folder.path.string()); },
+  check_error([&] { gpt::hf_weight_files(folder.path.string()); },
               {"pytorch_model.bin", "safetensors only", "save_pretrained"});
 
   // Weights that do not fit: one missing, one unexpected, one of the wrong shape.

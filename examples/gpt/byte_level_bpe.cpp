@@ -300,6 +300,13 @@ int64_t ByteLevelBPE::vocab_size() const {
   return size;
 }
 
+void ByteLevelBPE::check_fits(int64_t model_vocab_size, const std::string& where) const {
+  if (vocab_size() > model_vocab_size) {
+    fail("{}: the tokenizer has {} ids but the model's vocabulary is {}", where, vocab_size(),
+         model_vocab_size);
+  }
+}
+
 int64_t ByteLevelBPE::added_token_id(const std::string& content) const {
   for (const auto& [token, id] : tables_->added) {
     if (token == content) return id;

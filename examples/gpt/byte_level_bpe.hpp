@@ -47,6 +47,9 @@ class ByteLevelBPE {
   std::string decode(const std::vector<int64_t>& ids) const;
 
   int64_t vocab_size() const;  // the largest id + 1, added tokens included
+  // Every id this tokenizer can give is below a model's `model_vocab_size`, or a heed::Error that
+  // starts with `where`.
+  void check_fits(int64_t model_vocab_size, const std::string& where) const;
   // The id of an added token, such as "<|endoftext|>", or -1.
   int64_t added_token_id(const std::string& content) const;
 

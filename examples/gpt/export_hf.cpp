@@ -80,18 +80,17 @@ void export_hf(const GPT& model, const ByteLevelBPE* tokenizer, const std::strin
           folder, stale);
     }
   }
-  for (const char* file :
-       {"model.safetensors", "config.json", "vocab.json", "merges.txt", "tokenizer_config.json"}) {
-    if (fs::exists(dir)) examples::check_output_file((dir / file).string(), "--hf");
+  if (fs::exists(dir)) {  // each file it writes must be writable (not a directory or a pipe)
+    for (const char* file : {"model.safetensors", "config.json", "vocab.json", "merges.txt",
+                             "tokenizer_config.json"}) {
+      examples::check_output_file((dir / file).string(), "--hf");
+    }
   }
   std::error_code error;
   fs::create_directories(folder, error);
   if (error) heed::fail("--hf: cannot create the folder {}: {}", folder, error.message());
   const GPTConfig& c = model.config();
-  if (tokenizer != nullptr && tokenizer->vocab_size() > c.vocab_size) {
-    heed::fail("export: the tokenizer has {} ids but the model's vocabulary is {}",
-               tokenizer->vocab_size(), c.vocab_size);
-  }
+  if (tokenizer != nullptr) tokenizer->check_fits(c.vocab_size, "export");
 
   const std::map<std::string, Gpt2Name> names = gpt2_names(c);
   std::map<std::string, heed::Tensor> tensors;

@@ -143,10 +143,7 @@ Trained load_trained(const std::string& checkpoint, bool for_sampling) {
   if (metadata.count("tokenizer")) {
     auto tokenizer = std::make_shared<ByteLevelBPE>(
         ByteLevelBPE::from_json(metadata.at("tokenizer"), checkpoint + ": tokenizer"));
-    if (tokenizer->vocab_size() > config.vocab_size) {
-      heed::fail("{}: the tokenizer has {} ids but the model's vocab_size is {}", checkpoint,
-                 tokenizer->vocab_size(), config.vocab_size);
-    }
+    tokenizer->check_fits(config.vocab_size, checkpoint);
     trained.codec = codec_of<ByteLevelBPE>(tokenizer);
     trained.tokenizer = tokenizer;
   } else {

@@ -144,18 +144,6 @@ std::vector<fs::path> hf_weight_files(const std::string& folder) {
   fail("{}: no model.safetensors or model.safetensors.index.json here", folder);
 }
 
-heed::nn::StateDict read_hf_tensors(const std::string& folder) {
-  heed::nn::StateDict tensors;
-  for (const fs::path& file : hf_weight_files(folder)) {
-    for (auto& [name, tensor] : heed::load_safetensors(file).tensors) {
-      if (!tensors.emplace(name, tensor).second) {
-        fail("{}: the tensor {} is in more than one shard", folder, printable(name));
-      }
-    }
-  }
-  return tensors;
-}
-
 std::map<std::string, Gpt2Name> gpt2_names(const GPTConfig& c) {
   std::map<std::string, Gpt2Name> names = {{"wte.weight", {"wte.weight", false}},
                                            {"wpe.weight", {"wpe.weight", false}},
@@ -301,10 +289,7 @@ Pretrained load_pretrained(const std::string& folder) {
   const GPTConfig config =
       gpt2_config_from_json(examples::read_regular_file(config_path, "config.json"), config_path);
   ByteLevelBPE tokenizer = ByteLevelBPE::from_folder(folder);
-  if (tokenizer.vocab_size() > config.vocab_size) {
-    fail("{}: the tokenizer has {} ids but the model's vocabulary is {}", folder,
-         tokenizer.vocab_size(), config.vocab_size);
-  }
+  tokenizer.check_fits(config.vocab_size, folder);
   std::shared_ptr<GPT> model;
   {
     const heed::nn::init::SkipInitGuard skip;  // every weight comes from the file

@@ -42,9 +42,6 @@ std::map<std::string, Gpt2Name> gpt2_names(const GPTConfig& config);
 // names, checked from the headers).
 std::vector<std::filesystem::path> hf_weight_files(const std::string& folder);
 
-// The model's tensors by Hugging Face's names, from model.safetensors or its shards.
-heed::nn::StateDict read_hf_tensors(const std::string& folder);
-
 // Copies Hugging Face GPT-2 tensors into `model` (converted as above). Missing, unexpected or
 // misshapen tensors are one error listing them, before anything is copied.
 void load_gpt2_tensors(GPT& model, const heed::nn::StateDict& tensors, const std::string& where);

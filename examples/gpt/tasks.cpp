@@ -203,10 +203,7 @@ TextTask::TextTask(const std::string& path, int64_t block_size, const ByteLevelB
   const std::string text = examples::read_regular_file(path, "the data file");
   if (text.empty()) fail("the data file {} is empty", path);
   examples::check_utf8(text, "the data file " + path);
-  if (tokenizer.vocab_size() > vocab_size) {
-    fail("the tokenizer has {} ids but the model's vocabulary is {}", tokenizer.vocab_size(),
-         vocab_size);
-  }
+  tokenizer.check_fits(vocab_size, "the data file " + path);
   split(tokenizer.encode(text), path, "tokens");
 }
 

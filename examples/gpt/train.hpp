@@ -15,7 +15,7 @@ struct TrainOptions {
   // A Hugging Face GPT-2 folder to fine-tune on `data` (nanoGPT's init_from): its config,
   // weights and byte-level BPE replace the preset and the characters.
   std::string init_from;
-  int64_t digits = 2;             // addition
+  int64_t digits = 2;  // addition
   std::string preset = "nano";
   std::optional<int64_t> n_layer, n_head, n_embd, block_size;
   double dropout = 0.0;
