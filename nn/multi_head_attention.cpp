@@ -2,6 +2,7 @@
 // and a key/value cache for generation.
 #include "nn/multi_head_attention.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nn/init.hpp"
@@ -33,13 +34,35 @@ Tensor MultiHeadAttention::split_heads(const Tensor& x) const {
   return x.reshape({x.size(0), x.size(1), num_heads, head_dim}).transpose(1, 2);
 }
 
-std::pair<Tensor, Tensor> MultiHeadAttention::attend(const Tensor& q, const Tensor& k,
-                                                     const Tensor& v,
+std::pair<Tensor, Tensor> KVCache::append(const Tensor& keys, const Tensor& values) {
+  const int64_t batch = keys.size(0), added = keys.size(2);
+  if (keys_.defined() && (keys_.size(0) != batch || keys_.size(1) != keys.size(1) ||
+                          keys_.size(3) != keys.size(3))) {
+    fail("KVCache: the cache holds a batch of {} with {} heads of width {}, the input {}",
+         keys_.size(0), keys_.size(1), keys_.size(3), shape_str(keys.shape()));
+  }
+  if (length_ + added > capacity()) {  // grow: at least double, and copy what is held
+    const int64_t room = std::max(length_ + added, 2 * capacity());
+    const Shape shape{batch, keys.size(1), room, keys.size(3)};
+    Tensor grown_keys = empty(shape, {keys.dtype(), keys.device()});      // (B, H, room, d)
+    Tensor grown_values = empty(shape, {values.dtype(), values.device()});  // (B, H, room, d)
+    if (length_ > 0) {
+      grown_keys.narrow(2, 0, length_).copy_(keys_.narrow(2, 0, length_));
+      grown_values.narrow(2, 0, length_).copy_(values_.narrow(2, 0, length_));
+    }
+    keys_ = grown_keys;
+    values_ = grown_values;
+  }
+  keys_.narrow(2, length_, added).copy_(keys);  // the new positions only
+  values_.narrow(2, length_, added).copy_(values);
+  length_ += added;
+  return {keys_.narrow(2, 0, length_), values_.narrow(2, 0, length_)};  // (B, H, S, d) each
+}
+
+std::pair<Tensor, Tensor> MultiHeadAttention::attend(const Tensor& heads_q, const Tensor& heads_k,
+                                                     const Tensor& heads_v,
                                                      const AttentionOptions& options) {
-  const int64_t batch = q.size(0), length = q.size(1), keys = k.size(1);
-  const Tensor heads_q = split_heads(q);  // (B, H, L, d)
-  const Tensor heads_k = split_heads(k);  // (B, H, S, d)
-  const Tensor heads_v = split_heads(v);  // (B, H, S, d)
+  const int64_t batch = heads_q.size(0), length = heads_q.size(2), keys = heads_k.size(2);
   const Tensor scores =
       matmul(heads_q, heads_k.transpose(2, 3)) / std::sqrt(double(head_dim));  // (B, H, L, S)
 
@@ -81,8 +104,8 @@ std::pair<Tensor, Tensor> MultiHeadAttention::forward(const Tensor& query, const
         in_proj_bias.defined() ? in_proj_bias.narrow(0, block * embed_dim, embed_dim) : Tensor();
     return linear(x, w, b);  // (B, T, E)
   };
-  const auto [out, weights] =
-      attend(project(query, 0), project(key, 1), project(value, 2), options);
+  const auto [out, weights] = attend(split_heads(project(query, 0)), split_heads(project(key, 1)),
+                                     split_heads(project(value, 2)), options);
   return {out_proj->forward(out), weights};
 }
 
@@ -95,20 +118,19 @@ Tensor MultiHeadAttention::self_attention(const Tensor& x, const AttentionOption
   // One product for q, k and v: (B, T, E) @ (E, 3E)
   const Tensor qkv = linear(x, in_proj_weight, in_proj_bias);  // (B, T, 3E)
   const std::vector<Tensor> parts = qkv.chunk(3, 2);           // q, k, v: each (B, T, E)
-  Tensor k = parts[1], v = parts[2];
-  if (cache != nullptr) {
-    if (cache->keys.defined()) {
-      if (cache->keys.size(0) != x.size(0)) {
-        fail("MultiHeadAttention: the cache holds a batch of {}, the input {}", cache->keys.size(0),
-             x.size(0));
-      }
-      k = cat({cache->keys, k}, 1);  // (B, S_cache + T, E)
-      v = cat({cache->values, v}, 1);
-    }
-    cache->keys = k.detach();
-    cache->values = v.detach();
+  const Tensor heads_q = split_heads(parts[0]);  // (B, H, T, d)
+  if (cache == nullptr) {
+    return out_proj->forward(
+        attend(heads_q, split_heads(parts[1]), split_heads(parts[2]), options).first);
   }
-  return out_proj->forward(attend(parts[0], k, v, options).first);
+  if (grad_enabled()) {
+    fail(
+        "MultiHeadAttention: a key/value cache is for generation and carries no gradient; run "
+        "it under NoGradGuard");
+  }
+  // Every position so far: (B, H, S_cache + T, d) each
+  const auto [heads_k, heads_v] = cache->append(split_heads(parts[1]), split_heads(parts[2]));
+  return out_proj->forward(attend(heads_q, heads_k, heads_v, options).first);
 }
 
 std::string MultiHeadAttention::extra_repr() const {

@@ -24,11 +24,22 @@ struct AttentionOptions {
 };
 
 // The keys and values of every position seen so far, for generation: each new token then costs
-// one position's projections instead of the whole context's.
-// Cached positions are constants: no gradient flows into them (they are for generation).
-struct KVCache {
-  Tensor keys, values;  // (B, S, E) after the key and value projections; undefined at first
-  int64_t length() const { return keys.defined() ? keys.size(1) : 0; }
+// one position's projections instead of the whole context's. They are kept split into heads, in
+// buffers with room to spare (doubled when full, as std::vector grows), so a step writes only its
+// own positions: concatenating would copy the whole cache, into a new block of a new size, at
+// every step. Cached positions carry no gradient: a cache is used under NoGradGuard.
+class KVCache {
+ public:
+  int64_t length() const { return length_; }  // positions held
+  int64_t capacity() const { return keys_.defined() ? keys_.size(2) : 0; }
+
+  // Appends keys and values (B, H, T, d) of new positions; returns views of every position so
+  // far, (B, H, S, d) each. The views stay valid until the next append.
+  std::pair<Tensor, Tensor> append(const Tensor& keys, const Tensor& values);
+
+ private:
+  Tensor keys_, values_;  // (B, H, capacity, d); positions [0, length_) hold values
+  int64_t length_ = 0;
 };
 
 class MultiHeadAttention : public Module {
@@ -47,7 +58,8 @@ class MultiHeadAttention : public Module {
 
   // Self-attention over x (B, T, E). With a cache, x holds only the new positions: their keys
   // and values are appended to the cache and the queries attend to everything in it. The
-  // key_padding_mask then covers all cached positions plus the new ones (B, S_cache + T).
+  // key_padding_mask then covers all cached positions plus the new ones (B, S_cache + T). A
+  // cache is for generation: with one, grad mode must be off (NoGradGuard).
   Tensor self_attention(const Tensor& x, const AttentionOptions& options = {},
                         KVCache* cache = nullptr);
 
@@ -60,10 +72,11 @@ class MultiHeadAttention : public Module {
   std::string extra_repr() const override;
 
  private:
-  // q (B, L, E), k and v (B, S, E), already projected -> (B, L, E) before out_proj.
-  // The output (B, L, E) and the weights forward returns (undefined unless need_weights).
-  std::pair<Tensor, Tensor> attend(const Tensor& q, const Tensor& k, const Tensor& v,
-                                   const AttentionOptions& options);
+  // Queries (B, H, L, d), keys and values (B, H, S, d), already projected and split into heads
+  // -> the output (B, L, E) before out_proj, and the weights forward returns (undefined unless
+  // need_weights).
+  std::pair<Tensor, Tensor> attend(const Tensor& heads_q, const Tensor& heads_k,
+                                   const Tensor& heads_v, const AttentionOptions& options);
   Tensor split_heads(const Tensor& x) const;  // (B, T, E) -> (B, H, T, E/H)
   std::shared_ptr<Dropout> dropout_;
 };

@@ -74,13 +74,14 @@ TEST_CASE("fast gemm matches the naive reference on odd shapes, strides and both
   for (const DType dtype : {kFloat32, kFloat64}) {
     for (const bool transposed : {false, true}) {
       for (const int64_t rows : {1, 2, 7, 8, 16}) {  // groups of 8, 4, 2 and 1
-        // k = 771 leaves a tail after the lanes of eight; contiguous rows and a strided view
-        const Tensor wide = random64({rows, 2 * 771}, 70).to(dtype);
-        const Tensor x = rows == 8 ? wide.narrow(1, 0, 771).contiguous()
-                                   : wide.slice(1, 0, std::nullopt, 2);  // (rows, 771)
+        // k = 795 = 24 * 32 + 3 * 8 + 3: after the chains' steps of 32 (one row) or 16 (two
+        // rows) come leftover groups of eight, then a tail; contiguous rows and a strided view
+        const Tensor wide = random64({rows, 2 * 795}, 70).to(dtype);
+        const Tensor x = rows == 8 ? wide.narrow(1, 0, 795).contiguous()
+                                   : wide.slice(1, 0, std::nullopt, 2);  // (rows, 795)
         const Tensor weight =
-            random64({transposed ? 1500 : 771, transposed ? 771 : 1500}, 71).to(dtype);
-        const Tensor b = transposed ? weight.t() : weight;  // (771, 1500) either way
+            random64({transposed ? 1500 : 795, transposed ? 795 : 1500}, 71).to(dtype);
+        const Tensor b = transposed ? weight.t() : weight;  // (795, 1500) either way
         Tensor reference;
         {
           ReferenceKernelsGuard naive;

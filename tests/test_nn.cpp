@@ -224,6 +224,34 @@ TEST_CASE("incremental multi-head attention with a KV cache equals the full reco
   check_close(cat(pieces, 1), full, 1e-12, 1e-10);
 }
 
+TEST_CASE("a KV cache grows by doubling, keeps every appended position, and refuses misuse") {
+  manual_seed(5);
+  nn::KVCache cache;
+  std::vector<Tensor> keys, values;
+  const std::vector<int64_t> appended{3, 1, 1, 2, 1, 5};  // positions per call: 13 in all
+  const std::vector<int64_t> capacities{3, 6, 6, 12, 12, 24};  // the first fits, then doubled
+  for (size_t i = 0; i < appended.size(); ++i) {
+    keys.push_back(randn({2, 3, appended[i], 4}));  // (B, H, T, d)
+    values.push_back(randn({2, 3, appended[i], 4}));
+    const auto [all_keys, all_values] = cache.append(keys.back(), values.back());
+    const int64_t held = cache.length();
+    INFO("after append ", i, ": ", held, " positions, capacity ", cache.capacity());
+    CHECK(cache.capacity() == capacities[i]);
+    CHECK(all_keys.shape() == Shape{2, 3, held, 4});
+    check_close(all_keys, cat(keys, 2), 0, 0);  // nothing lost or moved when the buffer grew
+    check_close(all_values, cat(values, 2), 0, 0);
+  }
+  CHECK_THROWS_WITH_AS(cache.append(randn({1, 3, 1, 4}), randn({1, 3, 1, 4})),
+                       doctest::Contains("the cache holds a batch of 2 with 3 heads of width 4"),
+                       Error);
+  // With grad mode on, a cache would silently cut the gradient of the new keys and values.
+  nn::MultiHeadAttention mha(8, 2);
+  nn::KVCache unused;
+  CHECK_THROWS_WITH_AS(mha.self_attention(randn({1, 2, 8}), {.is_causal = true}, &unused),
+                       doctest::Contains("run it under NoGradGuard"), Error);
+  CHECK(unused.length() == 0);
+}
+
 TEST_CASE(
     "left-padded causal attention never gives NaN: padded queries see nothing, output 0 weights") {
   manual_seed(4);

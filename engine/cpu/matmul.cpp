@@ -26,10 +26,11 @@ constexpr int64_t kLargeProduct = int64_t{1} << 25;
 // A single product below this runs on one thread: waking OpenBLAS's pool for it costs more than
 // the second core gains (measured on GRU steps: 4M multiply-adds take about 40 microseconds).
 constexpr int64_t kThreadedSingleProduct = int64_t{1} << 22;
-// ... unless its right operand is this large (in elements): a product of a few rows with a big
-// weight matrix (a decoding step: (1, 768) x (768, 2304)) is bound by reading the matrix, and
-// two cores read memory faster than one.
-constexpr int64_t kStreamedOperand = int64_t{1} << 20;
+// ... unless its right operand is this large (in elements, 2 MiB of floats: more than a core's
+// cache): a product of a few rows with a big weight matrix (a decoding step: (1, 768) x
+// (768, 768) and larger) is bound by reading the matrix, and two cores read memory faster than
+// one.
+constexpr int64_t kStreamedOperand = int64_t{1} << 19;
 
 // A row-major operand (rows x cols) as cblas takes it: plain, or the transpose of a plain
 // matrix (the layout rule is rules::blas_layout, shared with the CUDA backend).
@@ -107,29 +108,45 @@ using EightLanes = typename EightLanesOf<T>::type;
 
 // c[r][j] = alpha * sum_p a[r][p] w[j][p] + beta c[r][j], for R rows of a (contiguous, each k
 // long) and the weight rows j in [first, last). Each eight values of a weight row are loaded once
-// and multiply all R rows; R is fixed at compile time so that the R lane sums stay in registers.
-// The weight row four ahead is prefetched: the loop is bound by reading w from memory.
+// and multiply all R rows; R is fixed at compile time so that the lane sums stay in registers.
+// A fused multiply-add waits for the one before it on the same sum, so one or two rows keep
+// Chains = 4 / R sums each (every chain takes every Chains-th group of eight values of p): four
+// independent additions in flight keep up with memory. The tile's weight rows are contiguous,
+// one stream the hardware prefetcher follows.
 template <int R, typename T>
 HEED_ALSO_FOR_AVX2 void rows_times_weight_rows(const T* a, int64_t k, const T* w, int64_t ldw,
                                                int64_t first, int64_t last, T alpha, T beta, T* c,
                                                int64_t ldc) {
+  constexpr int Chains = R >= 4 ? 1 : 4 / R;
+  constexpr int64_t Step = 8 * Chains;
   for (int64_t j = first; j < last; ++j) {
     const T* wj = w + j * ldw;
-    EightLanes<T> sums[R] = {};
+    EightLanes<T> sums[R][Chains] = {};
     int64_t p = 0;
-    for (; p + 8 <= k; p += 8) {
-      if (j + 4 < last) __builtin_prefetch(wj + 4 * ldw + p);
+    for (; p + Step <= k; p += Step) {
+      for (int chain = 0; chain < Chains; ++chain) {
+        EightLanes<T> weights, values;
+        std::memcpy(&weights, wj + p + 8 * chain, sizeof weights);  // an unaligned vector load
+        for (int r = 0; r < R; ++r) {
+          std::memcpy(&values, a + r * k + p + 8 * chain, sizeof values);
+          sums[r][chain] += values * weights;
+        }
+      }
+    }
+    for (; p + 8 <= k; p += 8) {  // groups of eight left over: the first chain takes them
       EightLanes<T> weights, values;
-      std::memcpy(&weights, wj + p, sizeof weights);  // an unaligned vector load
+      std::memcpy(&weights, wj + p, sizeof weights);
       for (int r = 0; r < R; ++r) {
         std::memcpy(&values, a + r * k + p, sizeof values);
-        sums[r] += values * weights;
+        sums[r][0] += values * weights;
       }
     }
     for (int r = 0; r < R; ++r) {
       T total = 0;
       for (int64_t q = p; q < k; ++q) total += a[r * k + q] * wj[q];
-      for (int l = 0; l < 8; ++l) total += sums[r][l];
+      for (int chain = 0; chain < Chains; ++chain) {
+        for (int l = 0; l < 8; ++l) total += sums[r][chain][l];
+      }
       T& out = c[r * ldc + j];
       out = beta == T(0) ? alpha * total : alpha * total + beta * out;  // beta 0: c may be unset
     }
