@@ -10,7 +10,11 @@ work per token is GPT-2's). Measured:
 - greedy generation of 128 new tokens after prompts of about 32 tokens, at batch 1 and at batch
   8 (mixed lengths, left padded): heed's `gpt sample --pretrained` against transformers'
   generate() with its KV cache; the rate is new tokens over the whole call, prompt included;
-- prefill: one forward pass over a 512-token prompt (heed's `gpt eval` on a 512-token text);
+- prefill: forward passes over a prompt of about 512 tokens, timed one by one in one process
+  (heed's bench/gpt2_prefill, PyTorch's model(ids)): the median of the later passes (the rate of
+  a program that keeps its model loaded) and apart, the first (a fresh process: every activation
+  buffer is new memory); heed's `gpt eval` also runs on the same text and must count as many
+  tokens;
 - fine-tuning: AdamW steps (betas 0.9/0.95, weight decay 0.1, clipping at 1) on batches of 4 x
   256 tokens of Tiny Shakespeare: heed's `gpt train --init-from` (the rate of its last progress
   window) against a PyTorch loop over GPT2LMHeadModel; MFU counts 6N + 12 * layers * width *
@@ -19,7 +23,8 @@ work per token is GPT-2's). Measured:
 
 transformers runs at 1 and at 2 threads in separate processes and the faster counts. Batch-1
 decoding reads every weight once per token, so memory bandwidth bounds it: the script measures
-the bandwidth (a large copy with numpy) and reports each side's share of that bound.
+the read bandwidth (a threaded sum over 1 GB, in the same run) and reports each side's share
+of that bound.
 
 Usage, from the repository root after building:
     python3 bench/compare_gpt2.py [--build build] [--repeats 3] [--train-steps 6]
@@ -62,13 +67,16 @@ with torch.no_grad():
             times.append(time.perf_counter() - start)
         new = int((result[:, width:] != -1).sum())
         out[name] = new / sorted(times)[len(times) // 2]
+    # The first pass in the process, then the median of the later ones (as bench/gpt2_prefill.cpp).
     prefill = torch.tensor([args["prefill_ids"]])
     times = []
-    for _ in range(args["repeats"]):
+    for _ in range(args["repeats"] + 1):
         start = time.perf_counter()
         model(prefill)
         times.append(time.perf_counter() - start)
-    out["prefill"] = prefill.shape[1] / sorted(times)[len(times) // 2]
+    out["prefill, first pass"] = prefill.shape[1] / times[0]
+    later = sorted(times[1:])
+    out["prefill"] = prefill.shape[1] / later[len(later) // 2]
 out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
@@ -135,16 +143,18 @@ def sgemm_peak_flops():
 
 
 def memory_bandwidth_gb_s():
-    """Bytes moved per second by a 1 GB copy (read + write), best of 5: the machine's limit for
-    streaming weights."""
-    import numpy as np
-    a = np.ones(1 << 28, dtype=np.float32)
-    b = np.empty_like(a)
+    """Bytes read per second by a sum over 1 GB on every core (PyTorch's threaded reduction),
+    best of 5: the machine's limit for streaming weights, which decoding reads and never
+    writes."""
+    import torch
+    torch.set_num_threads(os.cpu_count())
+    a = torch.ones(1 << 28, dtype=torch.float32)
+    a.sum()
     best = 0.0
     for _ in range(5):
         start = time.perf_counter()
-        np.copyto(b, a)
-        best = max(best, 2 * a.nbytes / (time.perf_counter() - start))
+        a.sum()
+        best = max(best, a.numel() * 4 / (time.perf_counter() - start))
     return best / 1e9
 
 
@@ -214,15 +224,22 @@ def main():
                 rates.append(float(re.search(r"\(([0-9.]+) tokens/s", text).group(1)))
                 heed_rss = max(heed_rss, rss)
             heed[name] = statistics.median(rates)
-        rates = []
-        for _ in range(args.repeats):
-            out_json = os.path.join(folder, "eval.json")
-            _, rss = run_measured([gpt, "--threads", "2", "eval", "--pretrained", folder, "--data", prefill_file,
-                                   "--json", out_json])
-            result = json.load(open(out_json))
-            rates.append(result["processed"] / result["seconds"])
-            heed_rss = max(heed_rss, rss)
-        heed["prefill"] = statistics.median(rates)
+        # Prefill: bench/gpt2_prefill times the first pass and the later ones in one process.
+        prefill_ids_file = os.path.join(folder, "prefill_ids.json")
+        json.dump(prefill_ids, open(prefill_ids_file, "w"))
+        text, rss = run_measured([os.path.join(args.build, "bench", "gpt2_prefill"), folder, prefill_ids_file,
+                                  str(args.repeats), "2"])
+        heed_rss = max(heed_rss, rss)
+        result = json.loads(text.strip().split("\n")[-1])
+        heed["prefill"] = len(prefill_ids) / result["median_s"]
+        heed["prefill, first pass"] = len(prefill_ids) / result["first_s"]
+        # gpt eval on the same text must agree with the prompt's length (and runs the CLI path).
+        out_json = os.path.join(folder, "eval.json")
+        _, rss = run_measured([gpt, "--threads", "2", "eval", "--pretrained", folder, "--data", prefill_file,
+                               "--json", out_json])
+        heed_rss = max(heed_rss, rss)
+        if json.load(open(out_json))["processed"] != len(prefill_ids):
+            raise RuntimeError("gpt eval read another number of tokens than the prompt has")
 
         # Fine-tuning, 4 x 256 tokens a step.
         ids_file = os.path.join(folder, "train_ids.json")  # too long for a command line
@@ -253,13 +270,13 @@ def main():
           f"(torch {torch.__version__}) at 1 and 2 threads (faster taken); medians of {args.repeats}")
     print(f"prompts: batch 1 of {len(prompt_ids[0])} tokens, batch 8 of {min(map(len, prompt_ids))}-"
           f"{max(map(len, prompt_ids))} tokens; {args.new_tokens} new tokens; prefill {len(prefill_ids)} tokens")
-    print(f"{'':10} {'heed':>10} {'torch 1t':>10} {'torch 2t':>10} {'ratio':>7}")
-    for name in ("batch 1", "batch 8", "prefill"):
+    print(f"{'':20} {'heed':>10} {'torch 1t':>10} {'torch 2t':>10} {'ratio':>7}")
+    for name in ("batch 1", "batch 8", "prefill", "prefill, first pass"):
         best = max(torch_runs[1][name], torch_runs[2][name])
-        print(f"{name:10} {heed[name]:10.1f} {torch_runs[1][name]:10.1f} {torch_runs[2][name]:10.1f} "
+        print(f"{name:20} {heed[name]:10.1f} {torch_runs[1][name]:10.1f} {torch_runs[2][name]:10.1f} "
               f"{heed[name] / best:6.2f}x   tokens/s")
     torch_train = max(torch_runs[1]["fine-tune"]["tokens_per_s"], torch_runs[2]["fine-tune"]["tokens_per_s"])
-    print(f"{'fine-tune':10} {heed['fine-tune']:10.1f} {torch_runs[1]['fine-tune']['tokens_per_s']:10.1f} "
+    print(f"{'fine-tune':20} {heed['fine-tune']:10.1f} {torch_runs[1]['fine-tune']['tokens_per_s']:10.1f} "
           f"{torch_runs[2]['fine-tune']['tokens_per_s']:10.1f} {heed['fine-tune'] / torch_train:6.2f}x   "
           f"tokens/s (batch 4 x 256, AdamW)")
     print(f"fine-tuning MFU against a {peak / 1e9:.0f} GFLOP/s sgemm: heed {100 * heed['fine-tune'] * train_flops / peak:.0f}%, "
