@@ -1,4 +1,4 @@
-// Test helpers: gradcheck by central differences, tensor comparison, error-message checks,
+// Test helpers: doctest checks over heed::testing (gradcheck, allclose), error-message checks,
 // temporary directories and whole-file reads and writes.
 #pragma once
 
@@ -13,31 +13,16 @@
 #include <vector>
 
 #include "engine/heed.hpp"
+#include "engine/testing.hpp"
 
 namespace heed::testing {
 
-struct Tolerance {
-  double eps, atol, rtol;
-};
-// PyTorch's gradcheck defaults for float64, and looser ones for float32.
-inline constexpr Tolerance kFloat64Tolerance{1e-6, 1e-5, 1e-3};
-inline constexpr Tolerance kFloat32Tolerance{1e-2, 1e-2, 2e-2};
-
-// Element-wise |a - b| <= atol + rtol |b|, with a message naming the first mismatch.
+// Element-wise |a - b| <= atol + rtol |b| (heed::testing::allclose), failing the check with
+// its report: how many differ, and the worst element.
 inline void check_close(const Tensor& actual, const Tensor& expected, double atol = 1e-6,
                         double rtol = 1e-5) {
-  REQUIRE(actual.shape() == expected.shape());
-  const std::vector<double> a = actual.detach().to_vector<double>();
-  const std::vector<double> b = expected.detach().to_vector<double>();
-  for (size_t i = 0; i < a.size(); ++i) {
-    const bool close = std::abs(a[i] - b[i]) <= atol + rtol * std::abs(b[i]) ||
-                       (std::isnan(a[i]) && std::isnan(b[i]));
-    if (!close) {
-      FAIL_CHECK("element " << i << ": got " << a[i] << ", expected " << b[i] << " (shape "
-                            << shape_str(actual.shape()) << ")");
-      return;
-    }
-  }
+  const AllcloseResult result = allclose(actual, expected, atol, rtol);
+  if (!result) FAIL_CHECK(result.report);
 }
 
 inline void check_values(const Tensor& actual, const std::vector<double>& expected,
@@ -50,46 +35,12 @@ inline void check_values(const Tensor& actual, const std::vector<double>& expect
   }
 }
 
-// Compares autograd's gradients of sum(f(inputs) * w), w fixed random weights, with central
-// differences, for every element of every input. Inputs must be contiguous leaves.
-inline void gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
-                      std::vector<Tensor> inputs, Tolerance tolerance = kFloat64Tolerance) {
-  for (Tensor& input : inputs) {
-    REQUIRE(input.is_contiguous());
-    input.zero_grad();
-    if (!input.requires_grad()) input.requires_grad_();
-  }
-  const Tensor probe = f(inputs);
-  Generator generator(1234);
-  const Tensor weights = randn(probe.shape(), {probe.dtype()}, &generator);
-  const auto objective = [&] { return (f(inputs) * weights).sum(); };
-  objective().backward();
-  NoGradGuard no_grad;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const Tensor& input = inputs[i];
-    const std::vector<double> analytic =
-        input.grad().defined() ? input.grad().to_vector<double>()
-                               : std::vector<double>(static_cast<size_t>(input.numel()), 0.0);
-    for (int64_t j = 0; j < input.numel(); ++j) {
-      auto nudge = [&](double delta) {
-        if (input.dtype() == kFloat64) {
-          input.data_ptr<double>()[j] += delta;
-        } else {
-          input.data_ptr<float>()[j] += static_cast<float>(delta);
-        }
-      };
-      nudge(tolerance.eps);
-      const double plus = objective().item();
-      nudge(-2 * tolerance.eps);
-      const double minus = objective().item();
-      nudge(tolerance.eps);
-      const double numeric = (plus - minus) / (2 * tolerance.eps);
-      const double got = analytic[static_cast<size_t>(j)];
-      CHECK_MESSAGE(
-          std::abs(got - numeric) <= tolerance.atol + tolerance.rtol * std::abs(numeric),
-          "input " << i << " element " << j << ": autograd " << got << ", numeric " << numeric);
-    }
-  }
+// heed::testing::gradcheck as a doctest check: fails with its report (the input and element of
+// the worst mismatch).
+inline void check_gradients(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                            std::vector<Tensor> inputs, Tolerance tolerance = kFloat64Tolerance) {
+  const GradcheckResult result = gradcheck(f, std::move(inputs), tolerance);
+  CHECK_MESSAGE(result.passed, result.report);
 }
 
 // A fused op against its composite twin and against itself on the naive reference kernels:

@@ -34,12 +34,12 @@ TEST_CASE("additive_scores: fused forward and backward equal the composite and t
 }
 
 TEST_CASE("additive_scores: gradcheck in float64 and float32, and errors") {
-  gradcheck([](const std::vector<Tensor>& x) { return additive_scores(x[0], x[1], x[2]); },
-            {random64({2, 3, 4}, 51), random64({2, 5, 4}, 52), random64({4}, 53)});
-  gradcheck([](const std::vector<Tensor>& x) { return additive_scores(x[0], x[1], x[2]); },
-            {random64({1, 2, 3}, 54).to(kFloat32), random64({1, 4, 3}, 55).to(kFloat32),
-             random64({3}, 56).to(kFloat32)},
-            kFloat32Tolerance);
+  check_gradients([](const std::vector<Tensor>& x) { return additive_scores(x[0], x[1], x[2]); },
+                  {random64({2, 3, 4}, 51), random64({2, 5, 4}, 52), random64({4}, 53)});
+  check_gradients([](const std::vector<Tensor>& x) { return additive_scores(x[0], x[1], x[2]); },
+                  {random64({1, 2, 3}, 54).to(kFloat32), random64({1, 4, 3}, 55).to(kFloat32),
+                   random64({3}, 56).to(kFloat32)},
+                  kFloat32Tolerance);
   check_error(
       [] {
         additive_scores(ones({2, 3, 4}), ones({2, 5, 3}), ones({4}));

@@ -93,34 +93,34 @@ TEST_CASE("a 2,000-step recurrent unroll backpropagates through time") {
 
 TEST_CASE("views route gradients back through shared storage") {
   Tensor x = random64({2, 3, 4}, 3);
-  gradcheck([](const auto& in) { return in[0].transpose(0, 2).narrow(1, 1, 2).select(0, 3) * 2.0; },
-            {x});
-  gradcheck(
+  check_gradients(
+      [](const auto& in) { return in[0].transpose(0, 2).narrow(1, 1, 2).select(0, 3) * 2.0; }, {x});
+  check_gradients(
       [](const auto& in) {
         return in[0].permute({1, 2, 0}).reshape({3, 8});
       },
       {random64({2, 3, 4}, 4)});
-  gradcheck(
+  check_gradients(
       [](const auto& in) {
         return in[0].unsqueeze(1).expand({2, 5, 3, 4});
       },
       {random64({2, 3, 4}, 5)});
-  gradcheck([](const auto& in) { return in[0].slice(2, 0, std::nullopt, 2).flatten(); },
-            {random64({2, 3, 4}, 6)});
-  gradcheck(
+  check_gradients([](const auto& in) { return in[0].slice(2, 0, std::nullopt, 2).flatten(); },
+                  {random64({2, 3, 4}, 6)});
+  check_gradients(
       [](const auto& in) {
         return cat({in[0], in[1] * 2.0}, 1);
       },
       {random64({2, 3}, 7), random64({2, 2}, 8)});
-  gradcheck(
+  check_gradients(
       [](const auto& in) {
         return stack({in[0], in[1]}, 0);
       },
       {random64({2, 3}, 9), random64({2, 3}, 10)});
-  gradcheck([](const auto& in) { return in[0].split(2, 0)[1] * in[0].chunk(2, 0)[0]; },
-            {random64({4, 2}, 11)});
-  gradcheck([](const auto& in) { return in[0].clone().to(kFloat32).to(kFloat64); },
-            {random64({3}, 12)}, {1e-3, 1e-3, 1e-2});  // through float32: a larger step
+  check_gradients([](const auto& in) { return in[0].split(2, 0)[1] * in[0].chunk(2, 0)[0]; },
+                  {random64({4, 2}, 11)});
+  check_gradients([](const auto& in) { return in[0].clone().to(kFloat32).to(kFloat64); },
+                  {random64({3}, 12)}, {1e-3, 1e-3, 1e-2});  // through float32: a larger step
 }
 
 TEST_CASE("anomaly mode names the first backward that produced NaN or inf") {

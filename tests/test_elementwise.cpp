@@ -20,8 +20,9 @@ Tensor positive64(const Shape& shape, uint64_t seed) {
 }
 
 void gradcheck_unary(const Unary& f, const Tensor& x) {
-  gradcheck([&](const auto& in) { return f(in[0]); }, {x.clone().detach()});
-  gradcheck([&](const auto& in) { return f(in[0]); }, {x.to(kFloat32).detach()}, kFloat32Tolerance);
+  check_gradients([&](const auto& in) { return f(in[0]); }, {x.clone().detach()});
+  check_gradients([&](const auto& in) { return f(in[0]); }, {x.to(kFloat32).detach()},
+                  kFloat32Tolerance);
 }
 
 }  // namespace
@@ -86,8 +87,8 @@ TEST_CASE("binary ops broadcast and their gradients sum back") {
            [](const auto& in) { return in[0] - in[1] / (in[2].abs() + 1.0); },
            [](const auto& in) { return maximum(in[0], in[1]) + minimum(in[1], in[2]); },
            [](const auto& in) { return pow(in[0].abs() + 0.5, in[1]) * in[2]; }}) {
-    gradcheck(f, {x.clone().detach(), y.clone().detach(), z.clone().detach()});
-    gradcheck(f, {x.to(kFloat32), y.to(kFloat32), z.to(kFloat32)}, kFloat32Tolerance);
+    check_gradients(f, {x.clone().detach(), y.clone().detach(), z.clone().detach()});
+    check_gradients(f, {x.to(kFloat32), y.to(kFloat32), z.to(kFloat32)}, kFloat32Tolerance);
   }
 }
 
@@ -104,9 +105,10 @@ TEST_CASE("comparisons, where and masked_fill") {
   check_values(where(gt(a, b), a, b), {3, 2, 3});
   check_values(a.masked_fill(int_tensor({1, 0, 1}), -1.0), {-1, 2, -1});
   const Tensor mask = tensor({1, 0, 1}).to(kBool);
-  gradcheck([&](const auto& in) { return where(mask, in[0], in[1]); },
-            {random64({2, 3}, 41), random64({3}, 42)});
-  gradcheck([&](const auto& in) { return in[0].masked_fill(mask, 7.0); }, {random64({2, 3}, 43)});
+  check_gradients([&](const auto& in) { return where(mask, in[0], in[1]); },
+                  {random64({2, 3}, 41), random64({3}, 42)});
+  check_gradients([&](const auto& in) { return in[0].masked_fill(mask, 7.0); },
+                  {random64({2, 3}, 43)});
 }
 
 TEST_CASE("elementwise errors name the op, the shapes and the dtypes") {

@@ -28,8 +28,8 @@ TEST_CASE("gru_cell: fused forward and backward equal the composite, in both dty
 }
 
 TEST_CASE("gru_cell: gradcheck and errors") {
-  gradcheck([](const std::vector<Tensor>& x) { return gru_cell(x[0], x[1], x[2]); },
-            {random64({2, 9}, 41), random64({2, 9}, 42), random64({2, 3}, 43)});
+  check_gradients([](const std::vector<Tensor>& x) { return gru_cell(x[0], x[1], x[2]); },
+                  {random64({2, 9}, 41), random64({2, 9}, 42), random64({2, 3}, 43)});
   check_error(
       [] {
         gru_cell(ones({2, 9}), ones({2, 9}), ones({2, 4}));

@@ -17,17 +17,17 @@ TEST_CASE("index_select, gather and embedding, with scatter-add backwards") {
   Tensor weight = random64({3, 2}, 141).requires_grad_();
   embedding(weight, int_tensor({2, 2, 0})).sum().backward();
   check_values(weight.grad(), {1, 1, 0, 0, 2, 2});
-  gradcheck(
+  check_gradients(
       [](const auto& in) {
         return index_select(in[0], 1, int_tensor({1, 1, 0}));
       },
       {random64({2, 3, 2}, 142)});
-  gradcheck(
+  check_gradients(
       [](const auto& in) {
         return gather(in[0], 0, int_tensor({1, 0, 1, 1, 0, 0}, {2, 3}));
       },
       {random64({2, 3}, 143)});
-  gradcheck(
+  check_gradients(
       [](const auto& in) {
         return embedding(in[0], int_tensor({3, 1, 3}));
       },
@@ -45,8 +45,8 @@ TEST_CASE("embedding with padding_idx: forward, gradcheck, no gradient into the 
   // finite differences apply to the other rows: ids without the padding id, through the same
   // masked backward path.
   const Tensor no_padding = int_tensor({2, 0, 2, 0}, {4});
-  gradcheck([&](const std::vector<Tensor>& in) { return embedding(in[0], no_padding, 1); },
-            {random64({3, 4}, 31)});
+  check_gradients([&](const std::vector<Tensor>& in) { return embedding(in[0], no_padding, 1); },
+                  {random64({3, 4}, 31)});
   const Tensor weight = random64({3, 4}, 32).requires_grad_();
   const Tensor out = embedding(weight, ids.reshape({5, 1}), 0);  // (5, 1, 4)
   CHECK(out.shape() == Shape{5, 1, 4});

@@ -14,13 +14,17 @@ TEST_CASE("layer_norm matches its composite and the reference kernels") {
   for (double m : y.mean({-1}).to_vector<double>()) CHECK(std::abs(m) < 1e-12);
   for (double v : (y * y).mean({-1}).to_vector<double>())
     CHECK(v == doctest::Approx(1.0).epsilon(1e-4));
-  gradcheck([](const auto& in) { return layer_norm(in[0], {5}, in[1], in[2]); },
-            {random64({3, 5}, 124), random64({5}, 125), random64({5}, 126)});
-  gradcheck([](const auto& in) { return layer_norm(in[0], {2, 3}); }, {random64({2, 2, 3}, 127)});
-  gradcheck([](const auto& in) { return layer_norm(in[0], {5}, in[1], in[2]); },
-            {random64({3, 5}, 128).to(kFloat32), random64({5}, 129).to(kFloat32),
-             random64({5}, 130).to(kFloat32)},
-            kFloat32Tolerance);
+  check_gradients([](const auto& in) { return layer_norm(in[0], {5}, in[1], in[2]); },
+                  {random64({3, 5}, 124), random64({5}, 125), random64({5}, 126)});
+  check_gradients(
+      [](const auto& in) {
+        return layer_norm(in[0], {2, 3});
+      },
+      {random64({2, 2, 3}, 127)});
+  check_gradients([](const auto& in) { return layer_norm(in[0], {5}, in[1], in[2]); },
+                  {random64({3, 5}, 128).to(kFloat32), random64({5}, 129).to(kFloat32),
+                   random64({5}, 130).to(kFloat32)},
+                  kFloat32Tolerance);
   Tensor a = random64({33, 17}, 131).requires_grad_(), w = random64({17}, 132).requires_grad_();
   layer_norm(a, {17}, w).pow(2.0).sum().backward();
   const Tensor fast_a = a.grad(), fast_w = w.grad();

@@ -104,19 +104,19 @@ TEST_CASE("fast gemm matches the naive reference on odd shapes, strides and both
 }
 
 TEST_CASE("matmul gradients") {
-  gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
-            {random64({3, 4}, 71), random64({4, 2}, 72)});
-  gradcheck([](const auto& in) { return bmm(in[0], in[1].transpose(1, 2)); },
-            {random64({2, 3, 4}, 73), random64({2, 5, 4}, 74)});
-  gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
-            {random64({2, 1, 3, 4}, 75), random64({3, 4, 2}, 76)});
-  gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
-            {random64({4}, 77), random64({2, 4, 3}, 78)});
-  gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
-            {random64({4}, 79), random64({4}, 80)});
-  gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
-            {random64({3, 4}, 81).to(kFloat32), random64({4, 2}, 82).to(kFloat32)},
-            kFloat32Tolerance);
+  check_gradients([](const auto& in) { return matmul(in[0], in[1]); },
+                  {random64({3, 4}, 71), random64({4, 2}, 72)});
+  check_gradients([](const auto& in) { return bmm(in[0], in[1].transpose(1, 2)); },
+                  {random64({2, 3, 4}, 73), random64({2, 5, 4}, 74)});
+  check_gradients([](const auto& in) { return matmul(in[0], in[1]); },
+                  {random64({2, 1, 3, 4}, 75), random64({3, 4, 2}, 76)});
+  check_gradients([](const auto& in) { return matmul(in[0], in[1]); },
+                  {random64({4}, 77), random64({2, 4, 3}, 78)});
+  check_gradients([](const auto& in) { return matmul(in[0], in[1]); },
+                  {random64({4}, 79), random64({4}, 80)});
+  check_gradients([](const auto& in) { return matmul(in[0], in[1]); },
+                  {random64({3, 4}, 81).to(kFloat32), random64({4, 2}, 82).to(kFloat32)},
+                  kFloat32Tolerance);
 }
 
 TEST_CASE("matmul errors name the shapes") {

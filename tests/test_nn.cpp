@@ -228,7 +228,7 @@ TEST_CASE("a KV cache grows by doubling, keeps every appended position, and refu
   manual_seed(5);
   nn::KVCache cache;
   std::vector<Tensor> keys, values;
-  const std::vector<int64_t> appended{3, 1, 1, 2, 1, 5};  // positions per call: 13 in all
+  const std::vector<int64_t> appended{3, 1, 1, 2, 1, 5};       // positions per call: 13 in all
   const std::vector<int64_t> capacities{3, 6, 6, 12, 12, 24};  // the first fits, then doubled
   for (size_t i = 0; i < appended.size(); ++i) {
     keys.push_back(randn({2, 3, appended[i], 4}));  // (B, H, T, d)
@@ -272,7 +272,7 @@ TEST_CASE("unbind: views per step, one gradient buffer, correct gradients") {
   const std::vector<Tensor> rows = unbind(x, 0);
   REQUIRE(rows.size() == 4);
   check_close(rows[2], x.select(0, 2), 0, 0);
-  gradcheck(
+  check_gradients(
       [](const std::vector<Tensor>& in) {
         const std::vector<Tensor> cols = unbind(in[0], 1);
         return cols[0] * cols[2] + cols[1].exp();  // some slices used twice, one unused

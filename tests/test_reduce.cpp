@@ -30,15 +30,19 @@ TEST_CASE("sum, mean, amax, amin over dims with keepdim") {
 }
 
 TEST_CASE("reduction gradients") {
-  gradcheck([](const auto& in) { return in[0].sum({1}); }, {random64({3, 4}, 51)});
-  gradcheck([](const auto& in) { return in[0].sum({0, 2}, true); }, {random64({2, 3, 4}, 52)});
-  gradcheck([](const auto& in) { return in[0].mean({-1}); }, {random64({3, 4}, 53)});
-  gradcheck([](const auto& in) { return in[0].amax({1}); }, {random64({3, 4}, 54)});
-  gradcheck([](const auto& in) { return in[0].amin({0}, true); }, {random64({3, 4}, 55)});
-  gradcheck([](const auto& in) { return in[0].max(1).first; }, {random64({3, 4}, 56)});
-  gradcheck([](const auto& in) { return in[0].min(0, true).first; }, {random64({3, 4}, 57)});
-  gradcheck([](const auto& in) { return in[0].sum({1}); }, {random64({3, 4}, 58).to(kFloat32)},
-            kFloat32Tolerance);
+  check_gradients([](const auto& in) { return in[0].sum({1}); }, {random64({3, 4}, 51)});
+  check_gradients(
+      [](const auto& in) {
+        return in[0].sum({0, 2}, true);
+      },
+      {random64({2, 3, 4}, 52)});
+  check_gradients([](const auto& in) { return in[0].mean({-1}); }, {random64({3, 4}, 53)});
+  check_gradients([](const auto& in) { return in[0].amax({1}); }, {random64({3, 4}, 54)});
+  check_gradients([](const auto& in) { return in[0].amin({0}, true); }, {random64({3, 4}, 55)});
+  check_gradients([](const auto& in) { return in[0].max(1).first; }, {random64({3, 4}, 56)});
+  check_gradients([](const auto& in) { return in[0].min(0, true).first; }, {random64({3, 4}, 57)});
+  check_gradients([](const auto& in) { return in[0].sum({1}); },
+                  {random64({3, 4}, 58).to(kFloat32)}, kFloat32Tolerance);
 }
 
 TEST_CASE("amax shares the gradient between ties; max(dim) gives it to the first") {

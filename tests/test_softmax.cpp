@@ -41,11 +41,11 @@ TEST_CASE("softmax and log_softmax along any dim") {
   check_values(softmax(x, 0).sum({0}), {1, 1, 1}, 1e-12);
   // large logits do not overflow
   check_values(softmax(tensor({1000.0, 1000.0}, {kFloat64}), 0), {0.5, 0.5});
-  gradcheck([](const auto& in) { return softmax(in[0], 1); }, {random64({3, 5}, 91)});
-  gradcheck([](const auto& in) { return softmax(in[0], 0); }, {random64({3, 5}, 92)});
-  gradcheck([](const auto& in) { return log_softmax(in[0], -1); }, {random64({3, 5}, 93)});
-  gradcheck([](const auto& in) { return log_softmax(in[0], -1); },
-            {random64({3, 5}, 94).to(kFloat32)}, kFloat32Tolerance);
+  check_gradients([](const auto& in) { return softmax(in[0], 1); }, {random64({3, 5}, 91)});
+  check_gradients([](const auto& in) { return softmax(in[0], 0); }, {random64({3, 5}, 92)});
+  check_gradients([](const auto& in) { return log_softmax(in[0], -1); }, {random64({3, 5}, 93)});
+  check_gradients([](const auto& in) { return log_softmax(in[0], -1); },
+                  {random64({3, 5}, 94).to(kFloat32)}, kFloat32Tolerance);
 }
 
 TEST_CASE("masked_softmax with valid_lens of shape (B,): d2l's example") {
@@ -119,13 +119,13 @@ TEST_CASE("fully masked rows are all zeros with zero gradient, never NaN") {
 TEST_CASE("masked_softmax gradients match central differences; masked entries get none") {
   const Tensor lengths = int_tensor({1, 3, 2, 4}, {2, 2});
   const Tensor keep = int_tensor({1, 0, 1, 1}, {1, 1, 4});
-  gradcheck([&](const auto& in) { return masked_softmax(in[0], {.valid_lens = lengths}); },
-            {random64({2, 2, 4}, 98)});
-  gradcheck([&](const auto& in) { return masked_softmax(in[0], {.keep_mask = keep}); },
-            {random64({2, 2, 4}, 99)});
-  gradcheck([&](const auto& in) { return masked_softmax(in[0], {.causal = true}); },
-            {random64({2, 3, 3}, 100)});
-  gradcheck(
+  check_gradients([&](const auto& in) { return masked_softmax(in[0], {.valid_lens = lengths}); },
+                  {random64({2, 2, 4}, 98)});
+  check_gradients([&](const auto& in) { return masked_softmax(in[0], {.keep_mask = keep}); },
+                  {random64({2, 2, 4}, 99)});
+  check_gradients([&](const auto& in) { return masked_softmax(in[0], {.causal = true}); },
+                  {random64({2, 3, 3}, 100)});
+  check_gradients(
       [&](const auto& in) {
         return masked_softmax(in[0], {.valid_lens = int_tensor({2, 3}), .causal = true});
       },

@@ -5,35 +5,10 @@
 
 #include <cmath>
 
+#include "engine/testing.hpp"
 #include "rms_norm.hpp"
 
 using namespace heed;
-
-namespace {
-
-// Autograd's gradient of sum(f(x) * probe) against central differences, element by element,
-// in float64. Returns the largest difference.
-double gradcheck(const std::function<Tensor(const Tensor&)>& f, Tensor x) {
-  x.requires_grad_();
-  Generator generator(1);
-  const Tensor probe = randn(f(x).shape(), {kFloat64}, &generator);
-  (f(x) * probe).sum().backward();
-  const std::vector<double> analytic = x.grad().to_vector<double>();
-  NoGradGuard no_grad;
-  double worst = 0;
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    const double eps = 1e-6, saved = x.data_ptr<double>()[i];
-    x.data_ptr<double>()[i] = saved + eps;
-    const double plus = (f(x) * probe).sum().item();
-    x.data_ptr<double>()[i] = saved - eps;
-    const double minus = (f(x) * probe).sum().item();
-    x.data_ptr<double>()[i] = saved;
-    worst = std::max(worst, std::abs(analytic[size_t(i)] - (plus - minus) / (2 * eps)));
-  }
-  return worst;
-}
-
-}  // namespace
 
 int main() {
   try {
@@ -41,15 +16,11 @@ int main() {
     Generator generator(0);
     const Tensor x = randn({3, 5}, {kFloat64}, &generator);
     const Tensor weight = randn({5}, {kFloat64}, &generator);
-    const double dx_error = gradcheck(
-        [&](const Tensor& input) { return custom::rms_norm(input, weight, 1e-6); }, x.clone());
-    const double dw_error =
-        gradcheck([&](const Tensor& w) { return custom::rms_norm(x, w, 1e-6); }, weight.clone());
-    fmt::print(
-        "gradcheck: largest |autograd - finite difference| for x {:.1e}, for weight {:.1e}\n",
-        dx_error, dw_error);
-    if (dx_error > 1e-6 || dw_error > 1e-6)
-      fail("rms_norm's backward disagrees with finite differences");
+    const testing::GradcheckResult check = testing::gradcheck(
+        [](const std::vector<Tensor>& in) { return custom::rms_norm(in[0], in[1], 1e-6); },
+        {x, weight});
+    fmt::print("{}\n", check.report);
+    if (!check) fail("rms_norm's backward disagrees with finite differences");
 
     // 2. It trains: a small network with RMSNorm learns y = tanh(2 x1) + x2 x3.
     manual_seed(0);
