@@ -31,7 +31,7 @@ Tensor generate(const Shape& shape, TensorOptions options, const char* op, Draw 
     fail("{}: expected a floating dtype, got {}", op, dtype_name(options.dtype));
   std::vector<double> values(static_cast<size_t>(numel_of(shape)));
   for (double& value : values) value = draw();
-  return from_vector(values, shape, options);
+  return from_vector(values, shape, {options.dtype, options.device, options.requires_grad});
 }
 
 }  // namespace

@@ -216,31 +216,53 @@ Tensor scalar_tensor(double value, TensorOptions options) {
   return full({}, value, options);
 }
 
+namespace {
+
+// Host values into a tensor of `dtype` on `device`; errors are named after `op` (the function
+// the caller called).
 template <typename T>
-Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions options) {
-  check_shape(shape, "tensor");
+Tensor tensor_from_values(const std::vector<T>& values, const Shape& shape, DType dtype,
+                          Device device, bool requires_grad, const char* op) {
+  check_shape(shape, op);
   if (numel_of(shape) != static_cast<int64_t>(values.size())) {
-    fail("tensor: shape {} holds {} elements, got {} values", shape_str(shape), numel_of(shape),
+    fail("{}: shape {} holds {} elements, got {} values", op, shape_str(shape), numel_of(shape),
          values.size());
   }
   // Copy the values in as their own dtype, then let the copy kernel convert and place them.
-  const bool requires_grad = options.requires_grad;
   Tensor as_given = empty(shape, {dtype_of<T>(), kCPU});
   std::memcpy(as_given.raw_data(), values.data(), values.size() * sizeof(T));
-  Tensor out = as_given.to(options.dtype).to(options.device);
+  Tensor out = as_given.to(dtype).to(device);
   if (requires_grad) out.requires_grad_();
   return out;
 }
-template Tensor from_vector<float>(const std::vector<float>&, const Shape&, TensorOptions);
-template Tensor from_vector<double>(const std::vector<double>&, const Shape&, TensorOptions);
-template Tensor from_vector<int64_t>(const std::vector<int64_t>&, const Shape&, TensorOptions);
+
+}  // namespace
+
+template <typename T>
+Tensor from_vector(const std::vector<T>& values, FromVectorOptions options) {
+  return from_vector(values, {static_cast<int64_t>(values.size())}, options);
+}
+
+template <typename T>
+Tensor from_vector(const std::vector<T>& values, const Shape& shape, FromVectorOptions options) {
+  return tensor_from_values(values, shape, options.dtype.value_or(dtype_of<T>()), options.device,
+                            options.requires_grad, "from_vector");
+}
+
+template Tensor from_vector<float>(const std::vector<float>&, FromVectorOptions);
+template Tensor from_vector<double>(const std::vector<double>&, FromVectorOptions);
+template Tensor from_vector<int64_t>(const std::vector<int64_t>&, FromVectorOptions);
+template Tensor from_vector<float>(const std::vector<float>&, const Shape&, FromVectorOptions);
+template Tensor from_vector<double>(const std::vector<double>&, const Shape&, FromVectorOptions);
+template Tensor from_vector<int64_t>(const std::vector<int64_t>&, const Shape&, FromVectorOptions);
 
 Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptions options) {
-  return from_vector(values, shape, options);
+  return tensor_from_values(values, shape, options.dtype, options.device, options.requires_grad,
+                            "tensor");
 }
 
 Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
-  return from_vector(std::vector<double>(values), {static_cast<int64_t>(values.size())}, options);
+  return tensor(std::vector<double>(values), {static_cast<int64_t>(values.size())}, options);
 }
 
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options) {
@@ -252,15 +274,15 @@ Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorO
     }
     values.insert(values.end(), row.begin(), row.end());
   }
-  return from_vector(values, {static_cast<int64_t>(rows.size()), columns}, options);
+  return tensor(values, {static_cast<int64_t>(rows.size()), columns}, options);
 }
 
 Tensor int_tensor(const std::vector<int64_t>& values, const Shape& shape) {
-  return from_vector(values, shape, {kInt64});
+  return tensor_from_values(values, shape, kInt64, kCPU, false, "int_tensor");
 }
 
 Tensor int_tensor(std::initializer_list<int64_t> values) {
-  return from_vector(std::vector<int64_t>(values), {static_cast<int64_t>(values.size())}, {kInt64});
+  return int_tensor(std::vector<int64_t>(values), {static_cast<int64_t>(values.size())});
 }
 
 Tensor arange(double start, double end, double step, TensorOptions options) {
@@ -271,7 +293,8 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
   std::vector<double> values(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i)
     values[static_cast<size_t>(i)] = start + static_cast<double>(i) * step;
-  return from_vector(values, {count}, options);
+  return tensor_from_values(values, {count}, options.dtype, options.device, options.requires_grad,
+                            "arange");
 }
 
 Tensor arange(int64_t end, TensorOptions options) {

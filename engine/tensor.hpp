@@ -189,11 +189,22 @@ Tensor scalar_tensor(double value, TensorOptions options = {});  // 0-d
 Tensor arange(double start, double end, double step = 1, TensorOptions options = {kInt64});
 Tensor arange(int64_t end, TensorOptions options = {kInt64});
 
-// From host values: the shape's numel must equal values.size(). The result's dtype is
-// options.dtype (float32 unless given), whatever T is: from_vector<double>(v, shape, {kFloat64})
-// keeps double precision.
+// How from_vector places its values: as T's own dtype (float: float32, double: float64,
+// int64_t: int64) unless dtype names another, which they are converted to.
+struct FromVectorOptions {
+  std::optional<DType> dtype = std::nullopt;
+  Device device = kCPU;
+  bool requires_grad = false;
+};
+
+// From host values, 1-D (values.size()) or of a shape whose numel is values.size():
+//   from_vector(std::vector<double>{1, 2, 3})             float64, shape (3)
+//   from_vector(values, {2, 3}, {.dtype = kFloat32})      converted to float32
 template <typename T>
-Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions options);
+Tensor from_vector(const std::vector<T>& values, FromVectorOptions options = {});
+template <typename T>
+Tensor from_vector(const std::vector<T>& values, const Shape& shape,
+                   FromVectorOptions options = {});
 Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptions options = {});
 Tensor tensor(std::initializer_list<double> values, TensorOptions options = {});
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows,

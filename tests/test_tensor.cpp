@@ -186,3 +186,24 @@ TEST_CASE("set_data points every handle at new data and keeps requires_grad") {
 TEST_CASE("unbind checks its dim") {
   check_error([] { unbind(ones({2, 3}), 2); }, {"unbind", "2"});
 }
+
+TEST_CASE("from_vector: the dtype follows T unless asked, 1-D by default, errors in its name") {
+  const Tensor doubles = from_vector(std::vector<double>{0.1, 0.2, 0.3});
+  CHECK(doubles.dtype() == kFloat64);
+  CHECK(doubles.shape() == Shape{3});
+  CHECK(doubles.to_vector<double>()[0] == 0.1);  // not rounded through float32
+  CHECK(from_vector(std::vector<double>{1, 2, 3, 4}, {2, 2}, {}).dtype() == kFloat64);
+  CHECK(from_vector(std::vector<float>{1, 2}).dtype() == kFloat32);
+  CHECK(from_vector(std::vector<int64_t>{1, 2}).dtype() == kInt64);
+  const Tensor converted = from_vector(std::vector<double>{1, 2, 3, 4, 5, 6}, {2, 3},
+                                       {.dtype = kFloat32, .requires_grad = true});
+  CHECK(converted.dtype() == kFloat32);
+  CHECK(converted.shape() == Shape{2, 3});
+  CHECK(converted.requires_grad());
+  check_error([] { (void)from_vector(std::vector<double>{1, 2, 3}, {2, 2}); },
+              {"from_vector: shape (2, 2) holds 4 elements, got 3 values"});
+  check_error([] { (void)from_vector(std::vector<double>{}, {-1}); }, {"from_vector"});
+  // tensor() and int_tensor() keep their own names.
+  check_error([] { (void)tensor({1.0, 2.0}, {3}); }, {"tensor: shape (3,) holds 3 elements"});
+  check_error([] { (void)int_tensor({1, 2}, {3}); }, {"int_tensor: shape (3,)"});
+}
