@@ -418,6 +418,8 @@ TEST_CASE("scripts: translate keeps lines, global options go anywhere, eval writ
                                         " train --threads 1 --epochs 1 --date-pairs 200 "
                                         "--date-held-out 10 --no-final-eval");
   REQUIRE(trained.status == 0);
+  // The default checkpoint goes under runs/, made for it (git ignores the folder).
+  CHECK(fs::is_regular_file(dir.path / "runs" / "bahdanau.safetensors"));
   CHECK(trained.stdout_text.find("; 1 thread;") != std::string::npos);
   CHECK(trained.stdout_text.find("training pairs (nothing was held out)") == std::string::npos);
   CHECK(trained.stdout_text.find("held-out pairs:") == std::string::npos);  // no final eval

@@ -1,8 +1,10 @@
-// The code shown in README.md and docs/autograd.md, compiled and run here so that it stays
+// The code shown in README.md, docs/autograd.md and docs/tour.md, compiled and run here so that it stays
 // true (tests/test_docs.cpp checks that the docs still match these lines).
 #include <filesystem>
 
 #include "engine/heed.hpp"
+#include "examples/bahdanau/model.hpp"
+#include "examples/bahdanau/train.hpp"
 #include "nn/nn.hpp"
 #include "tests/helpers.hpp"
 
@@ -45,4 +47,23 @@ TEST_CASE("docs/autograd.md: the tiny graph") {
   const double dd = 1.0 - std::tanh(8.0) * std::tanh(8.0);
   CHECK(a.grad().item() == doctest::Approx(dd * 4.0));
   CHECK(b.grad().item() == doctest::Approx(dd * 2.0));
+}
+
+TEST_CASE("docs/tour.md: from the loss of examples/bahdanau to an attention weight's gradient") {
+  manual_seed(0);
+  bahdanau::Seq2Seq model({.source_vocab = 12, .target_vocab = 9, .dropout = 0.0});
+  const int64_t T = 5;
+  const Tensor X = randint(0, 12, {3, T}), Y = randint(0, 9, {3, T});  // (B, T)
+  const Tensor X_valid = int_tensor({5, 3, 4}), Y_valid = int_tensor({4, 5, 2});  // (B,)
+  const Tensor decoder_inputs = cat({zeros({3, 1}, {kInt64}), Y.narrow(1, 0, T - 1)}, 1);
+  // As examples/bahdanau/train.cpp does it:
+  const Tensor logits = model.forward(X, decoder_inputs, X_valid);     // (B, T, V)
+  const Tensor loss = nn::sequence_cross_entropy(logits, Y, Y_valid);  // per valid token
+  bahdanau::training_objective(loss, Y_valid, T, "d2l").backward();
+  // Step 7 of the tour: the additive attention's query projection, a leaf, holds its gradient.
+  const auto& attention = dynamic_cast<nn::AdditiveAttention&>(*model.decoder->attention);
+  const Tensor dW_q = attention.W_q->weight.grad();  // (H, hidden): what Adam reads
+  REQUIRE(dW_q.defined());
+  CHECK(dW_q.shape() == attention.W_q->weight.shape());
+  CHECK(dW_q.abs().amax().item() > 0);
 }

@@ -19,7 +19,7 @@ using namespace bahdanau;
 namespace {
 
 struct TranslateOptions {
-  std::string checkpoint = "bahdanau.safetensors";
+  std::string checkpoint = "runs/bahdanau.safetensors";
   std::vector<std::string> sentences;
   bool output_only = false;  // print the translations alone, one per line
   bool tsv = false;          // read column 1 of tab-separated lines; write source<TAB>translation
@@ -31,7 +31,7 @@ struct TranslateOptions {
 };
 
 struct EvalCommandOptions {
-  std::string checkpoint = "bahdanau.safetensors";
+  std::string checkpoint = "runs/bahdanau.safetensors";
   std::string pairs;  // a file of pairs to evaluate on instead of the held-out set
   std::string json;   // where to write every pair's scores and the corpus scores
   std::string data;   // where the training file is now, if it moved

@@ -33,7 +33,7 @@ struct TrainOptions {
   std::string loss = "mean";
   int64_t log_every = 0;          // batches between progress lines; 0: one per epoch
   int64_t checkpoint_every = 10;  // epochs
-  std::string checkpoint = "bahdanau.safetensors";
+  std::string checkpoint = "runs/bahdanau.safetensors";
   bool resume = false;
   int64_t stop_at_epoch = 0;  // > 0: stop after this epoch with a checkpoint, as if interrupted
   std::string plot_loss;      // PNG or SVG: the loss curve, redrawn at every checkpoint

@@ -57,6 +57,7 @@ void check_output_file(const std::string& path, std::string_view flag) {
     heed::fail("{} {} is a directory, expected a file name", flag, path);
   }
   const fs::path parent = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : ".";
+  if (parent == kRunsFolder && !fs::exists(parent, error)) fs::create_directory(parent, error);
   if (!fs::is_directory(parent, error)) {
     heed::fail("{} {}: the directory {} does not exist", flag, path, parent.string());
   }

@@ -43,8 +43,13 @@ void check_field(const std::string& where, std::string_view field, Value value, 
 // A whole number written as text in a checkpoint ("step": "250"), checked against `range`.
 int64_t parse_whole_number(const std::string& text, std::string_view name, IntRange range);
 
+// The folder the examples write into by default (checkpoints, heatmaps), which .gitignore
+// covers.
+inline constexpr const char* kRunsFolder = "runs";
+
 // `path` can be written by this process: not a directory, in a directory that exists and that
-// we may write to. Checked before training or generation starts, not after.
+// we may write to. Checked before training or generation starts, not after. A path directly
+// inside runs/ gets that folder made first; any other missing folder is an error.
 void check_output_file(const std::string& path, std::string_view flag);
 // `path` is a writable directory, or can be created as one (its parent exists and is writable).
 void check_output_directory(const std::string& path, std::string_view flag);

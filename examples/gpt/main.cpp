@@ -29,7 +29,7 @@ using namespace gpt;
 namespace {
 
 struct SampleOptions {
-  std::string checkpoint = "gpt.safetensors";
+  std::string checkpoint = "runs/gpt.safetensors";
   std::string pretrained;  // a Hugging Face GPT-2 folder, instead of a heed checkpoint
   std::string json;        // where to write prompts, ids and texts as JSON
   std::vector<std::string> prompts;
@@ -164,7 +164,7 @@ Trained load_trained(const std::string& checkpoint, bool for_sampling) {
 }
 
 struct ExportOptions {
-  std::string checkpoint = "gpt.safetensors";
+  std::string checkpoint = "runs/gpt.safetensors";
   std::string hf;  // the folder to write
 };
 

@@ -30,7 +30,7 @@ struct TrainOptions {
   int64_t eval_interval = 250;
   int64_t eval_batches = 8;
   int64_t log_interval = 50;
-  std::string checkpoint = "gpt.safetensors";
+  std::string checkpoint = "runs/gpt.safetensors";
   bool resume = false;
   int64_t stop_at = 0;  // > 0: stop after this step with a checkpoint, as an interrupted run would
   std::string plot_loss;  // PNG or SVG: the loss curves, rewritten at every evaluation
