@@ -46,7 +46,16 @@ enum heed_unary_op {
   HEED_POW_SCALAR,             // x ^ a
   HEED_CLAMP,                  // min(max(x, a), b)
   HEED_LOGICAL_NOT,
-  HEED_UNARY_OP_COUNT,  // not an op: codes at or above it are unknown, and kernels refuse them
+  HEED_LOG1P,  // log(1 + x), exact near 0
+  HEED_EXPM1,  // exp(x) - 1, exact near 0
+  HEED_SIN,
+  HEED_COS,
+  HEED_ERF,
+  HEED_SILU,                 // x sigmoid(x)
+  HEED_SILU_DERIVATIVE,      // d silu(x) / dx = s (1 + x (1 - s)), s = sigmoid(x)
+  HEED_SOFTPLUS,             // log(1 + exp(a x)) / a, or x where a x > b (a: beta, b: threshold)
+  HEED_SOFTPLUS_DERIVATIVE,  // sigmoid(a x), or 1 where a x > b
+  HEED_UNARY_OP_COUNT,       // not an op: codes at or above it are unknown, and kernels refuse them
 };
 
 enum heed_binary_op {

@@ -47,4 +47,29 @@ class Tanh : public UnaryModule {
   Tensor forward(const Tensor& x) override { return tanh(x); }
 };
 
+class Sigmoid : public UnaryModule {
+ public:
+  Sigmoid() : UnaryModule("Sigmoid") {}
+  Tensor forward(const Tensor& x) override { return sigmoid(x); }
+};
+
+class SiLU : public UnaryModule {
+ public:
+  SiLU() : UnaryModule("SiLU") {}
+  Tensor forward(const Tensor& x) override { return silu(x); }
+};
+
+// log(1 + exp(beta x)) / beta, linear above the threshold (PyTorch's nn.Softplus).
+class Softplus : public UnaryModule {
+ public:
+  explicit Softplus(double beta = 1, double threshold = 20);
+  Tensor forward(const Tensor& x) override { return softplus(x, beta_, threshold_); }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  double beta_, threshold_;
+};
+
 }  // namespace heed::nn

@@ -101,7 +101,14 @@ void run_parity_suite(Backend device) {
                                relu(x[0]),
                                gelu(x[0]),
                                gelu(x[0], "tanh"),
-                               clamp(x[0], -0.5, 0.5)};
+                               clamp(x[0], -0.5, 0.5),
+                               log1p(x[1]),
+                               expm1(x[0]),
+                               sin(x[0]),
+                               cos(x[0]),
+                               erf(x[0]),
+                               silu(x[0]),
+                               softplus(x[0], 2.0, 1.0)};
   });
   check_parity(device, "comparisons and where", {a, b}, [&](const Inputs& x) {
     const Tensor mask = gt(x[0], x[1]);

@@ -51,6 +51,63 @@ TEST_CASE("unary forward values") {
   }
 }
 
+TEST_CASE("log1p, expm1, sin, cos, erf, silu, softplus: values, gradients and errors") {
+  const std::vector<double> values{-3.0, -0.5, -1e-10, 0.0, 1e-10, 0.5, 3.0};
+  const Tensor x = tensor(values, {7}, {kFloat64});
+  std::vector<double> expected[7];
+  for (double v : values) {
+    expected[0].push_back(std::log1p(std::abs(v)));
+    expected[1].push_back(std::expm1(v));
+    expected[2].push_back(std::sin(v));
+    expected[3].push_back(std::cos(v));
+    expected[4].push_back(std::erf(v));
+    expected[5].push_back(v / (1 + std::exp(-v)));
+    expected[6].push_back(std::log1p(std::exp(2 * v)) / 2);  // softplus, beta 2
+  }
+  check_values(log1p(x.abs()), expected[0], 0);  // exact near 0, where log(1 + x) is not
+  check_values(expm1(x), expected[1], 0);
+  check_values(sin(x), expected[2], 1e-15);
+  check_values(cos(x), expected[3], 1e-15);
+  check_values(erf(x), expected[4], 1e-15);
+  check_values(silu(x), expected[5], 1e-14);
+  check_values(softplus(x, 2), expected[6], 1e-14);
+  CHECK(log1p(tensor({1e-10}, {kFloat64})).item() ==
+        1e-10 - 5e-21);  // log(1 + x) gives 1.00000008e-10
+  // Above the threshold softplus is x itself (and its gradient 1), as PyTorch's.
+  check_values(softplus(tensor({30.0, 5.0}, {kFloat64}), 1, 20), {30.0, std::log1p(std::exp(5.0))});
+  check_values(softplus(tensor({3.0}, {kFloat64}), 2, 5), {3.0});  // 2 * 3 > 5
+  const Tensor big = tensor({1000.0}, {kFloat32});
+  CHECK(softplus(big).item() == 1000.0);  // no overflow to inf
+
+  gradcheck_unary([](const Tensor& t) { return log1p(t); }, positive64({3, 4}, 31) - 0.4);
+  gradcheck_unary([](const Tensor& t) { return expm1(t); }, random64({3, 4}, 32));
+  gradcheck_unary([](const Tensor& t) { return sin(t); }, random64({3, 4}, 33) * 3.0);
+  gradcheck_unary([](const Tensor& t) { return cos(t); }, random64({3, 4}, 34) * 3.0);
+  gradcheck_unary([](const Tensor& t) { return erf(t); }, random64({3, 4}, 35));
+  gradcheck_unary([](const Tensor& t) { return silu(t); }, random64({3, 4}, 36) * 2.0);
+  gradcheck_unary([](const Tensor& t) { return softplus(t); }, random64({3, 4}, 37) * 2.0);
+  gradcheck_unary([](const Tensor& t) { return softplus(t, 0.5, 1.0); }, random64({3, 4}, 38));
+  gradcheck_unary([](const Tensor& t) { return softplus(t, -1.5); }, random64({3, 4}, 39));
+
+  const Tensor ints = arange(int64_t{3});
+  for (const auto& [name, op] : std::vector<std::pair<std::string, Unary>>{
+           {"log1p", [](const Tensor& t) { return log1p(t); }},
+           {"expm1", [](const Tensor& t) { return expm1(t); }},
+           {"sin", [](const Tensor& t) { return sin(t); }},
+           {"cos", [](const Tensor& t) { return cos(t); }},
+           {"erf", [](const Tensor& t) { return erf(t); }},
+           {"silu", [](const Tensor& t) { return silu(t); }},
+           {"softplus", [](const Tensor& t) { return softplus(t); }}}) {
+    const std::string op_name = name;
+    INFO(op_name);
+    check_error([&] { (void)op(ints); }, {op_name + ":", "int64"});
+  }
+  check_error([&] { (void)softplus(x, 0); },
+              {"softplus: beta must be a finite number other than 0, got 0"});
+  check_error([&] { (void)softplus(x, INFINITY); }, {"softplus: beta", "got inf"});
+  check_error([&] { (void)softplus(x, 1, NAN); }, {"softplus: threshold must be a number"});
+}
+
 TEST_CASE("unary gradients match central differences") {
   const Tensor x = random64({3, 4}, 21);
   gradcheck_unary([](const Tensor& t) { return -t; }, x);

@@ -307,6 +307,27 @@ TEST_CASE("Sequential chains unary modules with PyTorch's child names") {
   CHECK(mlp.repr().find("(1): GELU(approximate='tanh')") != std::string::npos);
 }
 
+TEST_CASE("activation modules Sigmoid, SiLU, Softplus: their ops, PyTorch's reprs, bad settings") {
+  const Tensor x = random64({3, 4}, 41);
+  nn::Sigmoid sigmoid_module;
+  nn::SiLU silu_module;
+  nn::Softplus softplus_default, softplus_sharp(2.0, 1.0);
+  check_close(sigmoid_module(x), sigmoid(x), 0, 0);
+  check_close(silu_module(x), silu(x), 0, 0);
+  check_close(softplus_default(x), softplus(x), 0, 0);
+  check_close(softplus_sharp(x), softplus(x, 2.0, 1.0), 0, 0);
+  nn::Sequential mlp({std::make_shared<nn::Linear>(4, 4), std::make_shared<nn::SiLU>(),
+                      std::make_shared<nn::Softplus>(2.0, 1.0), std::make_shared<nn::Sigmoid>()});
+  const std::string text = mlp.repr();
+  INFO(text);
+  CHECK(text.find("(1): SiLU()") != std::string::npos);
+  CHECK(text.find("(2): Softplus(beta=2.0, threshold=1.0)") != std::string::npos);
+  CHECK(text.find("(3): Sigmoid()") != std::string::npos);
+  check_error([] { nn::Softplus bad(0.0); },
+              {"Softplus: beta must be a finite number other than 0"});
+  check_error([] { nn::Softplus bad(1.0, NAN); }, {"Softplus: threshold must be a number"});
+}
+
 TEST_CASE("sinusoidal positional encodings follow the formula; learned ones look up their table") {
   nn::SinusoidalPositionalEncoding sinusoidal(6, 0.0, 20, kFloat64);
   const Tensor x = zeros({2, 4, 6}, {kFloat64});

@@ -78,6 +78,17 @@ TEST_CASE("softmax, log_softmax, gelu agree with PyTorch") {
   compare("gelu_tanh", [](const Tensor& x) { return gelu(x, "tanh"); });
 }
 
+TEST_CASE("log1p, expm1, sin, cos, erf, silu, softplus agree with PyTorch") {
+  compare("log1p", [](const Tensor& x) { return log1p(x); });
+  compare("expm1", [](const Tensor& x) { return expm1(x); });
+  compare("sin", [](const Tensor& x) { return sin(x); });
+  compare("cos", [](const Tensor& x) { return cos(x); });
+  compare("erf", [](const Tensor& x) { return erf(x); });
+  compare("silu", [](const Tensor& x) { return silu(x); });
+  compare("softplus", [](const Tensor& x) { return softplus(x); });
+  compare("softplus_beta2_threshold1", [](const Tensor& x) { return softplus(x, 2, 1); });
+}
+
 TEST_CASE("cross_entropy with ignore_index agrees with PyTorch") {
   const Tensor targets = get("cross_entropy.extra0").to(kInt64);
   compare("cross_entropy", [&](const Tensor& x) { return cross_entropy(x, targets).reshape({1}); });

@@ -115,6 +115,29 @@ void run_unary(int32_t op, T a, T b, const heed_view* x, const heed_view* y, boo
       return map_unary<T, T>(x, y, [a](T v) { return std::pow(v, a); });
     case HEED_CLAMP:
       return map_unary<T, T>(x, y, [a, b](T v) { return std::fmin(std::fmax(v, a), b); });
+    case HEED_LOG1P:
+      return map_unary<T, T>(x, y, [](T v) { return std::log1p(v); });
+    case HEED_EXPM1:
+      return map_unary<T, T>(x, y, [](T v) { return std::expm1(v); });
+    case HEED_SIN:
+      return map_unary<T, T>(x, y, [](T v) { return std::sin(v); });
+    case HEED_COS:
+      return map_unary<T, T>(x, y, [](T v) { return std::cos(v); });
+    case HEED_ERF:
+      return map_unary<T, T>(x, y, [](T v) { return std::erf(v); });
+    case HEED_SILU:
+      return map_unary<T, T>(x, y, [](T v) { return v / (T(1) + vector_exp(-v)); });
+    case HEED_SILU_DERIVATIVE:
+      return map_unary<T, T>(x, y, [](T v) {
+        const T s = T(1) / (T(1) + vector_exp(-v));
+        return s * (T(1) + v * (T(1) - s));
+      });
+    case HEED_SOFTPLUS:  // PyTorch's: linear above the threshold, where exp would overflow
+      return map_unary<T, T>(
+          x, y, [a, b](T v) { return a * v > b ? v : std::log1p(std::exp(a * v)) / a; });
+    case HEED_SOFTPLUS_DERIVATIVE:
+      return map_unary<T, T>(
+          x, y, [a, b](T v) { return a * v > b ? T(1) : T(1) / (T(1) + std::exp(-a * v)); });
     default:
       known = false;  // an op code with no case here: the caller reports it
   }

@@ -68,6 +68,26 @@ __device__ T apply_unary(int32_t op, T v, T a, T b) {
       return a == T(2) ? v * v : pow(v, a);
     case HEED_CLAMP:
       return fmin(fmax(v, a), b);
+    case HEED_LOG1P:
+      return log1p(v);
+    case HEED_EXPM1:
+      return expm1(v);
+    case HEED_SIN:
+      return sin(v);
+    case HEED_COS:
+      return cos(v);
+    case HEED_ERF:
+      return erf(v);
+    case HEED_SILU:
+      return v / (T(1) + exp(-v));
+    case HEED_SILU_DERIVATIVE: {  // s (1 + x (1 - s))
+      const T s = T(1) / (T(1) + exp(-v));
+      return s * (T(1) + v * (T(1) - s));
+    }
+    case HEED_SOFTPLUS:
+      return a * v > b ? v : log1p(exp(a * v)) / a;
+    case HEED_SOFTPLUS_DERIVATIVE:
+      return a * v > b ? T(1) : T(1) / (T(1) + exp(-a * v));
     default:
       return v;
   }

@@ -224,6 +224,73 @@ Tensor gelu(const Tensor& x, std::string_view approximate) {
   });
 }
 
+Tensor log1p(const Tensor& x) {
+  ops::check_floating("log1p", x);
+  Tensor y = unary_kernel(x, HEED_LOG1P);
+  return record(y, "log1p", {x}, [x = x.detach()](const Tensor& dy) {
+    // y = log(1 + x): dx = dy / (1 + x)
+    return std::vector<Tensor>{dy / (x + 1.0)};
+  });
+}
+
+Tensor expm1(const Tensor& x) {
+  ops::check_floating("expm1", x);
+  Tensor y = unary_kernel(x, HEED_EXPM1);
+  return record(y, "expm1", {x}, [y = y.detach()](const Tensor& dy) {
+    // y = exp(x) - 1: dx = dy * (y + 1)
+    return std::vector<Tensor>{dy * (y + 1.0)};
+  });
+}
+
+Tensor sin(const Tensor& x) {
+  ops::check_floating("sin", x);
+  Tensor y = unary_kernel(x, HEED_SIN);
+  return record(y, "sin", {x}, [x = x.detach()](const Tensor& dy) {
+    // y = sin(x): dx = dy * cos(x)
+    return std::vector<Tensor>{dy * unary_kernel(x, HEED_COS)};
+  });
+}
+
+Tensor cos(const Tensor& x) {
+  ops::check_floating("cos", x);
+  Tensor y = unary_kernel(x, HEED_COS);
+  return record(y, "cos", {x}, [x = x.detach()](const Tensor& dy) {
+    // y = cos(x): dx = -dy * sin(x)
+    return std::vector<Tensor>{-(dy * unary_kernel(x, HEED_SIN))};
+  });
+}
+
+Tensor erf(const Tensor& x) {
+  ops::check_floating("erf", x);
+  Tensor y = unary_kernel(x, HEED_ERF);
+  return record(y, "erf", {x}, [x = x.detach()](const Tensor& dy) {
+    // y = erf(x): dx = dy * 2 / sqrt(pi) * exp(-x^2)
+    return std::vector<Tensor>{dy * (unary_kernel(-(x * x), HEED_EXP) * (2.0 / std::sqrt(M_PI)))};
+  });
+}
+
+Tensor silu(const Tensor& x) {
+  ops::check_floating("silu", x);
+  Tensor y = unary_kernel(x, HEED_SILU);
+  return record(y, "silu", {x}, [x = x.detach()](const Tensor& dy) {
+    // y = x s, s = sigmoid(x): dx = dy * s (1 + x (1 - s))
+    return std::vector<Tensor>{dy * unary_kernel(x, HEED_SILU_DERIVATIVE)};
+  });
+}
+
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  ops::check_floating("softplus", x);
+  if (!std::isfinite(beta) || beta == 0) {
+    fail("softplus: beta must be a finite number other than 0, got {}", beta);
+  }
+  if (std::isnan(threshold)) fail("softplus: threshold must be a number, got nan");
+  Tensor y = unary_kernel(x, HEED_SOFTPLUS, beta, threshold);
+  return record(y, "softplus", {x}, [x = x.detach(), beta, threshold](const Tensor& dy) {
+    // y = log(1 + exp(b x)) / b: dx = dy * sigmoid(b x), and dy where b x > threshold (y = x)
+    return std::vector<Tensor>{dy * unary_kernel(x, HEED_SOFTPLUS_DERIVATIVE, beta, threshold)};
+  });
+}
+
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
   ops::check_floating("clamp", x);
   if (!min && !max) fail("clamp: at least one of min and max must be given");

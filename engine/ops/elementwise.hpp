@@ -26,6 +26,14 @@ Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 // approximate: "none" (exact, with erf) or "tanh", as in torch.nn.functional.gelu.
 Tensor gelu(const Tensor& x, std::string_view approximate = "none");
+Tensor log1p(const Tensor& x);  // log(1 + x), exact for small x
+Tensor expm1(const Tensor& x);  // exp(x) - 1, exact for small x
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor erf(const Tensor& x);
+Tensor silu(const Tensor& x);  // x sigmoid(x), also called swish
+// log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as torch's softplus).
+Tensor softplus(const Tensor& x, double beta = 1, double threshold = 20);
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
 
 // Comparisons give bool tensors; they have no gradient.
