@@ -1,12 +1,16 @@
-// custom_layer: RMSNorm, written outside heed (rms_norm.hpp), checked by central differences
-// and trained in a small model. Builds in heed's tree and, against an installed heed, on its
-// own (this directory's meson.build, which finds heed through pkg-config).
+// custom_layer: RMSNorm and Mish with hand-written backwards (rms_norm.hpp, mish.hpp) and a
+// SwiGLU block built from heed's layers (swiglu.hpp), all written outside heed, checked by
+// central differences with heed::testing::gradcheck and trained together in a small model. Builds
+// in heed's tree and, against an installed heed, on its own (this directory's meson.build, which
+// finds heed through pkg-config).
 #include <fmt/format.h>
 
 #include <cmath>
 
 #include "engine/testing.hpp"
+#include "mish.hpp"
 #include "rms_norm.hpp"
+#include "swiglu.hpp"
 
 using namespace heed;
 
@@ -19,13 +23,27 @@ int main() {
     const testing::GradcheckResult check = testing::gradcheck(
         [](const std::vector<Tensor>& in) { return custom::rms_norm(in[0], in[1], 1e-6); },
         {x, weight});
-    fmt::print("{}\n", check.report);
+    fmt::print("rms_norm: {}\n", check.report);
     if (!check) fail("rms_norm's backward disagrees with finite differences");
+    const testing::GradcheckResult mish_check =
+        testing::gradcheck([](const std::vector<Tensor>& in) { return custom::mish(in[0]); },
+                           {randn({4, 5}, {kFloat64}, &generator) * 3.0});
+    fmt::print("mish: {}\n", mish_check.report);
+    if (!mish_check) fail("mish's backward disagrees with finite differences");
+    // SwiGLU has no backward of its own; the check still catches a wrong shape or op in it.
+    custom::SwiGLU block(5, 8);
+    block.to(kFloat64);
+    const testing::GradcheckResult swiglu_check =
+        testing::gradcheck([&](const std::vector<Tensor>& in) { return block(in[0]); },
+                           {randn({3, 5}, {kFloat64}, &generator)});
+    fmt::print("swiglu: {}\n", swiglu_check.report);
+    if (!swiglu_check) fail("SwiGLU's gradient disagrees with finite differences");
 
-    // 2. It trains: a small network with RMSNorm learns y = tanh(2 x1) + x2 x3.
+    // 2. They train: a small network with all three learns y = tanh(2 x1) + x2 x3.
     manual_seed(0);
     nn::Sequential model({std::make_shared<nn::Linear>(3, 32),
-                          std::make_shared<custom::RMSNorm>(32), std::make_shared<nn::Tanh>(),
+                          std::make_shared<custom::RMSNorm>(32), std::make_shared<custom::Mish>(),
+                          std::make_shared<custom::SwiGLU>(32, 64),
                           std::make_shared<nn::Linear>(32, 1)});
     fmt::print("{}\n", model.repr());
     nn::Adam optimizer({{model.parameters(), 0.01}});
