@@ -89,6 +89,7 @@ TEST_CASE("attention_basics prints the right numbers, computed independently her
 
   // Step 1 and 2: dot products, softmax, context.
   check_all(values(r, "step1.score"), {dot(s, A[0])});
+  check_all(values(r, "step2.annotations"), {3, 12, 45, 59, 2, 5, 1, 43, 5, 4, 3, 45.3});
   Vector scores;
   for (const Vector& a : A) scores.push_back(dot(s, a));
   check_all(values(r, "step2.scores"), scores);
@@ -101,24 +102,27 @@ TEST_CASE("attention_basics prints the right numbers, computed independently her
 
   // Step 3: the four scores from the program's own random inputs.
   const Vector q = values(r, "step3.query");
-  const Matrix X = rows(values(r, "step3.keys"), 4), W = rows(values(r, "step3.W"), 4);
-  const Matrix U = rows(values(r, "step3.U"), 4), B = rows(values(r, "step3.bilinear_W"), 4);
-  const Vector v = values(r, "step3.v");
-  Vector additive, plain, scaled, bilinear;
+  const Matrix X = rows(values(r, "step3.keys"), 4), W_k = rows(values(r, "step3.W_k"), 4);
+  const Matrix W_q = rows(values(r, "step3.W_q"), 4), W = rows(values(r, "step3.W"), 4);
+  const Vector w_v = values(r, "step3.w_v");
+  Vector additive, plain, scaled, general;
   for (const Vector& x : X) {
     double total = 0;
-    for (size_t h = 0; h < W.size(); ++h) total += v[h] * std::tanh(dot(W[h], x) + dot(U[h], q));
+    for (size_t h = 0; h < W_k.size(); ++h) {
+      total += w_v[h] * std::tanh(dot(W_q[h], q) + dot(W_k[h], x));
+    }
     additive.push_back(total);
     plain.push_back(dot(x, q));
     scaled.push_back(dot(x, q) / 2.0);  // sqrt(4)
-    Vector Bq(4, 0.0);
-    for (size_t i = 0; i < 4; ++i) Bq[i] = dot(B[i], q);
-    bilinear.push_back(dot(x, Bq));
+    Vector Wx(4, 0.0);                  // W k
+    for (size_t i = 0; i < 4; ++i) Wx[i] = dot(W[i], x);
+    general.push_back(dot(q, Wx));
   }
   check_all(values(r, "step3.additive"), additive);
   check_all(values(r, "step3.dot"), plain);
   check_all(values(r, "step3.scaled_dot"), scaled);
-  check_all(values(r, "step3.bilinear"), bilinear);
+  check_all(values(r, "step3.general"), general);
+  check_all(values(r, "step3.saturation_dims"), {4, 16, 64, 256, 1024});
   // Saturation: unscaled weights climb towards one-hot; scaled ones stay where they were.
   const Vector unscaled_max = values(r, "step3.saturation_unscaled");
   const Vector scaled_max = values(r, "step3.saturation_scaled");
@@ -130,6 +134,9 @@ TEST_CASE("attention_basics prints the right numbers, computed independently her
   const Matrix K = {{0.9, 0.1}, {0.8, 0.2}, {0.7, 0.9}}, V = {{1.0, 0.1}, {0.6, 0.2}, {0.2, 0.3}};
   Vector qk;
   for (const Vector& k : K) qk.push_back(dot({1.0, 0.8}, k) / std::sqrt(2.0));
+  check_all(values(r, "step4.Q"), {1.0, 0.8});
+  check_all(values(r, "step4.K"), {0.9, 0.1, 0.8, 0.2, 0.7, 0.9});
+  check_all(values(r, "step4.V"), {V[0][0], V[0][1], V[1][0], V[1][1], V[2][0], V[2][1]});
   check_all(values(r, "step4.scores"), qk);
   const Vector w4 = softmax_prefix(qk, 3);
   check_all(values(r, "step4.weights"), w4);

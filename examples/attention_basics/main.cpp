@@ -75,6 +75,7 @@ void step1(Report& r) {
 void step2(Report& r) {
   r.say("== Step 2: all annotations at once ==");
   const Tensor s = decoder_state(), A = annotations();
+  r.show("step2.annotations", A, "A: the four annotations h1..h4, one per row (h1 is step 1's)");
   const Tensor scores = matmul(A, s);  // (4, 3) @ (3) -> (4)
   r.show("step2.scores", scores, "A s: every annotation's dot product in one matrix product");
   const Tensor weights = softmax(scores, -1);  // (4)
@@ -93,42 +94,48 @@ void step3(Report& r) {
   const int64_t D = 4, H = 5;
   const Tensor q = randn({D}, kDouble, &generator);     // (D)
   const Tensor X = randn({6, D}, kDouble, &generator);  // (K, D): six keys
-  const Tensor W = randn({H, D}, kDouble, &generator) * 0.5,
-               U = randn({H, D}, kDouble, &generator) * 0.5;
-  const Tensor v = randn({H}, kDouble, &generator) * 0.5;
-  const Tensor bilinear_W = randn({D, D}, kDouble, &generator) * 0.5;
+  // The names of docs/attention.md: W_q, W_k and w_v for Bahdanau's additive score (nn's
+  // AdditiveAttention), W for Luong's "general" score (nn's LuongAttention).
+  const Tensor W_k = randn({H, D}, kDouble, &generator) * 0.5,
+               W_q = randn({H, D}, kDouble, &generator) * 0.5;
+  const Tensor w_v = randn({H}, kDouble, &generator) * 0.5;
+  const Tensor W = randn({D, D}, kDouble, &generator) * 0.5;
   r.show("step3.query", q, "the query q");
-  r.show("step3.keys", X, "six keys x, one per row");
-  r.show("step3.W", W, "additive: W, applied to each key");
-  r.show("step3.U", U, "additive: U, applied to the query");
-  r.show("step3.v", v, "additive: v, reducing each hidden vector to a score");
-  r.show("step3.bilinear_W", bilinear_W, "bilinear: W");
-  const Tensor additive = matmul(tanh(matmul(X, W.t()) + matmul(U, q)), v);  // (K)
-  const Tensor dot = matmul(X, q);                                           // (K)
-  const Tensor scaled = dot / std::sqrt(double(D));                          // (K)
-  const Tensor bilinear = matmul(matmul(X, bilinear_W), q);                  // (K)
-  r.show("step3.additive", additive, "v^T tanh(W x + U q): a small network scores each pair");
-  r.show("step3.dot", dot, "x^T q: no parameters");
-  r.show("step3.scaled_dot", scaled, "x^T q / sqrt(D): the dot product, scaled");
-  r.show("step3.bilinear", bilinear, "x^T W q: a learned similarity");
-  const Tensor all = stack({additive, dot, scaled, bilinear}, 0);  // (4, K)
-  r.show("step3.weights", softmax(all, -1), "each row's softmax: the weights each score gives");
-  r.heatmap("step3_scores", softmax(all, -1), {"additive", "dot", "scaled", "bilinear"},
-            labels("x", 6), "four scores, softmaxed");
+  r.show("step3.keys", X, "six keys k1..k6, one per row");
+  r.show("step3.W_k", W_k, "additive: W_k, applied to each key (H = 5 rows)");
+  r.show("step3.W_q", W_q, "additive: W_q, applied to the query (H = 5 rows)");
+  r.show("step3.w_v", w_v, "additive: w_v, reducing each hidden vector to a score");
+  r.show("step3.W", W, "general (Luong): W, between the query and each key");
+  const Tensor additive = matmul(tanh(matmul(X, W_k.t()) + matmul(W_q, q)), w_v);  // (K)
+  const Tensor dot = matmul(X, q);                                                 // (K)
+  const Tensor scaled = dot / std::sqrt(double(D));                                // (K)
+  const Tensor general = matmul(matmul(X, W.t()), q);  // (K): q . (W k) for each key k
+  r.show("step3.additive", additive,
+         "w_v . tanh(W_q q + W_k k): a small network scores each pair (Bahdanau)");
+  r.show("step3.dot", dot, "q . k: no parameters");
+  r.show("step3.scaled_dot", scaled, "q . k / sqrt(D): the dot product, scaled");
+  r.show("step3.general", general, "q . (W k): a learned similarity (Luong's general)");
+  const Tensor all = stack({additive, dot, scaled, general}, 0);  // (4, K)
+  r.show("step3.weights", softmax(all, -1),
+         "each score's softmax over the six keys; rows: additive, dot, scaled dot, general");
+  r.heatmap("step3_scores", softmax(all, -1), {"additive", "dot", "scaled", "general"},
+            labels("k", 6), "four scores, softmaxed");
 
   r.say("Why scale: the dot product of two random D-dimensional vectors has variance D, so as D");
   r.say(
-      "grows the softmax puts nearly all weight on one key. Dividing by sqrt(D) keeps it near 1.");
-  std::vector<double> dims, unscaled_max, scaled_max;
+      "grows the softmax puts nearly all weight on one key. Dividing by sqrt(D) brings the "
+      "variance back to 1.");
+  std::vector<int64_t> dims;
+  std::vector<double> unscaled_max, scaled_max;
   for (int64_t d : {4, 16, 64, 256, 1024}) {
     Generator g(int64_t(100) + d);
     const Tensor queries = randn({200, 1, d}, kDouble, &g), keys = randn({200, 8, d}, kDouble, &g);
     const Tensor s = matmul(queries, keys.transpose(1, 2)).squeeze(1);  // (200, 8)
-    dims.push_back(double(d));
+    dims.push_back(d);
     unscaled_max.push_back(softmax(s, -1).amax({-1}).mean().item());
     scaled_max.push_back(softmax(s / std::sqrt(double(d)), -1).amax({-1}).mean().item());
   }
-  r.show("step3.saturation_dims", tensor(dims, {5}, kDouble), "D");
+  r.show("step3.saturation_dims", int_tensor(dims, {5}), "the widths D tried");
   r.show("step3.saturation_unscaled", tensor(unscaled_max, {5}, kDouble),
          "mean largest weight over 8 keys, unscaled: heads for 1 (one-hot) as D grows");
   r.show("step3.saturation_scaled", tensor(scaled_max, {5}, kDouble),
@@ -140,7 +147,10 @@ void step4(Report& r) {
   const Tensor Q = tensor({{1.0, 0.8}}, kDouble);                          // (1, 2)
   const Tensor K = tensor({{0.9, 0.1}, {0.8, 0.2}, {0.7, 0.9}}, kDouble);  // (3, 2)
   const Tensor V = tensor({{1.0, 0.1}, {0.6, 0.2}, {0.2, 0.3}}, kDouble);  // (3, 2)
-  const Tensor scores = matmul(Q, K.t()) / std::sqrt(2.0);                 // (1, 3)
+  r.show("step4.Q", Q, "one query, of width 2");
+  r.show("step4.K", K, "three keys, one per row");
+  r.show("step4.V", V, "three values, one per key");
+  const Tensor scores = matmul(Q, K.t()) / std::sqrt(2.0);  // (1, 3)
   r.show("step4.scores", scores, "Q K^T / sqrt(2): the query against each key");
   const Tensor weights = softmax(scores, -1);
   r.show("step4.weights", weights, "softmax over the keys");
@@ -158,12 +168,14 @@ void step5(Report& r) {
   r.say("== Step 5: masked softmax ==");
   Generator generator(5);
   const Tensor x = rand({2, 2, 4}, kDouble, &generator);  // (B, Q, K)
-  r.show("step5.input", x, "scores for 2 sentences, 2 queries, 4 keys");
+  r.show("step5.input", x, "scores for 2 sentences, each 2 queries against 4 keys");
   const Tensor by_sentence = masked_softmax(x, {.valid_lens = int_tensor({2, 3})});
   r.show("step5.valid_lens", by_sentence,
-         "valid_lens [2, 3]: sentence 1 has 2 real keys, sentence 2 has 3; the rest get exactly 0");
+         "valid lengths 2 and 3: sentence 1 has 2 real keys, sentence 2 has 3; the rest get "
+         "exactly 0");
   const Tensor by_row = masked_softmax(x, {.valid_lens = int_tensor({1, 3, 2, 4}, {2, 2})});
-  r.show("step5.valid_lens_per_row", by_row, "valid_lens [[1, 3], [2, 4]]: one length per query");
+  r.show("step5.valid_lens_per_row", by_row,
+         "one valid length per query: 1 and 3 in sentence 1, 2 and 4 in sentence 2");
   r.heatmap("step5_valid_lens", by_row.reshape({4, 4}), labels("q", 4), labels("k", 4),
             "per-row valid lengths");
 
@@ -196,7 +208,10 @@ void check_gradient(Report& r, const std::string& name, const Tensor& query,
   r.show(name + ".numeric", numeric, "the same by central differences, (f(q + e) - f(q - e)) / 2e");
   const double gap = (autograd - numeric).abs().amax().item();
   r.say(fmt::format("largest difference: {:.2e} ({})\n", gap,
-                    check.passed ? "they agree" : "MISMATCH: " + check.report));
+                    check.passed
+                        ? "they agree; a wrong backward would show a gap near the gradient's "
+                          "own size here, and MISMATCH with the worst element"
+                        : "MISMATCH: " + check.report));
   r.results[name + ".max_difference"] = gap;
 }
 
