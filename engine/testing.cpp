@@ -89,7 +89,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
       const double got = analytic[static_cast<size_t>(j)];
       const double excess = std::abs(got - numeric) - (tol.atol + tol.rtol * std::abs(numeric));
       ++result.checked;
-      if (!(excess <= 0)) result.passed = false;  // NaN on either side fails
+      if (!(excess <= 0)) ++result.failed;  // NaN on either side fails
       const double score = std::isnan(excess) ? INFINITY : excess;
       if (score > worst_excess) {
         worst_excess = score;
@@ -102,6 +102,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
     result.analytic_gradients.push_back(tensor(analytic, input.shape(), {kFloat64}));
     result.numeric_gradients.push_back(tensor(numerics, input.shape(), {kFloat64}));
   }
+  result.passed = result.failed == 0;
   const std::string where =
       fmt::format("input {} at {}: autograd {:.6g}, finite differences {:.6g}", result.input,
                   shape_str(result.index), result.analytic, result.numeric);
@@ -110,8 +111,10 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
                           "gradcheck passed: {} elements (eps {:g}, atol {:g}, rtol {:g}); closest "
                           "to its tolerance: {}",
                           result.checked, tol.eps, tol.atol, tol.rtol, where)
-                    : fmt::format("gradcheck failed (eps {:g}, atol {:g}, rtol {:g}); worst: {}",
-                                  tol.eps, tol.atol, tol.rtol, where);
+                    : fmt::format(
+                          "gradcheck failed: {} of {} elements (eps {:g}, atol {:g}, rtol {:g}); "
+                          "worst: {}",
+                          result.failed, result.checked, tol.eps, tol.atol, tol.rtol, where);
   return result;
 }
 

@@ -32,6 +32,7 @@ inline constexpr Tolerance kFloat32Tolerance{1e-2, 1e-2, 2e-2};
 struct GradcheckResult {
   bool passed = true;
   int64_t checked = 0;  // elements compared, over all inputs
+  int64_t failed = 0;   // of those, outside the tolerance
   // The element furthest outside (or, if all pass, closest to) its tolerance:
   size_t input = 0;     // which input
   Shape index;          // its index within that input

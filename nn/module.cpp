@@ -143,17 +143,20 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
 }
 
 void Module::repr_into(std::string& out, int indent) const {
-  out += type_name_ + "(" + extra_repr();
-  if (!children_.empty()) {
-    out += "\n";
-    for (const auto& [name, child] : children_) {
-      out += std::string(static_cast<size_t>(indent + 2), ' ') + "(" + name + "): ";
-      child->repr_into(out, indent + 2);
-      out += "\n";
-    }
-    out += std::string(static_cast<size_t>(indent), ' ');
+  const std::string extra = extra_repr();
+  if (children_.empty()) {
+    out += type_name_ + "(" + extra + ")";
+    return;
   }
-  out += ")";
+  // As PyTorch prints it: with children, the extra text gets a line of its own, above them.
+  out += type_name_ + "(\n";
+  if (!extra.empty()) out += std::string(static_cast<size_t>(indent + 2), ' ') + extra + "\n";
+  for (const auto& [name, child] : children_) {
+    out += std::string(static_cast<size_t>(indent + 2), ' ') + "(" + name + "): ";
+    child->repr_into(out, indent + 2);
+    out += "\n";
+  }
+  out += std::string(static_cast<size_t>(indent), ' ') + ")";
 }
 
 std::string Module::repr() const {
