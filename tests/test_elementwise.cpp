@@ -90,7 +90,7 @@ TEST_CASE("log1p, expm1, sin, cos, erf, silu, softplus: values, gradients and er
   gradcheck_unary([](const Tensor& t) { return softplus(t, -1.5); }, random64({3, 4}, 39));
 
   const Tensor ints = arange(int64_t{3});
-  for (const auto& [name, op] : std::vector<std::pair<std::string, Unary>>{
+  for (const auto& named_op : std::vector<std::pair<std::string, Unary>>{
            {"log1p", [](const Tensor& t) { return log1p(t); }},
            {"expm1", [](const Tensor& t) { return expm1(t); }},
            {"sin", [](const Tensor& t) { return sin(t); }},
@@ -98,7 +98,8 @@ TEST_CASE("log1p, expm1, sin, cos, erf, silu, softplus: values, gradients and er
            {"erf", [](const Tensor& t) { return erf(t); }},
            {"silu", [](const Tensor& t) { return silu(t); }},
            {"softplus", [](const Tensor& t) { return softplus(t); }}}) {
-    const std::string op_name = name;
+    const std::string& op_name = named_op.first;  // named: clang 14 cannot capture bindings
+    const Unary& op = named_op.second;
     INFO(op_name);
     check_error([&] { (void)op(ints); }, {op_name + ":", "int64"});
   }
