@@ -6,6 +6,7 @@
 #pragma once
 
 #include "engine/heed.hpp"
+#include "engine/ops/common.hpp"
 #include "nn/nn.hpp"
 
 namespace custom {
@@ -13,10 +14,7 @@ namespace custom {
 // x (any shape, float32 or float64) -> mish(x), same shape
 inline heed::Tensor mish(const heed::Tensor& x) {
   using heed::Tensor;
-  if (!x.defined() || !heed::is_floating(x.dtype())) {
-    heed::fail("mish: expected a float32 or float64 tensor, got {}",
-               x.defined() ? std::string(heed::dtype_name(x.dtype())) : "an undefined tensor");
-  }
+  heed::ops::check_floating("mish", x);  // heed's own argument check (engine/ops/common.hpp)
   const Tensor xd = x.detach();
   Tensor t, y;
   {
