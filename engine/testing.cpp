@@ -60,6 +60,14 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
     input.requires_grad_();
   }
   const Tolerance tol = tolerance.value_or(any_float32 ? kFloat32Tolerance : kFloat64Tolerance);
+  GradcheckResult result;
+  for (const Tensor& input : inputs) result.checked += input.numel();
+  if (result.checked == 0) {
+    result.passed = false;
+    result.report = "gradcheck failed: no element to check (no inputs, or only empty ones)";
+    return result;
+  }
+  result.checked = 0;  // counted again as they are checked
 
   const Tensor probe = f(inputs);
   Generator generator(1234);
@@ -69,7 +77,6 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   objective().backward();
 
   NoGradGuard no_grad;
-  GradcheckResult result;
   double worst_excess = -INFINITY;  // |autograd - numeric| - (atol + rtol |numeric|)
   for (size_t i = 0; i < inputs.size(); ++i) {
     Tensor& input = inputs[i];
@@ -79,10 +86,16 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
     std::vector<double> numerics(analytic.size());
     for (int64_t j = 0; j < input.numel(); ++j) {
       const double original = element(input, j);
-      set_element(input, j, original + tol.eps);
-      const double plus = objective().item();
-      set_element(input, j, original - tol.eps);
-      const double minus = objective().item();
+      double plus = 0, minus = 0;
+      try {
+        set_element(input, j, original + tol.eps);
+        plus = objective().item();
+        set_element(input, j, original - tol.eps);
+        minus = objective().item();
+      } catch (...) {
+        set_element(input, j, original);  // f threw: still hand the caller's values back
+        throw;
+      }
       set_element(input, j, original);  // exactly the caller's value again
       const double numeric = (plus - minus) / (2 * tol.eps);
       numerics[static_cast<size_t>(j)] = numeric;
@@ -118,7 +131,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   return result;
 }
 
-AllcloseResult allclose(const Tensor& actual, const Tensor& expected, double atol, double rtol) {
+AllcloseResult allclose(const Tensor& actual, const Tensor& expected, double atol, double rtol,
+                        bool equal_nan) {
   AllcloseResult result;
   if (actual.shape() != expected.shape()) {
     result.close = false;
@@ -131,7 +145,7 @@ AllcloseResult allclose(const Tensor& actual, const Tensor& expected, double ato
   double worst_excess = -INFINITY;
   size_t worst = 0;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+    if (a[i] == b[i] || (equal_nan && std::isnan(a[i]) && std::isnan(b[i]))) continue;
     const double excess = std::abs(a[i] - b[i]) - (atol + rtol * std::abs(b[i]));
     if (excess <= 0) continue;  // NaN on one side only is outside
     ++result.mismatches;

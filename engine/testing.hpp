@@ -25,7 +25,9 @@ namespace heed::testing {
 struct Tolerance {
   double eps, atol, rtol;
 };
-// PyTorch's gradcheck defaults for float64; float32 rounds too much for them, so looser ones.
+// PyTorch's gradcheck defaults for float64; float32 rounds too much for them, so looser ones:
+// loose enough that gradients below about 1e-2 pass whatever they are, so the float32 check
+// complements the float64 one (same code, the other dtype's kernels), never replaces it.
 inline constexpr Tolerance kFloat64Tolerance{1e-6, 1e-5, 1e-3};
 inline constexpr Tolerance kFloat32Tolerance{1e-2, 1e-2, 2e-2};
 
@@ -50,7 +52,8 @@ struct GradcheckResult {
 // (L(x + eps) - L(x - eps)) / 2 eps. Inputs must be floating-point and contiguous; they are made
 // leaves that require grad, and nudged in place (restored afterwards). An input f does not use
 // has gradient zero. Without a tolerance, kFloat64Tolerance, or kFloat32Tolerance when any input
-// is float32.
+// is float32. No element to check is a failure. Running f's backward also accumulates into the
+// .grad of any tensor f closes over (a module's parameters): zero them afterwards if it matters.
 GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
                           std::vector<Tensor> inputs, std::optional<Tolerance> tolerance = {});
 
@@ -63,9 +66,10 @@ struct AllcloseResult {
   explicit operator bool() const { return close; }
 };
 
-// Element by element |actual - expected| <= atol + rtol |expected| (PyTorch's allclose, with its
-// defaults), NaN equal to NaN. Tensors of different shapes are never close.
+// Element by element |actual - expected| <= atol + rtol |expected|, as PyTorch's allclose with
+// its defaults: equal values (infinities included) are close, and NaN is close to NaN only with
+// equal_nan. Tensors of different shapes are never close.
 AllcloseResult allclose(const Tensor& actual, const Tensor& expected, double atol = 1e-8,
-                        double rtol = 1e-5);
+                        double rtol = 1e-5, bool equal_nan = false);
 
 }  // namespace heed::testing

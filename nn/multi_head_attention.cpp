@@ -35,16 +35,19 @@ Tensor MultiHeadAttention::split_heads(const Tensor& x) const {
 }
 
 std::pair<Tensor, Tensor> KVCache::append(const Tensor& keys, const Tensor& values) {
+  if (grad_enabled() && (keys.requires_grad() || values.requires_grad())) {
+    fail("KVCache: the cache keeps no gradient; append under NoGradGuard");
+  }
   const int64_t batch = keys.size(0), added = keys.size(2);
-  if (keys_.defined() && (keys_.size(0) != batch || keys_.size(1) != keys.size(1) ||
-                          keys_.size(3) != keys.size(3))) {
+  if (keys_.defined() &&
+      (keys_.size(0) != batch || keys_.size(1) != keys.size(1) || keys_.size(3) != keys.size(3))) {
     fail("KVCache: the cache holds a batch of {} with {} heads of width {}, the input {}",
          keys_.size(0), keys_.size(1), keys_.size(3), shape_str(keys.shape()));
   }
   if (length_ + added > capacity()) {  // grow: at least double, and copy what is held
     const int64_t room = std::max(length_ + added, 2 * capacity());
     const Shape shape{batch, keys.size(1), room, keys.size(3)};
-    Tensor grown_keys = empty(shape, {keys.dtype(), keys.device()});      // (B, H, room, d)
+    Tensor grown_keys = empty(shape, {keys.dtype(), keys.device()});        // (B, H, room, d)
     Tensor grown_values = empty(shape, {values.dtype(), values.device()});  // (B, H, room, d)
     if (length_ > 0) {
       grown_keys.narrow(2, 0, length_).copy_(keys_.narrow(2, 0, length_));
@@ -65,7 +68,7 @@ std::pair<Tensor, Tensor> MultiHeadAttention::attend(const Tensor& heads_q, cons
   const int64_t batch = heads_q.size(0), length = heads_q.size(2), keys = heads_k.size(2);
   // (q / sqrt(d)) k^T: scaling the queries (L x d per head) reads and writes far less than
   // scaling the scores (L x S), forward and backward; exact when d is a power of 4 (GPT-2's 64).
-  const Tensor scaled_q = heads_q / std::sqrt(double(head_dim));  // (B, H, L, d)
+  const Tensor scaled_q = heads_q / std::sqrt(double(head_dim));    // (B, H, L, d)
   const Tensor scores = matmul(scaled_q, heads_k.transpose(2, 3));  // (B, H, L, S)
 
   SoftmaxMask mask{.causal = options.is_causal};
@@ -120,7 +123,7 @@ Tensor MultiHeadAttention::self_attention(const Tensor& x, const AttentionOption
   // One product for q, k and v: (B, T, E) @ (E, 3E)
   const Tensor qkv = linear(x, in_proj_weight, in_proj_bias);  // (B, T, 3E)
   const std::vector<Tensor> parts = qkv.chunk(3, 2);           // q, k, v: each (B, T, E)
-  const Tensor heads_q = split_heads(parts[0]);  // (B, H, T, d)
+  const Tensor heads_q = split_heads(parts[0]);                // (B, H, T, d)
   if (cache == nullptr) {
     return out_proj->forward(
         attend(heads_q, split_heads(parts[1]), split_heads(parts[2]), options).first);

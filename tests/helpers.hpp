@@ -21,7 +21,7 @@ namespace heed::testing {
 // its report: how many differ, and the worst element.
 inline void check_close(const Tensor& actual, const Tensor& expected, double atol = 1e-6,
                         double rtol = 1e-5) {
-  const AllcloseResult result = allclose(actual, expected, atol, rtol);
+  const AllcloseResult result = allclose(actual, expected, atol, rtol, /*equal_nan=*/true);
   if (!result) FAIL_CHECK(result.report);
 }
 

@@ -88,6 +88,13 @@ TEST_CASE("log1p, expm1, sin, cos, erf, silu, softplus: values, gradients and er
   gradcheck_unary([](const Tensor& t) { return softplus(t); }, random64({3, 4}, 37) * 2.0);
   gradcheck_unary([](const Tensor& t) { return softplus(t, 0.5, 1.0); }, random64({3, 4}, 38));
   gradcheck_unary([](const Tensor& t) { return softplus(t, -1.5); }, random64({3, 4}, 39));
+  // Both sides of the threshold (x > 2 is linear): wide draws put elements on each.
+  gradcheck_unary([](const Tensor& t) { return softplus(t, 1.0, 2.0); },
+                  random64({3, 4}, 40) * 3.0);
+  // Far below -80 the kernels switch to v e^v: values stay tiny, never -0.6 from a saturated exp.
+  const Tensor far = tensor({-1e38, -100.0, -81.0}, {kFloat32});
+  for (double v : silu(far).to_vector<double>()) CHECK(std::abs(v) < 1e-30);
+  check_values(silu(tensor({-100.0}, {kFloat64})), {-100.0 * std::exp(-100.0)}, 0);
 
   const Tensor ints = arange(int64_t{3});
   for (const auto& named_op : std::vector<std::pair<std::string, Unary>>{

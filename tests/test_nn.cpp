@@ -250,6 +250,8 @@ TEST_CASE("a KV cache grows by doubling, keeps every appended position, and refu
   CHECK_THROWS_WITH_AS(mha.self_attention(randn({1, 2, 8}), {.is_causal = true}, &unused),
                        doctest::Contains("run it under NoGradGuard"), Error);
   CHECK(unused.length() == 0);
+  CHECK_THROWS_WITH_AS(unused.append(randn({1, 2, 1, 4}).requires_grad_(), randn({1, 2, 1, 4})),
+                       doctest::Contains("append under NoGradGuard"), Error);
 }
 
 TEST_CASE(

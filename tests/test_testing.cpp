@@ -47,7 +47,7 @@ TEST_CASE("testing::gradcheck passes a right backward and names the worst elemen
   CHECK(wrong.input == 1);
   CHECK(wrong.index == Shape{1, 2});
   CHECK(std::abs(wrong.analytic - wrong.numeric) > 0.1);  // the planted error, times a weight
-  CHECK(wrong.failed == 1);  // only the planted element
+  CHECK(wrong.failed == 1);                               // only the planted element
   CHECK(wrong.report.find("gradcheck failed: 1 of 24 elements") != std::string::npos);
   CHECK(wrong.report.find("input 1 at (1, 2)") != std::string::npos);
   // The caller's tensors come back with their values and without a gradient of their own.
@@ -69,6 +69,21 @@ TEST_CASE("testing::gradcheck: float32 tolerances by default, an unused input, a
   INFO(unused.report);
   CHECK(unused.passed);
   CHECK(unused.checked == 5);
+  // Nothing to check is no pass, and a throwing f leaves the caller's values as they were.
+  const GradcheckResult nothing =
+      gradcheck([](const std::vector<Tensor>&) { return zeros({1}, {kFloat64}); }, {});
+  CHECK_FALSE(nothing.passed);
+  CHECK(nothing.report.find("no element to check") != std::string::npos);
+  const Tensor kept = random64({3}, 8);
+  int calls = 0;
+  CHECK_THROWS_AS((void)gradcheck(
+                      [&](const std::vector<Tensor>& in) {
+                        if (++calls == 3) fail("thrown on purpose");  // while an element is nudged
+                        return in[0] * 2.0;
+                      },
+                      {kept}),
+                  Error);
+  check_close(kept, random64({3}, 8), 0, 0);
 
   const auto square = [](const std::vector<Tensor>& in) { return in[0] * in[0]; };
   check_error(
@@ -102,7 +117,11 @@ TEST_CASE("testing::allclose: counts the mismatches, names the worst, NaN equals
   CHECK(allclose(off, expected, 0.6, 0));  // a wider atol takes both
 
   const Tensor with_nan = tensor({1.0, NAN}, {kFloat64});
-  CHECK(allclose(with_nan, with_nan.clone()));
+  CHECK_FALSE(allclose(with_nan, with_nan.clone()));  // PyTorch's default: equal_nan=False
+  CHECK(allclose(with_nan, with_nan.clone(), 1e-8, 1e-5, /*equal_nan=*/true));
+  const Tensor infinite = tensor({INFINITY, -INFINITY}, {kFloat64});
+  CHECK(allclose(infinite, infinite.clone()));  // equal infinities are close
+  CHECK_FALSE(allclose(infinite, tensor({INFINITY, INFINITY}, {kFloat64})));
   const AllcloseResult nan_against_number = allclose(with_nan, tensor({1.0, 2.0}, {kFloat64}));
   CHECK_FALSE(nan_against_number.close);
   CHECK(nan_against_number.index == Shape{1});

@@ -125,10 +125,14 @@ void run_unary(int32_t op, T a, T b, const heed_view* x, const heed_view* y, boo
       return map_unary<T, T>(x, y, [](T v) { return std::cos(v); });
     case HEED_ERF:
       return map_unary<T, T>(x, y, [](T v) { return std::erf(v); });
+    // Below -80, exp(-v) leaves vector_exp's range (it saturates near float's limit); there
+    // silu(v) = v e^v / (1 + e^v) is v e^v to far below rounding, and its derivative e^v (1 + v).
     case HEED_SILU:
-      return map_unary<T, T>(x, y, [](T v) { return v / (T(1) + vector_exp(-v)); });
+      return map_unary<T, T>(
+          x, y, [](T v) { return v < T(-80) ? v * std::exp(v) : v / (T(1) + vector_exp(-v)); });
     case HEED_SILU_DERIVATIVE:
       return map_unary<T, T>(x, y, [](T v) {
+        if (v < T(-80)) return std::exp(v) * (T(1) + v);
         const T s = T(1) / (T(1) + vector_exp(-v));
         return s * (T(1) + v * (T(1) - s));
       });

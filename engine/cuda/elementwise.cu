@@ -78,9 +78,10 @@ __device__ T apply_unary(int32_t op, T v, T a, T b) {
       return cos(v);
     case HEED_ERF:
       return erf(v);
-    case HEED_SILU:
-      return v / (T(1) + exp(-v));
-    case HEED_SILU_DERIVATIVE: {  // s (1 + x (1 - s))
+    case HEED_SILU:  // as the CPU kernel: v e^v below -80
+      return v < T(-80) ? v * exp(v) : v / (T(1) + exp(-v));
+    case HEED_SILU_DERIVATIVE: {  // s (1 + x (1 - s)); e^v (1 + v) below -80
+      if (v < T(-80)) return exp(v) * (T(1) + v);
       const T s = T(1) / (T(1) + exp(-v));
       return s * (T(1) + v * (T(1) - s));
     }
