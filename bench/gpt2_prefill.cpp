@@ -17,6 +17,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "examples/common/checks.hpp"
 #include "examples/gpt/pretrained.hpp"
 
 namespace {
@@ -30,8 +31,13 @@ int run(int argc, char** argv) {
     fmt::print(stderr, "usage: gpt2_prefill FOLDER IDS_JSON [REPEATS] [THREADS]\n");
     return 2;
   }
-  const int repeats = argc > 3 ? std::stoi(argv[3]) : 5;
-  if (argc > 4) heed::set_num_threads(std::stoi(argv[4]));
+  // Checked before any work: a heed::Error naming the argument and its range.
+  const int64_t repeats =
+      argc > 3 ? examples::parse_whole_number(argv[3], "REPEATS", {1, 1000}) : 5;
+  if (argc > 4) {
+    heed::set_num_threads(
+        static_cast<int32_t>(examples::parse_whole_number(argv[4], "THREADS", {1, 1024})));
+  }
   std::ifstream ids_file(argv[2]);
   if (!ids_file) heed::fail("gpt2_prefill: cannot read {}", argv[2]);
   const std::vector<int64_t> ids = nlohmann::json::parse(ids_file).get<std::vector<int64_t>>();
@@ -42,7 +48,7 @@ int run(int argc, char** argv) {
 
   heed::NoGradGuard no_grad;
   std::vector<double> times;
-  for (int pass = 0; pass <= repeats; ++pass) {
+  for (int64_t pass = 0; pass <= repeats; ++pass) {
     const auto start = std::chrono::steady_clock::now();
     const heed::Tensor logits = pretrained.model->forward(prompt);  // (1, T, V)
     times.push_back(seconds_since(start));

@@ -69,9 +69,10 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   }
   result.checked = 0;  // counted again as they are checked
 
-  const Tensor probe = f(inputs);
+  const Tensor probe = f(inputs);  // f's output: only its shape and dtype are used
   Generator generator(1234);
-  const Tensor weights = probe.numel() == 1 ? ones(probe.shape(), {probe.dtype()})  // fixed: w
+  // w, fixed, of f's output shape
+  const Tensor weights = probe.numel() == 1 ? ones(probe.shape(), {probe.dtype()})
                                             : randn(probe.shape(), {probe.dtype()}, &generator);
   const auto objective = [&] { return (f(inputs) * weights).sum(); };  // L = sum(f * w)
   objective().backward();

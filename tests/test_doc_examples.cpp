@@ -1,5 +1,5 @@
-// The code shown in README.md, docs/autograd.md and docs/tour.md, compiled and run here so that it stays
-// true (tests/test_docs.cpp checks that the docs still match these lines).
+// The code shown in README.md, docs/autograd.md and docs/tour.md, compiled and run here so that it
+// stays true (tests/test_docs.cpp checks that the docs still match these lines).
 #include <filesystem>
 
 #include "engine/heed.hpp"
@@ -53,7 +53,7 @@ TEST_CASE("docs/tour.md: from the loss of examples/bahdanau to an attention weig
   manual_seed(0);
   bahdanau::Seq2Seq model({.source_vocab = 12, .target_vocab = 9, .dropout = 0.0});
   const int64_t T = 5;
-  const Tensor X = randint(0, 12, {3, T}), Y = randint(0, 9, {3, T});  // (B, T)
+  const Tensor X = randint(0, 12, {3, T}), Y = randint(0, 9, {3, T});             // (B, T)
   const Tensor X_valid = int_tensor({5, 3, 4}), Y_valid = int_tensor({4, 5, 2});  // (B,)
   const Tensor decoder_inputs = cat({zeros({3, 1}, {kInt64}), Y.narrow(1, 0, T - 1)}, 1);
   // As examples/bahdanau/train.cpp does it:

@@ -200,8 +200,11 @@ TEST_CASE("from_vector: the dtype follows T unless asked, 1-D by default, errors
   CHECK(converted.dtype() == kFloat32);
   CHECK(converted.shape() == Shape{2, 3});
   CHECK(converted.requires_grad());
-  check_error([] { (void)from_vector(std::vector<double>{1, 2, 3}, {2, 2}); },
-              {"from_vector: shape (2, 2) holds 4 elements, got 3 values"});
+  check_error(
+      [] {
+        (void)from_vector(std::vector<double>{1, 2, 3}, {2, 2});
+      },
+      {"from_vector: shape (2, 2) holds 4 elements, got 3 values"});
   check_error([] { (void)from_vector(std::vector<double>{}, {-1}); }, {"from_vector"});
   // tensor() and int_tensor() keep their own names.
   check_error([] { (void)tensor({1.0, 2.0}, {3}); }, {"tensor: shape (3,) holds 3 elements"});

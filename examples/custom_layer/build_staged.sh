@@ -5,6 +5,10 @@
 # HEED_BUILD: heed's configured build folder; the other two are made (outside the checkout is
 # fine). Run from the checkout's root.
 set -euo pipefail
+if [ $# -ne 3 ]; then
+  echo "usage: build_staged.sh HEED_BUILD STAGING_ROOT CUSTOM_BUILD (from the checkout's root)" >&2
+  exit 2
+fi
 heed_build=$1 root=$(realpath -m "$2") custom_build=$(realpath -m "$3")
 
 meson install -C "$heed_build" --destdir "$root" >/dev/null
