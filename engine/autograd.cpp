@@ -4,6 +4,7 @@
 #include "engine/autograd.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -137,6 +138,42 @@ void accumulate_into_leaf(const Tensor& leaf, const Tensor& grad) {
   leaf.set_grad(existing.defined() ? existing.add(grad) : grad.contiguous());
 }
 
+bool has_grad_ready_hooks(const TensorImpl* leaf) {
+  return leaf != nullptr && leaf->grad_ready_hooks && !leaf->grad_ready_hooks->hooks.empty();
+}
+
+void run_grad_ready_hooks(const Tensor& leaf) {
+  // A copy: a hook may add or remove hooks of this leaf.
+  const std::vector<std::pair<uint64_t, GradReadyHook>> hooks = leaf.impl()->grad_ready_hooks->hooks;
+  for (const auto& entry : hooks) entry.second(leaf);
+}
+
+// How many edges of the pass's nodes still lead to each hooked leaf: when the count reaches 0,
+// no node left can add to that leaf's .grad, so its hooks run. Empty (and free) without hooks.
+class GradReadyTracker {
+ public:
+  explicit GradReadyTracker(const std::vector<Node*>& order) {
+    for (const Node* node : order) {
+      for (const Edge& edge : node->edges) {
+        if (has_grad_ready_hooks(edge.leaf.get())) ++edges_left_[edge.leaf.get()];
+      }
+    }
+  }
+  // After `node` has run (or was skipped because no gradient reached it).
+  void node_done(const Node& node) {
+    if (edges_left_.empty()) return;
+    for (const Edge& edge : node.edges) {
+      const auto found = edges_left_.find(edge.leaf.get());
+      if (found == edges_left_.end() || --found->second > 0) continue;
+      edges_left_.erase(found);
+      run_grad_ready_hooks(Tensor(edge.leaf));
+    }
+  }
+
+ private:
+  std::unordered_map<const TensorImpl*, int64_t> edges_left_;
+};
+
 }  // namespace
 
 uint64_t backward_pass_number() {
@@ -170,16 +207,21 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
   NoGradGuard no_grad;  // no higher-order gradients: backward builds no graph
   if (root.is_leaf()) {
     accumulate_into_leaf(root, seed);
+    if (has_grad_ready_hooks(root.impl())) run_grad_ready_hooks(root);
     return;
   }
 
   const std::vector<Node*> order = topological_order(root.grad_fn().get());
   std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), seed}};
+  GradReadyTracker grad_ready(order);
   // Every node stays alive for the whole pass: root holds its grad_fn, each node its edges'
   // nodes, and releasing a node below frees only its closure (what it saved), not its edges.
   for (Node* node : order) {
     auto found = pending.find(node);
-    if (found == pending.end()) continue;  // no gradient reached this node
+    if (found == pending.end()) {  // no gradient reached this node
+      grad_ready.node_done(*node);
+      continue;
+    }
     const Tensor grad_output = std::move(found->second);
     pending.erase(found);
     if (node->released) {
@@ -233,7 +275,29 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
       node->backward = nullptr;
       node->released = true;
     }
+    grad_ready.node_done(*node);
   }
+}
+
+uint64_t add_grad_ready_hook(const Tensor& leaf, GradReadyHook hook) {
+  if (!leaf.defined()) fail("add_grad_ready_hook: the tensor is undefined");
+  if (!leaf.is_leaf() || !leaf.requires_grad()) {
+    fail("add_grad_ready_hook: expected a leaf that requires grad (a parameter), got {}",
+         leaf.is_leaf() ? "a leaf that does not require grad" : "the output of an op");
+  }
+  if (!hook) fail("add_grad_ready_hook: the hook is empty");
+  static std::atomic<uint64_t> next_id = 0;  // never reused: removing a stale id is harmless
+  auto& hooks = leaf.impl()->grad_ready_hooks;
+  if (!hooks) hooks = std::make_shared<GradReadyHooks>();
+  const uint64_t id = ++next_id;
+  hooks->hooks.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void remove_grad_ready_hook(const Tensor& leaf, uint64_t id) {
+  if (!leaf.defined() || !leaf.impl()->grad_ready_hooks) return;
+  std::erase_if(leaf.impl()->grad_ready_hooks->hooks,
+                [id](const auto& entry) { return entry.first == id; });
 }
 
 void zero_grad(const std::vector<Tensor>& tensors) {

@@ -81,6 +81,19 @@ uint64_t backward_pass_number();
 void set_detect_anomaly(bool enabled);
 bool detect_anomaly_enabled();
 
+// Grad-ready hooks (PyTorch's register_post_accumulate_grad_hook): `hook(leaf)` runs once per
+// backward pass, as soon as that pass has added everything it will add to the leaf's .grad —
+// while the pass goes on with the rest of the graph. A leaf the pass never reaches gets no call.
+// This is the one seam data-parallel training needs: it starts averaging a group of gradients
+// across processes the moment the group is final (nn/distributed.hpp).
+using GradReadyHook = std::function<void(const Tensor& leaf)>;
+struct GradReadyHooks {
+  std::vector<std::pair<uint64_t, GradReadyHook>> hooks;  // by id, in the order added
+};
+// Returns an id for remove_grad_ready_hook. The leaf must require grad.
+uint64_t add_grad_ready_hook(const Tensor& leaf, GradReadyHook hook);
+void remove_grad_ready_hook(const Tensor& leaf, uint64_t id);  // an unknown id is ignored
+
 // Clears the .grad() of each tensor.
 void zero_grad(const std::vector<Tensor>& tensors);
 

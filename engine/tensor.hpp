@@ -39,6 +39,8 @@ struct Storage {
   Storage& operator=(const Storage&) = delete;
 };
 
+struct GradReadyHooks;  // autograd.hpp
+
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   int64_t offset = 0;  // in elements
@@ -49,6 +51,9 @@ struct TensorImpl {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // accumulated by backward() on leaves
   std::shared_ptr<Node> grad_fn;     // the op that produced this tensor, null for leaves
+  // Callbacks run when a backward pass has finished this leaf's .grad (see autograd.hpp's
+  // add_grad_ready_hook); null while there are none.
+  std::shared_ptr<GradReadyHooks> grad_ready_hooks;
 };
 
 struct TensorOptions {

@@ -3,6 +3,7 @@
 
 #include "nn/attention.hpp"
 #include "nn/checkpoint.hpp"
+#include "nn/distributed.hpp"
 #include "nn/dropout.hpp"
 #include "nn/embedding.hpp"
 #include "nn/gru.hpp"

@@ -10,6 +10,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libcairo2-dev
   libpcre2-dev  # Unicode classes in GPT-2's tokenizer
   clang libclang-rt-14-dev  # the fuzz targets and the clang build of the suite (CI)
+  libopenmpi-dev openmpi-bin  # data-parallel training over several processes (nn/distributed)
 )
 
 missing=()

@@ -213,3 +213,56 @@ TEST_CASE("unbind's pieces still carry gradients after a backward pass that fail
   both.backward();
   check_values(x.grad(), {2.0, 3.0, 0.0});
 }
+
+TEST_CASE("grad-ready hooks run once per pass, as soon as each leaf's gradient is final") {
+  Tensor first = tensor({2.0}, {kFloat64}).requires_grad_();   // used early in the forward
+  Tensor last = tensor({3.0}, {kFloat64}).requires_grad_();    // used late, so final first
+  Tensor unused = tensor({1.0}, {kFloat64}).requires_grad_();  // reached by no pass
+  std::vector<std::string> events;
+  std::vector<double> gradient_seen;
+  auto log_hook = [&](const std::string& name) {
+    return [&, name](const Tensor& leaf) {
+      events.push_back(name);
+      gradient_seen.push_back(leaf.grad().item());
+    };
+  };
+  add_grad_ready_hook(first, log_hook("first"));
+  add_grad_ready_hook(last, log_hook("last"));
+  add_grad_ready_hook(unused, log_hook("unused"));
+  // first is used twice: its hook waits for both contributions.
+  const Tensor y = (first * 2.0 + first) * last;  // (1,) 3 first last
+  y.sum().backward();
+  CHECK(events == std::vector<std::string>{"last", "first"});
+  CHECK(gradient_seen[0] == doctest::Approx(6.0));  // d/dlast = 3 first
+  CHECK(gradient_seen[1] == doctest::Approx(9.0));  // the full d/dfirst = 3 last, not 2 last
+
+  // A second pass runs the hooks again and sees the accumulated gradient.
+  events.clear(), gradient_seen.clear();
+  (first * last).sum().backward();
+  CHECK(events.size() == 2);
+  CHECK(first.grad().item() == doctest::Approx(12.0));  // 9 + last
+}
+
+TEST_CASE("grad-ready hooks can be removed, and only leaves that require grad take them") {
+  Tensor w = ones({2}, {kFloat64, kCPU, true});
+  int calls = 0;
+  const uint64_t id = add_grad_ready_hook(w, [&](const Tensor&) { ++calls; });
+  (w * 2.0).sum().backward();
+  CHECK(calls == 1);
+  remove_grad_ready_hook(w, id);
+  remove_grad_ready_hook(w, id);  // removing twice is harmless
+  (w * 2.0).sum().backward();
+  CHECK(calls == 1);
+  // A leaf that is itself the root of backward runs its hooks too.
+  add_grad_ready_hook(w, [&](const Tensor&) { ++calls; });
+  w.backward(ones_like(w));
+  CHECK(calls == 2);
+
+  const Tensor plain = ones({2});
+  CHECK_THROWS_WITH_AS(add_grad_ready_hook(plain, [](const Tensor&) {}),
+                       doctest::Contains("expected a leaf that requires grad"), Error);
+  CHECK_THROWS_WITH_AS(add_grad_ready_hook(w * 2.0, [](const Tensor&) {}),
+                       doctest::Contains("the output of an op"), Error);
+  CHECK_THROWS_WITH_AS(add_grad_ready_hook(w, GradReadyHook{}),
+                       doctest::Contains("the hook is empty"), Error);
+}

@@ -3,6 +3,7 @@
 //   bahdanau train --data fra.txt          English -> French on Tatoeba pairs, as d2l does
 //   bahdanau translate "i'm home ."        greedy or --beam K, with --heatmap attention.png
 //   bahdanau eval                          BLEU and exact match on the held-out pairs
+//   mpirun -np 2 bahdanau train ...        data-parallel training over 2 processes
 // Every flag is documented in --help. Errors print one line and exit with status 2.
 #include <fmt/format.h>
 
@@ -13,6 +14,8 @@
 #include "examples/bahdanau/translator.hpp"
 #include "examples/common/device_option.hpp"
 #include "examples/common/flags.hpp"
+#include "examples/common/job.hpp"
+#include "nn/distributed.hpp"
 
 using namespace bahdanau;
 
@@ -218,6 +221,9 @@ int main(int argc, char** argv) {
       ->check(examples::in_range(train_limits::stop_at_epoch));
   train_command->add_option("--plot-loss", t.plot_loss,
                             "draw the loss curve to this PNG or SVG file at every checkpoint");
+  train_command->add_option("--metrics", t.metrics,
+                            "write every step's loss, gradient norm, tokens and seconds to FILE "
+                            "as JSON lines (appended to when resuming)");
   train_command->add_option("--seed", t.seed, "random seed (initialisation, order, split, dates)")
       ->capture_default_str()
       ->check(examples::in_range(examples::kSeedRange));
@@ -301,16 +307,19 @@ int main(int argc, char** argv) {
   }
   try {
     if (global.threads > 0) heed::set_num_threads(int(global.threads));
+    examples::join_job(global);  // under mpirun: this rank of a data-parallel job
+    if (heed::nn::distributed::world_size() > 1 && !train_command->parsed()) {
+      heed::fail("only bahdanau train runs as a data-parallel job; run the others without mpirun");
+    }
     if (train_command->parsed()) train(t);
     if (translate_command->parsed()) translate(s);
     if (eval_command->parsed()) evaluate_command(e);
   } catch (const std::bad_alloc&) {
-    fmt::print(stderr,
-               "bahdanau: out of host memory (an allocation outside heed's tensors failed)\n");
-    return 2;
+    return examples::report_error(
+        "bahdanau", "out of host memory (an allocation outside heed's tensors failed)");
   } catch (const std::exception& error) {
-    fmt::print(stderr, "bahdanau: {}\n", error.what());
-    return 2;
+    return examples::report_error("bahdanau", error.what());
   }
+  examples::leave_job();
   return 0;
 }

@@ -8,12 +8,15 @@
 #include "examples/bahdanau/dates.hpp"
 #include "examples/bahdanau/translator.hpp"
 #include "examples/common/device_option.hpp"
+#include "examples/common/job.hpp"
 #include "examples/common/line_plot.hpp"
 #include "examples/common/progress.hpp"
+#include "nn/distributed.hpp"
 
 namespace bahdanau {
 
 using namespace heed;
+namespace distributed = heed::nn::distributed;
 using examples::Clock;
 using examples::format_duration;
 using examples::seconds_since;
@@ -144,6 +147,11 @@ RunSettings resolve(const TrainOptions& o) {
   if (o.dropout) check_range("--dropout", *o.dropout, limits::dropout);
   examples::check_output_file(o.checkpoint, "--checkpoint");
   if (!o.plot_loss.empty()) examples::check_output_file(o.plot_loss, "--plot-loss");
+  if (!o.metrics.empty()) examples::check_output_file(o.metrics, "--metrics");
+  if (s.batch_size % distributed::world_size() != 0) {
+    fail("--batch-size {} is the global batch and must split evenly among the job's {} ranks",
+         s.batch_size, distributed::world_size());
+  }
   if (!o.eval.heatmap_dir.empty())
     examples::check_output_directory(o.eval.heatmap_dir, "--heatmaps");
   return s;
@@ -185,8 +193,10 @@ TrainResult train(const TrainOptions& o) {
   Seq2SeqConfig config;
   int64_t start_epoch = 0;
   std::optional<Vocab> saved_source, saved_target;
-  // Held for the whole run: a second run writing the same checkpoint stops here.
-  const FileLock lock(o.checkpoint);
+  // Held for the whole run by the rank that writes it: a second run writing the same checkpoint
+  // stops here.
+  std::optional<FileLock> lock;
+  if (distributed::is_main_process()) lock.emplace(o.checkpoint);
   if (o.resume) {
     const nn::Metadata m = nn::read_checkpoint_metadata(o.checkpoint);
     if (!m.contains("training") || !m.contains("epoch") || !m.contains("config")) {
@@ -211,6 +221,8 @@ TrainResult train(const TrainOptions& o) {
   Seq2Seq& model = *model_owner;
   xavier_init(model);
   model.to(device);  // before the optimizer, whose state follows the parameters' device
+  // Averages gradients across the job's ranks during backward (nothing to do for one process).
+  distributed::DataParallel data_parallel(model);
   nn::Adam optimizer({{model.parameters(), settings.lr}});
   if (o.resume) nn::load_checkpoint(o.checkpoint, model, &optimizer);
 
@@ -218,12 +230,15 @@ TrainResult train(const TrainOptions& o) {
   const int64_t batches_per_epoch = (N + settings.batch_size - 1) / settings.batch_size;
   fmt::print(
       "bahdanau: {} training pairs, {} held out ({}); vocabularies {} -> {}; {} parameters "
-      "({} attention, embed {}, hidden {}, {} layer{}{}); {}; {} epochs of {} batches{}\n",
+      "({} attention, embed {}, hidden {}, {} layer{}{}); {}; {} epochs of {} batches{}{}\n",
       N, data.val_pairs.size(), o.data.empty() ? "the date task" : o.data, data.source_vocab.size(),
       data.target_vocab.size(), model.num_parameters(), config.attention, config.embed_size,
       config.num_hiddens, config.num_layers, config.num_layers == 1 ? "" : "s",
       config.bidirectional ? ", bidirectional encoder" : "", examples::describe_device(device),
       settings.epochs, batches_per_epoch,
+      distributed::world_size() == 1
+          ? ""
+          : fmt::format(" split among {} ranks", distributed::world_size()),
       o.resume ? fmt::format(", resuming after epoch {}", start_epoch) : "");
 
   nn::Metadata metadata = translator_metadata(config, data.source_vocab, data.target_vocab,
@@ -233,8 +248,10 @@ TrainResult train(const TrainOptions& o) {
   std::optional<int64_t> saved_epoch;  // of the checkpoint on disk from this run (or resumed)
   if (o.resume) saved_epoch = start_epoch;
   auto save = [&](int64_t epoch) {
+    distributed::check_replicas_identical(model.parameters(), fmt::format("after epoch {}", epoch));
     saved_epoch = epoch;
     metadata["epoch"] = std::to_string(epoch);
+    if (!distributed::is_main_process()) return;
     nn::save_checkpoint(o.checkpoint, model, &optimizer, metadata);
     if (!o.plot_loss.empty() && !losses.x.empty()) {
       examples::write_line_plot(o.plot_loss, "bahdanau training", "epoch", "cross-entropy",
@@ -243,6 +260,8 @@ TrainResult train(const TrainOptions& o) {
   };
 
   examples::ProgressLine progress;
+  examples::MetricsLog metrics(o.metrics, o.resume);
+  const int world = distributed::world_size();
   const auto start = Clock::now();
   double train_seconds = 0, tokens_total = 0, epoch_loss = NAN;
   const Tensor bos = full({settings.batch_size, 1}, double(Vocab::bos), {kInt64, device});
@@ -256,32 +275,63 @@ TrainResult train(const TrainOptions& o) {
     const std::vector<int64_t> order = permutation(N, default_generator());
     double loss_sum = 0, tokens = 0;
     for (int64_t b = 0; b < batches_per_epoch; ++b) {
+      const auto step_start = Clock::now();
+      const int64_t step = epoch * batches_per_epoch + b + 1;  // optimizer steps, counted from 1
+      examples::inject_fault_if_asked(step);
+      // The global batch is the same on every rank; each rank trains on its own rows of it (a
+      // short last batch may leave a rank none).
       const int64_t first = b * settings.batch_size;
-      const int64_t size = std::min(settings.batch_size, N - first);
-      const Tensor rows =
-          int_tensor(std::vector<int64_t>(order.begin() + first, order.begin() + first + size),
-                     {size})
-              .to(device);
+      const int64_t global_size = std::min(settings.batch_size, N - first);
+      const auto [begin, end] = distributed::shard(global_size);
+      const int64_t size = end - begin;
+      optimizer.zero_grad();
+      double local_tokens = 0;
+      Tensor local_loss, Y_valid_local;
+      if (size > 0) {
+      const Tensor rows = int_tensor(std::vector<int64_t>(order.begin() + first + begin,
+                                                          order.begin() + first + end),
+                                     {size})
+                              .to(device);
       const Tensor X = index_select(source.tokens, 0, rows);            // (B, T)
       const Tensor X_valid = index_select(source.valid_lens, 0, rows);  // (B,)
       const Tensor Y = index_select(target.tokens, 0, rows);            // (B, T)
       const Tensor Y_valid = index_select(target.valid_lens, 0, rows);  // (B,)
       // Teacher forcing: the decoder reads <bos> and the target shifted right by one.
       const Tensor decoder_inputs = cat({bos.narrow(0, 0, size), Y.narrow(1, 0, T - 1)}, 1);
-      optimizer.zero_grad();
-      const Tensor logits = model.forward(X, decoder_inputs, X_valid);     // (B, T, V)
-      const Tensor loss = nn::sequence_cross_entropy(logits, Y, Y_valid);  // per valid token
-      training_objective(loss, Y_valid, T, settings.loss).backward();
+      const Tensor logits = model.forward(X, decoder_inputs, X_valid);  // (B, T, V)
+      local_loss = nn::sequence_cross_entropy(logits, Y, Y_valid);     // per valid token
+      local_tokens = Y_valid.sum().item();
+      Y_valid_local = Y_valid;
+      }
+      // The mean over the global batch's valid tokens, whichever rank holds them.
+      const distributed::GlobalMean loss = distributed::global_mean(local_loss, local_tokens);
+      if (loss.objective.defined()) {
+        // d2l's objective is a sum over sentences: each rank's part, times N against the
+        // reducer's average over ranks.
+        const Tensor objective =
+            settings.loss == "mean"
+                ? loss.objective
+                : training_objective(local_loss, Y_valid_local, T, settings.loss) *
+                      double(world);
+        objective.backward();
+      }
+      data_parallel.synchronize_gradients();  // every rank now holds the global batch's gradient
       // The norm is taken even without clipping (an infinite bound never scales), to catch NaN.
       const double grad_norm = nn::clip_grad_norm(
           model.parameters(), settings.grad_clip > 0 ? settings.grad_clip : INFINITY);
-      examples::stop_if_diverged(loss.item(), grad_norm,
+      examples::stop_if_diverged(loss.value, grad_norm,
                                  fmt::format("epoch {}, batch {}", epoch + 1, b + 1),
                                  examples::kept_checkpoint(saved_epoch, "epoch", o.checkpoint));
       optimizer.step();
-      const double batch_tokens = Y_valid.sum().item();
-      loss_sum += loss.item() * batch_tokens;
-      tokens += batch_tokens;
+      loss_sum += loss.value * loss.count;
+      tokens += loss.count;
+      metrics.write({{"step", step},
+                     {"epoch", epoch + 1},
+                     {"batch", b + 1},
+                     {"loss", loss.value},
+                     {"grad_norm", grad_norm},
+                     {"tokens", loss.count},
+                     {"seconds", seconds_since(step_start)}});
       if (o.log_every > 0 && (b + 1) % o.log_every == 0 && b + 1 < batches_per_epoch) {
         progress.update(fmt::format("epoch {:>4}/{}  batch {}/{}  loss {:.4f}  {:>7.0f} tok/s",
                                     epoch + 1, settings.epochs, b + 1, batches_per_epoch,

@@ -37,6 +37,7 @@ struct TrainOptions {
   bool resume = false;
   int64_t stop_at_epoch = 0;  // > 0: stop after this epoch with a checkpoint, as if interrupted
   std::string plot_loss;      // PNG or SVG: the loss curve, redrawn at every checkpoint
+  std::string metrics;        // JSON lines: every step's loss, gradient norm, tokens and time
   uint64_t seed = 0;
   std::string device = "cpu";  // cpu | cuda | cuda:N
   bool no_final_eval = false;  // skip the evaluation after training

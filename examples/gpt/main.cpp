@@ -6,6 +6,7 @@
 //   gpt eval --pretrained DIR --data FILE   its perplexity on a text, in strided windows
 //   gpt train --init-from DIR --data FILE   fine-tune that GPT-2 on a text (its BPE tokens)
 //   gpt export --checkpoint FILE --hf DIR   write a checkpoint as a Hugging Face GPT-2 folder
+//   mpirun -np 2 gpt train ...      data-parallel training over 2 processes (docs/distributed.md)
 // Every flag is documented in --help. Errors print one line and exit with status 2.
 #include <fmt/format.h>
 
@@ -20,7 +21,9 @@
 #include "examples/common/heatmap.hpp"
 #include "examples/gpt/export_hf.hpp"
 #include "examples/gpt/generate.hpp"
+#include "examples/common/job.hpp"
 #include "examples/gpt/perplexity.hpp"
+#include "nn/distributed.hpp"
 #include "examples/gpt/pretrained.hpp"
 #include "examples/gpt/train.hpp"
 
@@ -369,6 +372,9 @@ int main(int argc, char** argv) {
   train_command->add_option("--device", t.device, "cpu, cuda or cuda:N")->capture_default_str();
   train_command->add_option("--plot-loss", t.plot_loss,
                             "draw the loss curves to this PNG or SVG file at every evaluation");
+  train_command->add_option("--metrics", t.metrics,
+                            "write every step's loss, lr, gradient norm, tokens and seconds to "
+                            "FILE as JSON lines (appended to when resuming)");
 
   SampleOptions sample_options;
   CLI::App* sample_command = app.add_subcommand("sample", "generate from a checkpoint");
@@ -450,19 +456,20 @@ int main(int argc, char** argv) {
   }
   try {
     if (global.threads > 0) heed::set_num_threads(int(global.threads));
+    examples::join_job(global);  // under mpirun: this rank of a data-parallel job
+    if (heed::nn::distributed::world_size() > 1 && !train_command->parsed()) {
+      heed::fail("only gpt train runs as a data-parallel job; run the others without mpirun");
+    }
     if (train_command->parsed()) train(train_options);
     if (sample_command->parsed()) sample(sample_options);
     if (eval_command->parsed()) evaluate_pretrained(eval_options);
     if (export_command->parsed()) export_checkpoint(export_options);
-  } catch (const heed::Error& e) {
-    fmt::print(stderr, "gpt: {}\n", e.what());
-    return 2;
   } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "gpt: out of host memory (an allocation outside heed's tensors failed)\n");
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "gpt: {}\n", e.what());
-    return 2;
+    return examples::report_error(
+        "gpt", "out of host memory (an allocation outside heed's tensors failed)");
+  } catch (const std::exception& e) {  // heed::Error and the rest
+    return examples::report_error("gpt", e.what());
   }
+  examples::leave_job();
   return 0;
 }

@@ -8,14 +8,17 @@
 
 #include "engine/io/file_lock.hpp"
 #include "examples/common/device_option.hpp"
+#include "examples/common/job.hpp"
 #include "examples/common/line_plot.hpp"
 #include "examples/common/progress.hpp"
 #include "examples/gpt/generate.hpp"
 #include "examples/gpt/pretrained.hpp"
+#include "nn/distributed.hpp"
 
 namespace gpt {
 
 using namespace heed;
+namespace distributed = heed::nn::distributed;
 using examples::Clock;
 using examples::format_duration;
 using examples::seconds_since;
@@ -30,19 +33,37 @@ std::unique_ptr<Task> make_task(const std::string& name, const std::string& data
 
 namespace {
 
-// Mean loss over a few batches, without dropout or gradients.
+// This rank's rows of a global batch (all of them in a job of one process).
+Batch local_rows(const Batch& batch) {
+  const auto [begin, end] = distributed::shard(batch.inputs.size(0));
+  return {batch.inputs.narrow(0, begin, end - begin), batch.targets.narrow(0, begin, end - begin)};
+}
+
+// The mean cross-entropy of a global batch over its scored targets, each rank computing its own
+// rows; `objective` is what this rank calls backward on (see distributed::global_mean).
+distributed::GlobalMean batch_loss(GPT& model, const Batch& batch) {
+  const Batch mine = local_rows(batch);
+  const Device device = examples::device_of(model);
+  const Tensor targets = mine.targets.to(device).reshape({-1});  // (b*T,)
+  Tensor local_mean;
+  double scored = 0;
+  if (mine.inputs.size(0) > 0) {
+    const Tensor logits = model.forward(mine.inputs.to(device));  // (b, T, V)
+    local_mean = nn::cross_entropy(logits.reshape({-1, logits.size(2)}), targets);
+    // ignore_index (-100) marks targets that are not scored
+    scored = ne(targets, full_like(targets, -100)).to(kInt64).sum().item();
+  }
+  return distributed::global_mean(local_mean, scored);
+}
+
+// Mean loss over a few batches, without dropout or gradients; every rank scores its rows of each.
 double evaluate(GPT& model, const Task& task, bool validation, int64_t batches, int64_t batch_size,
                 Generator& generator) {
   NoGradGuard no_grad;
   model.eval();
   double total = 0;
   for (int64_t i = 0; i < batches; ++i) {
-    const Batch batch = task.batch(batch_size, validation, generator);
-    const Device device = examples::device_of(model);
-    const Tensor logits = model.forward(batch.inputs.to(device));  // (B, T, V)
-    total += nn::cross_entropy(logits.reshape({-1, logits.size(2)}),
-                               batch.targets.to(device).reshape({-1}))
-                 .item();
+    total += batch_loss(model, task.batch(batch_size, validation, generator)).value;
   }
   model.train();
   return total / double(batches);
@@ -70,8 +91,15 @@ double exact_match_accuracy(GPT& model, const Task& task, int64_t examples) {
   Generator greedy(0);
   const SamplingOptions options{.max_new_tokens = 0, .temperature = 0};
   int64_t correct = 0, total = 0;
-  auto check = [&](const std::vector<std::vector<int64_t>>& prompts,
-                   const std::vector<std::vector<int64_t>>& answers, auto describe) {
+  // Each rank answers its share of every group of prompts; the counts are summed at the end.
+  auto check = [&](const std::vector<std::vector<int64_t>>& all_prompts,
+                   const std::vector<std::vector<int64_t>>& all_answers, auto describe) {
+    const auto [begin, end] = distributed::shard(int64_t(all_prompts.size()));
+    if (begin == end) return;
+    const std::vector<std::vector<int64_t>> prompts(all_prompts.begin() + begin,
+                                                    all_prompts.begin() + end);
+    const std::vector<std::vector<int64_t>> answers(all_answers.begin() + begin,
+                                                    all_answers.begin() + end);
     SamplingOptions o = options;
     o.max_new_tokens = static_cast<int64_t>(answers[0].size());
     const auto outputs = generate(model, prompts, o, greedy);
@@ -120,7 +148,9 @@ double exact_match_accuracy(GPT& model, const Task& task, int64_t examples) {
   } else {
     fail("exact-match accuracy needs the addition or sort task");
   }
-  return double(correct) / double(std::max<int64_t>(total, 1));
+  std::vector<double> counts{double(correct), double(total)};
+  distributed::allreduce_sum(counts);
+  return counts[0] / std::max(counts[1], 1.0);
 }
 
 namespace {
@@ -145,6 +175,10 @@ void check_options(const TrainOptions& o) {
   if (o.n_embd) check_range("--n-embd", *o.n_embd, limits::n_embd);
   if (o.block_size) check_range("--block-size", *o.block_size, limits::block_size);
   check_range("--stop-at", o.stop_at, {0, o.steps});
+  if (o.batch_size % distributed::world_size() != 0) {
+    fail("--batch-size {} is the global batch and must split evenly among the job's {} ranks",
+         o.batch_size, distributed::world_size());
+  }
   if (!o.init_from.empty()) {
     if (o.data.empty()) fail("--init-from needs --data FILE, the text to fine-tune on");
     if (o.n_layer || o.n_head || o.n_embd || o.tie_weights) {
@@ -156,6 +190,7 @@ void check_options(const TrainOptions& o) {
   }
   examples::check_output_file(o.checkpoint, "--checkpoint");
   if (!o.plot_loss.empty()) examples::check_output_file(o.plot_loss, "--plot-loss");
+  if (!o.metrics.empty()) examples::check_output_file(o.metrics, "--metrics");
 }
 
 }  // namespace
@@ -177,8 +212,10 @@ double train(const TrainOptions& o) {
   std::optional<ByteLevelBPE> tokenizer;  // GPT-2's, when a pretrained model is fine-tuned
   int64_t start_step = 0;
   nn::Metadata resumed;
-  // Held for the whole run: a second run writing the same checkpoint stops here.
-  const FileLock lock(o.checkpoint);
+  // Held for the whole run by the rank that writes it: a second run writing the same checkpoint
+  // stops here.
+  std::optional<FileLock> lock;
+  if (distributed::is_main_process()) lock.emplace(o.checkpoint);
   if (o.resume) {
     resumed = nn::read_checkpoint_metadata(o.checkpoint);
     config = GPTConfig::from_json(examples::metadata_entry(resumed, "config", o.checkpoint),
@@ -245,6 +282,8 @@ double train(const TrainOptions& o) {
     empty_cpu_cache();  // the file's tensors were copied one by one: give their blocks back
   }
   model.to(device);  // before the optimizer, whose state follows the parameters' device
+  // Averages gradients across the job's ranks during backward (nothing to do for one process).
+  distributed::DataParallel data_parallel(model);
   nn::AdamW optimizer(nn::decay_and_no_decay_groups(model, o.lr, o.weight_decay),
                       {.beta1 = 0.9, .beta2 = 0.95});
   if (o.resume) nn::load_checkpoint(o.checkpoint, model, &optimizer);
@@ -260,14 +299,19 @@ double train(const TrainOptions& o) {
   // MFU is measured against this CPU's own matrix-product peak; on a GPU it is not reported. A
   // window faster than the probe proves the probe low: the peak then rises to that window's rate,
   // so MFU never reads above 100%.
-  double peak = device.is_cpu() ? measured_peak_flops() : 0.0;
+  // Every rank measures its own cores at once; the job's peak is their sum.
+  double peak = device.is_cpu() ? distributed::allreduce_sum(measured_peak_flops()) : 0.0;
   fmt::print(
       "gpt: task {}{}, {} parameters ({} layers, {} heads, {} dims, block {}), {}, "
-      "{} steps{}\n",
+      "{} steps{}{}\n",
       task->name(),
       tokenizer ? fmt::format(" (GPT-2 BPE, {} tokens a sequence)", task->block_size()) : "",
       model.num_parameters(), config.n_layer, config.n_head, config.n_embd, config.block_size,
       examples::describe_device(device), o.steps,
+      distributed::world_size() == 1
+          ? ""
+          : fmt::format(", {} ranks x {} rows", distributed::world_size(),
+                        o.batch_size / distributed::world_size()),
       o.resume ? fmt::format(", resuming at step {}", start_step)
                : (o.init_from.empty() ? "" : fmt::format(", from {}", o.init_from)));
 
@@ -284,20 +328,22 @@ double train(const TrainOptions& o) {
     metadata["vocabulary"] = nlohmann::json(task->vocabulary()->symbols()).dump();
   }
   auto save = [&](int64_t step) {
+    distributed::check_replicas_identical(model.parameters(), fmt::format("at step {}", step));
     saved_step = step;
     metadata["step"] = std::to_string(step);
-    nn::save_checkpoint(o.checkpoint, model, &optimizer, metadata);
+    if (distributed::is_main_process()) nn::save_checkpoint(o.checkpoint, model, &optimizer, metadata);
   };
 
   // Loss curves for --plot-loss: every progress line's batch loss, and each evaluation.
   examples::Series batch_losses{"batch loss", {}, {}}, train_curve{"train loss (eval)", {}, {}},
       val_curve{"val loss (eval)", {}, {}};
   auto plot = [&] {
-    if (o.plot_loss.empty()) return;
+    if (o.plot_loss.empty() || !distributed::is_main_process()) return;
     examples::write_line_plot(o.plot_loss, fmt::format("gpt {} training", task->name()), "step",
                               "cross-entropy", {batch_losses, train_curve, val_curve});
   };
 
+  examples::MetricsLog metrics(o.metrics, o.resume);
   const auto start = Clock::now();
   // The window since the last progress line: its steps and the time they took (evaluation and
   // checkpoints excluded).
@@ -306,16 +352,17 @@ double train(const TrainOptions& o) {
   double val_loss = NAN;
   for (int64_t step = start_step; step < o.steps; ++step) {
     const auto step_start = Clock::now();
+    examples::inject_fault_if_asked(step + 1);
+    // Every rank draws the same global batch, then trains on its own rows of it.
     const Batch batch = task->batch(o.batch_size, false, default_generator());
     optimizer.zero_grad();
-    const Tensor logits = model.forward(batch.inputs.to(device));  // (B, T, V)
-    const Tensor loss = nn::cross_entropy(logits.reshape({-1, logits.size(2)}),
-                                          batch.targets.to(device).reshape({-1}));
-    loss.backward();
+    const distributed::GlobalMean loss = batch_loss(model, batch);
+    if (loss.objective.defined()) loss.objective.backward();
+    data_parallel.synchronize_gradients();  // every rank now holds the global batch's gradient
     // The norm is taken even without clipping (an infinite bound never scales), to catch NaN.
     const double grad_norm =
         nn::clip_grad_norm(model.parameters(), o.grad_clip > 0 ? o.grad_clip : INFINITY);
-    examples::stop_if_diverged(loss.item(), grad_norm, fmt::format("step {}", step + 1),
+    examples::stop_if_diverged(loss.value, grad_norm, fmt::format("step {}", step + 1),
                                examples::kept_checkpoint(saved_step, "step", o.checkpoint));
     optimizer.step();
     const double lr = schedule.lr();
@@ -323,13 +370,19 @@ double train(const TrainOptions& o) {
     window_seconds += seconds_since(step_start), ++window_steps;
 
     const int64_t done = step + 1;
+    metrics.write({{"step", done},
+                   {"loss", loss.value},
+                   {"lr", lr},
+                   {"grad_norm", grad_norm},
+                   {"tokens", tokens_per_step},
+                   {"seconds", seconds_since(step_start)}});
     if (done % o.log_interval == 0 || done == o.steps) {
       const double tokens_per_second = double(window_steps * tokens_per_step) / window_seconds;
       if (peak > 0) peak = std::max(peak, tokens_per_second * flops_per_token);
       const double elapsed = seconds_since(start);
       const double eta = elapsed / double(done - start_step) * double(o.steps - done);
       batch_losses.x.push_back(double(done));
-      batch_losses.y.push_back(loss.item());
+      batch_losses.y.push_back(loss.value);
       const std::string mfu =
           peak > 0
               ? fmt::format("  MFU {:>4.1f}%", 100.0 * tokens_per_second * flops_per_token / peak)
@@ -337,7 +390,7 @@ double train(const TrainOptions& o) {
       const std::string line = fmt::format(
           "step {:>6}/{}  loss {:.4f}  lr {:.2e}  {:>8.0f} tok/s  {:>6.1f} ms/step{}  "
           "{}elapsed {}  eta {}",
-          done, o.steps, loss.item(), lr, tokens_per_second,
+          done, o.steps, loss.value, lr, tokens_per_second,
           1000.0 * window_seconds / double(window_steps), mfu, examples::peak_memory(device),
           format_duration(elapsed), format_duration(eta));
       progress.update(line);

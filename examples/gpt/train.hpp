@@ -34,6 +34,7 @@ struct TrainOptions {
   bool resume = false;
   int64_t stop_at = 0;  // > 0: stop after this step with a checkpoint, as an interrupted run would
   std::string plot_loss;  // PNG or SVG: the loss curves, rewritten at every evaluation
+  std::string metrics;    // JSON lines: every step's loss, lr, gradient norm, tokens and time
   uint64_t seed = 1337;
   std::string device = "cpu";  // cpu | cuda | cuda:N
 };

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Data-parallel training end to end, as a user runs it: both examples under `mpirun -np 2` against
+# one process with the same global batch, a rank that raises an error, a rank that is killed, and
+# resuming what the killed job left under 2 ranks and under 1.
+#   check_data_parallel.sh GPT_EXE BAHDANAU_EXE with-mpi|without-mpi
+# Built without MPI, it checks only that mpirun gets a clear refusal. Skips (exit 77, reason
+# printed) where mpirun is missing.
+set -uo pipefail
+gpt=$1
+bahdanau=$2
+built=$3
+here=$(cd "$(dirname "$0")" && pwd)
+mpi() { bash "$here/run_mpi.sh" "$@"; }
+
+if ! command -v mpirun > /dev/null; then
+  echo "SKIP: mpirun not found (install openmpi-bin, scripts/install-deps.sh)"
+  exit 77
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+export HEED_NUM_THREADS=1
+failures=0
+check() {  # check NAME COMMAND...: runs the command, reports ok/FAILED
+  local name=$1
+  shift
+  if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); fi
+}
+
+# The "loss" of every line of a --metrics file, one a line.
+losses() { sed -n 's/.*"loss":\([^,}]*\).*/\1/p' "$1"; }
+
+# same_losses A B LIMIT [FIRST]: the losses of A and B from line FIRST on agree within LIMIT
+# relative (0: exactly, as text), with as many lines in each; prints the largest difference.
+same_losses() {
+  local first=${4:-1}
+  paste <(losses "$1" | tail -n +"$first") <(losses "$2" | tail -n +"$first") | awk -v limit="$3" '
+    NF != 2 { print "  the two runs logged different numbers of steps"; bad = 1; next }
+    {
+      n++
+      d = $1 - $2; if (d < 0) d = -d
+      m = $1 < 0 ? -$1 : $1
+      r = m > 0 ? d / m : d
+      if (r > worst) { worst = r; at = n }
+      if ((limit == 0 && $1 != $2) || r > limit) bad = 1
+    }
+    END {
+      printf "  %d steps compared, largest relative difference %.3g (step %d), limit %g\n",
+             n, worst, at + 0, limit
+      exit (bad || n == 0)
+    }'
+}
+
+if [ "$built" = without-mpi ]; then
+  mpi 2 "$gpt" train --steps 1 --checkpoint "$work/none.safetensors" > none.log 2>&1
+  status=$?
+  check "without MPI, mpirun gets an error (exit $status)" test "$status" -ne 0
+  check "without MPI, the error says how to build with it" \
+    grep -q "^gpt: this process is one of 2 that a launcher (mpirun) started, but heed was built without MPI: install libopenmpi-dev and rebuild with meson setup -Dmpi=enabled$" none.log
+  echo "data-parallel checks (built without MPI): $failures failed"
+  test "$failures" -eq 0
+  exit
+fi
+
+# 1. gpt train (dropout off): 2 ranks x 8 rows against 1 process x 16 rows, 100 steps.
+gpt_flags=(train --steps 100 --batch-size 16 --dropout 0 --eval-interval 20 --log-interval 100)
+"$gpt" "${gpt_flags[@]}" --metrics gpt1.jsonl --checkpoint "$work/gpt1.safetensors" > gpt1.log 2>&1 ||
+  { cat gpt1.log; exit 1; }
+mpi 2 "$gpt" "${gpt_flags[@]}" --metrics gpt2.jsonl --checkpoint "$work/gpt2.safetensors" > gpt2.log 2>&1 ||
+  { cat gpt2.log; exit 1; }
+check "gpt train: 2 ranks log the losses of 1 process within 1e-5" same_losses gpt1.jsonl gpt2.jsonl 1e-5
+check "gpt train: 2 ranks say so" grep -q "2 ranks x 8 rows" gpt2.log
+# Every checkpoint compared the replicas' checksums on both ranks; a difference is an error.
+check "gpt train: the replicas were identical at every checkpoint" grep -q "trained in" gpt2.log
+check "gpt train: the held-out exact match is the same" \
+  diff <(grep "held-out exact match" gpt1.log) <(grep "held-out exact match" gpt2.log)
+
+# 2. bahdanau train on the date task: a short last batch (2000 = 31 x 64 + 16) and a final
+# evaluation split between the ranks.
+bahdanau_flags=(train --date-pairs 2000 --date-held-out 200 --batch-size 64 --epochs 4)
+"$bahdanau" "${bahdanau_flags[@]}" --metrics b1.jsonl --checkpoint "$work/b1.safetensors" > b1.log 2>&1 ||
+  { cat b1.log; exit 1; }
+mpi 2 "$bahdanau" "${bahdanau_flags[@]}" --metrics b2.jsonl --checkpoint "$work/b2.safetensors" > b2.log 2>&1 ||
+  { cat b2.log; exit 1; }
+check "bahdanau train: 2 ranks log the losses of 1 process within 1e-5" same_losses b1.jsonl b2.jsonl 1e-5
+check "bahdanau train: the split held-out evaluation gives the same scores" \
+  diff <(grep "pairs: exact match" b1.log) <(grep "pairs: exact match" b2.log)
+
+# 3. A rank that raises heed::Error ends the whole job at once, with one line naming it.
+start=$SECONDS
+HEED_INJECT_FAULT=1:30:error mpi 2 "$gpt" "${gpt_flags[@]}" --checkpoint "$work/fault.safetensors" \
+  > error.log 2>&1
+status=$?
+elapsed=$((SECONDS - start))
+check "a rank's error fails the job (exit $status)" test "$status" -ne 0
+check "a rank's error ends the job within 20 s (took ${elapsed} s)" test "$elapsed" -le 20
+check "a rank's error is one line naming the rank and the cause" \
+  grep -q "^gpt: rank 1 of 2: injected fault at step 30 (HEED_INJECT_FAULT)$" error.log
+
+# 4. A rank killed outright (SIGKILL at step 50, after the checkpoint of step 40) ends the job;
+# the job resumes from that checkpoint and logs exactly what the uninterrupted run logged.
+start=$SECONDS
+HEED_INJECT_FAULT=1:50:kill mpi 2 "$gpt" "${gpt_flags[@]}" --metrics killed.jsonl \
+  --checkpoint "$work/killed.safetensors" > kill.log 2>&1
+status=$?
+elapsed=$((SECONDS - start))
+check "a killed rank fails the job (exit $status)" test "$status" -ne 0
+check "a killed rank ends the job within 20 s (took ${elapsed} s)" test "$elapsed" -le 20
+check "mpirun names the killed rank and its signal" grep -q "rank 1 .*signal 9" kill.log
+cp "$work/killed.safetensors" "$work/killed_on_one.safetensors"
+mpi 2 "$gpt" "${gpt_flags[@]}" --resume --metrics killed.jsonl --checkpoint "$work/killed.safetensors" \
+  > resume.log 2>&1 || { cat resume.log; exit 1; }
+check "the resumed job starts at the checkpoint of step 40" grep -q "resuming at step 40" resume.log
+# killed.jsonl: steps 1-49 of the killed run, then 41-100 of the resumed one.
+check "2 ranks resumed log exactly the uninterrupted run's losses" \
+  same_losses <(tail -n 60 killed.jsonl) <(tail -n 60 gpt2.jsonl) 0
+# --resume under another world size: the same global batches, split differently.
+"$gpt" "${gpt_flags[@]}" --resume --metrics one_more.jsonl \
+  --checkpoint "$work/killed_on_one.safetensors" > resume1.log 2>&1 || { cat resume1.log; exit 1; }
+check "1 process resumed from 2 ranks' checkpoint logs their losses within 1e-5" \
+  same_losses one_more.jsonl <(tail -n 60 gpt2.jsonl) 1e-5
+
+# 5. Flags that cannot work in a job are one clear line.
+mpi 2 "$gpt" train --batch-size 7 --steps 1 --checkpoint "$work/odd.safetensors" > odd.log 2>&1
+check "a global batch that does not split is refused" \
+  grep -q "rank 0 of 2: --batch-size 7 is the global batch and must split evenly among the job's 2 ranks" odd.log
+mpi 2 "$gpt" sample --checkpoint "$work/gpt1.safetensors" x > sample.log 2>&1
+check "gpt sample is refused under mpirun" grep -q "only gpt train runs as a data-parallel job" sample.log
+
+echo "data-parallel checks: $failures failed"
+test "$failures" -eq 0
