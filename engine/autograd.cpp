@@ -144,7 +144,8 @@ bool has_grad_ready_hooks(const TensorImpl* leaf) {
 
 void run_grad_ready_hooks(const Tensor& leaf) {
   // A copy: a hook may add or remove hooks of this leaf.
-  const std::vector<std::pair<uint64_t, GradReadyHook>> hooks = leaf.impl()->grad_ready_hooks->hooks;
+  const std::vector<std::pair<uint64_t, GradReadyHook>> hooks =
+      leaf.impl()->grad_ready_hooks->hooks;
   for (const auto& entry : hooks) entry.second(leaf);
 }
 

@@ -44,16 +44,19 @@ int launcher_world_size() {
   return 0;
 }
 
-void check_initialized(const char* what) {
-  if (!job.initialized) fail("{}: call heed::nn::distributed::init() first", what);
+// A program that never called init() joins the job at its first distributed call.
+void ensure_initialized() {
+  if (!job.initialized) init();
 }
 
 // A tensor a collective can send from its memory: on the CPU and contiguous.
 void check_sendable(const Tensor& t, const char* what) {
   if (!t.defined()) fail("{}: a tensor is undefined", what);
   if (!t.device().is_cpu()) {
-    fail("{}: expected CPU tensors, got one on {} (a GPU path would use NCCL; see "
-         "docs/distributed.md)", what, t.device().str());
+    fail(
+        "{}: expected CPU tensors, got one on {} (a GPU path would use NCCL; see "
+        "docs/distributed.md)",
+        what, t.device().str());
   }
   if (!t.is_contiguous()) fail("{}: expected contiguous tensors", what);
   if (t.dtype() == kBool) fail("{}: expected float32, float64 or int64 tensors, got bool", what);
@@ -146,14 +149,14 @@ int local_size() {
 }
 
 void barrier() {
-  check_initialized("barrier");
+  ensure_initialized();
 #ifdef HEED_WITH_MPI
   if (job.uses_mpi) MPI_Barrier(MPI_COMM_WORLD);
 #endif
 }
 
 void broadcast(const std::vector<Tensor>& tensors, int root) {
-  check_initialized("broadcast");
+  ensure_initialized();
   if (root < 0 || root >= job.size) {
     fail("broadcast: root {} is not a rank of this job of {}", root, job.size);
   }
@@ -167,7 +170,7 @@ void broadcast(const std::vector<Tensor>& tensors, int root) {
 }
 
 void allreduce_sum(std::vector<double>& values) {
-  check_initialized("allreduce_sum");
+  ensure_initialized();
 #ifdef HEED_WITH_MPI
   if (!job.uses_mpi) return;
   MPI_Allreduce(MPI_IN_PLACE, values.data(), int(values.size()), MPI_DOUBLE, MPI_SUM,
@@ -184,7 +187,7 @@ double allreduce_sum(double value) {
 }
 
 std::vector<std::string> all_gather(const std::string& bytes) {
-  check_initialized("all_gather");
+  ensure_initialized();
   if (bytes.size() > size_t(std::numeric_limits<int>::max())) {
     fail("all_gather: {} bytes is more than one MPI call sends", bytes.size());
   }
@@ -203,7 +206,8 @@ std::vector<std::string> all_gather(const std::string& bytes) {
     MPI_Allgatherv(bytes.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(),
                    MPI_CHAR, MPI_COMM_WORLD);
     std::vector<std::string> pieces;
-    for (size_t r = 0; r < lengths.size(); ++r) pieces.push_back(all.substr(size_t(offsets[r]), size_t(lengths[r])));
+    for (size_t r = 0; r < lengths.size(); ++r)
+      pieces.push_back(all.substr(size_t(offsets[r]), size_t(lengths[r])));
     return pieces;
   }
 #endif
@@ -219,13 +223,14 @@ std::pair<int64_t, int64_t> shard(int64_t rows) {
 }
 
 void check_replicas_identical(const std::vector<Tensor>& tensors, const std::string& when) {
-  check_initialized("check_replicas_identical");
+  ensure_initialized();
+  if (job.size == 1) return;  // one replica
   uint32_t checksum = 0;
   for (const Tensor& t : tensors) {
-    const Tensor bytes = t.contiguous();
+    const Tensor bytes = t.to(kCPU).contiguous();  // the values, wherever they live
     check_sendable(bytes, "check_replicas_identical");
-    checksum = crc32c(bytes.raw_data(), size_t(bytes.numel()) * element_size(bytes.dtype()),
-                      checksum);
+    checksum =
+        crc32c(bytes.raw_data(), size_t(bytes.numel()) * element_size(bytes.dtype()), checksum);
   }
   const std::vector<std::string> all =
       all_gather(std::string(reinterpret_cast<const char*>(&checksum), sizeof checksum));
@@ -283,14 +288,15 @@ struct DataParallel::Bucket {
 
 DataParallel::DataParallel(Module& module, DataParallelOptions options)
     : parameters_(module.parameters()), options_(options) {
-  check_initialized("DataParallel");
-  if (options.bucket_bytes < 1) {
-    fail("DataParallel: bucket_bytes must be at least 1, got {}", options.bucket_bytes);
+  ensure_initialized();
+  if (options.bucket_bytes < 1 || options.first_bucket_bytes < 1) {
+    fail("DataParallel: bucket_bytes and first_bucket_bytes must be at least 1, got {} and {}",
+         options.bucket_bytes, options.first_bucket_bytes);
   }
+  if (job.size == 1) return;  // one process: nothing to send, and gradients stay as they are
   std::vector<Tensor> state = parameters_;
   for (const auto& [name, buffer] : module.named_buffers()) state.push_back(buffer);
   broadcast(state, 0);  // every replica starts from rank 0's values
-  if (job.size == 1) return;
 
   // Buckets in reverse registration order: backward finishes the last layers first, so the
   // first bucket fills first and its allreduce overlaps the rest of backward.
@@ -300,9 +306,9 @@ DataParallel::DataParallel(Module& module, DataParallelOptions options)
     check_sendable(p, "DataParallel");
     const int64_t bytes = p.numel() * int64_t(element_size(p.dtype()));
     Bucket* open = buckets_.empty() ? nullptr : buckets_.back().get();
+    const int64_t limit = buckets_.size() == 1 ? options.first_bucket_bytes : options.bucket_bytes;
     if (open == nullptr || open->dtype != p.dtype() ||
-        (open->numel * int64_t(element_size(open->dtype)) + bytes > options.bucket_bytes &&
-         open->numel > 0)) {
+        open->numel * int64_t(element_size(open->dtype)) + bytes > limit) {
       buckets_.push_back(std::make_unique<Bucket>());
       open = buckets_.back().get();
       open->dtype = p.dtype();
@@ -314,8 +320,10 @@ DataParallel::DataParallel(Module& module, DataParallelOptions options)
   }
   for (auto& bucket : buckets_) {
     if (bucket->numel > std::numeric_limits<int>::max()) {
-      fail("DataParallel: a bucket of {} elements is more than one allreduce sends; lower "
-           "bucket_bytes", bucket->numel);
+      fail(
+          "DataParallel: a bucket of {} elements is more than one allreduce sends; lower "
+          "bucket_bytes",
+          bucket->numel);
     }
     bucket->flat = zeros({bucket->numel}, {bucket->dtype});  // (numel,)
   }
@@ -326,7 +334,8 @@ DataParallel::DataParallel(Module& module, DataParallelOptions options)
 }
 
 DataParallel::~DataParallel() {
-  for (size_t i = 0; i < hook_ids_.size(); ++i) remove_grad_ready_hook(parameters_[i], hook_ids_[i]);
+  for (size_t i = 0; i < hook_ids_.size(); ++i)
+    remove_grad_ready_hook(parameters_[i], hook_ids_[i]);
 #ifdef HEED_WITH_MPI
   // A step abandoned by an error: its allreduces must finish before their buffers go.
   for (auto& bucket : buckets_) {
@@ -378,8 +387,8 @@ void DataParallel::start_ready_buckets() {
     bucket.started = true;
     stats_.bytes += bucket.numel * int64_t(element_size(bucket.dtype));
 #ifdef HEED_WITH_MPI
-    MPI_Iallreduce(MPI_IN_PLACE, bucket.flat.raw_data(), int(bucket.numel),
-                   mpi_type(bucket.dtype), MPI_SUM, MPI_COMM_WORLD, &bucket.request);
+    MPI_Iallreduce(MPI_IN_PLACE, bucket.flat.raw_data(), int(bucket.numel), mpi_type(bucket.dtype),
+                   MPI_SUM, MPI_COMM_WORLD, &bucket.request);
 #endif
   }
 }

@@ -29,7 +29,8 @@ bool built_with_mpi();
 
 // Joins the job. Under mpirun (its environment names the world size) this initialises MPI and
 // finds this process's rank; started alone, the job is this one process and MPI is not touched.
-// Under mpirun in a build without MPI, a heed::Error says so. Calling it again does nothing.
+// Under mpirun in a build without MPI, a heed::Error says so. Calling it again does nothing; the
+// first of the calls below runs it for a program that did not.
 void init();
 // Leaves the job cleanly (MPI_Finalize); every rank calls it once at the end.
 void finalize();
@@ -76,26 +77,29 @@ GlobalMean global_mean(const Tensor& local_mean, double local_count);
 
 struct DataParallelOptions {
   int64_t bucket_bytes = 25 << 20;  // PyTorch DDP's bucket_cap_mb = 25
+  // The first bucket is smaller (as DDP's 1 MiB): the last layers' gradients start travelling
+  // early instead of waiting for 25 MiB of them.
+  int64_t first_bucket_bytes = 1 << 20;
   // false: every allreduce waits until synchronize_gradients() (for measuring the overlap).
   bool overlap = true;
 };
 
 // What the communication cost, summed since construction (or reset_stats()).
 struct CommunicationStats {
-  int64_t steps = 0;               // synchronize_gradients() calls that reduced
-  int64_t bytes = 0;               // gradient bytes sent into allreduces by this rank
+  int64_t steps = 0;                // synchronize_gradients() calls that reduced
+  int64_t bytes = 0;                // gradient bytes sent into allreduces by this rank
   int64_t buckets_in_backward = 0;  // buckets whose allreduce started during backward
   int64_t buckets_at_sync = 0;      // buckets started only in synchronize_gradients()
-  double wait_seconds = 0;  // time synchronize_gradients() spent waiting for allreduces
-  double sync_seconds = 0;  // all of synchronize_gradients() (waiting, averaging)
-  double hook_seconds = 0;  // time the grad-ready hooks took (copies, starting allreduces)
+  double wait_seconds = 0;          // time synchronize_gradients() spent waiting for allreduces
+  double sync_seconds = 0;          // all of synchronize_gradients() (waiting, averaging)
+  double hook_seconds = 0;          // time the grad-ready hooks took (copies, starting allreduces)
 };
 
 class DataParallel {
  public:
   // Broadcasts the module's parameters and buffers from rank 0, so every replica starts equal,
-  // and registers a grad-ready hook on each parameter. The module must outlive this object and
-  // keep its parameters (call it after Module::to).
+  // and registers a grad-ready hook on each parameter (in a job of one process: neither). The
+  // module must outlive this object and keep its parameters (call it after Module::to).
   explicit DataParallel(Module& module, DataParallelOptions options = {});
   ~DataParallel();
   DataParallel(const DataParallel&) = delete;

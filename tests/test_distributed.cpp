@@ -36,7 +36,7 @@ struct TwoLayers : nn::Module {
 Tensor local_mean_loss(TwoLayers& model, int64_t begin, int64_t end, int64_t rows) {
   const Tensor x = global_inputs(rows).narrow(0, begin, end - begin);   // (b, 3)
   const Tensor y = global_targets(rows).narrow(0, begin, end - begin);  // (b, 2)
-  const Tensor error = model.forward(x) - y;                             // (b, 2)
+  const Tensor error = model.forward(x) - y;                            // (b, 2)
   return (error * error).mean();
 }
 
@@ -108,8 +108,8 @@ TEST_CASE("the job: ranks, shards and collectives") {
                        Error);
   CHECK_THROWS_WITH_AS(distributed::broadcast({values.view({3, 1}).expand({3, 2})}),
                        doctest::Contains("expected contiguous tensors"), Error);
-  CHECK_THROWS_WITH_AS(distributed::broadcast({gt(values, values)}),
-                       doctest::Contains("got bool"), Error);
+  CHECK_THROWS_WITH_AS(distributed::broadcast({gt(values, values)}), doctest::Contains("got bool"),
+                       Error);
 }
 
 TEST_CASE("global_mean weighs each rank by its count, not as a mean of means") {
@@ -138,7 +138,9 @@ TEST_CASE("DataParallel gives every rank the whole batch's gradient, in any buck
       CAPTURE(overlap);
       manual_seed(distributed::rank() + 1);  // different on every rank: the broadcast must fix it
       TwoLayers model;
-      distributed::DataParallel reducer(model, {.bucket_bytes = bucket_bytes, .overlap = overlap});
+      distributed::DataParallel reducer(
+          model,
+          {.bucket_bytes = bucket_bytes, .first_bucket_bytes = bucket_bytes, .overlap = overlap});
       distributed::check_replicas_identical(model.parameters(), "after construction");
       const std::vector<Tensor> expected = whole_batch_gradients(model, reducer, rows);
       const double loss = data_parallel_step(model, reducer, rows);
@@ -162,7 +164,7 @@ TEST_CASE("DataParallel gives every rank the whole batch's gradient, in any buck
 TEST_CASE("a rank without rows still takes part, and no_sync accumulates before reducing") {
   manual_seed(7);
   TwoLayers model;
-  distributed::DataParallel reducer(model, {.bucket_bytes = 64});
+  distributed::DataParallel reducer(model, {.bucket_bytes = 64, .first_bucket_bytes = 64});
   // One row for the whole job: every other rank holds none and runs no backward.
   const std::vector<Tensor> one_row = whole_batch_gradients(model, reducer, 1);
   data_parallel_step(model, reducer, 1);
@@ -221,8 +223,14 @@ TEST_CASE("DataParallel's errors: a second backward before synchronizing, replic
   } else {
     distributed::check_replicas_identical(model.parameters(), "at step 3");
   }
+  if (distributed::world_size() > 1) {
+    // A small first bucket (the last bias, 16 bytes) and the rest in one.
+    const distributed::DataParallel small_first(model, {.first_bucket_bytes = 16});
+    CHECK(small_first.bucket_count() == 2);
+  }
   CHECK_THROWS_WITH_AS(distributed::DataParallel(model, {.bucket_bytes = 0}),
-                       doctest::Contains("bucket_bytes must be at least 1"), Error);
+                       doctest::Contains("bucket_bytes and first_bucket_bytes must be at least 1"),
+                       Error);
 }
 
 int main(int argc, char** argv) {

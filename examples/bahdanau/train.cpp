@@ -170,6 +170,41 @@ Seq2SeqConfig model_config(const TrainOptions& o, const TranslationData& data) {
   return c;
 }
 
+// One step's loss. `mean` is the cross-entropy per valid target token of the whole global batch
+// (`batch`: its rows of the training set); `objective` is what this rank calls backward on,
+// computed from its own rows (undefined when a short last batch leaves it none).
+struct StepLoss {
+  distributed::GlobalMean mean;
+  Tensor objective;
+};
+
+StepLoss step_loss(Seq2Seq& model, const Encoded& source, const Encoded& target,
+                   const std::vector<int64_t>& batch, const RunSettings& settings) {
+  const auto [begin, end] = distributed::shard(int64_t(batch.size()));
+  const int64_t size = end - begin, T = settings.num_steps;
+  if (size == 0) return {distributed::global_mean(Tensor(), 0), Tensor()};
+  const Device device = source.tokens.device();
+  const Tensor rows =
+      int_tensor(std::vector<int64_t>(batch.begin() + begin, batch.begin() + end), {size})
+          .to(device);
+  const Tensor X = index_select(source.tokens, 0, rows);            // (B, T)
+  const Tensor X_valid = index_select(source.valid_lens, 0, rows);  // (B,)
+  const Tensor Y = index_select(target.tokens, 0, rows);            // (B, T)
+  const Tensor Y_valid = index_select(target.valid_lens, 0, rows);  // (B,)
+  // Teacher forcing: the decoder reads <bos> and the target shifted right by one.
+  const Tensor bos = full({size, 1}, double(Vocab::bos), {kInt64, device});
+  const Tensor decoder_inputs = cat({bos, Y.narrow(1, 0, T - 1)}, 1);
+  const Tensor logits = model.forward(X, decoder_inputs, X_valid);     // (B, T, V)
+  const Tensor loss = nn::sequence_cross_entropy(logits, Y, Y_valid);  // per valid token
+  // The mean over the global batch's valid tokens, whichever rank holds them.
+  const distributed::GlobalMean mean = distributed::global_mean(loss, Y_valid.sum().item());
+  if (settings.loss == "mean") return {mean, mean.objective};
+  // d2l's objective is a sum over sentences: this rank's part, times N against the data-parallel
+  // average over ranks.
+  const double ranks = distributed::world_size();
+  return {mean, training_objective(loss, Y_valid, T, settings.loss) * ranks};
+}
+
 }  // namespace
 
 Tensor training_objective(const Tensor& mean_loss, const Tensor& valid_lens, int64_t num_steps,
@@ -226,7 +261,7 @@ TrainResult train(const TrainOptions& o) {
   nn::Adam optimizer({{model.parameters(), settings.lr}});
   if (o.resume) nn::load_checkpoint(o.checkpoint, model, &optimizer);
 
-  const int64_t N = data.train_source.tokens.size(0), T = settings.num_steps;
+  const int64_t N = data.train_source.tokens.size(0);
   const int64_t batches_per_epoch = (N + settings.batch_size - 1) / settings.batch_size;
   fmt::print(
       "bahdanau: {} training pairs, {} held out ({}); vocabularies {} -> {}; {} parameters "
@@ -261,10 +296,8 @@ TrainResult train(const TrainOptions& o) {
 
   examples::ProgressLine progress;
   examples::MetricsLog metrics(o.metrics, o.resume);
-  const int world = distributed::world_size();
   const auto start = Clock::now();
   double train_seconds = 0, tokens_total = 0, epoch_loss = NAN;
-  const Tensor bos = full({settings.batch_size, 1}, double(Vocab::bos), {kInt64, device});
   // The whole training set moves to the device once; batches are gathered there.
   const Encoded source{data.train_source.tokens.to(device),
                        data.train_source.valid_lens.to(device)};
@@ -278,59 +311,29 @@ TrainResult train(const TrainOptions& o) {
       const auto step_start = Clock::now();
       const int64_t step = epoch * batches_per_epoch + b + 1;  // optimizer steps, counted from 1
       examples::inject_fault_if_asked(step);
-      // The global batch is the same on every rank; each rank trains on its own rows of it (a
-      // short last batch may leave a rank none).
+      // The global batch is the same on every rank; each rank trains on its own rows of it.
       const int64_t first = b * settings.batch_size;
-      const int64_t global_size = std::min(settings.batch_size, N - first);
-      const auto [begin, end] = distributed::shard(global_size);
-      const int64_t size = end - begin;
+      const std::vector<int64_t> batch(order.begin() + first,
+                                       order.begin() + std::min(N, first + settings.batch_size));
       optimizer.zero_grad();
-      double local_tokens = 0;
-      Tensor local_loss, Y_valid_local;
-      if (size > 0) {
-      const Tensor rows = int_tensor(std::vector<int64_t>(order.begin() + first + begin,
-                                                          order.begin() + first + end),
-                                     {size})
-                              .to(device);
-      const Tensor X = index_select(source.tokens, 0, rows);            // (B, T)
-      const Tensor X_valid = index_select(source.valid_lens, 0, rows);  // (B,)
-      const Tensor Y = index_select(target.tokens, 0, rows);            // (B, T)
-      const Tensor Y_valid = index_select(target.valid_lens, 0, rows);  // (B,)
-      // Teacher forcing: the decoder reads <bos> and the target shifted right by one.
-      const Tensor decoder_inputs = cat({bos.narrow(0, 0, size), Y.narrow(1, 0, T - 1)}, 1);
-      const Tensor logits = model.forward(X, decoder_inputs, X_valid);  // (B, T, V)
-      local_loss = nn::sequence_cross_entropy(logits, Y, Y_valid);     // per valid token
-      local_tokens = Y_valid.sum().item();
-      Y_valid_local = Y_valid;
-      }
-      // The mean over the global batch's valid tokens, whichever rank holds them.
-      const distributed::GlobalMean loss = distributed::global_mean(local_loss, local_tokens);
-      if (loss.objective.defined()) {
-        // d2l's objective is a sum over sentences: each rank's part, times N against the
-        // reducer's average over ranks.
-        const Tensor objective =
-            settings.loss == "mean"
-                ? loss.objective
-                : training_objective(local_loss, Y_valid_local, T, settings.loss) *
-                      double(world);
-        objective.backward();
-      }
+      const StepLoss loss = step_loss(model, source, target, batch, settings);
+      if (loss.objective.defined()) loss.objective.backward();
       data_parallel.synchronize_gradients();  // every rank now holds the global batch's gradient
       // The norm is taken even without clipping (an infinite bound never scales), to catch NaN.
       const double grad_norm = nn::clip_grad_norm(
           model.parameters(), settings.grad_clip > 0 ? settings.grad_clip : INFINITY);
-      examples::stop_if_diverged(loss.value, grad_norm,
+      examples::stop_if_diverged(loss.mean.value, grad_norm,
                                  fmt::format("epoch {}, batch {}", epoch + 1, b + 1),
                                  examples::kept_checkpoint(saved_epoch, "epoch", o.checkpoint));
       optimizer.step();
-      loss_sum += loss.value * loss.count;
-      tokens += loss.count;
+      loss_sum += loss.mean.value * loss.mean.count;
+      tokens += loss.mean.count;
       metrics.write({{"step", step},
                      {"epoch", epoch + 1},
                      {"batch", b + 1},
-                     {"loss", loss.value},
+                     {"loss", loss.mean.value},
                      {"grad_norm", grad_norm},
-                     {"tokens", loss.count},
+                     {"tokens", loss.mean.count},
                      {"seconds", seconds_since(step_start)}});
       if (o.log_every > 0 && (b + 1) % o.log_every == 0 && b + 1 < batches_per_epoch) {
         progress.update(fmt::format("epoch {:>4}/{}  batch {}/{}  loss {:.4f}  {:>7.0f} tok/s",

@@ -19,13 +19,13 @@
 #include "examples/common/device_option.hpp"
 #include "examples/common/flags.hpp"
 #include "examples/common/heatmap.hpp"
+#include "examples/common/job.hpp"
 #include "examples/gpt/export_hf.hpp"
 #include "examples/gpt/generate.hpp"
-#include "examples/common/job.hpp"
 #include "examples/gpt/perplexity.hpp"
-#include "nn/distributed.hpp"
 #include "examples/gpt/pretrained.hpp"
 #include "examples/gpt/train.hpp"
+#include "nn/distributed.hpp"
 
 using namespace gpt;
 
@@ -375,6 +375,14 @@ int main(int argc, char** argv) {
   train_command->add_option("--metrics", t.metrics,
                             "write every step's loss, lr, gradient norm, tokens and seconds to "
                             "FILE as JSON lines (appended to when resuming)");
+  train_command
+      ->add_option("--bucket-mb", t.bucket_mb,
+                   "under mpirun: megabytes of gradients per allreduce (the first bucket: 1)")
+      ->capture_default_str()
+      ->check(examples::in_range(train_limits::bucket_mb));
+  train_command->add_flag("--overlap,!--no-overlap", t.overlap,
+                          "under mpirun: start each bucket's allreduce during backward, as soon "
+                          "as its gradients are final (--no-overlap: after backward)");
 
   SampleOptions sample_options;
   CLI::App* sample_command = app.add_subcommand("sample", "generate from a checkpoint");

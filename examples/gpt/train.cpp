@@ -169,6 +169,7 @@ void check_options(const TrainOptions& o) {
   check_range("--min-lr-factor", o.min_lr_factor, l::min_lr_factor);
   check_range("--weight-decay", o.weight_decay, l::weight_decay);
   check_range("--grad-clip", o.grad_clip, l::grad_clip);
+  check_range("--bucket-mb", o.bucket_mb, l::bucket_mb);
   check_range("--dropout", o.dropout, limits::dropout);
   if (o.n_layer) check_range("--n-layer", *o.n_layer, limits::n_layer);
   if (o.n_head) check_range("--n-head", *o.n_head, limits::n_head);
@@ -283,7 +284,9 @@ double train(const TrainOptions& o) {
   }
   model.to(device);  // before the optimizer, whose state follows the parameters' device
   // Averages gradients across the job's ranks during backward (nothing to do for one process).
-  distributed::DataParallel data_parallel(model);
+  distributed::DataParallel data_parallel(
+      model, {.bucket_bytes = std::max<int64_t>(1, int64_t(o.bucket_mb * (1 << 20))),
+              .overlap = o.overlap});
   nn::AdamW optimizer(nn::decay_and_no_decay_groups(model, o.lr, o.weight_decay),
                       {.beta1 = 0.9, .beta2 = 0.95});
   if (o.resume) nn::load_checkpoint(o.checkpoint, model, &optimizer);
@@ -331,7 +334,8 @@ double train(const TrainOptions& o) {
     distributed::check_replicas_identical(model.parameters(), fmt::format("at step {}", step));
     saved_step = step;
     metadata["step"] = std::to_string(step);
-    if (distributed::is_main_process()) nn::save_checkpoint(o.checkpoint, model, &optimizer, metadata);
+    if (distributed::is_main_process())
+      nn::save_checkpoint(o.checkpoint, model, &optimizer, metadata);
   };
 
   // Loss curves for --plot-loss: every progress line's batch loss, and each evaluation.
@@ -348,10 +352,11 @@ double train(const TrainOptions& o) {
   // The window since the last progress line: its steps and the time they took (evaluation and
   // checkpoints excluded).
   int64_t window_steps = 0;
-  double window_seconds = 0;
+  double window_seconds = 0, train_seconds = 0;
   double val_loss = NAN;
   for (int64_t step = start_step; step < o.steps; ++step) {
     const auto step_start = Clock::now();
+    const double waited_before = data_parallel.stats().wait_seconds;
     examples::inject_fault_if_asked(step + 1);
     // Every rank draws the same global batch, then trains on its own rows of it.
     const Batch batch = task->batch(o.batch_size, false, default_generator());
@@ -368,14 +373,20 @@ double train(const TrainOptions& o) {
     const double lr = schedule.lr();
     schedule.step();
     window_seconds += seconds_since(step_start), ++window_steps;
+    train_seconds += seconds_since(step_start);
 
     const int64_t done = step + 1;
-    metrics.write({{"step", done},
-                   {"loss", loss.value},
-                   {"lr", lr},
-                   {"grad_norm", grad_norm},
-                   {"tokens", tokens_per_step},
-                   {"seconds", seconds_since(step_start)}});
+    nlohmann::json record = {{"step", done},
+                             {"loss", loss.value},
+                             {"lr", lr},
+                             {"grad_norm", grad_norm},
+                             {"tokens", tokens_per_step},
+                             {"seconds", seconds_since(step_start)}};
+    // In a job: how long this rank waited for the gradients' allreduces after its backward.
+    if (distributed::world_size() > 1) {
+      record["wait_seconds"] = data_parallel.stats().wait_seconds - waited_before;
+    }
+    metrics.write(record);
     if (done % o.log_interval == 0 || done == o.steps) {
       const double tokens_per_second = double(window_steps * tokens_per_step) / window_seconds;
       if (peak > 0) peak = std::max(peak, tokens_per_second * flops_per_token);
@@ -416,6 +427,15 @@ double train(const TrainOptions& o) {
     }
   }
   fmt::print("trained in {}; checkpoint {}\n", format_duration(seconds_since(start)), o.checkpoint);
+  if (distributed::world_size() > 1) {
+    const distributed::CommunicationStats& c = data_parallel.stats();
+    fmt::print(
+        "data parallel: {} buckets; {:.1f} ms a step waiting for allreduces ({:.1f}% of the "
+        "step); {} of {} allreduces started during backward\n",
+        data_parallel.bucket_count(), 1000 * c.wait_seconds / double(std::max<int64_t>(c.steps, 1)),
+        100 * c.wait_seconds / std::max(train_seconds, 1e-9), c.buckets_in_backward,
+        c.buckets_in_backward + c.buckets_at_sync);
+  }
   if (task->has_exact_answers()) {
     const double accuracy = exact_match_accuracy(model, *task, 5);
     fmt::print("held-out exact match: {:.2f}%\n", 100.0 * accuracy);

@@ -35,6 +35,10 @@ struct TrainOptions {
   int64_t stop_at = 0;  // > 0: stop after this step with a checkpoint, as an interrupted run would
   std::string plot_loss;  // PNG or SVG: the loss curves, rewritten at every evaluation
   std::string metrics;    // JSON lines: every step's loss, lr, gradient norm, tokens and time
+  // Data-parallel jobs (mpirun): the gradient buckets' size, and whether their allreduces start
+  // during backward (--no-overlap waits until it ends, to measure what the overlap saves).
+  double bucket_mb = 25;
+  bool overlap = true;
   uint64_t seed = 1337;
   std::string device = "cpu";  // cpu | cuda | cuda:N
 };
@@ -54,6 +58,7 @@ inline constexpr examples::RealRange lr{0, 1e6, true, false};
 inline constexpr examples::RealRange min_lr_factor{0, 1};
 inline constexpr examples::RealRange weight_decay{0, 100};
 inline constexpr examples::RealRange grad_clip{0, 1e6};
+inline constexpr examples::RealRange bucket_mb{0, 1024, true, false};
 }  // namespace train_limits
 
 // Trains, printing progress, evaluating and checkpointing; at the end reports held-out
