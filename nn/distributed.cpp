@@ -256,6 +256,7 @@ GlobalMean global_mean(const Tensor& local_mean, double local_count) {
   // sum(mean_r * count_r) and sum(count_r) over ranks, in one allreduce.
   std::vector<double> sums{local_count > 0 ? local_mean.item() * local_count : 0.0, local_count};
   allreduce_sum(sums);
+  if (sums[1] == 0) fail("global_mean: no rank of the job counted any element");
   GlobalMean result;
   result.count = sums[1];
   result.value = sums[0] / sums[1];
@@ -286,17 +287,20 @@ struct DataParallel::Bucket {
 #endif
 };
 
-DataParallel::DataParallel(Module& module, DataParallelOptions options)
-    : parameters_(module.parameters()), options_(options) {
+DataParallel::DataParallel(Module& module, DataParallelOptions options) : options_(options) {
   ensure_initialized();
   if (options.bucket_bytes < 1 || options.first_bucket_bytes < 1) {
     fail("DataParallel: bucket_bytes and first_bucket_bytes must be at least 1, got {} and {}",
          options.bucket_bytes, options.first_bucket_bytes);
   }
   if (job.size == 1) return;  // one process: nothing to send, and gradients stay as they are
-  std::vector<Tensor> state = parameters_;
+  std::vector<Tensor> state = module.parameters();
   for (const auto& [name, buffer] : module.named_buffers()) state.push_back(buffer);
   broadcast(state, 0);  // every replica starts from rank 0's values
+  // Frozen parameters get no gradient: only the others travel.
+  for (const Tensor& p : module.parameters()) {
+    if (p.requires_grad()) parameters_.push_back(p);
+  }
 
   // Buckets in reverse registration order: backward finishes the last layers first, so the
   // first bucket fills first and its allreduce overlaps the rest of backward.

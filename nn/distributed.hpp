@@ -98,7 +98,8 @@ struct CommunicationStats {
 class DataParallel {
  public:
   // Broadcasts the module's parameters and buffers from rank 0, so every replica starts equal,
-  // and registers a grad-ready hook on each parameter (in a job of one process: neither). The
+  // and registers a grad-ready hook on each parameter that requires grad (in a job of one
+  // process: neither). The
   // module must outlive this object and keep its parameters (call it after Module::to).
   explicit DataParallel(Module& module, DataParallelOptions options = {});
   ~DataParallel();

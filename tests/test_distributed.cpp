@@ -128,6 +128,8 @@ TEST_CASE("global_mean weighs each rank by its count, not as a mean of means") {
                        Error);
   CHECK_THROWS_WITH_AS(distributed::global_mean(local, -1), doctest::Contains("a count of 0"),
                        Error);
+  CHECK_THROWS_WITH_AS(distributed::global_mean(Tensor(), 0),
+                       doctest::Contains("no rank of the job counted any element"), Error);
 }
 
 TEST_CASE("DataParallel gives every rank the whole batch's gradient, in any bucket size") {
@@ -227,6 +229,13 @@ TEST_CASE("DataParallel's errors: a second backward before synchronizing, replic
     // A small first bucket (the last bias, 16 bytes) and the rest in one.
     const distributed::DataParallel small_first(model, {.first_bucket_bytes = 16});
     CHECK(small_first.bucket_count() == 2);
+    // A frozen parameter takes no part: the first layer's two are left out.
+    model.first->weight.requires_grad_(false);
+    model.first->bias.requires_grad_(false);
+    const distributed::DataParallel frozen(model, {.first_bucket_bytes = 16});
+    CHECK(frozen.bucket_count() == 2);  // 16 bytes, then 64
+    model.first->weight.requires_grad_(true);
+    model.first->bias.requires_grad_(true);
   }
   CHECK_THROWS_WITH_AS(distributed::DataParallel(model, {.bucket_bytes = 0}),
                        doctest::Contains("bucket_bytes and first_bucket_bytes must be at least 1"),

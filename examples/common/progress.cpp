@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "nn/distributed.hpp"
+
 namespace examples {
 
 double seconds_since(Clock::time_point start) {
@@ -17,7 +19,10 @@ std::string format_duration(double seconds) {
                    : fmt::format("{}m{:02}s", s / 60, s % 60);
 }
 
-ProgressLine::ProgressLine() : terminal_(isatty(STDOUT_FILENO) != 0) {}
+// In a data-parallel job mpirun forwards rank 0's output through a terminal of its own even when
+// mpirun's output is a file: a job prints plain lines.
+ProgressLine::ProgressLine()
+    : terminal_(isatty(STDOUT_FILENO) != 0 && heed::nn::distributed::world_size() == 1) {}
 
 void ProgressLine::update(const std::string& line) {
   if (terminal_) {
