@@ -37,7 +37,7 @@ struct TrainOptions {
   std::string metrics;    // JSON lines: every step's loss, lr, gradient norm, tokens and time
   // Data-parallel jobs (mpirun): the gradient buckets' size, and whether their allreduces start
   // during backward (--no-overlap waits until it ends, to measure what the overlap saves).
-  double bucket_mb = 25;
+  double bucket_mb = 4;
   bool overlap = true;
   uint64_t seed = 1337;
   std::string device = "cpu";  // cpu | cuda | cuda:N
