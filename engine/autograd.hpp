@@ -90,6 +90,8 @@ using GradReadyHook = std::function<void(const Tensor& leaf)>;
 struct GradReadyHooks {
   std::vector<std::pair<uint64_t, GradReadyHook>> hooks;  // by id, in the order added
 };
+// A hook that throws ends the backward pass with its exception (nodes not yet run keep their
+// graph; the leaves' .grad holds what was accumulated so far).
 // Returns an id for remove_grad_ready_hook. The leaf must require grad.
 uint64_t add_grad_ready_hook(const Tensor& leaf, GradReadyHook hook);
 void remove_grad_ready_hook(const Tensor& leaf, uint64_t id);  // an unknown id is ignored

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -216,11 +217,37 @@ std::vector<std::string> all_gather(const std::string& bytes) {
 
 std::pair<int64_t, int64_t> shard(int64_t rows) {
   if (rows < 0) fail("shard: expected a row count of 0 or more, got {}", rows);
+  ensure_initialized();
   const int64_t n = job.size, r = job.rank;
   const int64_t base = rows / n, extra = rows % n;  // the first `extra` ranks take one more
   const int64_t begin = r * base + std::min(r, extra);
   return {begin, begin + base + (r < extra ? 1 : 0)};
 }
+
+namespace {
+
+// What a check across ranks found: the first rank whose value differs from rank 0's (-1: none),
+// with both values. Every rank gets the same answer.
+struct Mismatch {
+  int rank = -1;
+  uint32_t theirs = 0, first = 0;
+};
+
+Mismatch compare_with_rank_0(uint32_t value) {
+  const std::vector<std::string> all =
+      all_gather(std::string(reinterpret_cast<const char*>(&value), sizeof value));
+  Mismatch found;
+  std::memcpy(&found.first, all[0].data(), sizeof found.first);
+  for (size_t r = 1; r < all.size() && found.rank < 0; ++r) {
+    if (all[r] != all[0]) {
+      found.rank = int(r);
+      std::memcpy(&found.theirs, all[r].data(), sizeof found.theirs);
+    }
+  }
+  return found;
+}
+
+}  // namespace
 
 void check_replicas_identical(const std::vector<Tensor>& tensors, const std::string& when) {
   ensure_initialized();
@@ -232,16 +259,10 @@ void check_replicas_identical(const std::vector<Tensor>& tensors, const std::str
     checksum =
         crc32c(bytes.raw_data(), size_t(bytes.numel()) * element_size(bytes.dtype()), checksum);
   }
-  const std::vector<std::string> all =
-      all_gather(std::string(reinterpret_cast<const char*>(&checksum), sizeof checksum));
-  for (size_t r = 1; r < all.size(); ++r) {
-    if (all[r] != all[0]) {
-      uint32_t theirs = 0, first = 0;
-      std::memcpy(&theirs, all[r].data(), sizeof theirs);
-      std::memcpy(&first, all[0].data(), sizeof first);
-      fail("the replicas differ {}: rank {}'s {} tensors have checksum {:08x}, rank 0's {:08x}",
-           when, r, tensors.size(), theirs, first);
-    }
+  const Mismatch m = compare_with_rank_0(checksum);
+  if (m.rank >= 0) {
+    fail("the replicas differ {}: rank {}'s {} tensors have checksum {:08x}, rank 0's {:08x}", when,
+         m.rank, tensors.size(), m.theirs, m.first);
   }
 }
 
@@ -253,6 +274,12 @@ GlobalMean global_mean(const Tensor& local_mean, double local_count) {
   if (!local_mean.defined() && local_count > 0) {
     fail("global_mean: a rank with {} counted elements passed no mean", local_count);
   }
+  ensure_initialized();
+  if (job.size == 1) {
+    // One process: exactly the loss as it was, whatever the count.
+    if (!local_mean.defined()) fail("global_mean: no rank of the job counted any element");
+    return {local_mean, local_mean.item(), local_count};
+  }
   // sum(mean_r * count_r) and sum(count_r) over ranks, in one allreduce.
   std::vector<double> sums{local_count > 0 ? local_mean.item() * local_count : 0.0, local_count};
   allreduce_sum(sums);
@@ -260,10 +287,7 @@ GlobalMean global_mean(const Tensor& local_mean, double local_count) {
   GlobalMean result;
   result.count = sums[1];
   result.value = sums[0] / sums[1];
-  if (!local_mean.defined()) return result;
-  if (job.size == 1) {
-    result.objective = local_mean;  // one process: exactly the loss as it was
-  } else {
+  if (local_mean.defined()) {
     // d(global mean)/d(theta) = sum_r count_r / total * d(mean_r)/d(theta); the reducer then
     // divides the sum over ranks by N, which the factor N here undoes.
     result.objective = local_mean * (double(job.size) * local_count / result.count);
@@ -279,13 +303,30 @@ struct DataParallel::Bucket {
   std::vector<size_t> parameters;  // indices into parameters_
   std::vector<int64_t> offsets;    // where each parameter's gradient starts in `flat`
   int64_t numel = 0;
-  Tensor flat;  // (numel,)
-  size_t ready = 0;
+  Tensor flat;               // (numel,)
+  std::vector<bool> filled;  // by slot: this step's gradient is in `flat`
+  size_t filled_count = 0;
   bool started = false;
 #ifdef HEED_WITH_MPI
   MPI_Request request = MPI_REQUEST_NULL;
 #endif
 };
+
+namespace {
+
+// Names, shapes and dtypes of a module's parameters and buffers, as one checksum: ranks that
+// built different models (other data, another checkpoint) must not exchange bytes.
+uint32_t model_signature(const Module& module) {
+  std::string text;
+  auto add = [&](const std::string& name, const Tensor& t) {
+    text += fmt::format("{} {} {};", name, shape_str(t.shape()), dtype_name(t.dtype()));
+  };
+  for (const auto& [name, p] : module.named_parameters()) add(name, p);
+  for (const auto& [name, b] : module.named_buffers()) add(name, b);
+  return crc32c(text.data(), text.size());
+}
+
+}  // namespace
 
 DataParallel::DataParallel(Module& module, DataParallelOptions options) : options_(options) {
   ensure_initialized();
@@ -294,17 +335,28 @@ DataParallel::DataParallel(Module& module, DataParallelOptions options) : option
          options.bucket_bytes, options.first_bucket_bytes);
   }
   if (job.size == 1) return;  // one process: nothing to send, and gradients stay as they are
+  const Mismatch m = compare_with_rank_0(model_signature(module));
+  if (m.rank >= 0) {
+    fail(
+        "DataParallel: rank {} built a different model from rank 0's (parameter or buffer "
+        "names, shapes or dtypes differ): every rank must build it from the same flags, data "
+        "and checkpoint",
+        m.rank);
+  }
   std::vector<Tensor> state = module.parameters();
   for (const auto& [name, buffer] : module.named_buffers()) state.push_back(buffer);
   broadcast(state, 0);  // every replica starts from rank 0's values
   // Frozen parameters get no gradient: only the others travel.
-  for (const Tensor& p : module.parameters()) {
+  all_parameters_ = module.parameters();
+  for (const Tensor& p : all_parameters_) {
     if (p.requires_grad()) parameters_.push_back(p);
   }
+  used_.assign(parameters_.size(), 0.0);
 
   // Buckets in reverse registration order: backward finishes the last layers first, so the
   // first bucket fills first and its allreduce overlaps the rest of backward.
   bucket_of_.assign(parameters_.size(), nullptr);
+  slot_of_.assign(parameters_.size(), 0);
   for (size_t i = parameters_.size(); i-- > 0;) {
     const Tensor& p = parameters_[i];
     check_sendable(p, "DataParallel");
@@ -317,10 +369,12 @@ DataParallel::DataParallel(Module& module, DataParallelOptions options) : option
       open = buckets_.back().get();
       open->dtype = p.dtype();
     }
+    bucket_of_[i] = open;
+    slot_of_[i] = open->parameters.size();
     open->parameters.push_back(i);
     open->offsets.push_back(open->numel);
+    open->filled.push_back(false);
     open->numel += p.numel();
-    bucket_of_[i] = open;
   }
   for (auto& bucket : buckets_) {
     if (bucket->numel > std::numeric_limits<int>::max()) {
@@ -348,19 +402,11 @@ DataParallel::~DataParallel() {
 #endif
 }
 
-// Copies a final gradient into its bucket; a full bucket starts its allreduce.
-void DataParallel::gradient_ready(size_t parameter) {
-  if (!syncing_) return;
-  const auto start = Clock::now();
-  Bucket& bucket = *bucket_of_[parameter];
-  if (bucket.started) {
-    fail(
-        "DataParallel: a second backward before synchronize_gradients(): call it after every "
-        "backward, or accumulate inside no_sync()");
-  }
-  size_t slot = 0;
-  while (bucket.parameters[slot] != parameter) ++slot;
-  const Tensor& p = parameters_[parameter];
+// Puts parameter i's gradient (zeros when it has none) into its bucket's slot.
+void DataParallel::fill_slot(size_t i) {
+  Bucket& bucket = *bucket_of_[i];
+  const size_t slot = slot_of_[i];
+  const Tensor& p = parameters_[i];
   Tensor destination = bucket.flat.narrow(0, bucket.offsets[slot], p.numel());  // (numel_p,)
   const Tensor grad = p.grad();
   if (grad.defined()) {
@@ -368,7 +414,22 @@ void DataParallel::gradient_ready(size_t parameter) {
   } else {
     destination.fill_(0.0);
   }
-  ++bucket.ready;
+  used_[i] = grad.defined() ? 1.0 : 0.0;
+  bucket.filled[slot] = true;
+  ++bucket.filled_count;
+}
+
+// A gradient is final: into its bucket, and a full bucket starts its allreduce.
+void DataParallel::gradient_ready(size_t parameter) {
+  if (!syncing_) return;
+  const auto start = Clock::now();
+  if (bucket_of_[parameter]->filled[slot_of_[parameter]]) {
+    fail(
+        "DataParallel: the gradient of parameter {} became final twice before "
+        "synchronize_gradients(): call it after every backward, or accumulate inside no_sync()",
+        parameter);
+  }
+  fill_slot(parameter);
   if (options_.overlap) start_ready_buckets();
 #ifdef HEED_WITH_MPI
   // MPI moves a nonblocking collective forward only inside MPI calls: test the ones in flight.
@@ -386,7 +447,7 @@ void DataParallel::gradient_ready(size_t parameter) {
 // every rank, as MPI requires of collectives, even when ranks finish buckets in other orders.
 void DataParallel::start_ready_buckets() {
   while (next_to_start_ < buckets_.size() &&
-         buckets_[next_to_start_]->ready == buckets_[next_to_start_]->parameters.size()) {
+         buckets_[next_to_start_]->filled_count == buckets_[next_to_start_]->parameters.size()) {
     Bucket& bucket = *buckets_[next_to_start_++];
     bucket.started = true;
     stats_.bytes += bucket.numel * int64_t(element_size(bucket.dtype));
@@ -400,27 +461,31 @@ void DataParallel::start_ready_buckets() {
 void DataParallel::synchronize_gradients() {
   if (job.size == 1 || !syncing_) return;
   const auto start = Clock::now();
+  // The parameters that travel were fixed at construction: one frozen or unfrozen since would
+  // leave the ranks' buckets or optimizers disagreeing.
+  const auto trainable = std::count_if(all_parameters_.begin(), all_parameters_.end(),
+                                       [](const Tensor& p) { return p.requires_grad(); });
+  if (size_t(trainable) != parameters_.size() ||
+      std::any_of(parameters_.begin(), parameters_.end(),
+                  [](const Tensor& p) { return !p.requires_grad(); })) {
+    fail(
+        "DataParallel: parameters were frozen or unfrozen after it was built; build it again "
+        "after changing requires_grad");
+  }
   const size_t started_in_backward = next_to_start_;
-  // A bucket not started yet holds parameters this rank's backward did not reach (or there was
-  // no backward at all, on a rank without rows): its slots are filled from .grad as it is now,
-  // zeros where there is none.
+  // Slots still empty belong to parameters this rank's backward did not reach (or there was no
+  // backward, on a rank without rows): filled from .grad as it is now, zeros where there is none.
   NoGradGuard no_grad;
-  for (auto& bucket : buckets_) {
-    if (bucket->started) continue;
-    for (size_t slot = 0; slot < bucket->parameters.size(); ++slot) {
-      const Tensor& p = parameters_[bucket->parameters[slot]];
-      Tensor destination = bucket->flat.narrow(0, bucket->offsets[slot], p.numel());  // (numel_p,)
-      if (p.grad().defined()) {
-        destination.copy_(p.grad().reshape({-1}));
-      } else {
-        destination.fill_(0.0);
-      }
-    }
-    bucket->ready = bucket->parameters.size();
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    if (!bucket_of_[i]->filled[slot_of_[i]]) fill_slot(i);
   }
   start_ready_buckets();
   stats_.buckets_in_backward += int64_t(started_in_backward);
   stats_.buckets_at_sync += int64_t(buckets_.size() - started_in_backward);
+  // Which parameters any rank's backward gave a gradient, beside the buckets: a parameter no
+  // rank used keeps no gradient, so the optimizer skips it as it would in one process.
+  std::vector<double> used_anywhere = used_;
+  allreduce_sum(used_anywhere);
 
   const auto wait_start = Clock::now();
 #ifdef HEED_WITH_MPI
@@ -433,12 +498,17 @@ void DataParallel::synchronize_gradients() {
   for (auto& bucket : buckets_) {
     const Tensor average = bucket->flat * (1.0 / double(job.size));  // (numel,)
     for (size_t slot = 0; slot < bucket->parameters.size(); ++slot) {
-      const Tensor& p = parameters_[bucket->parameters[slot]];
-      p.set_grad(average.narrow(0, bucket->offsets[slot], p.numel()).view(p.shape()));
+      const size_t i = bucket->parameters[slot];
+      const Tensor& p = parameters_[i];
+      if (used_anywhere[i] > 0) {
+        p.set_grad(average.narrow(0, bucket->offsets[slot], p.numel()).view(p.shape()));
+      }
+      bucket->filled[slot] = false;
     }
-    bucket->ready = 0;
+    bucket->filled_count = 0;
     bucket->started = false;
   }
+  std::fill(used_.begin(), used_.end(), 0.0);
   next_to_start_ = 0;
   ++stats_.steps;
   stats_.sync_seconds += seconds_since(start);

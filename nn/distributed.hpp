@@ -30,7 +30,7 @@ bool built_with_mpi();
 // Joins the job. Under mpirun (its environment names the world size) this initialises MPI and
 // finds this process's rank; started alone, the job is this one process and MPI is not touched.
 // Under mpirun in a build without MPI, a heed::Error says so. Calling it again does nothing; the
-// first of the calls below runs it for a program that did not.
+// collectives, shard, global_mean and DataParallel run it for a program that did not.
 void init();
 // Leaves the job cleanly (MPI_Finalize); every rank calls it once at the end.
 void finalize();
@@ -38,7 +38,7 @@ void finalize();
 // error, so that the others never wait for it. In a job of one process: std::exit.
 [[noreturn]] void abort_job(int exit_code);
 
-int rank();        // 0 .. world_size() - 1 (0 before init)
+int rank();        // 0 .. world_size() - 1 (0 before init: call init() first under mpirun)
 int world_size();  // 1 before init and outside mpirun
 int local_rank();  // among the ranks on this machine
 int local_size();  // how many ranks share this machine
@@ -78,8 +78,9 @@ GlobalMean global_mean(const Tensor& local_mean, double local_count);
 struct DataParallelOptions {
   // Smaller than DDP's 25 MiB: MPI moves a nonblocking allreduce forward only inside MPI calls
   // (the hooks), so a large bucket stalls between them, and the last bucket, which cannot start
-  // before backward ends, should be small. On the GPT example's medium preset 4 MiB buckets
-  // hid 97% of the allreduce time behind backward, 25 MiB ones about 10%.
+  // before backward ends, should be small. On the GPT example's medium preset, 4 MiB buckets
+  // hid 75-97% of a rank's wait for the allreduces behind backward, 25 MiB ones about 10%
+  // (docs/performance.md).
   int64_t bucket_bytes = 4 << 20;
   // The first bucket is smaller still (as DDP's 1 MiB): the last layers' gradients start
   // travelling at once.
@@ -101,18 +102,20 @@ struct CommunicationStats {
 
 class DataParallel {
  public:
-  // Broadcasts the module's parameters and buffers from rank 0, so every replica starts equal,
-  // and registers a grad-ready hook on each parameter that requires grad (in a job of one
-  // process: neither). The
-  // module must outlive this object and keep its parameters (call it after Module::to).
+  // Checks that every rank built the same model (names, shapes, dtypes), broadcasts its
+  // parameters and buffers from rank 0, so every replica starts equal, and registers a
+  // grad-ready hook on each parameter that requires grad (in a job of one process: none of
+  // this). The module must outlive this object and keep its parameters: build it after
+  // Module::to and after loading a checkpoint.
   explicit DataParallel(Module& module, DataParallelOptions options = {});
   ~DataParallel();
   DataParallel(const DataParallel&) = delete;
   DataParallel& operator=(const DataParallel&) = delete;
 
   // After backward, before clipping and the optimizer: waits for every bucket (starting those
-  // whose gradients never became ready: a parameter no rank's backward reached counts as zero)
-  // and leaves in each parameter's .grad the average over ranks. Identical on every rank.
+  // whose gradients never became ready; a rank whose backward did not reach a parameter adds
+  // zeros) and leaves in each parameter's .grad the average over ranks, identical on every rank.
+  // A parameter no rank gave a gradient keeps none, so the optimizer skips it.
   void synchronize_gradients();
 
   // Gradient accumulation: while a NoSync is alive, backward passes only accumulate locally and
@@ -140,11 +143,15 @@ class DataParallel {
 
  private:
   void gradient_ready(size_t parameter);
+  void fill_slot(size_t parameter);
   void start_ready_buckets();
 
-  std::vector<Tensor> parameters_;
+  std::vector<Tensor> all_parameters_;  // the module's, frozen ones included
+  std::vector<Tensor> parameters_;      // those that require grad: these travel
   std::vector<uint64_t> hook_ids_;
   std::vector<Bucket*> bucket_of_;  // by parameter index
+  std::vector<size_t> slot_of_;     // by parameter index: its place in its bucket
+  std::vector<double> used_;        // by parameter index: 1 when this step gave it a gradient
   std::vector<std::unique_ptr<Bucket>> buckets_;
   size_t next_to_start_ = 0;  // buckets start strictly in order, the same on every rank
   DataParallelOptions options_;

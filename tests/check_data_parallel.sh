@@ -2,17 +2,22 @@
 # Data-parallel training end to end, as a user runs it: both examples under `mpirun -np 2` against
 # one process with the same global batch, a rank that raises an error, a rank that is killed, and
 # resuming what the killed job left under 2 ranks and under 1.
-#   check_data_parallel.sh GPT_EXE BAHDANAU_EXE with-mpi|without-mpi
-# Built without MPI, it checks only that mpirun gets a clear refusal. Skips (exit 77, reason
-# printed) where mpirun is missing.
+#   check_data_parallel.sh GPT_EXE BAHDANAU_EXE with-mpi|without-mpi SHARED_DATA_DIR
+# Built without MPI, it checks only that mpirun gets a clear refusal, and skips (exit 77, reason
+# printed) where mpirun is missing; built with MPI, a missing mpirun is a failure.
 set -uo pipefail
 gpt=$1
 bahdanau=$2
 built=$3
+shared_data=$4
 here=$(cd "$(dirname "$0")" && pwd)
 mpi() { bash "$here/run_mpi.sh" "$@"; }
 
 if ! command -v mpirun > /dev/null; then
+  if [ "$built" = with-mpi ]; then
+    echo "heed was built with MPI but mpirun is missing: install openmpi-bin (scripts/install-deps.sh)"
+    exit 1
+  fi
   echo "SKIP: mpirun not found (install openmpi-bin, scripts/install-deps.sh)"
   exit 77
 fi
@@ -111,16 +116,66 @@ cp "$work/killed.safetensors" "$work/killed_on_one.safetensors"
 mpi 2 "$gpt" "${gpt_flags[@]}" --resume --metrics killed.jsonl --checkpoint "$work/killed.safetensors" \
   > resume.log 2>&1 || { cat resume.log; exit 1; }
 check "the resumed job starts at the checkpoint of step 40" grep -q "resuming at step 40" resume.log
-# killed.jsonl: steps 1-49 of the killed run, then 41-100 of the resumed one.
+# The resumed job dropped the killed run's records after step 40 from --metrics: the file now
+# holds steps 1-100 once each.
 check "2 ranks resumed log exactly the uninterrupted run's losses" \
-  same_losses <(tail -n 60 killed.jsonl) <(tail -n 60 gpt2.jsonl) 0
+  same_losses killed.jsonl gpt2.jsonl 0
 # --resume under another world size: the same global batches, split differently.
 "$gpt" "${gpt_flags[@]}" --resume --metrics one_more.jsonl \
   --checkpoint "$work/killed_on_one.safetensors" > resume1.log 2>&1 || { cat resume1.log; exit 1; }
 check "1 process resumed from 2 ranks' checkpoint logs their losses within 1e-5" \
   same_losses one_more.jsonl <(tail -n 60 gpt2.jsonl) 1e-5
 
-# 5. Flags that cannot work in a job are one clear line.
+# 5. bahdanau with dropout and a last batch the ranks split unevenly (101 pairs of fra.txt =
+# 3 x 32 + 5, the 5 split 3 and 2): the ranks draw their dropout masks from streams of their own,
+# so the data order stays the job's and every epoch sees every pair once (the target tokens an
+# epoch counts stay the same; dates would not show it, all their targets are equally long).
+# Stopped after epoch 1 and resumed, the job logs exactly the uninterrupted job's losses.
+if [ -f "$shared_data/fra-eng/fra.txt" ]; then
+  dropout_flags=(train --data "$shared_data/fra-eng/fra.txt" --num-examples 101 --batch-size 32
+                 --epochs 4 --dropout 0.2 --no-final-eval)
+else
+  echo "note: $shared_data/fra-eng/fra.txt is missing: the dropout check runs on the date task,"
+  echo "      where the token count per epoch cannot tell a data order that drifted"
+  dropout_flags=(train --date-pairs 2001 --date-held-out 100 --batch-size 64 --epochs 3
+                 --dropout 0.2 --no-final-eval)
+fi
+mpi 2 "$bahdanau" "${dropout_flags[@]}" --metrics drop.jsonl --checkpoint "$work/drop.safetensors" \
+  > drop.log 2>&1 || { cat drop.log; exit 1; }
+tokens_per_epoch() {
+  sed -n 's/.*"epoch":\([0-9]*\).*"tokens":\([0-9.e+]*\).*/\1 \2/p' "$1" |
+    awk '{ sum[$1] += $2 } END { for (e in sum) print sum[e] }' | sort -u | wc -l
+}
+check "bahdanau with dropout under 2 ranks: every epoch counts the same target tokens" \
+  test "$(tokens_per_epoch drop.jsonl)" -eq 1
+mpi 2 "$bahdanau" "${dropout_flags[@]}" --stop-at-epoch 1 --metrics drop_resumed.jsonl \
+  --checkpoint "$work/drop2.safetensors" > drop2.log 2>&1 || { cat drop2.log; exit 1; }
+mpi 2 "$bahdanau" "${dropout_flags[@]}" --resume --metrics drop_resumed.jsonl \
+  --checkpoint "$work/drop2.safetensors" > drop3.log 2>&1 || { cat drop3.log; exit 1; }
+check "bahdanau with dropout under 2 ranks resumes exactly" same_losses drop_resumed.jsonl drop.jsonl 0
+
+# 6. d2l's objective (a sum over sentences) under 2 ranks: the losses of one process.
+d2l_flags=(train --date-pairs 2000 --date-held-out 100 --batch-size 64 --epochs 2 --loss d2l
+           --no-final-eval)
+"$bahdanau" "${d2l_flags[@]}" --metrics d1.jsonl --checkpoint "$work/d1.safetensors" > d1.log 2>&1 ||
+  { cat d1.log; exit 1; }
+mpi 2 "$bahdanau" "${d2l_flags[@]}" --metrics d2.jsonl --checkpoint "$work/d2.safetensors" > d2.log 2>&1 ||
+  { cat d2.log; exit 1; }
+check "bahdanau --loss d2l: 2 ranks log the losses of 1 process within 1e-5" same_losses d1.jsonl d2.jsonl 1e-5
+
+# 7. --resume under another world size takes the batch size from the checkpoint: 66 rows resume
+# on 1 process, and 4 ranks are refused naming the checkpoint's batch.
+mpi 2 "$bahdanau" train --date-pairs 500 --batch-size 66 --epochs 2 --stop-at-epoch 1 --no-final-eval \
+  --checkpoint "$work/b66.safetensors" > b66.log 2>&1 || { cat b66.log; exit 1; }
+cp "$work/b66.safetensors" "$work/b66_four.safetensors"
+"$bahdanau" train --resume --no-final-eval --checkpoint "$work/b66.safetensors" > b66r.log 2>&1
+check "bahdanau resumes 2 ranks' checkpoint on 1 process" grep -q "resuming after epoch 1" b66r.log
+mpi 4 "$bahdanau" train --resume --no-final-eval --checkpoint "$work/b66_four.safetensors" > b66f.log 2>&1
+check "4 ranks cannot share the checkpoint's 66 rows, and say so" \
+  grep -q "rank 0 of 4: --batch-size 66 (the checkpoint's) is the global batch and must split evenly among the job's 4 ranks" b66f.log
+check "an error every rank meets is printed once" test "$(grep -c "must split evenly" b66f.log)" -eq 1
+
+# 8. Flags that cannot work in a job are one clear line.
 mpi 2 "$gpt" train --batch-size 7 --steps 1 --checkpoint "$work/odd.safetensors" > odd.log 2>&1
 check "a global batch that does not split is refused" \
   grep -q "rank 0 of 2: --batch-size 7 is the global batch and must split evenly among the job's 2 ranks" odd.log

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs a program as a job of N processes under Open MPI's mpirun: run_mpi.sh N PROGRAM [ARGS...].
-# Skips (exit 77, meson's code for a skipped test) with the reason printed where mpirun is
-# missing. As root (CI containers) mpirun needs to be told that this is intended.
+# meson uses it only in a build with MPI, where a missing mpirun is a failure, not a skip. As
+# root (CI containers) mpirun needs to be told that this is intended.
 set -euo pipefail
 ranks=$1
 shift
 if ! command -v mpirun > /dev/null; then
-  echo "SKIP: mpirun not found (install openmpi-bin, scripts/install-deps.sh)"
-  exit 77
+  echo "heed was built with MPI but mpirun is missing: install openmpi-bin (scripts/install-deps.sh)"
+  exit 1
 fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # --oversubscribe: more ranks than cores is allowed (a 2-core CI machine runs 2 ranks plus the

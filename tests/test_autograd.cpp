@@ -266,3 +266,10 @@ TEST_CASE("grad-ready hooks can be removed, and only leaves that require grad ta
   CHECK_THROWS_WITH_AS(add_grad_ready_hook(w, GradReadyHook{}),
                        doctest::Contains("the hook is empty"), Error);
 }
+
+TEST_CASE("a grad-ready hook that throws ends the backward pass with its error") {
+  Tensor w = ones({2}, {kFloat64, kCPU, true});
+  add_grad_ready_hook(w, [](const Tensor&) { fail("the hook refused"); });
+  CHECK_THROWS_WITH_AS((w * 2.0).sum().backward(), doctest::Contains("the hook refused"), Error);
+  check_values(w.grad(), {2, 2});  // accumulated before the hook ran
+}

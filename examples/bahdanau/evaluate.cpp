@@ -73,8 +73,8 @@ EvalResult evaluate(const Translator& translator, const std::vector<SentencePair
     std::filesystem::create_directories(o.heatmap_dir, error);
     if (error) fail("--heatmaps {}: cannot create it: {}", o.heatmap_dir, error.message());
   }
-  // In a data-parallel job each rank translates its share of the pairs (the first pairs, whose
-  // heatmaps are drawn, are rank 0's); the scores are then computed from all of them.
+  // In a data-parallel job each rank translates its share of the pairs (and draws the heatmaps
+  // of those among the first --heatmap-count); the scores are then computed from all of them.
   const auto [begin, end] = distributed::shard(int64_t(pairs.size()));
   std::vector<Translated> mine;
   for (size_t start = size_t(begin); start < size_t(end); start += size_t(o.batch_size)) {

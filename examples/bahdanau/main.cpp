@@ -221,9 +221,10 @@ int main(int argc, char** argv) {
       ->check(examples::in_range(train_limits::stop_at_epoch));
   train_command->add_option("--plot-loss", t.plot_loss,
                             "draw the loss curve to this PNG or SVG file at every checkpoint");
-  train_command->add_option("--metrics", t.metrics,
-                            "write every step's loss, gradient norm, tokens and seconds to FILE "
-                            "as JSON lines (appended to when resuming)");
+  train_command->add_option(
+      "--metrics", t.metrics,
+      "write every step's loss, gradient norm, tokens and seconds to FILE "
+      "as JSON lines (on --resume, kept up to the checkpoint's step and appended to)");
   train_command->add_option("--seed", t.seed, "random seed (initialisation, order, split, dates)")
       ->capture_default_str()
       ->check(examples::in_range(examples::kSeedRange));

@@ -148,10 +148,6 @@ RunSettings resolve(const TrainOptions& o) {
   examples::check_output_file(o.checkpoint, "--checkpoint");
   if (!o.plot_loss.empty()) examples::check_output_file(o.plot_loss, "--plot-loss");
   if (!o.metrics.empty()) examples::check_output_file(o.metrics, "--metrics");
-  if (s.batch_size % distributed::world_size() != 0) {
-    fail("--batch-size {} is the global batch and must split evenly among the job's {} ranks",
-         s.batch_size, distributed::world_size());
-  }
   if (!o.eval.heatmap_dir.empty())
     examples::check_output_directory(o.eval.heatmap_dir, "--heatmaps");
   return s;
@@ -246,6 +242,10 @@ TrainResult train(const TrainOptions& o) {
     start_epoch =
         examples::parse_whole_number(m.at("epoch"), o.checkpoint + ": epoch", {0, settings.epochs});
   }
+  if (settings.batch_size % distributed::world_size() != 0) {
+    fail("--batch-size {}{} is the global batch and must split evenly among the job's {} ranks",
+         settings.batch_size, o.resume ? " (the checkpoint's)" : "", distributed::world_size());
+  }
   manual_seed(settings.seed);
   const TranslationData data = load_data(settings, o.resume ? &*saved_source : nullptr,
                                          o.resume ? &*saved_target : nullptr, !o.resume);
@@ -256,10 +256,14 @@ TrainResult train(const TrainOptions& o) {
   Seq2Seq& model = *model_owner;
   xavier_init(model);
   model.to(device);  // before the optimizer, whose state follows the parameters' device
+  nn::Adam optimizer({{model.parameters(), settings.lr}});
+  if (o.resume) {
+    nn::load_checkpoint(o.checkpoint, model, &optimizer);
+    // Every rank read the file: a stale copy on one machine is an error here, not a silent fork.
+    distributed::check_replicas_identical(model.parameters(), "after loading the checkpoint");
+  }
   // Averages gradients across the job's ranks during backward (nothing to do for one process).
   distributed::DataParallel data_parallel(model);
-  nn::Adam optimizer({{model.parameters(), settings.lr}});
-  if (o.resume) nn::load_checkpoint(o.checkpoint, model, &optimizer);
 
   const int64_t N = data.train_source.tokens.size(0);
   const int64_t batches_per_epoch = (N + settings.batch_size - 1) / settings.batch_size;
@@ -295,7 +299,8 @@ TrainResult train(const TrainOptions& o) {
   };
 
   examples::ProgressLine progress;
-  examples::MetricsLog metrics(o.metrics, o.resume);
+  examples::MetricsLog metrics(
+      o.metrics, o.resume ? std::optional<int64_t>(start_epoch * batches_per_epoch) : std::nullopt);
   const auto start = Clock::now();
   double train_seconds = 0, tokens_total = 0, epoch_loss = NAN;
   // The whole training set moves to the device once; batches are gathered there.
@@ -316,8 +321,12 @@ TrainResult train(const TrainOptions& o) {
       const std::vector<int64_t> batch(order.begin() + first,
                                        order.begin() + std::min(N, first + settings.batch_size));
       optimizer.zero_grad();
-      const StepLoss loss = step_loss(model, source, target, batch, settings);
-      if (loss.objective.defined()) loss.objective.backward();
+      StepLoss loss;
+      {
+        const examples::RankDropoutStream own_dropout(settings.seed, step);
+        loss = step_loss(model, source, target, batch, settings);
+        if (loss.objective.defined()) loss.objective.backward();
+      }
       data_parallel.synchronize_gradients();  // every rank now holds the global batch's gradient
       // The norm is taken even without clipping (an infinite bound never scales), to catch NaN.
       const double grad_norm = nn::clip_grad_norm(

@@ -372,9 +372,10 @@ int main(int argc, char** argv) {
   train_command->add_option("--device", t.device, "cpu, cuda or cuda:N")->capture_default_str();
   train_command->add_option("--plot-loss", t.plot_loss,
                             "draw the loss curves to this PNG or SVG file at every evaluation");
-  train_command->add_option("--metrics", t.metrics,
-                            "write every step's loss, lr, gradient norm, tokens and seconds to "
-                            "FILE as JSON lines (appended to when resuming)");
+  train_command->add_option(
+      "--metrics", t.metrics,
+      "write every step's loss, lr, gradient norm, tokens and seconds to "
+      "FILE as JSON lines (on --resume, kept up to the checkpoint's step and appended to)");
   train_command
       ->add_option("--bucket-mb", t.bucket_mb,
                    "under mpirun: megabytes of gradients per allreduce (the first bucket: 1)")

@@ -50,8 +50,8 @@ distributed::GlobalMean batch_loss(GPT& model, const Batch& batch) {
   if (mine.inputs.size(0) > 0) {
     const Tensor logits = model.forward(mine.inputs.to(device));  // (b, T, V)
     local_mean = nn::cross_entropy(logits.reshape({-1, logits.size(2)}), targets);
-    // ignore_index (-100) marks targets that are not scored
-    scored = ne(targets, full_like(targets, -100)).to(kInt64).sum().item();
+    const double ignored = double(nn::CrossEntropyLossOptions{}.ignore_index);  // not scored
+    scored = ne(targets, full_like(targets, ignored)).to(kInt64).sum().item();
   }
   return distributed::global_mean(local_mean, scored);
 }
@@ -283,13 +283,17 @@ double train(const TrainOptions& o) {
     empty_cpu_cache();  // the file's tensors were copied one by one: give their blocks back
   }
   model.to(device);  // before the optimizer, whose state follows the parameters' device
+  nn::AdamW optimizer(nn::decay_and_no_decay_groups(model, o.lr, o.weight_decay),
+                      {.beta1 = 0.9, .beta2 = 0.95});
+  if (o.resume) {
+    nn::load_checkpoint(o.checkpoint, model, &optimizer);
+    // Every rank read the file: a stale copy on one machine is an error here, not a silent fork.
+    distributed::check_replicas_identical(model.parameters(), "after loading the checkpoint");
+  }
   // Averages gradients across the job's ranks during backward (nothing to do for one process).
   distributed::DataParallel data_parallel(
       model, {.bucket_bytes = std::max<int64_t>(1, int64_t(o.bucket_mb * (1 << 20))),
               .overlap = o.overlap});
-  nn::AdamW optimizer(nn::decay_and_no_decay_groups(model, o.lr, o.weight_decay),
-                      {.beta1 = 0.9, .beta2 = 0.95});
-  if (o.resume) nn::load_checkpoint(o.checkpoint, model, &optimizer);
   nn::LRScheduler schedule(
       optimizer, nn::warmup_cosine_lr(std::min(o.warmup, o.steps), o.steps, o.min_lr_factor),
       start_step);
@@ -347,7 +351,8 @@ double train(const TrainOptions& o) {
                               "cross-entropy", {batch_losses, train_curve, val_curve});
   };
 
-  examples::MetricsLog metrics(o.metrics, o.resume);
+  examples::MetricsLog metrics(o.metrics,
+                               o.resume ? std::optional<int64_t>(start_step) : std::nullopt);
   const auto start = Clock::now();
   // The window since the last progress line: its steps and the time they took (evaluation and
   // checkpoints excluded).
@@ -361,8 +366,12 @@ double train(const TrainOptions& o) {
     // Every rank draws the same global batch, then trains on its own rows of it.
     const Batch batch = task->batch(o.batch_size, false, default_generator());
     optimizer.zero_grad();
-    const distributed::GlobalMean loss = batch_loss(model, batch);
-    if (loss.objective.defined()) loss.objective.backward();
+    distributed::GlobalMean loss;
+    {
+      const examples::RankDropoutStream own_dropout(o.seed, step);
+      loss = batch_loss(model, batch);
+      if (loss.objective.defined()) loss.objective.backward();
+    }
     data_parallel.synchronize_gradients();  // every rank now holds the global batch's gradient
     // The norm is taken even without clipping (an infinite bound never scales), to catch NaN.
     const double grad_norm =
