@@ -148,6 +148,9 @@ int local_rank() {
 int local_size() {
   return job.local_size;
 }
+bool started_by_launcher() {
+  return job.uses_mpi;
+}
 
 void barrier() {
   ensure_initialized();

@@ -42,6 +42,8 @@ int rank();        // 0 .. world_size() - 1 (0 before init: call init() first un
 int world_size();  // 1 before init and outside mpirun
 int local_rank();  // among the ranks on this machine
 int local_size();  // how many ranks share this machine
+// Whether a launcher (mpirun) started this process, even as a job of one rank.
+bool started_by_launcher();
 inline bool is_main_process() {
   return rank() == 0;
 }

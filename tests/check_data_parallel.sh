@@ -182,5 +182,16 @@ check "a global batch that does not split is refused" \
 mpi 2 "$gpt" sample --checkpoint "$work/gpt1.safetensors" x > sample.log 2>&1
 check "gpt sample is refused under mpirun" grep -q "only gpt train runs as a data-parallel job" sample.log
 
+mpi 2 "$gpt" train --nonsense > nonsense.log 2>&1
+check "a flag the parser refuses is printed once, by rank 0" \
+  test "$(grep -c "^gpt: rank 0 of 2: The following argument was not expected: --nonsense (see --help)$" nonsense.log)" -eq 1
+HEED_INJECT_FAULT=1:5:segv mpi 2 "$gpt" train --steps 3 --checkpoint "$work/segv.safetensors" > segv.log 2>&1
+check "a malformed HEED_INJECT_FAULT is refused when the job starts" \
+  grep -q "HEED_INJECT_FAULT must be RANK:STEP:KIND .* got '1:5:segv'" segv.log
+# The batch a gpt checkpoint was trained with is part of resuming it exactly.
+"$gpt" train --resume --checkpoint "$work/gpt1.safetensors" > batch.log 2>&1
+check "gpt --resume with another --batch-size is refused, naming the checkpoint's" \
+  grep -q "was trained with --batch-size 16: give the same to resume it exactly, got 64" batch.log
+
 echo "data-parallel checks: $failures failed"
 test "$failures" -eq 0

@@ -299,16 +299,25 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"png", "svg"}));
 
+  // Under mpirun this process is one rank of a data-parallel job: it joins before parsing, so
+  // that only rank 0 prints --help and a bad flag is reported once.
+  try {
+    examples::join_job();
+  } catch (const std::exception& error) {
+    return examples::report_error("bahdanau", error.what());
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    if (error.get_exit_code() == 0) return app.exit(error);
-    fmt::print(stderr, "bahdanau: {} (see --help)\n", error.what());
-    return 2;
+    if (error.get_exit_code() != 0) {
+      return examples::report_error("bahdanau", fmt::format("{} (see --help)", error.what()));
+    }
+    const int status = app.exit(error);  // --help
+    examples::leave_job();
+    return status;
   }
   try {
-    if (global.threads > 0) heed::set_num_threads(int(global.threads));
-    examples::join_job(global);  // under mpirun: this rank of a data-parallel job
+    examples::set_threads(global);
     if (heed::nn::distributed::world_size() > 1 && !train_command->parsed()) {
       heed::fail("only bahdanau train runs as a data-parallel job; run the others without mpirun");
     }

@@ -342,7 +342,7 @@ TrainResult train(const TrainOptions& o) {
                      {"batch", b + 1},
                      {"loss", loss.mean.value},
                      {"grad_norm", grad_norm},
-                     {"tokens", loss.mean.count},
+                     {"tokens", int64_t(loss.mean.count)},
                      {"seconds", seconds_since(step_start)}});
       if (o.log_every > 0 && (b + 1) % o.log_every == 0 && b + 1 < batches_per_epoch) {
         progress.update(fmt::format("epoch {:>4}/{}  batch {}/{}  loss {:.4f}  {:>7.0f} tok/s",

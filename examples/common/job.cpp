@@ -18,13 +18,48 @@ namespace examples {
 
 namespace distributed = heed::nn::distributed;
 
-void join_job(const GlobalOptions& global) {
+namespace {
+
+// HEED_INJECT_FAULT, read once: which rank fails, at which step, and how.
+struct Fault {
+  int rank = -1;
+  int64_t step = -1;
+  bool kill = false;
+};
+
+std::optional<Fault> requested_fault() {
+  const char* text = std::getenv("HEED_INJECT_FAULT");
+  if (text == nullptr) return std::nullopt;
+  Fault fault;
+  long long step = -1;
+  char kind[8] = {}, extra = 0;
+  const bool parsed = std::sscanf(text, "%d:%lld:%7[a-z]%c", &fault.rank, &step, kind, &extra) == 3;
+  fault.step = step;
+  fault.kill = std::string(kind) == "kill";
+  if (!parsed || (!fault.kill && std::string(kind) != "error") || fault.step < 1 ||
+      fault.rank < 0 || fault.rank >= distributed::world_size()) {
+    heed::fail(
+        "HEED_INJECT_FAULT must be RANK:STEP:KIND with RANK a rank of this job of {} (0 to {}), "
+        "STEP 1 or more and KIND error or kill, got '{}'",
+        distributed::world_size(), distributed::world_size() - 1, text);
+  }
+  return fault;
+}
+
+}  // namespace
+
+void join_job() {
   distributed::init();
-  if (distributed::world_size() == 1) return;
   if (distributed::rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr) {
     heed::fail("rank {}: cannot send stdout to /dev/null", distributed::rank());
   }
-  if (global.threads == 0 && std::getenv("HEED_NUM_THREADS") == nullptr) {
+  (void)requested_fault();  // a malformed request fails now, not at its step
+}
+
+void set_threads(const GlobalOptions& global) {
+  if (global.threads > 0) {
+    heed::set_num_threads(int(global.threads));
+  } else if (distributed::local_size() > 1 && std::getenv("HEED_NUM_THREADS") == nullptr) {
     const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
     heed::set_num_threads(std::max(1, cores / distributed::local_size()));
   }
@@ -47,16 +82,9 @@ int report_error(const std::string& program, const std::string& message) {
 }
 
 void inject_fault_if_asked(int64_t step) {
-  static const char* const fault = std::getenv("HEED_INJECT_FAULT");
-  if (fault == nullptr) return;
-  int rank = -1;
-  long long at = -1;
-  char kind[16] = {};
-  if (std::sscanf(fault, "%d:%lld:%15s", &rank, &at, kind) != 3) {
-    heed::fail("HEED_INJECT_FAULT must be RANK:STEP:KIND (KIND error or kill), got '{}'", fault);
-  }
-  if (rank != distributed::rank() || at != step) return;
-  if (std::string(kind) == "kill") std::raise(SIGKILL);
+  static const std::optional<Fault> fault = requested_fault();
+  if (!fault || fault->rank != distributed::rank() || fault->step != step) return;
+  if (fault->kill) std::raise(SIGKILL);
   heed::fail("injected fault at step {} (HEED_INJECT_FAULT)", step);
 }
 

@@ -14,10 +14,14 @@
 
 namespace examples {
 
-// Joins the job (nn::distributed::init). Ranks other than 0 send stdout to /dev/null, so rank 0
-// alone prints progress and results (errors go to stderr from every rank). Unless --threads or
-// HEED_NUM_THREADS say otherwise, a machine's cores are shared among the ranks it runs.
-void join_job(const GlobalOptions& global);
+// Joins the job (nn::distributed::init), before the command line is parsed. Ranks other than 0
+// send stdout to /dev/null, so rank 0 alone prints help, progress and results (errors go to
+// stderr from every rank). Checks HEED_INJECT_FAULT (below).
+void join_job();
+
+// --threads N, or else (unless HEED_NUM_THREADS says) in a job a machine's cores shared among
+// the ranks it runs.
+void set_threads(const GlobalOptions& global);
 
 // Leaves the job cleanly at the end of a run.
 void leave_job();
@@ -31,7 +35,8 @@ int report_error(const std::string& program, const std::string& message);
 
 // Fault injection for the tests of a job's failure: HEED_INJECT_FAULT=RANK:STEP:KIND makes rank
 // RANK, on reaching optimizer step STEP, throw a heed::Error (KIND error) or die at once from
-// SIGKILL (KIND kill), as a crashed machine would. Does nothing without the variable.
+// SIGKILL (KIND kill), as a crashed machine would. Does nothing without the variable; a value
+// of another form, another KIND or a RANK outside the job is an error when the job starts.
 void inject_fault_if_asked(int64_t step);
 
 // Dropout on this rank's own random stream for the length of a step. Every rank draws the batches

@@ -19,10 +19,10 @@ std::string format_duration(double seconds) {
                    : fmt::format("{}m{:02}s", s / 60, s % 60);
 }
 
-// In a data-parallel job mpirun forwards rank 0's output through a terminal of its own even when
-// mpirun's output is a file: a job prints plain lines.
+// mpirun forwards a rank's output through a terminal of its own even when mpirun's output is a
+// file: a process it started prints plain lines.
 ProgressLine::ProgressLine()
-    : terminal_(isatty(STDOUT_FILENO) != 0 && heed::nn::distributed::world_size() == 1) {}
+    : terminal_(isatty(STDOUT_FILENO) != 0 && !heed::nn::distributed::started_by_launcher()) {}
 
 void ProgressLine::update(const std::string& line) {
   if (terminal_) {

@@ -383,7 +383,8 @@ int main(int argc, char** argv) {
       ->check(examples::in_range(train_limits::bucket_mb));
   train_command->add_flag("--overlap,!--no-overlap", t.overlap,
                           "under mpirun: start each bucket's allreduce during backward, as soon "
-                          "as its gradients are final (--no-overlap: after backward)");
+                          "as its gradients are final (the default; --no-overlap: after "
+                          "backward)");
 
   SampleOptions sample_options;
   CLI::App* sample_command = app.add_subcommand("sample", "generate from a checkpoint");
@@ -456,16 +457,25 @@ int main(int argc, char** argv) {
                    "fine-tuned from GPT-2, vocab.json, merges.txt, tokenizer_config.json")
       ->required();
 
+  // Under mpirun this process is one rank of a data-parallel job: it joins before parsing, so
+  // that only rank 0 prints --help and a bad flag is reported once.
+  try {
+    examples::join_job();
+  } catch (const std::exception& e) {
+    return examples::report_error("gpt", e.what());
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    fmt::print(stderr, "gpt: {} (see --help)\n", e.what());
-    return 2;
+    if (e.get_exit_code() != 0) {
+      return examples::report_error("gpt", fmt::format("{} (see --help)", e.what()));
+    }
+    const int status = app.exit(e);  // --help
+    examples::leave_job();
+    return status;
   }
   try {
-    if (global.threads > 0) heed::set_num_threads(int(global.threads));
-    examples::join_job(global);  // under mpirun: this rank of a data-parallel job
+    examples::set_threads(global);
     if (heed::nn::distributed::world_size() > 1 && !train_command->parsed()) {
       heed::fail("only gpt train runs as a data-parallel job; run the others without mpirun");
     }

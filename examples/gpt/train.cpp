@@ -176,10 +176,6 @@ void check_options(const TrainOptions& o) {
   if (o.n_embd) check_range("--n-embd", *o.n_embd, limits::n_embd);
   if (o.block_size) check_range("--block-size", *o.block_size, limits::block_size);
   check_range("--stop-at", o.stop_at, {0, o.steps});
-  if (o.batch_size % distributed::world_size() != 0) {
-    fail("--batch-size {} is the global batch and must split evenly among the job's {} ranks",
-         o.batch_size, distributed::world_size());
-  }
   if (!o.init_from.empty()) {
     if (o.data.empty()) fail("--init-from needs --data FILE, the text to fine-tune on");
     if (o.n_layer || o.n_head || o.n_embd || o.tie_weights) {
@@ -235,6 +231,17 @@ double train(const TrainOptions& o) {
     start_step =
         examples::parse_whole_number(examples::metadata_entry(resumed, "step", o.checkpoint),
                                      fmt::format("{}: step", o.checkpoint), {0, o.steps});
+    // The batch is not part of the model, but an exact resume needs the same one (checkpoints
+    // written before heed saved it carry none).
+    if (resumed.count("batch_size")) {
+      const int64_t trained = examples::parse_whole_number(
+          resumed.at("batch_size"), fmt::format("{}: batch_size", o.checkpoint),
+          train_limits::batch_size);
+      if (trained != o.batch_size) {
+        fail("{} was trained with --batch-size {}: give the same to resume it exactly, got {}",
+             o.checkpoint, trained, o.batch_size);
+      }
+    }
   } else if (!o.init_from.empty()) {
     const std::string config_path = o.init_from + "/config.json";
     config =
@@ -272,6 +279,10 @@ double train(const TrainOptions& o) {
     if (!o.resume) config.block_size = std::max(config.block_size, needed);
   }
 
+  if (o.batch_size % distributed::world_size() != 0) {
+    fail("--batch-size {} is the global batch and must split evenly among the job's {} ranks",
+         o.batch_size, distributed::world_size());
+  }
   const Device device = examples::parse_device(o.device);
   // A resumed or fine-tuned model gets every weight from a file: no random draws for it.
   std::optional<nn::init::SkipInitGuard> skip_init;
@@ -326,8 +337,10 @@ double train(const TrainOptions& o) {
   if (o.resume) saved_step = start_step;
   // The tokens travel with the weights: the characters, or GPT-2's BPE tables and the length of
   // the sequences trained on.
-  nn::Metadata metadata = {
-      {"config", config.to_json()}, {"task", task->name()}, {"digits", std::to_string(o.digits)}};
+  nn::Metadata metadata = {{"config", config.to_json()},
+                           {"task", task->name()},
+                           {"digits", std::to_string(o.digits)},
+                           {"batch_size", std::to_string(o.batch_size)}};
   if (tokenizer) {
     metadata["tokenizer"] = tokenizer->to_json();
     metadata["context"] = std::to_string(task->block_size());
@@ -439,9 +452,10 @@ double train(const TrainOptions& o) {
   if (distributed::world_size() > 1) {
     const distributed::CommunicationStats& c = data_parallel.stats();
     fmt::print(
-        "data parallel: {} buckets; {:.1f} ms a step waiting for allreduces ({:.1f}% of the "
+        "data parallel: {} bucket{}; {:.1f} ms a step waiting for allreduces ({:.1f}% of the "
         "step); {} of {} allreduces started during backward\n",
-        data_parallel.bucket_count(), 1000 * c.wait_seconds / double(std::max<int64_t>(c.steps, 1)),
+        data_parallel.bucket_count(), data_parallel.bucket_count() == 1 ? "" : "s",
+        1000 * c.wait_seconds / double(std::max<int64_t>(c.steps, 1)),
         100 * c.wait_seconds / std::max(train_seconds, 1e-9), c.buckets_in_backward,
         c.buckets_in_backward + c.buckets_at_sync);
   }
