@@ -40,8 +40,8 @@ std::optional<Fault> requested_fault() {
       fault.rank < 0 || fault.rank >= distributed::world_size()) {
     heed::fail(
         "HEED_INJECT_FAULT must be RANK:STEP:KIND with RANK a rank of this job of {} (0 to {}), "
-        "STEP 1 or more and KIND error or kill, got '{}'",
-        distributed::world_size(), distributed::world_size() - 1, text);
+        "STEP 1 or more and KIND error or kill, got {}",
+        distributed::world_size(), distributed::world_size() - 1, heed::printable(text));
   }
   return fault;
 }
