@@ -193,5 +193,15 @@ check "a malformed HEED_INJECT_FAULT is refused when the job starts" \
 check "gpt --resume with another --batch-size is refused, naming the checkpoint's" \
   grep -q "was trained with --batch-size 16: give the same to resume it exactly, got 64" batch.log
 
+# Ranks that read different texts with the same characters build the same model: the data itself
+# is compared, and the rank that differs is named.
+printf 'abcabc cab bca\n%.0s' {1..100} > same.txt
+printf 'cbacba bac acb\n%.0s' {1..100} > other.txt
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe \
+  -np 1 "$gpt" train --data same.txt --steps 1 --checkpoint "$work/data.safetensors" : \
+  -np 1 "$gpt" train --data other.txt --steps 1 --checkpoint "$work/data.safetensors" > data.log 2>&1
+check "ranks that read different --data files are an error naming the rank" \
+  grep -q "the replicas differ in their training data (--data must be the same file on every rank): rank 1's" data.log
+
 echo "data-parallel checks: $failures failed"
 test "$failures" -eq 0

@@ -250,6 +250,10 @@ TrainResult train(const TrainOptions& o) {
   const TranslationData data = load_data(settings, o.resume ? &*saved_source : nullptr,
                                          o.resume ? &*saved_target : nullptr, !o.resume);
   if (!o.resume) config = model_config(o, data);
+  // Every rank read --data itself: the same pairs on every machine, or an error naming the rank.
+  distributed::check_replicas_identical(
+      {data.train_source.tokens, data.train_target.tokens},
+      "in their training data (--data must be the same file on every rank)");
 
   const Device device = examples::parse_device(o.device);
   auto model_owner = std::make_unique<Seq2Seq>(config);

@@ -219,6 +219,12 @@ void TextTask::split(const std::vector<int64_t>& ids, const std::string& path, c
   }
 }
 
+heed::Tensor TextTask::ids() const {
+  std::vector<int64_t> all = train_;
+  all.insert(all.end(), validation_.begin(), validation_.end());
+  return heed::from_vector(all);  // (tokens,)
+}
+
 Batch TextTask::batch(int64_t batch_size, bool validation, Generator& generator) const {
   const auto& ids = validation ? validation_ : train_;
   std::vector<std::vector<int64_t>> sequences;

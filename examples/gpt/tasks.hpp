@@ -113,6 +113,8 @@ class TextTask : public Task {
   const Vocabulary* vocabulary() const override { return characters_ ? &vocabulary_ : nullptr; }
   int64_t block_size() const override { return block_size_; }
   Batch batch(int64_t batch_size, bool validation, heed::Generator& generator) const override;
+  // Every token id, training part then validation part (a data-parallel job compares them).
+  heed::Tensor ids() const;
 
  private:
   // Splits the ids 90/10; `unit` names them in the error for a file too short.

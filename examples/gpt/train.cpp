@@ -279,6 +279,12 @@ double train(const TrainOptions& o) {
     if (!o.resume) config.block_size = std::max(config.block_size, needed);
   }
 
+  // Every rank read --data itself: the same file on every machine, or an error naming the rank.
+  if (const auto* text = dynamic_cast<const TextTask*>(task.get())) {
+    distributed::check_replicas_identical({text->ids()},
+                                          "in their training data (--data must be the same file "
+                                          "on every rank)");
+  }
   if (o.batch_size % distributed::world_size() != 0) {
     fail("--batch-size {} is the global batch and must split evenly among the job's {} ranks",
          o.batch_size, distributed::world_size());
