@@ -81,7 +81,7 @@ struct DataParallelOptions {
   // Smaller than DDP's 25 MiB: MPI moves a nonblocking allreduce forward only inside MPI calls
   // (the hooks), so a large bucket stalls between them, and the last bucket, which cannot start
   // before backward ends, should be small. On the GPT example's medium preset, 4 MiB buckets
-  // hid 75-97% of a rank's wait for the allreduces behind backward, 25 MiB ones about 10%
+  // hid 75-98% of a rank's wait for the allreduces behind backward, 25 MiB ones about 10%
   // (docs/performance.md).
   int64_t bucket_bytes = 4 << 20;
   // The first bucket is smaller still (as DDP's 1 MiB): the last layers' gradients start
