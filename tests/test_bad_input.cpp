@@ -122,6 +122,8 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
           [](SafetensorsFile& f) { f.metadata["vocabulary"] = R"(["0","1","2"])"; });
   rewrite(good_gpt, dir.path / "step_text.safetensors",
           [](SafetensorsFile& f) { f.metadata["step"] = "two"; });
+  rewrite(good_gpt, dir.path / "batch_zero.safetensors",
+          [](SafetensorsFile& f) { f.metadata["batch_size"] = std::to_string(0); });
   rewrite(good_gpt, dir.path / "no_config.safetensors",
           [](SafetensorsFile& f) { f.metadata.erase("config"); });
   rewrite(good_gpt, dir.path / "vocabulary_object.safetensors",
@@ -295,6 +297,13 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
       {"late",
        gpt + " train --resume --checkpoint step_text.safetensors",
        {"step must be a whole number, got 'two'"}},
+      {"late",
+       gpt + " train --resume --checkpoint batch_zero.safetensors",
+       {"batch_size must be in [1, 65536], got 0"}},
+      {"nonsense", gpt + " train --bucket-mb 0", {"--bucket-mb", "(0, 1024]", "0"}},
+      {"nonsense", gpt + " train --bucket-mb nan", {"--bucket-mb", "nan"}},
+      {"late", gpt + " train --metrics no/such/dir/m.jsonl", {"--metrics", "does not exist"}},
+      {"late", bahdanau + " train --metrics a_directory", {"--metrics", "is a directory"}},
       {"late", gpt + " sample 1 --checkpoint no_config.safetensors", {"no 'config' entry"}},
       {"late",
        gpt + " sample 1 --checkpoint vocabulary_object.safetensors",

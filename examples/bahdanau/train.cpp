@@ -180,7 +180,7 @@ StepLoss step_loss(Seq2Seq& model, const Encoded& source, const Encoded& target,
   const int64_t size = end - begin, T = settings.num_steps;
   if (size == 0) return {distributed::global_mean(Tensor(), 0), Tensor()};
   const Device device = source.tokens.device();
-  const Tensor rows =
+  const Tensor rows =  // (B,) this rank's rows of the training set
       int_tensor(std::vector<int64_t>(batch.begin() + begin, batch.begin() + end), {size})
           .to(device);
   const Tensor X = index_select(source.tokens, 0, rows);            // (B, T)
@@ -188,8 +188,9 @@ StepLoss step_loss(Seq2Seq& model, const Encoded& source, const Encoded& target,
   const Tensor Y = index_select(target.tokens, 0, rows);            // (B, T)
   const Tensor Y_valid = index_select(target.valid_lens, 0, rows);  // (B,)
   // Teacher forcing: the decoder reads <bos> and the target shifted right by one.
-  const Tensor bos = full({size, 1}, double(Vocab::bos), {kInt64, device});
-  const Tensor decoder_inputs = cat({bos, Y.narrow(1, 0, T - 1)}, 1);
+  const Tensor bos = full({size, 1}, double(Vocab::bos), {kInt64, device});  // (B, 1)
+  const Tensor decoder_inputs = cat({bos, Y.narrow(1, 0, T - 1)}, 1);        // (B, T)
+
   const Tensor logits = model.forward(X, decoder_inputs, X_valid);     // (B, T, V)
   const Tensor loss = nn::sequence_cross_entropy(logits, Y, Y_valid);  // per valid token
   // The mean over the global batch's valid tokens, whichever rank holds them.
@@ -242,18 +243,13 @@ TrainResult train(const TrainOptions& o) {
     start_epoch =
         examples::parse_whole_number(m.at("epoch"), o.checkpoint + ": epoch", {0, settings.epochs});
   }
-  if (settings.batch_size % distributed::world_size() != 0) {
-    fail("--batch-size {}{} is the global batch and must split evenly among the job's {} ranks",
-         settings.batch_size, o.resume ? " (the checkpoint's)" : "", distributed::world_size());
-  }
+  examples::check_global_batch(settings.batch_size, o.resume ? " (the checkpoint's)" : "");
   manual_seed(settings.seed);
   const TranslationData data = load_data(settings, o.resume ? &*saved_source : nullptr,
                                          o.resume ? &*saved_target : nullptr, !o.resume);
   if (!o.resume) config = model_config(o, data);
   // Every rank read --data itself: the same pairs on every machine, or an error naming the rank.
-  distributed::check_replicas_identical(
-      {data.train_source.tokens, data.train_target.tokens},
-      "in their training data (--data must be the same file on every rank)");
+  examples::check_same_data({data.train_source.tokens, data.train_target.tokens});
 
   const Device device = examples::parse_device(o.device);
   auto model_owner = std::make_unique<Seq2Seq>(config);

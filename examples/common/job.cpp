@@ -65,6 +65,20 @@ void set_threads(const GlobalOptions& global) {
   }
 }
 
+void check_global_batch(int64_t batch_size, const std::string& whose) {
+  if (batch_size % distributed::world_size() != 0) {
+    heed::fail(
+        "--batch-size {}{} is the global batch and must split evenly among the job's {} "
+        "ranks",
+        batch_size, whose, distributed::world_size());
+  }
+}
+
+void check_same_data(const std::vector<heed::Tensor>& data) {
+  distributed::check_replicas_identical(
+      data, "in their training data (--data must be the same file on every rank)");
+}
+
 void leave_job() {
   distributed::finalize();
 }

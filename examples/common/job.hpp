@@ -6,6 +6,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,12 @@ void join_job();
 // --threads N, or else (unless HEED_NUM_THREADS says) in a job a machine's cores shared among
 // the ranks it runs.
 void set_threads(const GlobalOptions& global);
+
+// The checks every training example makes once its data and batch are known: `batch_size` (the
+// global batch; `whose` says where it came from, "" or " (the checkpoint's)") must split evenly
+// among the ranks, and every rank must have read the same training data (`data`: its token ids).
+void check_global_batch(int64_t batch_size, const std::string& whose);
+void check_same_data(const std::vector<heed::Tensor>& data);
 
 // Leaves the job cleanly at the end of a run.
 void leave_job();

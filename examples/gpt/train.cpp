@@ -45,7 +45,7 @@ distributed::GlobalMean batch_loss(GPT& model, const Batch& batch) {
   const Batch mine = local_rows(batch);
   const Device device = examples::device_of(model);
   const Tensor targets = mine.targets.to(device).reshape({-1});  // (b*T,)
-  Tensor local_mean;
+  Tensor local_mean;  // () the mean over this rank's scored targets; undefined without rows
   double scored = 0;
   if (mine.inputs.size(0) > 0) {
     const Tensor logits = model.forward(mine.inputs.to(device));  // (b, T, V)
@@ -281,14 +281,9 @@ double train(const TrainOptions& o) {
 
   // Every rank read --data itself: the same file on every machine, or an error naming the rank.
   if (const auto* text = dynamic_cast<const TextTask*>(task.get())) {
-    distributed::check_replicas_identical({text->ids()},
-                                          "in their training data (--data must be the same file "
-                                          "on every rank)");
+    examples::check_same_data({text->ids()});
   }
-  if (o.batch_size % distributed::world_size() != 0) {
-    fail("--batch-size {} is the global batch and must split evenly among the job's {} ranks",
-         o.batch_size, distributed::world_size());
-  }
+  examples::check_global_batch(o.batch_size, "");
   const Device device = examples::parse_device(o.device);
   // A resumed or fine-tuned model gets every weight from a file: no random draws for it.
   std::optional<nn::init::SkipInitGuard> skip_init;
