@@ -7,6 +7,7 @@
 //
 // Usage: gpt2_prefill FOLDER IDS_JSON [REPEATS] [THREADS]
 //   IDS_JSON: a file holding one JSON list of token ids (the prompt)
+// With HEED_PROFILE=1 it prints, at exit, where the passes' time went (engine/profiler.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -47,6 +48,7 @@ int run(int argc, char** argv) {
   const heed::Tensor prompt = heed::int_tensor(ids, {1, count});  // (1, T)
 
   heed::NoGradGuard no_grad;
+  heed::profiler::reset();  // with HEED_PROFILE=1, the table at exit shows the passes only
   std::vector<double> times;
   for (int64_t pass = 0; pass <= repeats; ++pass) {
     const auto start = std::chrono::steady_clock::now();

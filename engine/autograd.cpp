@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "engine/error.hpp"
+#include "engine/profiler.hpp"
 
 namespace heed {
 
@@ -134,6 +135,7 @@ std::vector<Node*> topological_order(Node* root) {
 }
 
 void accumulate_into_leaf(const Tensor& leaf, const Tensor& grad) {
+  const profiler::Scope profiled("accumulate_grad", profiler::Kind::backward);
   const Tensor existing = leaf.grad();  // leaf.grad() += grad
   leaf.set_grad(existing.defined() ? existing.add(grad) : grad.contiguous());
 }
@@ -206,6 +208,7 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
   }
 
   NoGradGuard no_grad;  // no higher-order gradients: backward builds no graph
+  const profiler::BackwardPhase backward_phase;  // what runs from here is profiled as backward
   if (root.is_leaf()) {
     accumulate_into_leaf(root, seed);
     if (has_grad_ready_hooks(root.impl())) run_grad_ready_hooks(root);
@@ -231,7 +234,11 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
           "were freed after the first backward. Pass retain_graph=true to the first call",
           node->name);
     }
-    const std::vector<Tensor> grads = node->backward(grad_output);
+    std::vector<Tensor> grads;
+    {
+      const profiler::Scope profiled(node->name.c_str(), profiler::Kind::backward);
+      grads = node->backward(grad_output);
+    }
     // A closure owes one gradient per input (undefined where none flows), each of its input's
     // shape, dtype and device: a mistake in a new op's backward is an error here, not a
     // gradient silently dropped or a leaf's grad turned float64.

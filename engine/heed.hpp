@@ -18,6 +18,7 @@
 #include "engine/ops/reduce.hpp"
 #include "engine/ops/shape.hpp"
 #include "engine/ops/softmax.hpp"
+#include "engine/profiler.hpp"
 #include "engine/tensor.hpp"
 
 #include <fmt/format.h>

@@ -8,6 +8,7 @@
 #include "engine/backend.hpp"
 #include "engine/device_backends.hpp"
 #include "engine/error.hpp"
+#include "engine/profiler.hpp"
 
 namespace heed {
 
@@ -18,6 +19,7 @@ Storage::Storage(size_t size_in_bytes, Device where)
     fail("out of memory: could not allocate {} bytes ({:.1f} MiB) on {}", bytes,
          double(bytes) / double(1 << 20), device.str());
   }
+  if (profiler::enabled()) profiler::note_allocation(bytes);
 }
 
 Storage::~Storage() {

@@ -31,6 +31,7 @@ void check_adam_arguments(const Tensor& param, const Tensor& grad, const Tensor&
 
 void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                 const AdamStep& o) {
+  const profiler::Scope profiled("adam_step_");
   check_adam_arguments(param, grad, exp_avg, exp_avg_sq, o);
   const Tensor g = grad.detach().contiguous();
   const heed_adam_options options{o.lr,

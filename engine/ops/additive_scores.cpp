@@ -30,6 +30,7 @@ void check_additive_arguments(const Tensor& query_features, const Tensor& key_fe
 }  // namespace
 
 Tensor additive_scores(const Tensor& query_features, const Tensor& key_features, const Tensor& w) {
+  const profiler::Scope profiled("additive_scores");
   check_additive_arguments(query_features, key_features, w);
   const Tensor qf = query_features.detach().contiguous(), kf = key_features.detach().contiguous();
   const Tensor wv = w.detach().contiguous();

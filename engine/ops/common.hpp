@@ -1,5 +1,6 @@
-// Small helpers every op file uses: argument checks that throw heed::Error naming the op, and
-// (from kernel_call.hpp) calling a kernel on the backend of a tensor's device.
+// Small helpers every op file uses: argument checks that throw heed::Error naming the op,
+// (from kernel_call.hpp) calling a kernel on the backend of a tensor's device, and the
+// profiler's scope that each public op opens first (engine/profiler.hpp).
 #pragma once
 
 #include <string_view>
@@ -7,6 +8,7 @@
 #include "engine/autograd.hpp"
 #include "engine/error.hpp"
 #include "engine/ops/kernel_call.hpp"
+#include "engine/profiler.hpp"
 #include "engine/tensor.hpp"
 
 namespace heed::ops {

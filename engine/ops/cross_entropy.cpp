@@ -50,6 +50,7 @@ Tensor reduce_losses(const Tensor& per_row, const Tensor& targets, CrossEntropyO
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOptions options) {
+  const profiler::Scope profiled("cross_entropy");
   const auto [rows, targets_of_rows] =
       as_rows("cross_entropy", logits, targets, options.ignore_index);
   const Tensor flat_targets = targets_of_rows;  // a variable, so the backward closure can hold it

@@ -10,6 +10,7 @@
 namespace heed {
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
+  const profiler::Scope profiled("dropout");
   ops::check_floating("dropout", x);
   if (!(p >= 0.0 && p <= 1.0)) fail("dropout: probability must be in [0, 1], got {}", p);
   if (!training || p == 0.0) return x;

@@ -43,6 +43,7 @@ Tensor scalar_like(const Tensor& like, double value) {
 // ---- binary arithmetic ----
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("add");
   check_arithmetic("add", a, b);
   Tensor c = binary_kernel("add", a, b, HEED_ADD);
   return record(c, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dc) {
@@ -52,6 +53,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("sub");
   check_arithmetic("sub", a, b);
   Tensor c = binary_kernel("sub", a, b, HEED_SUB);
   return record(c, "sub", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dc) {
@@ -61,6 +63,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("mul");
   check_arithmetic("mul", a, b);
   Tensor c = binary_kernel("mul", a, b, HEED_MUL);
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
@@ -75,6 +78,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("div");
   check_arithmetic("div", a, b);
   Tensor c = binary_kernel("div", a, b, HEED_DIV);
   // a is read only by b's gradient: a scaled by a constant (scores / sqrt(d)) saves nothing of a.
@@ -88,6 +92,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Tensor& base, const Tensor& exponent) {
+  const profiler::Scope profiled("pow");
   check_arithmetic("pow", base, exponent);
   ops::check_floating("pow", base);
   Tensor c = binary_kernel("pow", base, exponent, HEED_POW);
@@ -102,6 +107,7 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
 }
 
 Tensor pow(const Tensor& base, double exponent) {
+  const profiler::Scope profiled("pow");
   ops::check_floating("pow", base);
   Tensor y = unary_kernel(base, HEED_POW_SCALAR, exponent);
   return record(y, "pow", {base}, [x = base.detach(), exponent](const Tensor& dy) {
@@ -111,6 +117,7 @@ Tensor pow(const Tensor& base, double exponent) {
 }
 
 Tensor maximum(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("maximum");
   check_arithmetic("maximum", a, b);
   Tensor c = binary_kernel("maximum", a, b, HEED_MAXIMUM);
   return record(c, "maximum", {a, b}, [a = a.detach(), b = b.detach()](const Tensor& dc) {
@@ -123,6 +130,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("minimum");
   check_arithmetic("minimum", a, b);
   Tensor c = binary_kernel("minimum", a, b, HEED_MINIMUM);
   return record(c, "minimum", {a, b}, [a = a.detach(), b = b.detach()](const Tensor& dc) {
@@ -137,6 +145,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 // ---- unary ----
 
 Tensor neg(const Tensor& x) {
+  const profiler::Scope profiled("neg");
   ops::check_defined("neg", x, "x");
   if (x.dtype() == kBool) fail("neg: negation of a bool tensor is not supported; use logical_not");
   if (x.dtype() == kInt64) return binary_kernel("neg", scalar_like(x, 0), x, HEED_SUB);
@@ -148,6 +157,7 @@ Tensor neg(const Tensor& x) {
 }
 
 Tensor exp(const Tensor& x) {
+  const profiler::Scope profiled("exp");
   ops::check_floating("exp", x);
   Tensor y = unary_kernel(x, HEED_EXP);
   return record(y, "exp", {x}, [y = y.detach()](const Tensor& dy) {
@@ -157,6 +167,7 @@ Tensor exp(const Tensor& x) {
 }
 
 Tensor log(const Tensor& x) {
+  const profiler::Scope profiled("log");
   ops::check_floating("log", x);
   Tensor y = unary_kernel(x, HEED_LOG);
   return record(y, "log", {x}, [x = x.detach()](const Tensor& dy) {
@@ -166,6 +177,7 @@ Tensor log(const Tensor& x) {
 }
 
 Tensor sqrt(const Tensor& x) {
+  const profiler::Scope profiled("sqrt");
   ops::check_floating("sqrt", x);
   Tensor y = unary_kernel(x, HEED_SQRT);
   return record(y, "sqrt", {x}, [y = y.detach()](const Tensor& dy) {
@@ -175,6 +187,7 @@ Tensor sqrt(const Tensor& x) {
 }
 
 Tensor abs(const Tensor& x) {
+  const profiler::Scope profiled("abs");
   ops::check_floating("abs", x);
   Tensor y = unary_kernel(x, HEED_ABS);
   return record(y, "abs", {x}, [x = x.detach()](const Tensor& dy) {
@@ -184,6 +197,7 @@ Tensor abs(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
+  const profiler::Scope profiled("tanh");
   ops::check_floating("tanh", x);
   Tensor y = unary_kernel(x, HEED_TANH);
   return record(y, "tanh", {x}, [y = y.detach()](const Tensor& dy) {
@@ -193,6 +207,7 @@ Tensor tanh(const Tensor& x) {
 }
 
 Tensor sigmoid(const Tensor& x) {
+  const profiler::Scope profiled("sigmoid");
   ops::check_floating("sigmoid", x);
   Tensor y = unary_kernel(x, HEED_SIGMOID);
   return record(y, "sigmoid", {x}, [y = y.detach()](const Tensor& dy) {
@@ -202,6 +217,7 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor relu(const Tensor& x) {
+  const profiler::Scope profiled("relu");
   ops::check_floating("relu", x);
   Tensor y = unary_kernel(x, HEED_RELU);
   return record(y, "relu", {x}, [x = x.detach()](const Tensor& dy) {
@@ -211,6 +227,7 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor gelu(const Tensor& x, std::string_view approximate) {
+  const profiler::Scope profiled("gelu");
   ops::check_floating("gelu", x);
   if (approximate != "none" && approximate != "tanh") {
     fail("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate);
@@ -225,6 +242,7 @@ Tensor gelu(const Tensor& x, std::string_view approximate) {
 }
 
 Tensor log1p(const Tensor& x) {
+  const profiler::Scope profiled("log1p");
   ops::check_floating("log1p", x);
   Tensor y = unary_kernel(x, HEED_LOG1P);
   return record(y, "log1p", {x}, [x = x.detach()](const Tensor& dy) {
@@ -234,6 +252,7 @@ Tensor log1p(const Tensor& x) {
 }
 
 Tensor expm1(const Tensor& x) {
+  const profiler::Scope profiled("expm1");
   ops::check_floating("expm1", x);
   Tensor y = unary_kernel(x, HEED_EXPM1);
   return record(y, "expm1", {x}, [y = y.detach()](const Tensor& dy) {
@@ -243,6 +262,7 @@ Tensor expm1(const Tensor& x) {
 }
 
 Tensor sin(const Tensor& x) {
+  const profiler::Scope profiled("sin");
   ops::check_floating("sin", x);
   Tensor y = unary_kernel(x, HEED_SIN);
   return record(y, "sin", {x}, [x = x.detach()](const Tensor& dy) {
@@ -252,6 +272,7 @@ Tensor sin(const Tensor& x) {
 }
 
 Tensor cos(const Tensor& x) {
+  const profiler::Scope profiled("cos");
   ops::check_floating("cos", x);
   Tensor y = unary_kernel(x, HEED_COS);
   return record(y, "cos", {x}, [x = x.detach()](const Tensor& dy) {
@@ -261,6 +282,7 @@ Tensor cos(const Tensor& x) {
 }
 
 Tensor erf(const Tensor& x) {
+  const profiler::Scope profiled("erf");
   ops::check_floating("erf", x);
   Tensor y = unary_kernel(x, HEED_ERF);
   return record(y, "erf", {x}, [x = x.detach()](const Tensor& dy) {
@@ -270,6 +292,7 @@ Tensor erf(const Tensor& x) {
 }
 
 Tensor silu(const Tensor& x) {
+  const profiler::Scope profiled("silu");
   ops::check_floating("silu", x);
   Tensor y = unary_kernel(x, HEED_SILU);
   return record(y, "silu", {x}, [x = x.detach()](const Tensor& dy) {
@@ -279,6 +302,7 @@ Tensor silu(const Tensor& x) {
 }
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
+  const profiler::Scope profiled("softplus");
   ops::check_floating("softplus", x);
   if (!std::isfinite(beta) || beta == 0) {
     fail("softplus: beta must be a finite number other than 0, got {}", beta);
@@ -292,6 +316,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
 }
 
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  const profiler::Scope profiled("clamp");
   ops::check_floating("clamp", x);
   if (!min && !max) fail("clamp: at least one of min and max must be given");
   const double lo = min.value_or(-INFINITY), hi = max.value_or(INFINITY);
@@ -307,30 +332,38 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
 // ---- comparisons and selection ----
 
 Tensor eq(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("eq");
   return binary_kernel("eq", a, b, HEED_EQ, kBool);
 }
 Tensor ne(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("ne");
   return binary_kernel("ne", a, b, HEED_NE, kBool);
 }
 Tensor lt(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("lt");
   return binary_kernel("lt", a, b, HEED_LT, kBool);
 }
 Tensor le(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("le");
   return binary_kernel("le", a, b, HEED_LE, kBool);
 }
 Tensor gt(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("gt");
   return binary_kernel("gt", a, b, HEED_GT, kBool);
 }
 Tensor ge(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("ge");
   return binary_kernel("ge", a, b, HEED_GE, kBool);
 }
 
 Tensor logical_not(const Tensor& condition) {
+  const profiler::Scope profiled("logical_not");
   ops::check_dtype("logical_not", condition, kBool, "condition");
   return unary_kernel(condition, HEED_LOGICAL_NOT);
 }
 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("where");
   ops::check_dtype("where", condition, kBool, "condition");
   ops::check_same_dtype_and_device("where", a, b);
   const Shape shape =
@@ -347,6 +380,7 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  const profiler::Scope profiled("masked_fill");
   ops::check_defined("masked_fill", mask, "mask");
   const Tensor condition = mask.dtype() == kBool ? mask : ne(mask, scalar_like(mask, 0));
   if (!broadcasts_to(mask.shape(), x.shape())) {

@@ -25,6 +25,7 @@ void check_gru_arguments(const Tensor& input_gates, const Tensor& hidden_gates, 
 }  // namespace
 
 Tensor gru_cell(const Tensor& input_gates, const Tensor& hidden_gates, const Tensor& h) {
+  const profiler::Scope profiled("gru_cell");
   check_gru_arguments(input_gates, hidden_gates, h);
   const Tensor in = input_gates.detach().contiguous(), hid = hidden_gates.detach().contiguous();
   const Tensor previous = h.detach().contiguous();

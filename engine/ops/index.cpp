@@ -38,6 +38,7 @@ void check_indices(const char* op, const Tensor& index, int64_t size, const char
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  const profiler::Scope profiled("index_select");
   ops::check_defined("index_select", x, "x");
   const int64_t d = wrap_dim(dim, x.dim(), "index_select");
   if (index.dim() > 1)
@@ -60,6 +61,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+  const profiler::Scope profiled("gather");
   ops::check_defined("gather", x, "x");
   const int64_t d = wrap_dim(dim, x.dim(), "gather");
   ops::check_dtype("gather", index, kInt64, "index");
@@ -85,6 +87,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx) {
+  const profiler::Scope profiled("embedding");
   ops::check_floating("embedding", weight);
   ops::check_ndim("embedding", weight, 2, "weight");
   ops::check_dtype("embedding", indices, kInt64, "indices");

@@ -13,6 +13,7 @@
 
 #include "engine/backend.hpp"
 #include "engine/device_backends.hpp"
+#include "engine/profiler.hpp"
 #include "engine/tensor.hpp"
 
 namespace heed::ops {
@@ -77,10 +78,12 @@ const Value& pass(const Value& value) {
 
 }  // namespace kernel_arguments
 
-// Calls `entry` of the kernel table of `on`'s device with `arguments` (Tensors as views).
+// Calls `entry` of the kernel table of `on`'s device with `arguments` (Tensors as views). With
+// HEED_PROFILE=1 each call is a kernel row of the profile, under the entry's name.
 template <typename Entry, typename... Arguments>
 void call_kernel(const Tensor& on, Entry heed_backend::*entry, const char* entry_name,
                  const Arguments&... arguments) {
+  const profiler::Scope profiled(entry_name, profiler::Kind::kernel);
   const heed_backend& kernels = kernels_of(on);
   const auto held = std::make_tuple(kernel_arguments::hold(arguments)...);
   const int status = std::apply(

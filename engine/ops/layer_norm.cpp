@@ -35,6 +35,7 @@ int64_t check_layer_norm(const Tensor& x, const Shape& normalized_shape, const T
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps) {
+  const profiler::Scope profiled("layer_norm");
   const int64_t d = check_layer_norm(x, normalized_shape, weight, bias);
   const Tensor rows = x.reshape({-1, d});  // (rows, d)
   const Tensor input = rows.detach().contiguous();

@@ -110,6 +110,7 @@ Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("matmul");
   check_operands("matmul", a, b);
   // PyTorch's 1-D rules: a vector on the left is a row, on the right a column; the added dim
   // is removed from the result.
@@ -125,6 +126,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("bmm");
   check_operands("bmm", a, b);
   if (a.dim() != 3 || b.dim() != 3) {
     fail("bmm: expected two 3-D tensors, got shapes {} and {}", shape_str(a.shape()),
@@ -138,6 +140,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("mm");
   check_operands("mm", a, b);
   if (a.dim() != 2 || b.dim() != 2) {
     fail("mm: expected two 2-D tensors, got shapes {} and {}", shape_str(a.shape()),

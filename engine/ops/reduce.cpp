@@ -99,6 +99,7 @@ std::pair<Tensor, Tensor> max_or_min_along(const Tensor& x, int64_t dim, bool ke
 }  // namespace
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim) {
+  const profiler::Scope profiled("sum");
   ops::check_defined("sum", x, "x");
   if (x.dtype() == kBool) fail("sum: not supported for bool tensors; convert with .to(kInt64)");
   const std::vector<int64_t> dims = reduced_dims(x, requested, "sum");
@@ -111,6 +112,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim)
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim) {
+  const profiler::Scope profiled("mean");
   ops::check_floating("mean", x);
   const std::vector<int64_t> dims = reduced_dims(x, requested, "mean");
   int64_t count = 1;
@@ -120,26 +122,32 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& requested, bool keepdim
 }
 
 Tensor amax(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  const profiler::Scope profiled("amax");
   return amax_or_amin(x, dims, keepdim, HEED_MAX, "amax");
 }
 Tensor amin(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  const profiler::Scope profiled("amin");
   return amax_or_amin(x, dims, keepdim, HEED_MIN, "amin");
 }
 
 std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
+  const profiler::Scope profiled("max");
   return max_or_min_along(x, dim, keepdim, HEED_ARGMAX, "max");
 }
 std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
+  const profiler::Scope profiled("min");
   return max_or_min_along(x, dim, keepdim, HEED_ARGMIN, "min");
 }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  const profiler::Scope profiled("argmax");
   ops::check_defined("argmax", x, "x");
   const int64_t d = wrap_dim(dim, x.dim(), "argmax");
   return finish(reduce_kernel(x, {d}, HEED_ARGMAX, "argmax"), x, {d}, keepdim);
 }
 
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+  const profiler::Scope profiled("argmin");
   ops::check_defined("argmin", x, "x");
   const int64_t d = wrap_dim(dim, x.dim(), "argmin");
   return finish(reduce_kernel(x, {d}, HEED_ARGMIN, "argmin"), x, {d}, keepdim);
@@ -185,6 +193,7 @@ Tensor Tensor::argmin(int64_t dim, bool keepdim) const {
 }
 
 Tensor sum_to(const Tensor& grad, const Shape& shape) {
+  const profiler::Scope profiled("sum_to");
   if (grad.shape() == shape) return grad;
   // The common case, a bias broadcast over the leading dims: summing the rows of the
   // (rows, numel) gradient is one product with a row of ones, with no transposing copy.

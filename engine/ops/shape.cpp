@@ -71,6 +71,7 @@ void copy_into(const Tensor& dst, const Tensor& src) {
 }  // namespace
 
 Tensor Tensor::view(const Shape& requested) const {
+  const profiler::Scope profiled("view");
   const Shape shape = infer_shape(requested, numel(), "view", this->shape());
   if (!is_contiguous()) {
     fail(
@@ -83,10 +84,12 @@ Tensor Tensor::view(const Shape& requested) const {
 }
 
 Tensor Tensor::reshape(const Shape& requested) const {
+  const profiler::Scope profiled("reshape");
   return is_contiguous() ? view(requested) : contiguous().view(requested);
 }
 
 Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
+  const profiler::Scope profiled("permute");
   if (static_cast<int64_t>(dims.size()) != dim()) {
     fail("permute: expected {} dims for shape {}, got {}", dim(), shape_str(shape()), dims.size());
   }
@@ -107,6 +110,7 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
 }
 
 Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
+  const profiler::Scope profiled("transpose");
   std::vector<int64_t> order(static_cast<size_t>(dim()));
   std::iota(order.begin(), order.end(), 0);
   if (dim() == 0) return *this;
@@ -130,6 +134,7 @@ Tensor Tensor::mT() const {
 
 Tensor Tensor::slice(int64_t dim, std::optional<int64_t> start_at, std::optional<int64_t> end_at,
                      int64_t step) const {
+  const profiler::Scope profiled("slice");
   const int64_t d = wrap_dim(dim, this->dim(), "slice");
   const int64_t size = shape()[static_cast<size_t>(d)];
   if (step < 1) fail("slice: step must be positive, got {}", step);
@@ -155,6 +160,7 @@ Tensor Tensor::slice(int64_t dim, std::optional<int64_t> start_at, std::optional
 }
 
 Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
+  const profiler::Scope profiled("narrow");
   const int64_t d = wrap_dim(dim, this->dim(), "narrow");
   const int64_t size = shape()[static_cast<size_t>(d)];
   if (start < 0) start += size;
@@ -166,6 +172,7 @@ Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
 }
 
 Tensor Tensor::select(int64_t dim, int64_t index) const {
+  const profiler::Scope profiled("select");
   const int64_t d = wrap_dim(dim, this->dim(), "select");
   const int64_t size = shape()[static_cast<size_t>(d)];
   if (index < -size || index >= size) {
@@ -177,6 +184,7 @@ Tensor Tensor::select(int64_t dim, int64_t index) const {
 }
 
 Tensor Tensor::expand(const Shape& requested) const {
+  const profiler::Scope profiled("expand");
   if (requested.size() < shape().size()) {
     fail("expand: cannot expand shape {} to {} with fewer dims", shape_str(shape()),
          shape_str(requested));
@@ -204,6 +212,7 @@ Tensor Tensor::expand(const Shape& requested) const {
 }
 
 Tensor Tensor::unsqueeze(int64_t dim) const {
+  const profiler::Scope profiled("unsqueeze");
   const int64_t d = wrap_dim(dim, this->dim() + 1, "unsqueeze");
   Shape shape = this->shape(), strides = this->strides();
   const int64_t stride =
@@ -216,6 +225,7 @@ Tensor Tensor::unsqueeze(int64_t dim) const {
 }
 
 Tensor Tensor::squeeze(int64_t dim) const {
+  const profiler::Scope profiled("squeeze");
   const int64_t d = wrap_dim(dim, this->dim(), "squeeze");
   if (this->dim() == 0 || shape()[static_cast<size_t>(d)] != 1) return *this;
   Shape shape = this->shape(), strides = this->strides();
@@ -225,6 +235,7 @@ Tensor Tensor::squeeze(int64_t dim) const {
 }
 
 Tensor Tensor::squeeze() const {
+  const profiler::Scope profiled("squeeze");
   Shape shape, strides;
   for (int64_t i = 0; i < dim(); ++i) {
     if (this->shape()[static_cast<size_t>(i)] == 1) continue;
@@ -235,6 +246,7 @@ Tensor Tensor::squeeze() const {
 }
 
 Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
+  const profiler::Scope profiled("flatten");
   if (dim() == 0) return reshape({1});
   const int64_t start = wrap_dim(start_dim, dim(), "flatten");
   const int64_t end = wrap_dim(end_dim, dim(), "flatten");
@@ -247,6 +259,7 @@ Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
 }
 
 std::vector<Tensor> Tensor::split(int64_t split_size, int64_t dim) const {
+  const profiler::Scope profiled("split");
   const int64_t d = wrap_dim(dim, this->dim(), "split");
   if (split_size < 1) fail("split: split_size must be positive, got {}", split_size);
   std::vector<Tensor> parts;
@@ -258,6 +271,7 @@ std::vector<Tensor> Tensor::split(int64_t split_size, int64_t dim) const {
 }
 
 std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t dim) const {
+  const profiler::Scope profiled("chunk");
   if (chunks < 1) fail("chunk: chunks must be positive, got {}", chunks);
   const int64_t size = shape()[static_cast<size_t>(wrap_dim(dim, this->dim(), "chunk"))];
   return split(std::max<int64_t>(1, (size + chunks - 1) / chunks), dim);
@@ -266,6 +280,7 @@ std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t dim) const {
 // ---- copies ----
 
 Tensor Tensor::clone() const {
+  const profiler::Scope profiled("clone");
   Tensor out = empty(shape(), {dtype(), device()});
   copy_into(out, detach());
   return record(out, "clone", {*this}, [](const Tensor& dy) {
@@ -275,10 +290,12 @@ Tensor Tensor::clone() const {
 }
 
 Tensor Tensor::contiguous() const {
+  const profiler::Scope profiled("contiguous");
   return is_contiguous() ? *this : clone();
 }
 
 Tensor Tensor::to(DType target) const {
+  const profiler::Scope profiled("to");
   if (target == dtype()) return *this;
   Tensor out = empty(shape(), {target, device()});
   copy_into(out, detach());
@@ -290,6 +307,7 @@ Tensor Tensor::to(DType target) const {
 }
 
 Tensor Tensor::to(Device target) const {
+  const profiler::Scope profiled("to");
   if (target == device()) return *this;
   Tensor out = empty(shape(), {dtype(), target});
   const Tensor source = contiguous().detach();
@@ -308,6 +326,7 @@ Tensor Tensor::to(Device target) const {
 }
 
 Tensor& Tensor::fill_(double value) {
+  const profiler::Scope profiled("fill_");
   if (requires_grad() && grad_enabled()) {
     fail("fill_: a tensor that requires grad cannot be changed in place outside NoGradGuard");
   }
@@ -316,6 +335,7 @@ Tensor& Tensor::fill_(double value) {
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
+  const profiler::Scope profiled("copy_");
   if (requires_grad() && grad_enabled()) {
     fail("copy_: a tensor that requires grad cannot be changed in place outside NoGradGuard");
   }
@@ -330,6 +350,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 // ---- joining ----
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  const profiler::Scope profiled("cat");
   if (tensors.empty()) fail("cat: expected at least one tensor");
   const Tensor& first = tensors[0];
   const int64_t d = wrap_dim(dim, first.dim(), "cat");
@@ -369,6 +390,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  const profiler::Scope profiled("stack");
   if (tensors.empty()) fail("stack: expected at least one tensor");
   const int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
   std::vector<Tensor> expanded;
@@ -383,6 +405,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
+  const profiler::Scope profiled("unbind");
   ops::check_defined("unbind", x, "x");
   const int64_t d = wrap_dim(dim, x.dim(), "unbind");
   std::vector<Tensor> pieces;
@@ -429,6 +452,7 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
 }
 
 Tensor movedim(const Tensor& x, int64_t source, int64_t destination) {
+  const profiler::Scope profiled("movedim");
   const int64_t from = wrap_dim(source, x.dim(), "movedim");
   const int64_t to = wrap_dim(destination, x.dim(), "movedim");
   std::vector<int64_t> order;

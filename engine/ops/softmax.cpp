@@ -87,13 +87,16 @@ Tensor checked_keep_mask(const Tensor& x, const Tensor& keep_mask) {
 }  // namespace
 
 Tensor softmax(const Tensor& x, int64_t dim) {
+  const profiler::Scope profiled("softmax");
   return softmax_along("softmax", x, dim, false);
 }
 Tensor log_softmax(const Tensor& x, int64_t dim) {
+  const profiler::Scope profiled("log_softmax");
   return softmax_along("log_softmax", x, dim, true);
 }
 
 Tensor masked_softmax(const Tensor& x, const SoftmaxMask& mask) {
+  const profiler::Scope profiled("masked_softmax");
   ops::check_floating("masked_softmax", x);
   if (x.dim() == 0) fail("masked_softmax: expected scores with at least 1 dim, got a 0-d tensor");
   heed_softmax_mask kernel_mask{};
