@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "engine/error.hpp"
 #include "engine/profiler.hpp"
@@ -115,17 +114,23 @@ Tensor record(Tensor output, std::string name, std::vector<Tensor> inputs,
 namespace {
 
 // Nodes in an order where every node comes before the nodes of its inputs (reverse postorder of
-// an iterative depth-first search from the root).
+// an iterative depth-first search from the root). A node is marked visited with the sort's own
+// number, unique across threads and passes.
 std::vector<Node*> topological_order(Node* root) {
+  static std::atomic<uint64_t> sorts = 0;
+  const uint64_t mark = ++sorts;
   std::vector<Node*> postorder;
-  std::unordered_set<Node*> visited{root};
+  root->sorted_in_pass = mark;
   // Each frame: a node and how many of its inputs have been pushed so far.
   std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
   while (!stack.empty()) {
     auto& [node, next_input] = stack.back();
     if (next_input < node->edges.size()) {
       Node* child = node->edges[next_input++].node.get();
-      if (child != nullptr && visited.insert(child).second) stack.push_back({child, 0});
+      if (child != nullptr && child->sorted_in_pass != mark) {
+        child->sorted_in_pass = mark;
+        stack.push_back({child, 0});
+      }
     } else {
       postorder.push_back(node);
       stack.pop_back();
@@ -177,6 +182,14 @@ class GradReadyTracker {
   std::unordered_map<const TensorImpl*, int64_t> edges_left_;
 };
 
+// Empties every node's gradient_sum when the pass ends, normally or by an exception.
+struct ClearGradientSums {
+  const std::vector<Node*>& order;
+  ~ClearGradientSums() {
+    for (Node* node : order) node->gradient_sum = Tensor();
+  }
+};
+
 }  // namespace
 
 uint64_t backward_pass_number() {
@@ -216,18 +229,19 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
   }
 
   const std::vector<Node*> order = topological_order(root.grad_fn().get());
-  std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), seed}};
+  // A pass that fails part way leaves no gradient sums behind on the nodes it did not reach.
+  const ClearGradientSums clear_at_exit{order};
+  root.grad_fn()->gradient_sum = seed;
   GradReadyTracker grad_ready(order);
   // Every node stays alive for the whole pass: root holds its grad_fn, each node its edges'
   // nodes, and releasing a node below frees only its closure (what it saved), not its edges.
   for (Node* node : order) {
-    auto found = pending.find(node);
-    if (found == pending.end()) {  // no gradient reached this node
+    if (!node->gradient_sum.defined()) {  // no gradient reached this node
       grad_ready.node_done(*node);
       continue;
     }
-    const Tensor grad_output = std::move(found->second);
-    pending.erase(found);
+    const Tensor grad_output = std::move(node->gradient_sum);
+    node->gradient_sum = Tensor();
     if (node->released) {
       fail(
           "backward: trying to go through the graph a second time (op '{}'); its saved tensors "
@@ -275,7 +289,7 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
       if (leaf.defined()) {
         accumulate_into_leaf(leaf, grads[i]);
       } else {
-        Tensor& sum = pending[edge.node.get()];
+        Tensor& sum = edge.node->gradient_sum;
         sum = sum.defined() ? sum.add(grads[i]) : grads[i];  // gradients that meet add up
       }
     }

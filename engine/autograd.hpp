@@ -37,6 +37,11 @@ struct Node {
   std::vector<Edge> edges;  // one per input the op read, in order
   BackwardFunction backward;
   bool released = false;  // set when backward() freed this node (no retain_graph)
+  // Scratch space of the running backward pass, kept on the node rather than in hash maps, so a
+  // pass allocates nothing per node: the sort's mark, and the gradients that reached this node
+  // so far, summed (empty again when the pass ends, however it ends).
+  uint64_t sorted_in_pass = 0;
+  Tensor gradient_sum;
 
   Node() = default;
   Node(const Node&) = delete;

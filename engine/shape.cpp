@@ -9,6 +9,13 @@
 
 namespace heed {
 
+void Shape::check_fits(size_t count) {
+  if (count > kCapacity) {
+    fail("a shape holds at most {} numbers, got {} (tensors have at most {} dims)", kCapacity,
+         count, kMaxDims);
+  }
+}
+
 int64_t numel_of(const Shape& shape) {
   int64_t n = 1;
   for (int64_t size : shape) n *= size;

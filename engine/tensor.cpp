@@ -26,25 +26,15 @@ Storage::~Storage() {
   backend->release(data);
 }
 
-const TensorImpl& Tensor::checked() const {
-  if (!impl_) fail("use of an undefined tensor (default-constructed heed::Tensor)");
-  return *impl_;
+void Tensor::fail_undefined() {
+  fail("use of an undefined tensor (default-constructed heed::Tensor)");
 }
 
-const Shape& Tensor::shape() const {
-  return checked().shape;
-}
-const Shape& Tensor::strides() const {
-  return checked().strides;
-}
 int64_t Tensor::size(int64_t dim) const {
   return shape()[wrap_dim(dim, this->dim(), "size")];
 }
 int64_t Tensor::stride(int64_t dim) const {
   return strides()[wrap_dim(dim, this->dim(), "stride")];
-}
-DType Tensor::dtype() const {
-  return checked().dtype;
 }
 Device Tensor::device() const {
   return checked().storage->device;
@@ -117,10 +107,6 @@ double Tensor::at(const std::vector<int64_t>& index) const {
 }
 
 // ---- autograd accessors ----
-
-bool Tensor::requires_grad() const {
-  return checked().requires_grad;
-}
 
 Tensor& Tensor::requires_grad_(bool enabled) {
   if (!is_leaf() && !enabled) {

@@ -69,14 +69,14 @@ class Tensor {
 
   // ---- metadata ----
   bool defined() const { return impl_ != nullptr; }
-  const Shape& shape() const;
+  const Shape& shape() const { return checked().shape; }
   const Shape& sizes() const { return shape(); }
-  const Shape& strides() const;
+  const Shape& strides() const { return checked().strides; }
   int64_t size(int64_t dim) const;
   int64_t stride(int64_t dim) const;
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
   int64_t numel() const { return numel_of(shape()); }
-  DType dtype() const;
+  DType dtype() const { return checked().dtype; }
   Device device() const;
   int64_t storage_offset() const;
   bool is_contiguous() const;
@@ -101,7 +101,7 @@ class Tensor {
   std::vector<T> to_vector() const;  // all elements in row-major order, converted to T
 
   // ---- autograd ----
-  bool requires_grad() const;
+  bool requires_grad() const { return checked().requires_grad; }
   Tensor& requires_grad_(bool enabled = true);
   Tensor grad() const;  // undefined until a backward reaches this tensor
   void set_grad(const Tensor& grad) const;
@@ -177,7 +177,12 @@ class Tensor {
   Tensor masked_fill(const Tensor& mask, double value) const;
 
  private:
-  const TensorImpl& checked() const;
+  // The impl, or a heed::Error for an undefined tensor. Inline: every accessor goes through it.
+  const TensorImpl& checked() const {
+    if (!impl_) fail_undefined();
+    return *impl_;
+  }
+  [[noreturn]] static void fail_undefined();
   std::shared_ptr<TensorImpl> impl_;
 };
 

@@ -112,6 +112,7 @@ TEST_CASE("tensor errors name the op and the shapes") {
   check_error([&] { x.expand({4, 3}); }, {"expand", "(2, 3)", "(4, 3)"});
   check_error([&] { x.permute({0, 0}); }, {"permute", "twice"});
   check_error([&] { zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}); }, {"at most 8 dims"});
+  check_error([&] { zeros(Shape(17, 1)); }, {"at most 16 numbers", "17"});
   check_error([&] { tensor({1, 2, 3}, {kFloat32}).view({-1, -1}); }, {"view", "-1"});
   check_error([&] { tensor(std::vector<double>{1, 2}, {3}); }, {"tensor", "(3,)", "2 values"});
   check_error([&] { int_tensor({1}).requires_grad_(); }, {"requires_grad_", "int64"});
@@ -209,4 +210,26 @@ TEST_CASE("from_vector: the dtype follows T unless asked, 1-D by default, errors
   // tensor() and int_tensor() keep their own names.
   check_error([] { (void)tensor({1.0, 2.0}, {3}); }, {"tensor: shape (3,) holds 3 elements"});
   check_error([] { (void)int_tensor({1, 2}, {3}); }, {"int_tensor: shape (3,)"});
+}
+
+TEST_CASE("Shape keeps its numbers inline and edits like a std::vector") {
+  Shape shape{2, 3};
+  shape.push_back(4);                      // (2, 3, 4)
+  shape.insert(shape.begin(), 1);          // (1, 2, 3, 4)
+  shape.insert(shape.begin() + 2, 7);      // (1, 2, 7, 3, 4)
+  shape.erase(shape.begin() + 1);          // (1, 7, 3, 4)
+  const std::vector<int64_t> tail{5, 6};
+  shape.insert(shape.end() - 1, tail.begin(), tail.end());  // (1, 7, 3, 5, 6, 4)
+  CHECK(shape == Shape{1, 7, 3, 5, 6, 4});
+  CHECK(shape_str(shape) == "(1, 7, 3, 5, 6, 4)");
+  shape.erase(shape.begin(), shape.begin() + 2);  // (3, 5, 6, 4)
+  CHECK(std::vector<int64_t>(shape) == std::vector<int64_t>{3, 5, 6, 4});
+  shape.resize(6, 9);  // (3, 5, 6, 4, 9, 9)
+  CHECK(shape.size() == 6);
+  CHECK(shape.back() == 9);
+  CHECK(Shape(std::vector<int64_t>{8, 8}) == Shape(2, 8));
+  CHECK_FALSE(Shape{1, 2} == Shape{1, 2, 3});
+  Shape full(Shape::kCapacity, 1);
+  check_error([&] { full.push_back(1); }, {"at most 16 numbers", "17"});
+  check_error([&] { full.insert(full.begin(), 1); }, {"at most 16 numbers"});
 }

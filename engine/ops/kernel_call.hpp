@@ -51,12 +51,8 @@ struct View {
 };
 
 inline View hold(const Tensor& t) {
-  View held;
-  if (t.defined()) {
-    held.view = view_of(t);
-    held.present = true;
-  }
-  return held;
+  if (!t.defined()) return View{};
+  return View{view_of(t), true};  // built in place: one pass over the view, not two
 }
 // A view the op built itself (say, a tensor seen as (outer, n, inner)).
 inline View hold(const heed_view& view) {
