@@ -214,10 +214,10 @@ TEST_CASE("from_vector: the dtype follows T unless asked, 1-D by default, errors
 
 TEST_CASE("Shape keeps its numbers inline and edits like a std::vector") {
   Shape shape{2, 3};
-  shape.push_back(4);                      // (2, 3, 4)
-  shape.insert(shape.begin(), 1);          // (1, 2, 3, 4)
-  shape.insert(shape.begin() + 2, 7);      // (1, 2, 7, 3, 4)
-  shape.erase(shape.begin() + 1);          // (1, 7, 3, 4)
+  shape.push_back(4);                  // (2, 3, 4)
+  shape.insert(shape.begin(), 1);      // (1, 2, 3, 4)
+  shape.insert(shape.begin() + 2, 7);  // (1, 2, 7, 3, 4)
+  shape.erase(shape.begin() + 1);      // (1, 7, 3, 4)
   const std::vector<int64_t> tail{5, 6};
   shape.insert(shape.end() - 1, tail.begin(), tail.end());  // (1, 7, 3, 5, 6, 4)
   CHECK(shape == Shape{1, 7, 3, 5, 6, 4});
