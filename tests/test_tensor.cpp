@@ -154,10 +154,10 @@ TEST_CASE("the CPU block cache gives back blocks that are not reused") {
   MESSAGE("skipping: sanitizer builds do not cache");
 #else
   CHECK(cpu_cached_bytes() >= (size_t{4} << 20));
-  // A million and more allocations of other sizes (small ones, never cached) without asking for
-  // that block again: it is freed.
+  // A million and more allocations of another size (one small block, reused each time) without
+  // asking for that block again: it is freed, and only the small block stays cached.
   for (int i = 0; i < (1 << 20) + (1 << 13); ++i) (void)empty({4});
-  CHECK(cpu_cached_bytes() == 0);
+  CHECK(cpu_cached_bytes() <= 64);
   // A block that is reused keeps its place.
   { const Tensor big = zeros({1 << 20}); }
   for (int round = 0; round < 3; ++round) {
