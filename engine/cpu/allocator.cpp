@@ -33,10 +33,10 @@ namespace heed::cpu {
 
 namespace {
 
-constexpr size_t kAlignment = 64;                 // a cache line, and enough for any vector load
-constexpr size_t kHeader = kAlignment;            // keeps the data aligned behind the header
-constexpr size_t kCachedBlock = kAlignment;       // every block is cached
-constexpr size_t kLargeBlock = size_t{1} << 20;   // 1 MiB and up: whole MiB size classes
+constexpr size_t kAlignment = 64;                // a cache line, and enough for any vector load
+constexpr size_t kHeader = kAlignment;           // keeps the data aligned behind the header
+constexpr size_t kCachedBlock = kAlignment;      // every block is cached
+constexpr size_t kLargeBlock = size_t{1} << 20;  // 1 MiB and up: whole MiB size classes
 constexpr size_t kPage = size_t{4} << 10;
 constexpr size_t kMaxCachedBytes = size_t{2} << 30;  // idle cached blocks beyond 2 GiB are freed
 // A cached block that no request has taken back for this many allocations (hundreds of training
