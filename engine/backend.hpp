@@ -16,7 +16,7 @@
 extern "C" {
 
 // Bump when the table changes; the loader refuses a plugin built against another version.
-enum { HEED_BACKEND_API_VERSION = 3, HEED_MAX_DIMS = 8 };
+enum { HEED_BACKEND_API_VERSION = 4, HEED_MAX_DIMS = 8 };
 
 enum heed_dtype { HEED_FLOAT32 = 0, HEED_FLOAT64 = 1, HEED_INT64 = 2, HEED_BOOL = 3 };
 
@@ -200,6 +200,22 @@ struct heed_backend {
                                   const heed_view* key_features, const heed_view* w,
                                   const heed_view* dquery_features, const heed_view* dkey_features,
                                   const heed_view* dw);
+
+  // Scaled dot-product attention, fused: q (B, H, L, d), k (B, H, S, d), v (B, H, S, e) and
+  // out (B, H, L, e) are views whose last dim is contiguous (other strides free), so heads split
+  // from (B, T, H, d) need no copy. key_keep: bool (B, S), contiguous, 1 keeps a key, or nullptr;
+  // causal != 0 keeps query t to keys j <= t + S - L (as heed_softmax_mask). Writes
+  //   out = softmax(scale q k^T, masked) v   and   logsumexp (B, H, L), contiguous,
+  // and a row with no kept key gets out = 0 (its logsumexp is 0 and never read).
+  int (*attention_forward)(const heed_view* q, const heed_view* k, const heed_view* v,
+                           const heed_view* key_keep, int32_t causal, double scale,
+                           const heed_view* out, const heed_view* logsumexp);
+  // From dout (like out) and the forward's out and logsumexp: dq, dk, dv, contiguous, overwritten.
+  int (*attention_backward)(const heed_view* q, const heed_view* k, const heed_view* v,
+                            const heed_view* key_keep, int32_t causal, double scale,
+                            const heed_view* out, const heed_view* logsumexp,
+                            const heed_view* dout, const heed_view* dq, const heed_view* dk,
+                            const heed_view* dv);
 
   // One Adam step on one parameter, in place, all four views contiguous and of one shape, in
   // PyTorch's order of operations (see nn/optim.hpp). decoupled != 0 is AdamW's weight decay.

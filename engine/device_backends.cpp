@@ -87,6 +87,8 @@ std::string empty_entries(const heed_backend& t) {
       {"gru_cell_backward", t.gru_cell_backward != nullptr},
       {"additive_scores_forward", t.additive_scores_forward != nullptr},
       {"additive_scores_backward", t.additive_scores_backward != nullptr},
+      {"attention_forward", t.attention_forward != nullptr},
+      {"attention_backward", t.attention_backward != nullptr},
       {"adam_step", t.adam_step != nullptr},
       {"set_num_threads", t.set_num_threads != nullptr},
       {"last_error", t.last_error != nullptr},

@@ -8,6 +8,7 @@
 #include "engine/io/safetensors.hpp"
 #include "engine/ops/adam.hpp"
 #include "engine/ops/additive_scores.hpp"
+#include "engine/ops/attention.hpp"
 #include "engine/ops/cross_entropy.hpp"
 #include "engine/ops/dropout.hpp"
 #include "engine/ops/elementwise.hpp"

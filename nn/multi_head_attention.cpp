@@ -66,6 +66,20 @@ std::pair<Tensor, Tensor> MultiHeadAttention::attend(const Tensor& heads_q, cons
                                                      const Tensor& heads_v,
                                                      const AttentionOptions& options) {
   const int64_t batch = heads_q.size(0), length = heads_q.size(2), keys = heads_k.size(2);
+  if (options.key_padding_mask.defined() && options.key_padding_mask.shape() != Shape{batch, keys}) {
+    fail("MultiHeadAttention: expected key_padding_mask of shape ({}, {}), got {}", batch, keys,
+         shape_str(options.key_padding_mask.shape()));
+  }
+  // The fused op (engine/ops/attention.hpp) when nothing asks for the weights themselves: no
+  // weights to return or keep, no general attn_mask, no dropout on the weights.
+  const bool dropout_active = is_training() && dropout_->p > 0;
+  if (!options.need_weights && !options.attn_mask.defined() && !dropout_active) {
+    const Tensor heads_out = scaled_dot_product_attention(
+        heads_q, heads_k, heads_v,
+        {.causal = options.is_causal, .key_keep = options.key_padding_mask});  // (B, H, L, d)
+    attention_weights = Tensor();
+    return {heads_out.transpose(1, 2).reshape({batch, length, embed_dim}), Tensor()};  // (B, L, E)
+  }
   // (q / sqrt(d)) k^T: scaling the queries (L x d per head) reads and writes far less than
   // scaling the scores (L x S), forward and backward; exact when d is a power of 4 (GPT-2's 64).
   const Tensor scaled_q = heads_q / std::sqrt(double(head_dim));    // (B, H, L, d)
@@ -73,10 +87,6 @@ std::pair<Tensor, Tensor> MultiHeadAttention::attend(const Tensor& heads_q, cons
 
   SoftmaxMask mask{.causal = options.is_causal};
   if (options.key_padding_mask.defined()) {
-    if (options.key_padding_mask.shape() != Shape{batch, keys}) {
-      fail("MultiHeadAttention: expected key_padding_mask of shape ({}, {}), got {}", batch, keys,
-           shape_str(options.key_padding_mask.shape()));
-    }
     mask.keep_mask = options.key_padding_mask.reshape({batch, 1, 1, keys});  // (B, 1, 1, S)
   }
   if (options.attn_mask.defined()) {

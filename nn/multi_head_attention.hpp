@@ -19,6 +19,8 @@ struct AttentionOptions {
   Tensor key_padding_mask = {};  // (B, S): 1 for a real key, 0 for padding
   Tensor attn_mask = {};         // keep mask broadcastable to (B, H, L, S), e.g. (L, S)
   bool is_causal = false;        // query i sees keys j <= i + (S - L) (aligned to the last key)
+  // As PyTorch's: the weights are returned and kept (attention_weights). false lets the layer use
+  // the fused attention, which never forms them (with no attn_mask and no dropout on them).
   bool need_weights = true;
   bool average_attn_weights = true;  // weights (B, L, S) averaged over heads, else (B, H, L, S)
 };

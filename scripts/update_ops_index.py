@@ -68,6 +68,8 @@ OPS = [
      None),
     ("additive_scores (fused)", r"^Tensor additive_scores\(", "additive_scores",
      None),
+    ("scaled_dot_product_attention (fused)", r"^Tensor scaled_dot_product_attention\(", "attention",
+     None),
     ("dropout", r"^Tensor dropout\(", "dropout", "composite: x * keep / (1 - p), gradient from mul"),
     ("view / reshape / unsqueeze / squeeze / flatten", r"^Tensor record_reshape_like\(", "shape",
      None),
@@ -106,6 +108,7 @@ FOOTER = """
 | matmul | `gemm` (engine/cpu/matmul.cpp, OpenBLAS) | the triple-loop reference gemm (engine/cpu/reference/matmul.cpp) and PyTorch values |
 | gru_cell | `gru_cell_forward/backward` (engine/cpu/gru_cell.cpp) | `gru_cell_composite`, the reference kernel (engine/cpu/reference/gru_cell.cpp) and torch.nn.GRU |
 | additive_scores | `additive_scores_forward/backward` (engine/cpu/additive_scores.cpp) | `additive_scores_composite`, the reference kernel (engine/cpu/reference/additive_scores.cpp), and torch through nn's attention modules |
+| scaled_dot_product_attention | `attention_forward/backward` (engine/cpu/attention.cpp: tiles, online softmax, causal tiles skipped) | `scaled_dot_product_attention_composite` (matmul, masked_softmax, matmul), the reference kernel (engine/cpu/reference/attention.cpp), and torch through nn's MultiHeadAttention |
 | adam_step_ (not differentiable: the optimizer's in-place update) | `adam_step` (engine/cpu/adam.cpp) | `adam_step_composite_`, the reference kernel (engine/cpu/reference/adam.cpp) and torch.optim.Adam/AdamW |
 """
 

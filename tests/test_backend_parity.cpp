@@ -170,6 +170,14 @@ void run_parity_suite(Backend device) {
   check_parity(device, "additive_scores",
                {random32({2, 3, 8}, 20), random32({2, 5, 8}, 21), random32({8}, 22)},
                [&](const Inputs& x) { return one(additive_scores(x[0], x[1], x[2])); });
+  check_parity(device, "scaled_dot_product_attention",
+               {random32({2, 2, 5, 4}, 24), random32({2, 2, 7, 4}, 25), random32({2, 2, 7, 3}, 26)},
+               [&](const Inputs& x) {
+                 const Device d = x[0].device();
+                 const Tensor keep = int_tensor({1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1}, {2, 7});
+                 return one(scaled_dot_product_attention(x[0], x[1], x[2],
+                                                         {.causal = true, .key_keep = keep.to(d)}));
+               });
   check_parity(device, "dropout (the mask is drawn on the host)", {a}, [&](const Inputs& x) {
     Generator generator(5);
     return one(dropout(x[0], 0.3, true, &generator));

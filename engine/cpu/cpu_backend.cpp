@@ -70,6 +70,8 @@ heed_backend make_table(bool reference_kernels) {
       reference_kernels ? reference::additive_scores_forward : additive_scores_forward;
   table.additive_scores_backward =
       reference_kernels ? reference::additive_scores_backward : additive_scores_backward;
+  table.attention_forward = reference_kernels ? reference::attention_forward : attention_forward;
+  table.attention_backward = reference_kernels ? reference::attention_backward : attention_backward;
   table.adam_step = reference_kernels ? reference::adam_step : adam_step;
   table.set_num_threads = set_num_threads;
   table.last_error = last_error;

@@ -61,6 +61,13 @@ int additive_scores_backward(const heed_view* dscores, const heed_view* query_fe
                              const heed_view* dw);
 int adam_step(const heed_view* param, const heed_view* grad, const heed_view* exp_avg,
               const heed_view* exp_avg_sq, const heed_adam_options* options);
+int attention_forward(const heed_view* q, const heed_view* k, const heed_view* v,
+                      const heed_view* key_keep, int32_t causal, double scale,
+                      const heed_view* out, const heed_view* logsumexp);
+int attention_backward(const heed_view* q, const heed_view* k, const heed_view* v,
+                       const heed_view* key_keep, int32_t causal, double scale,
+                       const heed_view* out, const heed_view* logsumexp, const heed_view* dout,
+                       const heed_view* dq, const heed_view* dk, const heed_view* dv);
 
 namespace reference {
 int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, heed_matrix a,
@@ -93,6 +100,13 @@ int additive_scores_backward(const heed_view* dscores, const heed_view* query_fe
                              const heed_view* dw);
 int adam_step(const heed_view* param, const heed_view* grad, const heed_view* exp_avg,
               const heed_view* exp_avg_sq, const heed_adam_options* options);
+int attention_forward(const heed_view* q, const heed_view* k, const heed_view* v,
+                      const heed_view* key_keep, int32_t causal, double scale,
+                      const heed_view* out, const heed_view* logsumexp);
+int attention_backward(const heed_view* q, const heed_view* k, const heed_view* v,
+                       const heed_view* key_keep, int32_t causal, double scale,
+                       const heed_view* out, const heed_view* logsumexp, const heed_view* dout,
+                       const heed_view* dq, const heed_view* dk, const heed_view* dv);
 }  // namespace reference
 
 // The CPU backend's table, with the fast kernels or with the reference ones.

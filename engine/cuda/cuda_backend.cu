@@ -173,6 +173,8 @@ extern "C" __attribute__((visibility("default"))) const heed_backend* heed_backe
   table.gru_cell_backward = gru_cell_backward;
   table.additive_scores_forward = additive_scores_forward;
   table.additive_scores_backward = additive_scores_backward;
+  table.attention_forward = attention_forward;
+  table.attention_backward = attention_backward;
   table.adam_step = adam_step;
   table.set_num_threads = set_threads;
   table.last_error = get_last_error;

@@ -113,7 +113,8 @@ void draw_attention(GPT& model, const TextCodec& vocabulary, const std::vector<i
   heed::NoGradGuard no_grad;
   model.eval();
   model.forward(
-      heed::int_tensor(tokens, {1, int64_t(tokens.size())}).to(examples::device_of(model)));
+      heed::int_tensor(tokens, {1, int64_t(tokens.size())}).to(examples::device_of(model)),
+      {.keep_attention_weights = true});
   const Tensor weights = model.attention_weights()[static_cast<size_t>(layer)].select(0, 0).to(
       heed::kCPU);  // (H, T, T)
   std::vector<std::string> labels;

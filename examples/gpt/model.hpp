@@ -53,6 +53,9 @@ struct ForwardOptions {
   Tensor attention_mask = {};  // (B, S_total) 1 = real token, 0 = padding; S_total = cached + T
   Tensor position_ids = {};    // (B, T) int64; default: cached length + 0 .. T-1
   std::vector<heed::nn::KVCache>* caches = nullptr;  // one per layer, for generation
+  // Keep every layer's attention weights for attention_weights() (a heatmap); otherwise the
+  // blocks use the fused attention, which never forms them.
+  bool keep_attention_weights = false;
 };
 
 class GPT : public heed::nn::Module {
@@ -61,7 +64,8 @@ class GPT : public heed::nn::Module {
   // ids (B, T) int64 -> logits (B, T, vocab)
   Tensor forward(const Tensor& ids, const ForwardOptions& options = {});
   const GPTConfig& config() const { return config_; }
-  // The attention weights of every layer from the last forward, each (B, H, T, S).
+  // The attention weights of every layer from the last forward run with keep_attention_weights,
+  // each (B, H, T, S).
   std::vector<Tensor> attention_weights() const;
 
  private:
