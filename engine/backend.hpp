@@ -213,9 +213,8 @@ struct heed_backend {
   // From dout (like out) and the forward's out and logsumexp: dq, dk, dv, contiguous, overwritten.
   int (*attention_backward)(const heed_view* q, const heed_view* k, const heed_view* v,
                             const heed_view* key_keep, int32_t causal, double scale,
-                            const heed_view* out, const heed_view* logsumexp,
-                            const heed_view* dout, const heed_view* dq, const heed_view* dk,
-                            const heed_view* dv);
+                            const heed_view* out, const heed_view* logsumexp, const heed_view* dout,
+                            const heed_view* dq, const heed_view* dk, const heed_view* dv);
 
   // One Adam step on one parameter, in place, all four views contiguous and of one shape, in
   // PyTorch's order of operations (see nn/optim.hpp). decoupled != 0 is AdamW's weight decay.

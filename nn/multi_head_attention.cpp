@@ -66,7 +66,8 @@ std::pair<Tensor, Tensor> MultiHeadAttention::attend(const Tensor& heads_q, cons
                                                      const Tensor& heads_v,
                                                      const AttentionOptions& options) {
   const int64_t batch = heads_q.size(0), length = heads_q.size(2), keys = heads_k.size(2);
-  if (options.key_padding_mask.defined() && options.key_padding_mask.shape() != Shape{batch, keys}) {
+  if (options.key_padding_mask.defined() &&
+      options.key_padding_mask.shape() != Shape{batch, keys}) {
     fail("MultiHeadAttention: expected key_padding_mask of shape ({}, {}), got {}", batch, keys,
          shape_str(options.key_padding_mask.shape()));
   }

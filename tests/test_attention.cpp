@@ -115,10 +115,16 @@ TEST_CASE("scaled_dot_product_attention: the default scale is 1/sqrt(d), and err
               {"scaled_dot_product_attention", "one dtype"});
   check_error([&] { scaled_dot_product_attention(q.to(kInt64), k, v); },
               {"scaled_dot_product_attention", "float32 or float64"});
-  check_error([&] { scaled_dot_product_attention(q, k, v, {.key_keep = ones({1, 2})}); },
-              {"scaled_dot_product_attention", "key_keep", "(1, 3)", "(1, 2)"});
-  check_error([&] { scaled_dot_product_attention(q, k, v, {.key_keep = full({1, 3}, 2.0)}); },
-              {"scaled_dot_product_attention", "only 0 and 1", "2"});
+  check_error(
+      [&] {
+        scaled_dot_product_attention(q, k, v, {.key_keep = ones({1, 2})});
+      },
+      {"scaled_dot_product_attention", "key_keep", "(1, 3)", "(1, 2)"});
+  check_error(
+      [&] {
+        scaled_dot_product_attention(q, k, v, {.key_keep = full({1, 3}, 2.0)});
+      },
+      {"scaled_dot_product_attention", "only 0 and 1", "2"});
   check_error(
       [&] { scaled_dot_product_attention(q, k, v, {}, std::numeric_limits<double>::infinity()); },
       {"scaled_dot_product_attention", "finite"});

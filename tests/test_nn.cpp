@@ -224,6 +224,47 @@ TEST_CASE("incremental multi-head attention with a KV cache equals the full reco
   check_close(cat(pieces, 1), full, 1e-12, 1e-10);
 }
 
+TEST_CASE("multi-head attention gives the same outputs and gradients fused and composite") {
+  // need_weights = false takes the fused op; true the composite (matmul, masked_softmax, matmul).
+  manual_seed(6);
+  nn::MultiHeadAttention mha(8, 2, 0.0, true, kFloat64);
+  const Tensor x = randn({3, 7, 8}, {kFloat64}).requires_grad_();
+  const Tensor keep =
+      tensor({1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}, {kFloat64})
+          .reshape({3, 7});
+  for (const bool causal : {false, true}) {
+    INFO("causal " << causal);
+    std::vector<Tensor> results[2];
+    for (const bool need_weights : {false, true}) {
+      x.zero_grad();
+      mha.zero_grad();
+      const Tensor out = mha.self_attention(
+          x, {.key_padding_mask = keep, .is_causal = causal, .need_weights = need_weights});
+      (out * out).sum().backward();
+      CHECK(mha.attention_weights.defined() == need_weights);  // the fused op keeps none
+      results[need_weights] = {out, x.grad(), mha.in_proj_weight.grad()};
+      // With the KV cache too: a prompt of 5 positions, then one more.
+      NoGradGuard no_grad;
+      nn::KVCache cache;
+      const Tensor first = mha.self_attention(x.narrow(1, 0, 5),
+                                              {.key_padding_mask = keep.narrow(1, 0, 5),
+                                               .is_causal = causal,
+                                               .need_weights = need_weights},
+                                              &cache);
+      const Tensor next = mha.self_attention(x.narrow(1, 5, 1),
+                                             {.key_padding_mask = keep.narrow(1, 0, 6),
+                                              .is_causal = causal,
+                                              .need_weights = need_weights},
+                                             &cache);
+      results[need_weights].push_back(cat({first, next}, 1));
+    }
+    for (size_t i = 0; i < results[0].size(); ++i) {
+      INFO("result " << i);
+      check_close(results[0][i], results[1][i], 1e-12, 1e-10);
+    }
+  }
+}
+
 TEST_CASE("a KV cache grows by doubling, keeps every appended position, and refuses misuse") {
   manual_seed(5);
   nn::KVCache cache;

@@ -4,7 +4,8 @@
 // forward, per (batch, head) and block of kQueryBlock queries, over blocks of kKeyBlock keys up
 // to the block's last causal key, with an online softmax (running max m and sum l per row):
 //   s = scale q k^T                            (rows x keys, one sgemm)
-//   m' = max(m, max_j s_j);  l = l e^(m - m') + sum_j e^(s_j - m');  o = o e^(m - m') + e^(s - m') v
+//   m' = max(m, max_j s_j);  l = l e^(m - m') + sum_j e^(s_j - m');  o = o e^(m - m') + e^(s - m')
+//   v
 // then o /= l and logsumexp = m + log l, which the backward keeps instead of the probabilities.
 // backward, per (batch, head), with p = e^(s - logsumexp) recomputed tile by tile:
 //   dv += p^T do;  dp = do v^T;  ds = p (dp - rowsum(do o));  dq += scale ds k;  dk += scale ds^T q
@@ -64,9 +65,7 @@ struct Problem {
   int32_t causal;
   const bool* key_keep;  // (B, S) or nullptr
   // Query t keeps keys [0, limit) at most (the causal diagonal, bottom-right aligned).
-  int64_t key_limit(int64_t t) const {
-    return rules::kept_key_limit(nullptr, 1, causal, t, L, S);
-  }
+  int64_t key_limit(int64_t t) const { return rules::kept_key_limit(nullptr, 1, causal, t, L, S); }
   bool kept(int64_t b, int64_t t, int64_t j) const {
     return j < key_limit(t) && (key_keep == nullptr || key_keep[b * S + j]);
   }
@@ -129,8 +128,8 @@ void forward_head(const Problem& p, T scale, Rows<const T> q, Rows<const T> k, R
         }
       }
       // o += p v: (rows, cols) x (cols, e)
-      tile_gemm<T>(false, false, rows, p.e, cols, T(1), scores.data(), kKeyBlock,
-                   v.row(b, h, k0), v.row_stride, T(1), out.row(b, h, q0), out.row_stride);
+      tile_gemm<T>(false, false, rows, p.e, cols, T(1), scores.data(), kKeyBlock, v.row(b, h, k0),
+                   v.row_stride, T(1), out.row(b, h, q0), out.row_stride);
     }
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t t = q0 + r;
@@ -204,15 +203,17 @@ void backward_head(const Problem& p, T scale, Rows<const T> q, Rows<const T> k, 
 
 Problem problem_of(const heed_view* q, const heed_view* k, const heed_view* v,
                    const heed_view* key_keep, int32_t causal) {
-  return {q->shape[0], q->shape[1], q->shape[2], k->shape[2], q->shape[3], v->shape[3], causal,
-          key_keep != nullptr ? static_cast<const bool*>(key_keep->data) : nullptr};
+  return {q->shape[0], q->shape[1],
+          q->shape[2], k->shape[2],
+          q->shape[3], v->shape[3],
+          causal,      key_keep != nullptr ? static_cast<const bool*>(key_keep->data) : nullptr};
 }
 
 }  // namespace
 
 int attention_forward(const heed_view* q, const heed_view* k, const heed_view* v,
-                      const heed_view* key_keep, int32_t causal, double scale,
-                      const heed_view* out, const heed_view* logsumexp) {
+                      const heed_view* key_keep, int32_t causal, double scale, const heed_view* out,
+                      const heed_view* logsumexp) {
   const Problem p = problem_of(q, k, v, key_keep, causal);
   visit_floating(q->dtype, [&](auto zero) {
     using T = decltype(zero);

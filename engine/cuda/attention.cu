@@ -78,8 +78,8 @@ __global__ void forward_kernel(Sizes n, const T* q, Strides4 qs, const T* k, Str
 template <typename T>
 __global__ void backward_kernel(Sizes n, const T* q, Strides4 qs, const T* k, Strides4 ks,
                                 const T* v, Strides4 vs, const bool* keep, const T* out,
-                                Strides4 os, const T* logsumexp, const T* dout, Strides4 dos,
-                                T* dq, T* dk, T* dv) {
+                                Strides4 os, const T* logsumexp, const T* dout, Strides4 dos, T* dq,
+                                T* dk, T* dv) {
   const int64_t row = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (row >= n.B * n.H * n.L) return;
   const int64_t t = row % n.L, h = (row / n.L) % n.H, b = row / (n.L * n.H);
@@ -110,8 +110,8 @@ __global__ void backward_kernel(Sizes n, const T* q, Strides4 qs, const T* k, St
 
 Sizes sizes_of(const heed_view* q, const heed_view* k, const heed_view* v, int32_t causal,
                double scale) {
-  return {q->shape[0], q->shape[1], q->shape[2], k->shape[2], q->shape[3], v->shape[3], causal,
-          scale};
+  return {q->shape[0], q->shape[1], q->shape[2], k->shape[2],
+          q->shape[3], v->shape[3], causal,      scale};
 }
 
 const bool* keep_of(const heed_view* key_keep) {
@@ -121,8 +121,8 @@ const bool* keep_of(const heed_view* key_keep) {
 }  // namespace
 
 int attention_forward(const heed_view* q, const heed_view* k, const heed_view* v,
-                      const heed_view* key_keep, int32_t causal, double scale,
-                      const heed_view* out, const heed_view* logsumexp) {
+                      const heed_view* key_keep, int32_t causal, double scale, const heed_view* out,
+                      const heed_view* logsumexp) {
   const Sizes n = sizes_of(q, k, v, causal, scale);
   const int64_t rows = n.B * n.H * n.L;
   if (rows == 0) return 0;
@@ -155,10 +155,9 @@ int attention_backward(const heed_view* q, const heed_view* k, const heed_view* 
     backward_kernel<T><<<blocks_for(rows), kThreads>>>(
         n, static_cast<const T*>(q->data), strides_of(q), static_cast<const T*>(k->data),
         strides_of(k), static_cast<const T*>(v->data), strides_of(v), keep_of(key_keep),
-        static_cast<const T*>(out->data), strides_of(out),
-        static_cast<const T*>(logsumexp->data), static_cast<const T*>(dout->data),
-        strides_of(dout), static_cast<T*>(dq->data), static_cast<T*>(dk->data),
-        static_cast<T*>(dv->data));
+        static_cast<const T*>(out->data), strides_of(out), static_cast<const T*>(logsumexp->data),
+        static_cast<const T*>(dout->data), strides_of(dout), static_cast<T*>(dq->data),
+        static_cast<T*>(dk->data), static_cast<T*>(dv->data));
   });
   return check_launch("attention_backward");
 }

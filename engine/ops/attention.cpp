@@ -29,8 +29,8 @@ double checked_arguments(const Tensor& q, const Tensor& k, const Tensor& v,
          shape_str(q.shape()), shape_str(k.shape()), shape_str(v.shape()));
   }
   if (mask.key_keep.defined() && mask.key_keep.shape() != Shape{q.size(0), k.size(2)}) {
-    fail("{}: expected key_keep of shape ({}, {}) (batch, keys), got {}", kOp, q.size(0),
-         k.size(2), shape_str(mask.key_keep.shape()));
+    fail("{}: expected key_keep of shape ({}, {}) (batch, keys), got {}", kOp, q.size(0), k.size(2),
+         shape_str(mask.key_keep.shape()));
   }
   const double used = scale.value_or(1.0 / std::sqrt(double(std::max<int64_t>(q.size(3), 1))));
   if (!std::isfinite(used)) fail("{}: scale must be finite, got {}", kOp, used);
@@ -43,7 +43,8 @@ Tensor checked_key_keep(const Tensor& q, const Tensor& key_keep) {
   Tensor keep = key_keep.detach().to(q.device());
   if (keep.dtype() != kBool) {
     for (double value : keep.to_vector<double>()) {
-      if (value != 0 && value != 1) fail("{}: key_keep must hold only 0 and 1, found {}", kOp, value);
+      if (value != 0 && value != 1)
+        fail("{}: key_keep must hold only 0 and 1, found {}", kOp, value);
     }
     keep = ne(keep, scalar_like(keep, 0));
   }
@@ -69,23 +70,23 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   // Written as (B, L, H, e) and returned as its (B, H, L, e) view: merging the heads back into
   // (B, L, H * e), what every caller does next, is then a view too.
   const Tensor out = empty({B, L, H, e}, like).transpose(1, 2);  // (B, H, L, e)
-  const Tensor logsumexp = empty({B, H, L}, like);                // (B, H, L)
+  const Tensor logsumexp = empty({B, H, L}, like);               // (B, H, L)
   ops::call_kernel(q, &heed_backend::attention_forward, "attention_forward", qd, kd, vd, keep,
                    causal, used_scale, out, logsumexp);
-  return record(out, kOp, {q, k, v},
-                [qd, kd, vd, keep, causal, used_scale, out = out.detach(),
-                 logsumexp](const Tensor& dout) {
-                  // with p = softmax(scale q k^T) recomputed from logsumexp:
-                  // dv = p^T do;  ds = p (do v^T - rowsum(do o));  dq = scale ds k;  dk = scale ds^T q
-                  const TensorOptions options{dout.dtype(), dout.device()};
-                  Tensor dq = empty(qd.shape(), options);  // (B, H, L, d)
-                  Tensor dk = empty(kd.shape(), options);  // (B, H, S, d)
-                  Tensor dv = empty(vd.shape(), options);  // (B, H, S, e)
-                  ops::call_kernel(dq, &heed_backend::attention_backward, "attention_backward",
-                                   qd, kd, vd, keep, causal, used_scale, out, logsumexp,
-                                   unit_last_stride(dout), dq, dk, dv);
-                  return std::vector<Tensor>{dq, dk, dv};
-                });
+  return record(
+      out, kOp, {q, k, v},
+      [qd, kd, vd, keep, causal, used_scale, out = out.detach(), logsumexp](const Tensor& dout) {
+        // with p = softmax(scale q k^T) recomputed from logsumexp:
+        // dv = p^T do;  ds = p (do v^T - rowsum(do o));  dq = scale ds k;  dk = scale ds^T q
+        const TensorOptions options{dout.dtype(), dout.device()};
+        Tensor dq = empty(qd.shape(), options);  // (B, H, L, d)
+        Tensor dk = empty(kd.shape(), options);  // (B, H, S, d)
+        Tensor dv = empty(vd.shape(), options);  // (B, H, S, e)
+        ops::call_kernel(dq, &heed_backend::attention_backward, "attention_backward", qd, kd, vd,
+                         keep, causal, used_scale, out, logsumexp, unit_last_stride(dout), dq, dk,
+                         dv);
+        return std::vector<Tensor>{dq, dk, dv};
+      });
 }
 
 Tensor scaled_dot_product_attention_composite(const Tensor& q, const Tensor& k, const Tensor& v,

@@ -15,7 +15,8 @@
 namespace heed {
 
 struct AttentionMask {
-  bool causal = false;  // query t sees keys j <= t + S - L (bottom-right aligned, as masked_softmax)
+  bool causal =
+      false;  // query t sees keys j <= t + S - L (bottom-right aligned, as masked_softmax)
   Tensor key_keep = {};  // (B, S), bool or 0/1: 1 keeps key j of batch row b (left padding)
 };
 

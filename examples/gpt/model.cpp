@@ -124,11 +124,10 @@ Tensor GPT::forward(const Tensor& ids, const ForwardOptions& options) {
   }
   Tensor x = wte_->forward(ids) + wpe_->forward(positions);  // (B, T, C)
   if (options.caches != nullptr && options.caches->empty()) options.caches->resize(blocks_->size());
-  const nn::AttentionOptions attention{
-      .key_padding_mask = options.attention_mask,
-      .is_causal = true,
-      .need_weights = options.keep_attention_weights,
-      .average_attn_weights = false};
+  const nn::AttentionOptions attention{.key_padding_mask = options.attention_mask,
+                                       .is_causal = true,
+                                       .need_weights = options.keep_attention_weights,
+                                       .average_attn_weights = false};
   for (size_t i = 0; i < blocks_->size(); ++i) {
     x = (*blocks_)[i].forward(x, attention, options.caches ? &(*options.caches)[i] : nullptr);
   }

@@ -34,7 +34,8 @@ bool row_probabilities(const heed_view* q, const heed_view* k, const heed_view* 
   for (int64_t j = 0; j < S; ++j) {
     kept[size_t(j)] = j < limit && (keep == nullptr || keep[b * S + j]);
     double s = 0;
-    for (int64_t c = 0; c < d; ++c) s += double(at<T>(q, b, h, t, c)) * double(at<T>(k, b, h, j, c));
+    for (int64_t c = 0; c < d; ++c)
+      s += double(at<T>(q, b, h, t, c)) * double(at<T>(k, b, h, j, c));
     p[size_t(j)] = s * scale;
     if (kept[size_t(j)]) max = any ? std::max(max, p[size_t(j)]) : p[size_t(j)], any = true;
   }
@@ -51,8 +52,8 @@ bool row_probabilities(const heed_view* q, const heed_view* k, const heed_view* 
 }  // namespace
 
 int attention_forward(const heed_view* q, const heed_view* k, const heed_view* v,
-                      const heed_view* key_keep, int32_t causal, double scale,
-                      const heed_view* out, const heed_view* logsumexp) {
+                      const heed_view* key_keep, int32_t causal, double scale, const heed_view* out,
+                      const heed_view* logsumexp) {
   const int64_t B = q->shape[0], H = q->shape[1], L = q->shape[2], S = k->shape[2];
   const int64_t e = v->shape[3];
   visit_floating(q->dtype, [&](auto zero) {
