@@ -1,6 +1,7 @@
 // Microbenchmarks of the kernels attention lives on: batched matmul forward+backward, one large
-// matmul next to OpenBLAS sgemm called directly, masked softmax forward+backward, and a triad
-// to measure the memory bandwidth the softmax figures are compared with.
+// matmul next to OpenBLAS sgemm called directly, masked softmax forward+backward, causal attention
+// fused and composite, and a triad to measure the memory bandwidth the softmax figures are
+// compared with.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -83,6 +84,38 @@ BENCHMARK(masked_softmax_forward_backward)
     ->Args({384, 256, 256})
     ->Args({96, 512, 512})
     ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// Causal self-attention forward + backward at (B, H, T, d): the fused op (range(4) = 1) against
+// the composite (matmul, masked_softmax, matmul; range(4) = 0). FLOPs counted as the composite
+// does them (all T x T scores: 2 products forward, 4 backward), so the fused op's figure shows
+// what skipping the hidden tiles buys.
+void causal_attention_forward_backward(benchmark::State& state) {
+  const int64_t b = state.range(0), h = state.range(1), t = state.range(2), d = state.range(3);
+  const bool fused = state.range(4) == 1;
+  heed::Generator generator(0);
+  Tensor q = heed::randn({b, h, t, d}, {}, &generator).requires_grad_();
+  Tensor k = heed::randn({b, h, t, d}, {}, &generator).requires_grad_();
+  Tensor v = heed::randn({b, h, t, d}, {}, &generator).requires_grad_();
+  const Tensor upstream = heed::randn({b, h, t, d}, {}, &generator);
+  for (auto _ : state) {
+    const Tensor out =
+        fused ? heed::scaled_dot_product_attention(q, k, v, {.causal = true})
+              : heed::scaled_dot_product_attention_composite(q, k, v, {.causal = true});
+    out.backward(upstream);
+    q.zero_grad(), k.zero_grad(), v.zero_grad();
+  }
+  state.SetLabel(fused ? "fused" : "composite");
+  state.counters["GFLOP/s"] = benchmark::Counter(12.0 * double(b * h * t * t * d),
+                                                 benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+}
+BENCHMARK(causal_attention_forward_backward)
+    ->Args({16, 6, 256, 64, 0})  // GPT medium, batch 16
+    ->Args({16, 6, 256, 64, 1})
+    ->Args({1, 12, 1024, 64, 0})  // GPT-2's full context
+    ->Args({1, 12, 1024, 64, 1})
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 // a[i] = b[i] + s * c[i] over 3 x 64 MiB, split over heed's threads: the bandwidth ceiling.

@@ -66,10 +66,39 @@ struct Problem {
   const bool* key_keep;  // (B, S) or nullptr
   // Query t keeps keys [0, limit) at most (the causal diagonal, bottom-right aligned).
   int64_t key_limit(int64_t t) const { return rules::kept_key_limit(nullptr, 1, causal, t, L, S); }
-  bool kept(int64_t b, int64_t t, int64_t j) const {
-    return j < key_limit(t) && (key_keep == nullptr || key_keep[b * S + j]);
+  // How many of the tile's keys [k0, k0 + cols) query t may see before its causal limit.
+  int64_t visible_in_tile(int64_t t, int64_t k0, int64_t cols) const {
+    return std::clamp<int64_t>(key_limit(t) - k0, 0, cols);
+  }
+  // The tile's part of key_keep for batch row b, or nullptr when every key is kept.
+  const bool* keep_in_tile(int64_t b, int64_t k0) const {
+    return key_keep != nullptr ? key_keep + b * S + k0 : nullptr;
   }
 };
+
+// The largest s[j] over the kept j < n, and whether any is kept.
+template <typename T>
+bool kept_max(const T* s, int64_t n, const bool* keep, T& max) {
+  bool any = false;
+  for (int64_t j = 0; j < n; ++j) {
+    if (keep != nullptr && !keep[j]) continue;
+    max = any ? std::max(max, s[j]) : s[j];
+    any = true;
+  }
+  return any;
+}
+
+// s[j] = e^(s[j] - shift) for the kept j < n, and 0 for the others up to cols. Without a keep
+// mask the loop has no branch and vectorizes.
+template <typename T>
+void exp_kept(T* s, int64_t n, int64_t cols, const bool* keep, T shift) {
+  if (keep == nullptr) {
+    for (int64_t j = 0; j < n; ++j) s[j] = vector_exp(s[j] - shift);
+  } else {
+    for (int64_t j = 0; j < n; ++j) s[j] = keep[j] ? vector_exp(s[j] - shift) : T(0);
+  }
+  std::fill(s + n, s + cols, T(0));
+}
 
 // Runs body(b, h) for every head, with OpenBLAS single-threaded inside (oneTBB shares the heads).
 template <typename Body>
@@ -101,25 +130,19 @@ void forward_head(const Problem& p, T scale, Rows<const T> q, Rows<const T> k, R
       for (int64_t r = 0; r < rows; ++r) {
         T* s = scores.data() + r * kKeyBlock;
         const int64_t t = q0 + r;
-        bool any = false;
+        const int64_t visible = p.visible_in_tile(t, k0, cols);
+        const bool* keep = p.keep_in_tile(b, k0);
         T block_max = 0;
-        for (int64_t j = 0; j < cols; ++j) {
-          if (!p.kept(b, t, k0 + j)) continue;
-          block_max = any ? std::max(block_max, s[j]) : s[j];
-          any = true;
-        }
-        if (!any) {  // nothing kept in this tile: p = 0 everywhere, m and l unchanged
+        if (!kept_max(s, visible, keep, block_max)) {  // nothing kept here: p = 0, m, l unchanged
           std::fill_n(s, cols, T(0));
           continue;
         }
         const bool first = row_sum[size_t(r)] == T(0);
         const T new_max = first ? block_max : std::max(row_max[size_t(r)], block_max);
         const T rescale = first ? T(0) : vector_exp(row_max[size_t(r)] - new_max);
+        exp_kept(s, visible, cols, keep, new_max);
         T added = 0;
-        for (int64_t j = 0; j < cols; ++j) {
-          s[j] = p.kept(b, t, k0 + j) ? vector_exp(s[j] - new_max) : T(0);
-          added += s[j];
-        }
+        for (int64_t j = 0; j < visible; ++j) added += s[j];
         row_sum[size_t(r)] = row_sum[size_t(r)] * rescale + added;
         row_max[size_t(r)] = new_max;
         if (!first) {
@@ -174,10 +197,8 @@ void backward_head(const Problem& p, T scale, Rows<const T> q, Rows<const T> k, 
                    k.row(b, h, k0), k.row_stride, T(0), pr, kKeyBlock);
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t t = q0 + r;
-        for (int64_t j = 0; j < cols; ++j) {
-          T& x = pr[r * kKeyBlock + j];
-          x = p.kept(b, t, k0 + j) ? vector_exp(x - lse[t]) : T(0);
-        }
+        exp_kept(pr + r * kKeyBlock, p.visible_in_tile(t, k0, cols), cols, p.keep_in_tile(b, k0),
+                 lse[t]);
       }
       // dv += p^T do: (cols, rows) x (rows, e)
       tile_gemm<T>(true, false, cols, p.e, rows, T(1), pr, kKeyBlock, dout.row(b, h, q0),
