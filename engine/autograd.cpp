@@ -115,7 +115,8 @@ namespace {
 
 // Nodes in an order where every node comes before the nodes of its inputs (reverse postorder of
 // an iterative depth-first search from the root). A node is marked visited with the sort's own
-// number, unique across threads and passes.
+// number, never reused. Marks and gradient sums live on the nodes, so two threads must not run
+// backward passes through the same nodes at once (passes over separate graphs are fine).
 std::vector<Node*> topological_order(Node* root) {
   static std::atomic<uint64_t> sorts = 0;
   const uint64_t mark = ++sorts;

@@ -202,8 +202,9 @@ struct heed_backend {
                                   const heed_view* dw);
 
   // Scaled dot-product attention, fused: q (B, H, L, d), k (B, H, S, d), v (B, H, S, e) and
-  // out (B, H, L, e) are views whose last dim is contiguous (other strides free), so heads split
-  // from (B, T, H, d) need no copy. key_keep: bool (B, S), contiguous, 1 keeps a key, or nullptr;
+  // out (B, H, L, e) are views whose last dim is contiguous and whose rows do not overlap (row
+  // stride >= row length; batch and head strides free), so heads split from (B, T, H, d) need no
+  // copy; no dim is 0. key_keep: bool (B, S), contiguous, 1 keeps a key, or nullptr;
   // causal != 0 keeps query t to keys j <= t + S - L (as heed_softmax_mask). Writes
   //   out = softmax(scale q k^T, masked) v   and   logsumexp (B, H, L), contiguous,
   // and a row with no kept key gets out = 0 (its logsumexp is 0 and never read).

@@ -78,7 +78,7 @@ bool enabled_from_environment() {
 
 namespace detail {
 
-bool enabled_flag = enabled_from_environment();
+std::atomic<bool> enabled_flag = enabled_from_environment();
 
 void open(const char* name, Kind kind) {
   open_scopes.push_back(
@@ -105,13 +105,13 @@ void close() {
 }  // namespace detail
 
 void set_enabled(bool on) {
-  if (on && !detail::enabled_flag) {
+  if (on && !enabled()) {
     Table& state = table_state();
     const std::lock_guard lock(state.mutex);
     state.started = Clock::now();
     state.covered_seconds = 0;
   }
-  detail::enabled_flag = on;
+  detail::enabled_flag.store(on);
 }
 
 BackwardPhase::BackwardPhase() : previous_(in_backward_pass) {

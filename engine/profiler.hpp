@@ -13,9 +13,13 @@
 // Scopes nest. A row's total time includes the scopes inside it; its self time does not. So an
 // op's self time is its fixed cost — checks, shape bookkeeping, allocation, the autograd node —
 // and a kernel's self time is its arithmetic and memory traffic. Bytes allocated are counted
-// against the innermost scope open when the tensor's storage was allocated.
+// against the innermost scope open when the tensor's storage was allocated. Two limits: a CUDA
+// kernel returns at its launch, so its row times the launch and the work lands on whatever
+// waits for it next; and rows sum the time of every thread that opens scopes, so with several
+// such threads they can add up to more than the wall time.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,13 +30,13 @@ enum class Kind { op, backward, kernel };
 enum class Phase { forward, backward };  // whether a backward pass was running
 
 namespace detail {
-extern bool enabled_flag;
+extern std::atomic<bool> enabled_flag;
 void open(const char* name, Kind kind);
 void close();
 }  // namespace detail
 
 inline bool enabled() {
-  return detail::enabled_flag;
+  return detail::enabled_flag.load(std::memory_order_relaxed);
 }
 // Turning it on starts the wall clock the table compares against; turning it off keeps the rows.
 void set_enabled(bool on);

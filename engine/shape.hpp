@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -50,6 +51,9 @@ class Shape {
 
   template <std::input_iterator Iterator>
   void assign(Iterator first, Iterator last) {
+    if constexpr (std::forward_iterator<Iterator>) {  // checked before anything changes
+      check_fits(static_cast<size_t>(std::distance(first, last)));
+    }
     size_ = 0;
     for (; first != last; ++first) push_back(static_cast<int64_t>(*first));
   }
@@ -68,8 +72,14 @@ class Shape {
   reverse_iterator rend() { return reverse_iterator(begin()); }
   const_reverse_iterator rbegin() const { return const_reverse_iterator(end()); }
   const_reverse_iterator rend() const { return const_reverse_iterator(begin()); }
-  int64_t& operator[](size_t i) { return values_[i]; }
-  const int64_t& operator[](size_t i) const { return values_[i]; }
+  int64_t& operator[](size_t i) {
+    assert(i < size_);
+    return values_[i];
+  }
+  const int64_t& operator[](size_t i) const {
+    assert(i < size_);
+    return values_[i];
+  }
   int64_t& front() { return values_[0]; }
   const int64_t& front() const { return values_[0]; }
   int64_t& back() { return values_[size_ - 1]; }
@@ -79,7 +89,10 @@ class Shape {
     check_fits(size_ + 1);
     values_[size_++] = value;
   }
-  void pop_back() { --size_; }
+  void pop_back() {
+    assert(size_ > 0);
+    --size_;
+  }
   void clear() { size_ = 0; }
   void resize(size_t count, int64_t value = 0) {
     check_fits(count);
@@ -94,8 +107,9 @@ class Shape {
     ++size_;
     return values_ + at;
   }
-  template <std::input_iterator Iterator>
+  template <std::forward_iterator Iterator>
   iterator insert(const_iterator position, Iterator first, Iterator last) {
+    check_fits(size_ + static_cast<size_t>(std::distance(first, last)));  // before any change
     const auto at = static_cast<size_t>(position - begin());
     const Shape tail(values_ + at, values_ + size_);
     size_ = at;

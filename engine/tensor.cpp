@@ -218,7 +218,7 @@ Tensor tensor_from_values(const std::vector<T>& values, const Shape& shape, DTyp
   }
   // Copy the values in as their own dtype, then let the copy kernel convert and place them.
   Tensor as_given = empty(shape, {dtype_of<T>(), kCPU});
-  std::memcpy(as_given.raw_data(), values.data(), values.size() * sizeof(T));
+  if (!values.empty()) std::memcpy(as_given.raw_data(), values.data(), values.size() * sizeof(T));
   Tensor out = as_given.to(dtype).to(device);
   if (requires_grad) out.requires_grad_();
   return out;

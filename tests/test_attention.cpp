@@ -35,7 +35,9 @@ Tensor left_padding(int64_t B, int64_t S) {
 TEST_CASE("scaled_dot_product_attention: fused equals the composite and the reference") {
   // Sizes that cross the kernel's query tiles (64) and key tiles (128), causal with L < S (a
   // cached prefix), L = 1 (one decoding step), and a row that keeps no key.
-  const std::array<Case, 7> cases{{{2, 3, 5, 5, 4, 4, false, false},
+  const std::array<Case, 9> cases{{{2, 3, 5, 5, 4, 4, false, false},
+                                   {1, 2, 6, 3, 4, 1, true, false},  // L > S: causal rows see none
+                                   {2, 1, 4, 6, 1, 2, false, true},  // d = 1
                                    {1, 2, 70, 70, 8, 6, true, false},
                                    {2, 1, 130, 150, 5, 7, true, false},
                                    {3, 2, 9, 140, 4, 4, false, true},
@@ -74,10 +76,28 @@ TEST_CASE("scaled_dot_product_attention: fused equals the composite and the refe
       for (const Tensor& t : fused) CHECK(all_finite(t));
       if (c.padded && c.B >= 3) {  // the last batch row keeps no key: zeros out, zero gradient
         CHECK(fused[0].select(0, c.B - 1).abs().max().item<double>() == 0.0);
-        CHECK(fused[1].select(0, c.B - 1).abs().max().item<double>() == 0.0);
+        for (size_t i = 1; i < fused.size(); ++i) {
+          CHECK(fused[i].select(0, c.B - 1).abs().max().item<double>() == 0.0);
+        }
       }
     }
   }
+}
+
+TEST_CASE("scaled_dot_product_attention: gradients that arrive broadcast or expanded") {
+  // mean over the queries sends the same gradient row to every query (a stride-0 view), and a
+  // query broadcast over L is itself such a view: both must reach BLAS as real rows.
+  const Tensor q_one = random64({2, 2, 1, 3}, 81).requires_grad_();
+  const Tensor k = random64({2, 2, 5, 3}, 82).requires_grad_();
+  const Tensor v = random64({2, 2, 5, 4}, 83).requires_grad_();
+  auto run = [&](auto op) {
+    q_one.zero_grad(), k.zero_grad(), v.zero_grad();
+    const Tensor q = q_one.expand({2, 2, 6, 3});                     // (B, H, L, d), stride 0
+    const Tensor out = op(q, k, v, {.causal = true}, std::nullopt);  // (B, H, 6, 4)
+    out.mean({2}).sum().backward();
+    return std::vector<Tensor>{out, q_one.grad(), k.grad(), v.grad()};
+  };
+  check_fused(run, scaled_dot_product_attention, scaled_dot_product_attention_composite, 1e-12);
 }
 
 TEST_CASE("scaled_dot_product_attention: gradcheck in float64 and float32") {

@@ -232,4 +232,12 @@ TEST_CASE("Shape keeps its numbers inline and edits like a std::vector") {
   Shape full(Shape::kCapacity, 1);
   check_error([&] { full.push_back(1); }, {"at most 16 numbers", "17"});
   check_error([&] { full.insert(full.begin(), 1); }, {"at most 16 numbers"});
+  // A range that does not fit is refused before anything changes, naming its real length.
+  Shape some{1, 2, 3};
+  const std::vector<int64_t> many(20, 7);
+  check_error([&] { some.insert(some.begin() + 1, many.begin(), many.end()); },
+              {"at most 16 numbers", "23"});
+  CHECK(some == Shape{1, 2, 3});
+  check_error([&] { some.assign(many.begin(), many.end()); }, {"at most 16 numbers", "20"});
+  CHECK(some == Shape{1, 2, 3});
 }

@@ -49,9 +49,9 @@ constexpr uint64_t kTrimEvery = uint64_t{1} << 12;
 // Under AddressSanitizer every block goes back to the system, so a use after free is reported
 // instead of silently reading a recycled buffer.
 #if defined(__SANITIZE_ADDRESS__)
-constexpr bool kCacheLargeBlocks = false;
+constexpr bool kCacheBlocks = false;
 #else
-constexpr bool kCacheLargeBlocks = true;
+constexpr bool kCacheBlocks = true;
 #endif
 
 // Large blocks are rounded up to a whole number of MiB, so a request of 100 MB and one a few
@@ -133,7 +133,7 @@ void* allocate(size_t bytes) {
   const size_t block_size = size_class(bytes);
   const uint64_t now = allocations.fetch_add(1) + 1;
   if (now % kTrimEvery == 0) free_stale_blocks(now);
-  void* block = kCacheLargeBlocks && block_size >= kCachedBlock ? take_cached(block_size) : nullptr;
+  void* block = kCacheBlocks && block_size >= kCachedBlock ? take_cached(block_size) : nullptr;
   if (block == nullptr) block = std::aligned_alloc(kAlignment, kHeader + block_size);
   if (block == nullptr && cached_bytes() > 0) {  // the system is short: give the cache back, retry
     empty_cache();
@@ -150,7 +150,7 @@ void release(void* pointer) {
   void* block = static_cast<char*>(pointer) - kHeader;
   const size_t block_size = *static_cast<size_t*>(block);
   live.fetch_sub(block_size);
-  if (kCacheLargeBlocks && block_size >= kCachedBlock && keep_cached(block, block_size)) return;
+  if (kCacheBlocks && block_size >= kCachedBlock && keep_cached(block, block_size)) return;
   std::free(block);
 }
 

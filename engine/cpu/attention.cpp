@@ -39,9 +39,14 @@ struct Rows {
     return data + b * batch_stride + h * head_stride + t * row_stride;
   }
 };
+// The op layer passes rows that do not overlap (row stride >= row length) unless there is one
+// row, whose stride is never stepped over: BLAS still wants it at least the row's length.
 template <typename T>
 Rows<T> rows_of(const heed_view* view) {
-  return {static_cast<T*>(view->data), view->strides[0], view->strides[1], view->strides[2]};
+  const int64_t row_stride = view->shape[2] <= 1
+                                 ? std::max<int64_t>({view->strides[2], view->shape[3], 1})
+                                 : view->strides[2];
+  return {static_cast<T*>(view->data), view->strides[0], view->strides[1], row_stride};
 }
 
 // c (m, n; leading dimension ldc) = alpha * op(a) op(b) + beta * c, row-major, one thread.

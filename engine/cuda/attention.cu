@@ -1,6 +1,7 @@
-// CUDA scaled dot-product attention, the plain way: one thread per query row (b, h, t).
-// forward: two passes over the row's kept keys, the first for the max and the sum of e^(s - max),
-//   the second adding p_j v_j into the output row; logsumexp = max + log(sum).
+// CUDA scaled dot-product attention, the plain way: one thread per query row (b, h, t), in a
+// grid-stride loop. forward: three passes over the row's kept keys, recomputing each score: the
+//   max, the sum of e^(s - max), then p_j v_j added into the output row; logsumexp = max +
+//   log(sum).
 // backward: p_j = e^(s_j - logsumexp) recomputed; D = do . o;
 //   dp_j = do . v_j;  ds_j = p_j (dp_j - D);  dq += scale ds_j k_j (the row's own, no atomics);
 //   dk_j += scale ds_j q and dv_j += p_j do (rows meet on keys: atomicAdd).
@@ -43,11 +44,9 @@ __device__ T score(const Sizes& n, const T* q, Strides4 qs, const T* k, Strides4
 }
 
 template <typename T>
-__global__ void forward_kernel(Sizes n, const T* q, Strides4 qs, const T* k, Strides4 ks,
-                               const T* v, Strides4 vs, const bool* keep, T* out, Strides4 os,
-                               T* logsumexp) {
-  const int64_t row = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (row >= n.B * n.H * n.L) return;
+__device__ void forward_row(Sizes n, const T* q, Strides4 qs, const T* k, Strides4 ks, const T* v,
+                            Strides4 vs, const bool* keep, T* out, Strides4 os, T* logsumexp,
+                            int64_t row) {
   const int64_t t = row % n.L, h = (row / n.L) % n.H, b = row / (n.L * n.H);
   T* o = out + b * os.b + h * os.h + t * os.t;
   for (int64_t c = 0; c < n.e; ++c) o[c] = 0;
@@ -76,12 +75,21 @@ __global__ void forward_kernel(Sizes n, const T* q, Strides4 qs, const T* k, Str
 }
 
 template <typename T>
-__global__ void backward_kernel(Sizes n, const T* q, Strides4 qs, const T* k, Strides4 ks,
-                                const T* v, Strides4 vs, const bool* keep, const T* out,
-                                Strides4 os, const T* logsumexp, const T* dout, Strides4 dos, T* dq,
-                                T* dk, T* dv) {
-  const int64_t row = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (row >= n.B * n.H * n.L) return;
+__global__ void forward_kernel(Sizes n, const T* q, Strides4 qs, const T* k, Strides4 ks,
+                               const T* v, Strides4 vs, const bool* keep, T* out, Strides4 os,
+                               T* logsumexp) {
+  const int64_t rows = n.B * n.H * n.L;
+  for (int64_t row = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; row < rows;
+       row += int64_t(gridDim.x) * blockDim.x) {
+    forward_row(n, q, qs, k, ks, v, vs, keep, out, os, logsumexp, row);
+  }
+}
+
+template <typename T>
+__device__ void backward_row(Sizes n, const T* q, Strides4 qs, const T* k, Strides4 ks, const T* v,
+                             Strides4 vs, const bool* keep, const T* out, Strides4 os,
+                             const T* logsumexp, const T* dout, Strides4 dos, T* dq, T* dk, T* dv,
+                             int64_t row) {
   const int64_t t = row % n.L, h = (row / n.L) % n.H, b = row / (n.L * n.H);
   const T* o = out + b * os.b + h * os.h + t * os.t;
   const T* g = dout + b * dos.b + h * dos.h + t * dos.t;
@@ -105,6 +113,18 @@ __global__ void backward_kernel(Sizes n, const T* q, Strides4 qs, const T* k, St
       dqrow[c] += ds * krow[c];
       atomicAdd(&dk[key * n.d + c], ds * qrow[c]);
     }
+  }
+}
+
+template <typename T>
+__global__ void backward_kernel(Sizes n, const T* q, Strides4 qs, const T* k, Strides4 ks,
+                                const T* v, Strides4 vs, const bool* keep, const T* out,
+                                Strides4 os, const T* logsumexp, const T* dout, Strides4 dos, T* dq,
+                                T* dk, T* dv) {
+  const int64_t rows = n.B * n.H * n.L;
+  for (int64_t row = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; row < rows;
+       row += int64_t(gridDim.x) * blockDim.x) {
+    backward_row(n, q, qs, k, ks, v, vs, keep, out, os, logsumexp, dout, dos, dq, dk, dv, row);
   }
 }
 

@@ -51,9 +51,13 @@ Tensor checked_key_keep(const Tensor& q, const Tensor& key_keep) {
   return keep.contiguous();
 }
 
-// A view whose last dim is contiguous, as the kernels take it (a copy only when it is not).
-Tensor unit_last_stride(const Tensor& x) {
-  return x.size(-1) <= 1 || x.stride(-1) == 1 ? x.detach() : x.detach().contiguous();
+// x as the kernels take it: rows (the last dim) contiguous, and rows that do not overlap, since
+// the tile products hand the row stride to BLAS as a leading dimension. Heads split from
+// (B, T, H, d) pass as they are; an expanded or otherwise overlapping view (a gradient broadcast
+// back over positions) is copied.
+Tensor blas_rows(const Tensor& x) {
+  const bool rows_ok = x.stride(-1) == 1 && (x.size(-2) <= 1 || x.stride(-2) >= x.size(-1));
+  return rows_ok ? x.detach() : x.detach().contiguous();
 }
 
 }  // namespace
@@ -62,9 +66,13 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                                     const AttentionMask& mask, std::optional<double> scale) {
   const profiler::Scope profiled("scaled_dot_product_attention");
   const double used_scale = checked_arguments(q, k, v, mask, scale);
+  // Nothing to tile (no queries, keys or features): the composite gives the zeros and gradients.
+  if (q.numel() == 0 || k.numel() == 0 || v.numel() == 0) {
+    return scaled_dot_product_attention_composite(q, k, v, mask, used_scale);
+  }
   const Tensor keep = checked_key_keep(q, mask.key_keep);
   const int32_t causal = mask.causal ? 1 : 0;
-  const Tensor qd = unit_last_stride(q), kd = unit_last_stride(k), vd = unit_last_stride(v);
+  const Tensor qd = blas_rows(q), kd = blas_rows(k), vd = blas_rows(v);
   const int64_t B = q.size(0), H = q.size(1), L = q.size(2), e = v.size(3);
   const TensorOptions like{q.dtype(), q.device()};
   // Written as (B, L, H, e) and returned as its (B, H, L, e) view: merging the heads back into
@@ -83,8 +91,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
         Tensor dk = empty(kd.shape(), options);  // (B, H, S, d)
         Tensor dv = empty(vd.shape(), options);  // (B, H, S, e)
         ops::call_kernel(dq, &heed_backend::attention_backward, "attention_backward", qd, kd, vd,
-                         keep, causal, used_scale, out, logsumexp, unit_last_stride(dout), dq, dk,
-                         dv);
+                         keep, causal, used_scale, out, logsumexp, blas_rows(dout), dq, dk, dv);
         return std::vector<Tensor>{dq, dk, dv};
       });
 }

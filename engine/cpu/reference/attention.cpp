@@ -37,7 +37,10 @@ bool row_probabilities(const heed_view* q, const heed_view* k, const heed_view* 
     for (int64_t c = 0; c < d; ++c)
       s += double(at<T>(q, b, h, t, c)) * double(at<T>(k, b, h, j, c));
     p[size_t(j)] = s * scale;
-    if (kept[size_t(j)]) max = any ? std::max(max, p[size_t(j)]) : p[size_t(j)], any = true;
+    if (kept[size_t(j)]) {
+      max = any ? std::max(max, p[size_t(j)]) : p[size_t(j)];
+      any = true;
+    }
   }
   double sum = 0;
   for (int64_t j = 0; j < S; ++j) {
