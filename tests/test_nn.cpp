@@ -265,6 +265,32 @@ TEST_CASE("multi-head attention gives the same outputs and gradients fused and c
   }
 }
 
+TEST_CASE("multi-head attention takes the fused op only when nothing needs the weights") {
+  // Which path ran is read off the profiler: the fused op is a row of its own.
+  manual_seed(7);
+  nn::MultiHeadAttention mha(8, 2, 0.5);
+  const Tensor x = randn({2, 5, 8});  // (B, T, E)
+  auto fused_ran = [&](const nn::AttentionOptions& options) {
+    const bool was_on = profiler::enabled();
+    profiler::reset();
+    profiler::set_enabled(true);
+    (void)mha.self_attention(x, options);
+    profiler::set_enabled(was_on);
+    bool found = false;
+    for (const profiler::Row& row : profiler::rows()) {
+      found = found || row.name == "scaled_dot_product_attention";
+    }
+    profiler::reset();
+    return found;
+  };
+  mha.train();
+  CHECK_FALSE(fused_ran({.is_causal = true, .need_weights = false}));  // dropout on the weights
+  mha.eval();
+  CHECK(fused_ran({.is_causal = true, .need_weights = false}));
+  CHECK_FALSE(fused_ran({.is_causal = true, .need_weights = true}));
+  CHECK_FALSE(fused_ran({.attn_mask = ones({5, 5}), .need_weights = false}));
+}
+
 TEST_CASE("a KV cache grows by doubling, keeps every appended position, and refuses misuse") {
   manual_seed(5);
   nn::KVCache cache;
