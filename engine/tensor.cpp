@@ -83,7 +83,7 @@ std::vector<T> Tensor::to_vector() const {
   // The copy kernel converts the dtype; then the bytes are already the host's layout of T.
   const Tensor host = to(kCPU).to(dtype_of<T>()).contiguous();
   std::vector<T> out(static_cast<size_t>(host.numel()));
-  std::memcpy(out.data(), host.raw_data(), out.size() * sizeof(T));
+  if (!out.empty()) std::memcpy(out.data(), host.raw_data(), out.size() * sizeof(T));
   return out;
 }
 template std::vector<float> Tensor::to_vector<float>() const;
