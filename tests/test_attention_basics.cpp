@@ -211,3 +211,24 @@ TEST_CASE("attention_basics rejects a step that does not exist") {
   const int status = std::system(command.c_str());
   CHECK(WEXITSTATUS(status) == 2);
 }
+
+// HEED_PROFILE, read when a program starts: 1 prints the profile at exit, 0 or unset nothing, and
+// any other value one line saying so (the profiler stays off).
+TEST_CASE("HEED_PROFILE=1 prints the profile at exit; another value is refused in one line") {
+  const auto err_path = std::filesystem::temp_directory_path() /
+                        fmt::format("heed-profile-{}.txt", std::random_device{}());
+  auto run_with = [&](const std::string& value) {
+    const std::string command = fmt::format("HEED_PROFILE={} \"{}\" > /dev/null 2> \"{}\"", value,
+                                            HEED_ATTENTION_BASICS, err_path.string());
+    REQUIRE(std::system(command.c_str()) == 0);
+    std::ifstream in(err_path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string profiled = run_with("1");
+  CHECK(profiled.find("heed profile:") != std::string::npos);
+  CHECK(profiled.find("gemm") != std::string::npos);
+  CHECK(run_with("0").empty());
+  const std::string refused = run_with("yes");
+  CHECK(refused == "heed: HEED_PROFILE must be 0 or 1, got 'yes'; the profiler stays off\n");
+  std::filesystem::remove(err_path);
+}

@@ -62,8 +62,8 @@ int additive_scores_backward(const heed_view* dscores, const heed_view* query_fe
 int adam_step(const heed_view* param, const heed_view* grad, const heed_view* exp_avg,
               const heed_view* exp_avg_sq, const heed_adam_options* options);
 int attention_forward(const heed_view* q, const heed_view* k, const heed_view* v,
-                      const heed_view* key_keep, int32_t causal, double scale,
-                      const heed_view* out, const heed_view* logsumexp);
+                      const heed_view* key_keep, int32_t causal, double scale, const heed_view* out,
+                      const heed_view* logsumexp);
 int attention_backward(const heed_view* q, const heed_view* k, const heed_view* v,
                        const heed_view* key_keep, int32_t causal, double scale,
                        const heed_view* out, const heed_view* logsumexp, const heed_view* dout,
@@ -101,8 +101,8 @@ int additive_scores_backward(const heed_view* dscores, const heed_view* query_fe
 int adam_step(const heed_view* param, const heed_view* grad, const heed_view* exp_avg,
               const heed_view* exp_avg_sq, const heed_adam_options* options);
 int attention_forward(const heed_view* q, const heed_view* k, const heed_view* v,
-                      const heed_view* key_keep, int32_t causal, double scale,
-                      const heed_view* out, const heed_view* logsumexp);
+                      const heed_view* key_keep, int32_t causal, double scale, const heed_view* out,
+                      const heed_view* logsumexp);
 int attention_backward(const heed_view* q, const heed_view* k, const heed_view* v,
                        const heed_view* key_keep, int32_t causal, double scale,
                        const heed_view* out, const heed_view* logsumexp, const heed_view* dout,

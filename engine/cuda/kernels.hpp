@@ -49,8 +49,8 @@ int additive_scores_backward(const heed_view* dscores, const heed_view* query_fe
                              const heed_view* dquery_features, const heed_view* dkey_features,
                              const heed_view* dw);
 int attention_forward(const heed_view* q, const heed_view* k, const heed_view* v,
-                      const heed_view* key_keep, int32_t causal, double scale,
-                      const heed_view* out, const heed_view* logsumexp);
+                      const heed_view* key_keep, int32_t causal, double scale, const heed_view* out,
+                      const heed_view* logsumexp);
 int attention_backward(const heed_view* q, const heed_view* k, const heed_view* v,
                        const heed_view* key_keep, int32_t causal, double scale,
                        const heed_view* out, const heed_view* logsumexp, const heed_view* dout,
