@@ -72,7 +72,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   }
   const Tensor keep = checked_key_keep(q, mask.key_keep);
   const int32_t causal = mask.causal ? 1 : 0;
-  const Tensor qd = blas_rows(q), kd = blas_rows(k), vd = blas_rows(v);
+  const Tensor qd = blas_rows(q), kd = blas_rows(k), vd = blas_rows(v);  // as q, k, v
   const int64_t B = q.size(0), H = q.size(1), L = q.size(2), e = v.size(3);
   const TensorOptions like{q.dtype(), q.device()};
   // Written as (B, L, H, e) and returned as its (B, H, L, e) view: merging the heads back into
