@@ -16,7 +16,7 @@
 extern "C" {
 
 // Bump when the table changes; the loader refuses a plugin built against another version.
-enum { HEED_BACKEND_API_VERSION = 4, HEED_MAX_DIMS = 8 };
+enum { HEED_BACKEND_API_VERSION = 5, HEED_MAX_DIMS = 8 };
 
 enum heed_dtype { HEED_FLOAT32 = 0, HEED_FLOAT64 = 1, HEED_INT64 = 2, HEED_BOOL = 3 };
 
@@ -104,6 +104,15 @@ struct heed_softmax_mask {
   int64_t rows_per_valid_len;
   const heed_view* keep;  // nullptr when absent; dtype bool, shape equal to x's
   int32_t causal;
+};
+
+// A 2-d sliding window (convolution, pooling): kernel[0] x kernel[1] taps, dilation apart, placed
+// every stride over the input padded by padding on each side, blocks[0] x blocks[1] placements in
+// all. Placement (by, bx), tap (i, j) reads input pixel
+//   (by * stride[0] - padding[0] + i * dilation[0],  bx * stride[1] - padding[1] + j * dilation[1])
+// and finds the padding there when that lies outside the input. Index 0 is height, 1 width.
+struct heed_window2d {
+  int64_t kernel[2], stride[2], padding[2], dilation[2], blocks[2];
 };
 
 struct heed_adam_options {
@@ -216,6 +225,20 @@ struct heed_backend {
                             const heed_view* key_keep, int32_t causal, double scale,
                             const heed_view* out, const heed_view* logsumexp, const heed_view* dout,
                             const heed_view* dq, const heed_view* dk, const heed_view* dv);
+
+  // im2col: x (N, C, H, W) -> cols (N, C * kernel[0] * kernel[1], blocks[0] * blocks[1]), both
+  // contiguous: cols[n, (c, i, j), (by, bx)] = the pixel tap (i, j) of placement (by, bx) reads in
+  // channel c, or 0 in the padding. A convolution is then one matrix product with cols.
+  int (*im2col)(const heed_view* x, const heed_window2d* window, const heed_view* cols);
+  // col2im, im2col's adjoint: x (N, C, H, W) = 0, then every element of cols added to the pixel it
+  // was read from (padding taps dropped). Both contiguous; x is overwritten.
+  int (*col2im)(const heed_view* cols, const heed_window2d* window, const heed_view* x);
+  // Max pooling's choice: x (N, C, H, W) contiguous -> indices (N, C, blocks[0] * blocks[1]) int64,
+  // the flat index h * W + w of the largest pixel of each placement (the first of equals; a NaN
+  // wins, the last of several, as in PyTorch). Padding never wins; the op layer guarantees every
+  // placement covers a pixel.
+  int (*max_pool2d_indices)(const heed_view* x, const heed_window2d* window,
+                            const heed_view* indices);
 
   // One Adam step on one parameter, in place, all four views contiguous and of one shape, in
   // PyTorch's order of operations (see nn/optim.hpp). decoupled != 0 is AdamW's weight decay.

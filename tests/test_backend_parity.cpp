@@ -178,6 +178,23 @@ void run_parity_suite(Backend device) {
                  return one(scaled_dot_product_attention(x[0], x[1], x[2],
                                                          {.causal = true, .key_keep = keep.to(d)}));
                });
+  // Convolutions and pooling (im2col, col2im, the max-pool choice).
+  check_parity(
+      device, "conv2d, conv_transpose2d",
+      {random32({2, 4, 7, 6}, 27), random32({6, 2, 3, 3}, 28), random32({6}, 29),
+       random32({4, 3, 2, 3}, 30)},
+      [&](const Inputs& x) {
+        return std::vector<Tensor>{
+            conv2d(x[0], x[1], x[2], {.stride = {2, 1}, .padding = {1, 2}, .groups = 2}),
+            conv_transpose2d(x[0], x[3], {},
+                             {.stride = {2, 2}, .padding = {1, 0}, .output_padding = {1, 1}})};
+      });
+  check_parity(device, "max_pool2d, avg_pool2d", {random32({2, 3, 9, 8}, 31)},
+               [&](const Inputs& x) {
+                 return std::vector<Tensor>{
+                     max_pool2d(x[0], {3, 2}, {.stride = {2, 1}, .padding = {1, 1}}),
+                     avg_pool2d(x[0], {2, 2}, {.padding = {1, 0}, .count_include_pad = false})};
+               });
   check_parity(device, "dropout (the mask is drawn on the host)", {a}, [&](const Inputs& x) {
     Generator generator(5);
     return one(dropout(x[0], 0.3, true, &generator));

@@ -104,3 +104,56 @@ TEST_CASE("matmul with broadcast batch dims agrees with PyTorch") {
   const Tensor& b = get("matmul_broadcast.extra0");
   compare("matmul_broadcast", [&](const Tensor& x) { return matmul(x, b); });
 }
+
+namespace {
+
+// Runs f on the recorded inputs (name.in0, name.in1, ...) and compares its output and every
+// input's gradient of sum(f(...) * w) with PyTorch's.
+void compare_inputs(const std::string& name, size_t count,
+                    const std::function<Tensor(const std::vector<Tensor>&)>& f) {
+  INFO("record " << name);
+  std::vector<Tensor> inputs;
+  for (size_t i = 0; i < count; ++i) {
+    inputs.push_back(get(name + ".in" + std::to_string(i)).clone().detach().requires_grad_());
+  }
+  const Tensor y = f(inputs);
+  (y * get(name + ".w")).sum().backward();
+  check_close(y, get(name + ".y"), 1e-12, 1e-9);
+  for (size_t i = 0; i < count; ++i) {
+    INFO("input " << i);
+    check_close(inputs[i].grad(), get(name + ".d" + std::to_string(i)), 1e-12, 1e-9);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("conv2d, conv_transpose2d, unfold, fold and the pools agree with PyTorch") {
+  compare_inputs("conv2d", 3, [](const auto& in) {
+    return conv2d(in[0], in[1], in[2],
+                  {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2});
+  });
+  compare_inputs("conv_transpose2d", 3, [](const auto& in) {
+    return conv_transpose2d(in[0], in[1], in[2],
+                            {.stride = {2, 3},
+                             .padding = {1, 0},
+                             .output_padding = {1, 2},
+                             .dilation = {1, 2},
+                             .groups = 2});
+  });
+  compare_inputs("unfold", 1, [](const auto& in) {
+    return unfold(in[0], {2, 3}, {.dilation = {2, 1}, .padding = {1, 1}, .stride = {1, 2}});
+  });
+  compare_inputs("fold", 1, [](const auto& in) {
+    return fold(in[0], {5, 6}, {2, 3}, {.dilation = {1, 2}, .padding = {1, 1}, .stride = {2, 1}});
+  });
+  compare_inputs("max_pool2d", 1, [](const auto& in) {
+    return max_pool2d(in[0], {3, 2}, {.stride = {2, 1}, .padding = {1, 1}, .dilation = {1, 2}});
+  });
+  compare_inputs("avg_pool2d", 1, [](const auto& in) {
+    return avg_pool2d(in[0], {3, 2}, {.stride = {2, 2}, .padding = {1, 1}});
+  });
+  compare_inputs("avg_pool2d_exclude_pad", 1, [](const auto& in) {
+    return avg_pool2d(in[0], {3, 3},
+                      {.stride = {2, 1}, .padding = {1, 1}, .count_include_pad = false});
+  });
+}

@@ -72,6 +72,9 @@ heed_backend make_table(bool reference_kernels) {
       reference_kernels ? reference::additive_scores_backward : additive_scores_backward;
   table.attention_forward = reference_kernels ? reference::attention_forward : attention_forward;
   table.attention_backward = reference_kernels ? reference::attention_backward : attention_backward;
+  table.im2col = reference_kernels ? reference::im2col : im2col;
+  table.col2im = reference_kernels ? reference::col2im : col2im;
+  table.max_pool2d_indices = reference_kernels ? reference::max_pool2d_indices : max_pool2d_indices;
   table.adam_step = reference_kernels ? reference::adam_step : adam_step;
   table.set_num_threads = set_num_threads;
   table.last_error = last_error;

@@ -68,6 +68,9 @@ int attention_backward(const heed_view* q, const heed_view* k, const heed_view* 
                        const heed_view* key_keep, int32_t causal, double scale,
                        const heed_view* out, const heed_view* logsumexp, const heed_view* dout,
                        const heed_view* dq, const heed_view* dk, const heed_view* dv);
+int im2col(const heed_view* x, const heed_window2d* window, const heed_view* cols);
+int col2im(const heed_view* cols, const heed_window2d* window, const heed_view* x);
+int max_pool2d_indices(const heed_view* x, const heed_window2d* window, const heed_view* indices);
 
 namespace reference {
 int gemm(int32_t dtype, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, heed_matrix a,
@@ -107,6 +110,9 @@ int attention_backward(const heed_view* q, const heed_view* k, const heed_view* 
                        const heed_view* key_keep, int32_t causal, double scale,
                        const heed_view* out, const heed_view* logsumexp, const heed_view* dout,
                        const heed_view* dq, const heed_view* dk, const heed_view* dv);
+int im2col(const heed_view* x, const heed_window2d* window, const heed_view* cols);
+int col2im(const heed_view* cols, const heed_window2d* window, const heed_view* x);
+int max_pool2d_indices(const heed_view* x, const heed_window2d* window, const heed_view* indices);
 }  // namespace reference
 
 // The CPU backend's table, with the fast kernels or with the reference ones.

@@ -175,6 +175,9 @@ extern "C" __attribute__((visibility("default"))) const heed_backend* heed_backe
   table.additive_scores_backward = additive_scores_backward;
   table.attention_forward = attention_forward;
   table.attention_backward = attention_backward;
+  table.im2col = im2col;
+  table.col2im = col2im;
+  table.max_pool2d_indices = max_pool2d_indices;
   table.adam_step = adam_step;
   table.set_num_threads = set_threads;
   table.last_error = get_last_error;

@@ -58,4 +58,8 @@ int attention_backward(const heed_view* q, const heed_view* k, const heed_view* 
 int adam_step(const heed_view* param, const heed_view* grad, const heed_view* exp_avg,
               const heed_view* exp_avg_sq, const heed_adam_options* options);
 
+int im2col(const heed_view* x, const heed_window2d* window, const heed_view* cols);
+int col2im(const heed_view* cols, const heed_window2d* window, const heed_view* x);
+int max_pool2d_indices(const heed_view* x, const heed_window2d* window, const heed_view* indices);
+
 }  // namespace heed::cuda

@@ -1,0 +1,200 @@
+// Convolutions: unfold (im2col) and fold (col2im), each the other's backward, and conv2d and
+// conv_transpose2d composed from them and matmul, so the gradients of the weights come from the
+// matrix product's backward.
+#include "engine/ops/conv.hpp"
+
+#include "engine/checked_size.hpp"
+#include "engine/ops/common.hpp"
+#include "engine/ops/elementwise.hpp"
+#include "engine/ops/matmul.hpp"
+#include "engine/ops/window2d.hpp"
+
+namespace heed {
+
+namespace {
+
+int64_t checked_product(const char* op, int64_t a, int64_t b) {
+  int64_t product = 0;
+  if (!multiply_fits(a, b, product)) fail("{}: {} x {} elements is too many", op, a, b);
+  return product;
+}
+
+// image (N, C, H, W) -> cols (N, C kh kw, bh bw)
+Tensor im2col_kernel(const Tensor& image, const heed_window2d& window) {
+  const Tensor x = image.detach().contiguous();
+  const int64_t taps = window.kernel[0] * window.kernel[1];
+  const Shape cols_shape{x.size(0), checked_product("unfold", x.size(1), taps),
+                         checked_product("unfold", window.blocks[0], window.blocks[1])};
+  Tensor cols = empty(cols_shape, {x.dtype(), x.device()});  // (N, C kh kw, L)
+  ops::call_kernel(x, &heed_backend::im2col, "im2col", x, &window, cols);
+  return cols;
+}
+
+// cols (N, C kh kw, bh bw) -> image (N, C, H, W)
+Tensor col2im_kernel(const Tensor& cols, const heed_window2d& window, const Shape& image_shape) {
+  const Tensor c = cols.detach().contiguous();
+  Tensor image = empty(image_shape, {c.dtype(), c.device()});  // (N, C, H, W)
+  ops::call_kernel(c, &heed_backend::col2im, "col2im", c, &window, image);
+  return image;
+}
+
+// im2col and col2im with their gradients: each is the other's backward.
+Tensor im2col(const Tensor& image, const heed_window2d& window) {
+  const Shape image_shape = image.shape();
+  return record(im2col_kernel(image, window), "unfold", {image},
+                [window, image_shape](const Tensor& dcols) {
+                  // cols = im2col(x): dx = col2im(dcols) (each pixel sums the columns it fed)
+                  return std::vector<Tensor>{col2im_kernel(dcols, window, image_shape)};
+                });
+}
+
+Tensor col2im(const Tensor& cols, const heed_window2d& window, const Shape& image_shape) {
+  return record(col2im_kernel(cols, window, image_shape), "fold", {cols},
+                [window](const Tensor& dimage) {
+                  // x = col2im(cols): dcols = im2col(dx) (each column reads its pixels' gradients)
+                  return std::vector<Tensor>{im2col_kernel(dimage, window)};
+                });
+}
+
+void check_groups(const char* op, int64_t groups, int64_t in_channels, int64_t out_channels) {
+  if (groups < 1 || in_channels % groups != 0 || out_channels % groups != 0) {
+    fail("{}: groups must be >= 1 and divide both the {} input and {} output channels, got {}", op,
+         in_channels, out_channels, groups);
+  }
+}
+
+void check_weight_and_bias(const char* op, const Tensor& x, const Tensor& weight,
+                           const Tensor& bias) {
+  ops::check_defined(op, weight, "weight");
+  ops::check_same_dtype_and_device(op, x, weight);
+  if (weight.dim() != 4) {
+    fail("{}: expected a weight of 4 dims, got shape {}", op, shape_str(weight.shape()));
+  }
+  if (bias.defined()) ops::check_same_dtype_and_device(op, x, bias);
+}
+
+Tensor with_bias(const char* op, const Tensor& y, const Tensor& bias) {
+  if (!bias.defined()) return y;
+  if (bias.shape() != Shape{y.size(1)}) {
+    fail("{}: expected a bias of shape ({}), one per output channel, got {}", op, y.size(1),
+         shape_str(bias.shape()));
+  }
+  return y + bias.reshape({1, y.size(1), 1, 1});  // (N, O, bh, bw)
+}
+
+}  // namespace
+
+Tensor unfold(const Tensor& x, Size2d kernel_size, const UnfoldOptions& options) {
+  const profiler::Scope profiled("unfold");
+  ops::check_floating("unfold", x);
+  if (x.dim() != 4) {
+    fail("unfold: expected an input of shape (N, C, H, W), got {}", shape_str(x.shape()));
+  }
+  const ops::Window2d window{kernel_size, options.stride, options.padding, options.dilation};
+  ops::check_window("unfold", window);
+  const Size2d blocks = ops::placements("unfold", window, {x.size(2), x.size(3)});
+  return im2col(x, ops::kernel_window(window, blocks));  // (N, C kh kw, L)
+}
+
+Tensor fold(const Tensor& cols, Size2d output_size, Size2d kernel_size,
+            const UnfoldOptions& options) {
+  const profiler::Scope profiled("fold");
+  ops::check_floating("fold", cols);
+  const ops::Window2d window{kernel_size, options.stride, options.padding, options.dilation};
+  ops::check_window("fold", window);
+  for (int axis = 0; axis < 2; ++axis) {
+    if (output_size[axis] < 1) {
+      fail("fold: expected an output {} >= 1, got {}", ops::axis_name(axis), output_size[axis]);
+    }
+  }
+  const Size2d blocks = ops::placements("fold", window, output_size);
+  const int64_t taps = checked_product("fold", kernel_size[0], kernel_size[1]);
+  const int64_t windows = checked_product("fold", blocks[0], blocks[1]);
+  if (cols.dim() != 3 || cols.size(1) % taps != 0 || cols.size(2) != windows) {
+    fail(
+        "fold: expected columns of shape (N, C * {}, {}) for a {}x{} kernel over a {}x{} output "
+        "({} windows), got {}",
+        taps, windows, kernel_size[0], kernel_size[1], output_size[0], output_size[1], windows,
+        shape_str(cols.shape()));
+  }
+  const Shape image_shape{cols.size(0), cols.size(1) / taps, output_size[0], output_size[1]};
+  return col2im(cols, ops::kernel_window(window, blocks), image_shape);  // (N, C, H, W)
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              const Conv2dOptions& options) {
+  const profiler::Scope profiled("conv2d");
+  const char* op = "conv2d";
+  const Tensor input = ops::as_image_batch(op, x);  // (N, C, H, W)
+  check_weight_and_bias(op, x, weight, bias);
+  const int64_t N = input.size(0), C = input.size(1), O = weight.size(0), g = options.groups;
+  check_groups(op, g, C, O);
+  if (weight.size(1) != C / g) {
+    fail(
+        "conv2d: expected a weight of shape ({}, {}, kh, kw) for {} input channels in {} "
+        "group(s), got {}",
+        O, C / g, C, g, shape_str(weight.shape()));
+  }
+  const ops::Window2d window{
+      {weight.size(2), weight.size(3)}, options.stride, options.padding, options.dilation};
+  ops::check_window(op, window);
+  const Size2d blocks = ops::placements(op, window, {input.size(2), input.size(3)});
+  const Tensor cols = im2col(input, ops::kernel_window(window, blocks));  // (N, C kh kw, L)
+  const int64_t K = cols.size(1) / g;  // (C / g) kh kw: one group's rows
+  // y[n, group] = weight[group] (O/g, K) @ cols[n, group] (K, L)
+  const Tensor y = matmul(weight.reshape({g, O / g, K}),
+                          cols.reshape({N, g, K, cols.size(2)}));  // (N, g, O/g, L)
+  const Tensor out =
+      with_bias(op, y.reshape({N, O, blocks[0], blocks[1]}), bias);  // (N, O, bh, bw)
+  return ops::as_input_was(x, out);
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        const ConvTranspose2dOptions& options) {
+  const profiler::Scope profiled("conv_transpose2d");
+  const char* op = "conv_transpose2d";
+  const Tensor input = ops::as_image_batch(op, x);  // (N, C, H, W)
+  check_weight_and_bias(op, x, weight, bias);
+  const int64_t N = input.size(0), C = input.size(1), H = input.size(2), W = input.size(3);
+  const int64_t g = options.groups;
+  if (weight.size(0) != C) {
+    fail(
+        "conv_transpose2d: expected a weight of shape ({}, out_channels / groups, kh, kw) for "
+        "{} input channels, got {}",
+        C, C, shape_str(weight.shape()));
+  }
+  const int64_t O = checked_product(op, weight.size(1), g);
+  check_groups(op, g, C, O);
+  const Size2d kernel{weight.size(2), weight.size(3)};
+  const ops::Window2d window{kernel, options.stride, options.padding, options.dilation};
+  ops::check_window(op, window);
+  Size2d output{};
+  for (int axis = 0; axis < 2; ++axis) {
+    const int64_t extra = options.output_padding[axis];
+    if (extra < 0 || (extra >= options.stride[axis] && extra >= options.dilation[axis])) {
+      fail(
+          "conv_transpose2d: output_padding along {} must be >= 0 and smaller than the stride "
+          "{} or the dilation {}, got {}",
+          ops::axis_name(axis), options.stride[axis], options.dilation[axis], extra);
+    }
+    output[axis] = (input.size(2 + axis) - 1) * options.stride[axis] - 2 * options.padding[axis] +
+                   options.dilation[axis] * (kernel[axis] - 1) + extra + 1;
+    if (output[axis] < 1) {
+      fail(
+          "conv_transpose2d: the output {} would be {}: padding {} crops more than the {} "
+          "input pixels give",
+          ops::axis_name(axis), output[axis], options.padding[axis], input.size(2 + axis));
+    }
+  }
+  const int64_t K = checked_product(op, O / g, kernel[0] * kernel[1]);  // one group's cols rows
+  // cols[n, group] = weight[group]^T (K, C/g) @ x[n, group] (C/g, H W)
+  const Tensor w = weight.reshape({g, C / g, K}).transpose(1, 2);      // (g, K, C/g)
+  const Tensor cols = matmul(w, input.reshape({N, g, C / g, H * W}));  // (N, g, K, HW)
+  // Placement (h, w) of the window is input pixel (h, w): its taps spread it over the output.
+  const Tensor y = col2im(cols.reshape({N, g * K, H * W}), ops::kernel_window(window, {H, W}),
+                          {N, O, output[0], output[1]});  // (N, O, oh, ow)
+  const Tensor out = with_bias(op, y, bias);
+  return ops::as_input_was(x, out);
+}
+
+}  // namespace heed

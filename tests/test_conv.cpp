@@ -1,0 +1,210 @@
+// conv2d, conv_transpose2d, unfold and fold: against a direct convolution written out here,
+// against each other (fold is unfold's adjoint, the transposed convolution conv2d's), the fast
+// kernels against the reference ones, gradcheck, and the errors.
+#include "tests/helpers.hpp"
+
+using namespace heed;
+using namespace heed::testing;
+
+namespace {
+
+// The convolution as its definition, in double:
+//   y[n, o, by, bx] = b[o] + sum over c in o's group, i, j of
+//                     w[o, c, i, j] x[n, g c0 + c, by s - p + i d, bx s - p + j d]
+Tensor direct_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t O = w.size(0), Cg = w.size(1), kh = w.size(2), kw = w.size(3);
+  const int64_t bh = (H + 2 * o.padding[0] - o.dilation[0] * (kh - 1) - 1) / o.stride[0] + 1;
+  const int64_t bw = (W + 2 * o.padding[1] - o.dilation[1] * (kw - 1) - 1) / o.stride[1] + 1;
+  const std::vector<double> xv = x.to_vector<double>(), wv = w.to_vector<double>();
+  const std::vector<double> bv = b.defined() ? b.to_vector<double>() : std::vector<double>(O, 0.0);
+  std::vector<double> y(static_cast<size_t>(N * O * bh * bw));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oc = 0; oc < O; ++oc)
+      for (int64_t by = 0; by < bh; ++by)
+        for (int64_t bx = 0; bx < bw; ++bx) {
+          double sum = bv[oc];
+          const int64_t first_channel = (oc / (O / o.groups)) * Cg;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t i = 0; i < kh; ++i)
+              for (int64_t j = 0; j < kw; ++j) {
+                const int64_t yy = by * o.stride[0] - o.padding[0] + i * o.dilation[0];
+                const int64_t xx = bx * o.stride[1] - o.padding[1] + j * o.dilation[1];
+                if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+                sum += wv[((oc * Cg + c) * kh + i) * kw + j] *
+                       xv[((n * C + first_channel + c) * H + yy) * W + xx];
+              }
+          y[((n * O + oc) * bh + by) * bw + bx] = sum;
+        }
+  return tensor(y, {N, O, bh, bw}, {kFloat64});
+}
+
+struct ConvCase {
+  Shape x, w;
+  Conv2dOptions options;
+};
+
+const std::vector<ConvCase> kCases = {
+    {{2, 3, 7, 6}, {4, 3, 3, 3}, {}},
+    {{2, 3, 7, 6}, {4, 3, 3, 2}, {.stride = {2, 1}, .padding = {1, 2}}},
+    {{1, 2, 9, 8}, {3, 2, 3, 3}, {.stride = {2, 3}, .padding = {2, 1}, .dilation = {2, 3}}},
+    {{2, 4, 5, 5}, {6, 2, 3, 3}, {.padding = {1, 1}, .groups = 2}},
+    {{1, 4, 6, 6}, {4, 1, 3, 3}, {.stride = {2, 2}, .padding = {1, 1}, .groups = 4}},  // depthwise
+    {{3, 1, 4, 4}, {2, 1, 1, 1}, {}},                                                  // 1x1
+    {{1, 2, 3, 3}, {1, 2, 3, 3}, {}},  // one output pixel
+};
+
+}  // namespace
+
+TEST_CASE("conv2d matches the direct convolution, in both dtypes and on the reference kernels") {
+  uint64_t seed = 300;
+  for (const ConvCase& c : kCases) {
+    INFO("x " << shape_str(c.x) << ", weight " << shape_str(c.w) << ", groups "
+              << c.options.groups);
+    const Tensor x = random64(c.x, ++seed), w = random64(c.w, ++seed),
+                 b = random64({c.w[0]}, ++seed);
+    const Tensor expected = direct_conv2d(x, w, b, c.options);
+    check_close(conv2d(x, w, b, c.options), expected, 1e-12, 1e-10);
+    check_close(conv2d(x.to(kFloat32), w.to(kFloat32), b.to(kFloat32), c.options).to(kFloat64),
+                expected, 1e-5, 1e-4);
+    check_close(conv2d(x, w, {}, c.options), direct_conv2d(x, w, {}, c.options), 1e-12, 1e-10);
+    ReferenceKernelsGuard naive;
+    check_close(conv2d(x, w, b, c.options), expected, 1e-12, 1e-10);
+  }
+  // an unbatched (C, H, W) input gives an unbatched output
+  const Tensor x = random64({3, 5, 5}, 390), w = random64({2, 3, 3, 3}, 391);
+  const Tensor y = conv2d(x, w);
+  CHECK(y.shape() == Shape{2, 3, 3});
+  check_close(y, conv2d(x.unsqueeze(0), w).squeeze(0), 0, 0);
+}
+
+TEST_CASE("conv2d, conv_transpose2d, unfold and fold pass gradcheck") {
+  uint64_t seed = 400;
+  for (const ConvCase& c : kCases) {
+    INFO("x " << shape_str(c.x) << ", weight " << shape_str(c.w));
+    const Conv2dOptions options = c.options;
+    check_gradients([options](const auto& in) { return conv2d(in[0], in[1], in[2], options); },
+                    {random64(c.x, ++seed), random64(c.w, ++seed), random64({c.w[0]}, ++seed)});
+  }
+  check_gradients(
+      [](const auto& in) {
+        return conv2d(in[0], in[1], in[2], {.stride = {2, 1}, .padding = {1, 1}});
+      },
+      {random64({2, 2, 5, 4}, 450).to(kFloat32), random64({3, 2, 3, 3}, 451).to(kFloat32),
+       random64({3}, 452).to(kFloat32)},
+      kFloat32Tolerance);
+  const ConvTranspose2dOptions transposed{
+      .stride = {2, 3}, .padding = {1, 0}, .output_padding = {1, 2}, .dilation = {1, 2}};
+  check_gradients(
+      [transposed](const auto& in) { return conv_transpose2d(in[0], in[1], in[2], transposed); },
+      {random64({2, 2, 3, 4}, 453), random64({2, 3, 3, 2}, 454), random64({3}, 455)});
+  check_gradients([](const auto& in) { return conv_transpose2d(in[0], in[1], {}, {.groups = 2}); },
+                  {random64({1, 4, 3, 3}, 456), random64({4, 1, 2, 2}, 457)});
+  const UnfoldOptions window{.dilation = {1, 2}, .padding = {1, 1}, .stride = {2, 1}};
+  check_gradients(
+      [window](const auto& in) {
+        return unfold(in[0], {2, 3}, window);
+      },
+      {random64({2, 2, 5, 6}, 458)});
+  // fold of (N, C kh kw, L) for a 5x6 output with the same window: L = 3 x 4
+  check_gradients(
+      [window](const auto& in) {
+        return fold(in[0], {5, 6}, {2, 3}, window);
+      },
+      {random64({2, 12, 12}, 459)});
+}
+
+TEST_CASE("fold is unfold's adjoint, and conv_transpose2d is conv2d's") {
+  // <unfold(x), c> = <x, fold(c)> for every x and c: col2im adds exactly what im2col read.
+  const UnfoldOptions window{.dilation = {2, 1}, .padding = {1, 2}, .stride = {1, 2}};
+  const Tensor x = random64({2, 3, 6, 7}, 500);
+  const Tensor cols = unfold(x, {3, 2}, window);
+  const Tensor c = random64(cols.shape(), 501);
+  CHECK((cols * c).sum().item<double>() ==
+        doctest::Approx((x * fold(c, {6, 7}, {3, 2}, window)).sum().item<double>()).epsilon(1e-12));
+  // <conv2d(x, w), y> = <x, conv_transpose2d(y, w)>, with the output_padding that restores H, W
+  const Conv2dOptions forward{.stride = {2, 2}, .padding = {1, 0}, .dilation = {1, 2}, .groups = 1};
+  const Tensor image = random64({2, 3, 8, 9}, 502), w = random64({4, 3, 3, 3}, 503);
+  const Tensor out = conv2d(image, w, {}, forward);  // (2, 4, 4, 3)
+  const Tensor dy = random64(out.shape(), 504);
+  const Tensor back = conv_transpose2d(
+      dy, w, {},
+      {.stride = {2, 2}, .padding = {1, 0}, .output_padding = {1, 0}, .dilation = {1, 2}});
+  REQUIRE(back.shape() == image.shape());
+  CHECK((out * dy).sum().item<double>() ==
+        doctest::Approx((image * back).sum().item<double>()).epsilon(1e-12));
+}
+
+TEST_CASE("im2col and col2im: the fast kernels match the reference ones") {
+  // odd sizes, strides and dilations so every branch of the fast kernels' runs is taken
+  const std::vector<UnfoldOptions> windows = {
+      {}, {.padding = {2, 3}}, {.dilation = {2, 3}, .padding = {1, 2}, .stride = {3, 2}}};
+  uint64_t seed = 600;
+  for (const UnfoldOptions& window : windows) {
+    for (DType dtype : {kFloat32, kFloat64}) {
+      const Tensor x = random64({3, 5, 11, 13}, ++seed).to(dtype).requires_grad_();
+      const auto run = [&] {
+        x.zero_grad();
+        const Tensor cols = unfold(x, {3, 4}, window);
+        const Tensor c = random64(cols.shape(), 42).to(dtype);
+        (cols * c).sum().backward();  // the backward is col2im
+        return std::vector<Tensor>{cols.detach(), x.grad()};
+      };
+      const std::vector<Tensor> fast = run();
+      ReferenceKernelsGuard naive;
+      const std::vector<Tensor> reference = run();
+      check_close(fast[0], reference[0], 0, 0);  // copies: exact
+      check_close(fast[1], reference[1], 1e-6, 1e-6);
+    }
+  }
+}
+
+TEST_CASE("conv ops refuse bad shapes and options, naming what they expected") {
+  const Tensor x = zeros({2, 3, 5, 5}), w = zeros({4, 3, 3, 3});
+  check_error([&] { conv2d(zeros({3, 5}), w); }, {"conv2d", "(N, C, H, W)", "(3, 5)"});
+  check_error(
+      [&] {
+        conv2d(x, zeros({4, 2, 3, 3}));
+      },
+      {"conv2d", "(4, 3, kh, kw)", "(4, 2, 3, 3)"});
+  check_error([&] { conv2d(x, zeros({4, 3, 3})); }, {"conv2d", "4 dims", "(4, 3, 3)"});
+  check_error([&] { conv2d(x, w, zeros({5})); }, {"conv2d", "bias", "(4)", "(5,)"});
+  check_error([&] { conv2d(x, w, {}, {.groups = 2}); }, {"conv2d", "groups", "3 input", "2"});
+  check_error([&] { conv2d(x, w, {}, {.stride = {0, 1}}); }, {"conv2d", "stride", "height"});
+  check_error([&] { conv2d(x, w, {}, {.padding = {0, -1}}); }, {"conv2d", "padding -1", "width"});
+  check_error(
+      [&] {
+        conv2d(x, zeros({4, 3, 7, 3}));
+      },
+      {"conv2d", "height 5", "smaller than the window's extent 7"});
+  check_error([&] { conv2d(x, w.to(kFloat64)); }, {"conv2d", "float32", "float64"});
+  check_error(
+      [&] {
+        conv2d(int_tensor({1, 2, 3, 4}, {1, 1, 2, 2}), w);
+      },
+      {"conv2d", "float32 or float64", "int64"});
+  check_error(
+      [&] {
+        conv_transpose2d(x, zeros({2, 3, 3, 3}));
+      },
+      {"conv_transpose2d", "(3, out_channels / groups, kh, kw)", "(2, 3, 3, 3)"});
+  check_error(
+      [&] {
+        conv_transpose2d(x, w.transpose(0, 1), {}, {.output_padding = {1, 0}});
+      },
+      {"conv_transpose2d", "output_padding", "height", "stride 1", "dilation 1", "got 1"});
+  check_error(
+      [&] {
+        conv_transpose2d(zeros({1, 3, 1, 1}), zeros({3, 2, 1, 1}), {}, {.padding = {1, 0}});
+      },
+      {"conv_transpose2d", "output height would be -1"});
+  check_error([&] { unfold(zeros({3, 5, 5}), {2, 2}); }, {"unfold", "(N, C, H, W)", "(3, 5, 5)"});
+  check_error([&] { unfold(x, {0, 2}); }, {"unfold", "kernel 0"});
+  check_error(
+      [&] {
+        fold(zeros({2, 7, 9}), {4, 4}, {2, 2});
+      },
+      {"fold", "(N, C * 4, 9)", "(2, 7, 9)"});
+  check_error([&] { fold(zeros({2, 8, 8}), {4, 4}, {2, 2}); }, {"fold", "9 windows", "(2, 8, 8)"});
+  check_error([&] { fold(zeros({2, 8, 9}), {0, 4}, {2, 2}); }, {"fold", "output height >= 1"});
+}
