@@ -3,6 +3,7 @@
 
 #include "nn/attention.hpp"
 #include "nn/checkpoint.hpp"
+#include "nn/conv.hpp"
 #include "nn/distributed.hpp"
 #include "nn/dropout.hpp"
 #include "nn/embedding.hpp"
@@ -16,6 +17,7 @@
 #include "nn/module_list.hpp"
 #include "nn/multi_head_attention.hpp"
 #include "nn/optim.hpp"
+#include "nn/pool.hpp"
 #include "nn/positional_encoding.hpp"
 #include "nn/schedule.hpp"
 #include "nn/sequential.hpp"

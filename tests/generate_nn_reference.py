@@ -237,6 +237,15 @@ put("clip/in/g0", grads[0]); put("clip/in/g1", grads[1])
 put("clip/out/norm", torch.tensor(float(torch.nn.utils.clip_grad_norm_(params, 1.5))))
 put("clip/out/g0", params[0].grad); put("clip/out/g1", params[1].grad)
 
+# ---- convolution and pooling layers (drawn last, so every case above keeps its values) ----
+conv = torch.nn.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 1), dilation=(1, 2), groups=2)
+record("conv2d", conv, {"x": torch.randn(2, 4, 7, 6)}, lambda x: {"y": conv(x)})
+deconv = torch.nn.ConvTranspose2d(4, 6, (3, 3), stride=2, padding=1, output_padding=1, groups=2)
+record("conv_transpose2d", deconv, {"x": torch.randn(2, 4, 3, 4)}, lambda x: {"y": deconv(x)})
+pools = torch.nn.Sequential(torch.nn.MaxPool2d(3, stride=2, padding=1), torch.nn.AvgPool2d(2),
+                            torch.nn.Flatten())
+record("pools_flatten", pools, {"x": torch.randn(2, 3, 9, 8)}, lambda x: {"y": pools(x)})
+
 path = pathlib.Path(__file__).resolve().parent / "data" / "nn_reference.safetensors"
 safetensors_numpy.save(path, out, {"generator": "tests/generate_nn_reference.py", "torch": torch.__version__})
 print(f"wrote {len(out)} tensors to {path.relative_to(pathlib.Path.cwd())} with torch {torch.__version__}")

@@ -281,3 +281,54 @@ TEST_CASE("clip_grad_norm returns the total norm and scales like PyTorch") {
   check_close(a.grad(), ref.get("out", "g0"), 1e-12, 1e-10);
   check_close(b.grad(), ref.get("out", "g1"), 1e-12, 1e-10);
 }
+
+TEST_CASE("Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d and Flatten match PyTorch") {
+  for (DType dtype : kBothDtypes) {
+    const double rtol = reference_rtol(dtype);
+    {
+      const NNReference ref("conv2d", dtype);
+      nn::Conv2d conv(4, 6, {3, 2},
+                      {.stride = {2, 1}, .padding = {1, 1}, .dilation = {1, 2}, .groups = 2}, true,
+                      dtype);
+      ref.load_into(conv);
+      const Tensor x = ref.input("x");
+      ref.check_outputs_and_backward({{"y", conv(x)}}, rtol);
+      ref.check_grad("x", x.grad(), rtol);
+      ref.check_parameter_grads(conv, rtol);
+    }
+    {
+      const NNReference ref("conv_transpose2d", dtype);
+      nn::ConvTranspose2d deconv(
+          4, 6, {3, 3},
+          {.stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 1}, .groups = 2}, true,
+          dtype);
+      ref.load_into(deconv);
+      const Tensor x = ref.input("x");
+      ref.check_outputs_and_backward({{"y", deconv(x)}}, rtol);
+      ref.check_grad("x", x.grad(), rtol);
+      ref.check_parameter_grads(deconv, rtol);
+    }
+    {
+      const NNReference ref("pools_flatten", dtype);
+      nn::MaxPool2d max_pool({3, 3}, {.stride = {2, 2}, .padding = {1, 1}});
+      nn::AvgPool2d avg_pool({2, 2});
+      nn::Flatten flatten;
+      const Tensor x = ref.input("x");
+      ref.check_outputs_and_backward({{"y", flatten(avg_pool(max_pool(x)))}}, rtol);
+      ref.check_grad("x", x.grad(), rtol);
+    }
+  }
+  CHECK(nn::Conv2d(4, 6, {3, 2}, {.groups = 2}).weight.shape() == Shape{6, 2, 3, 2});
+  CHECK(nn::ConvTranspose2d(4, 6, {3, 3}, {.groups = 2}).weight.shape() == Shape{4, 3, 3, 3});
+  check_error(
+      [] {
+        nn::Conv2d(4, 6, {3, 3}, {.groups = 4});
+      },
+      {"Conv2d", "groups", "in_channels 4", "out_channels 6", "got 4"});
+  check_error(
+      [] {
+        nn::Conv2d(3, 8, {3, 3})(zeros({1, 4, 5, 5}));
+      },
+      {"Conv2d", "(N, 3, H, W)", "(1, 4, 5, 5)"});
+  check_error([] { nn::ConvTranspose2d(3, 8, {0, 3}); }, {"ConvTranspose2d", "kernel 0x3"});
+}
