@@ -2,6 +2,7 @@
 // draws (--heatmap, --plot-loss, --attention-map, --heatmaps) says so instead of failing silently.
 #include "engine/error.hpp"
 #include "examples/common/heatmap.hpp"
+#include "examples/common/image_grid.hpp"
 #include "examples/common/line_plot.hpp"
 
 namespace examples {
@@ -23,6 +24,11 @@ void write_heatmaps(const std::string& path, const std::vector<Heatmap>&) {
 
 void write_line_plot(const std::string& path, const std::string&, const std::string&,
                      const std::string&, const std::vector<Series>&) {
+  no_cairo(path);
+}
+
+void write_image_grid(const std::string& path, const std::string&, const std::vector<GridImage>&,
+                      int64_t) {
   no_cairo(path);
 }
 

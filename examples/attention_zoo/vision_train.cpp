@@ -1,0 +1,303 @@
+// The vision models' training loops: Adam over seeded shuffles of the 80% training split, then
+// the held-out figures with gradients off.
+#include "examples/attention_zoo/vision_train.hpp"
+
+#include <fmt/format.h>
+
+#include <numeric>
+
+#include "examples/attention_zoo/digits.hpp"
+#include "examples/attention_zoo/vision.hpp"
+#include "examples/common/image_grid.hpp"
+#include "examples/common/line_plot.hpp"
+#include "examples/common/progress.hpp"
+
+namespace zoo {
+
+using namespace heed;
+
+namespace {
+
+struct Split {
+  Digits train, held_out;
+};
+
+Split load_split(const VisionOptions& options) {
+  const Digits all =
+      load_digits(options.data.empty() ? default_digits_path() : options.data);
+  Split split;
+  split_digits(all, 0.8, options.seed, split.train, split.held_out);
+  return split;
+}
+
+// The batches of one epoch: a seeded permutation of [0, n) cut into index tensors.
+std::vector<Tensor> epoch_batches(int64_t n, int64_t batch_size, Generator& generator) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates with the run's generator
+    std::swap(order[i], order[generator.next_u64() % static_cast<uint64_t>(i + 1)]);
+  }
+  std::vector<Tensor> batches;
+  for (int64_t start = 0; start < n; start += batch_size) {
+    const int64_t size = std::min(batch_size, n - start);
+    batches.push_back(int_tensor(
+        std::vector<int64_t>(order.begin() + start, order.begin() + start + size), {size}));
+  }
+  return batches;
+}
+
+double accuracy(const Tensor& logits, const Tensor& labels) {
+  return eq(argmax(logits, 1), labels).to(kFloat64).mean().item<double>();
+}
+
+void report(bool quiet, examples::ProgressLine& progress, const std::string& line) {
+  if (!quiet) progress.update(line);
+}
+
+// Trains `model` on `train` in place: Adam with a warmup and cosine decay, cross-entropy on
+// images shifted by up to a pixel, the options' epochs (default 60).
+void fit_classifier(DigitClassifier& model, const Digits& train, const VisionOptions& options) {
+  const auto start = examples::Clock::now();
+  nn::Adam optimizer({{model.parameters(), options.lr > 0 ? options.lr : 0.01}});
+  Generator shuffle(options.seed + 1), shifts(options.seed + 5);
+  examples::ProgressLine progress;
+  const int64_t epochs = options.epochs > 0 ? options.epochs : 60;
+  const int64_t steps_per_epoch = (train.size() + options.batch_size - 1) / options.batch_size;
+  nn::LRScheduler schedule(optimizer, nn::warmup_cosine_lr(steps_per_epoch, epochs * steps_per_epoch,
+                                                           0.02));
+  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
+    double total = 0;
+    int64_t seen = 0;
+    for (const Tensor& batch : epoch_batches(train.size(), options.batch_size, shuffle)) {
+      const Digits b = take(train, batch);
+      const Tensor images = random_shifts(b.images, 1, shifts);  // (B, 1, 8, 8)
+      const Tensor loss = nn::cross_entropy(model.forward(images).logits, b.labels);
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      schedule.step();
+      total += loss.item<double>() * double(b.size());
+      seen += b.size();
+    }
+    report(options.quiet, progress,
+           fmt::format("classify: epoch {}/{}  loss {:.4f}  {}", epoch, epochs,
+                       total / double(seen),
+                       examples::format_duration(examples::seconds_since(start))));
+  }
+  progress.break_line();
+}
+
+}  // namespace
+
+ClassifyResult train_classifier(const VisionOptions& options) {
+  const auto start = examples::Clock::now();
+  const Split data = load_split(options);
+  manual_seed(options.seed);
+  DigitClassifier model;
+  fit_classifier(model, data.train, options);
+  NoGradGuard no_grad;
+  model.eval();
+  ClassifyResult result;
+  result.train_accuracy = accuracy(model.forward(data.train.images).logits, data.train.labels);
+  const DigitClassifier::Output held = model.forward(data.held_out.images);
+  result.held_out_accuracy = accuracy(held.logits, data.held_out.labels);
+  result.held_out = data.held_out.size();
+  if (!options.checkpoint.empty()) {
+    nn::save_checkpoint(options.checkpoint, model, nullptr, {{"model", "classify"}});
+  }
+  if (!options.picture.empty()) {
+    const Tensor predicted = argmax(held.logits, 1);
+    std::vector<examples::GridImage> images;
+    for (int64_t i = 0; i < std::min<int64_t>(16, result.held_out); ++i) {
+      images.push_back({data.held_out.images.select(0, i).select(0, 0), held.weights.select(0, i),
+                        {}, {},
+                        fmt::format("{} (true {})", predicted.select(0, i).item<int64_t>(),
+                                    data.held_out.labels.select(0, i).item<int64_t>())});
+    }
+    examples::write_image_grid(options.picture,
+                               "classify: where the attention pooling looked (red)", images, 8);
+  }
+  result.seconds = examples::seconds_since(start);
+  return result;
+}
+
+DetectResult train_detector(const VisionOptions& options) {
+  const auto start = examples::Clock::now();
+  const Split data = load_split(options);
+  const int64_t canvas = 32, scale = 2;
+  Generator placing(options.seed + 2);
+  const Canvases held_out = paste_on_canvases(data.held_out, canvas, scale, placing);
+  manual_seed(options.seed);
+  DigitDetector model;
+  nn::Adam optimizer({{model.parameters(), options.lr > 0 ? options.lr : 0.005}});
+  Generator shuffle(options.seed + 1);
+  examples::ProgressLine progress;
+  const int64_t epochs = options.epochs > 0 ? options.epochs : 80;
+  const int64_t steps_per_epoch =
+      (data.train.size() + options.batch_size - 1) / options.batch_size;
+  nn::LRScheduler schedule(optimizer, nn::warmup_cosine_lr(steps_per_epoch,
+                                                           epochs * steps_per_epoch, 0.02));
+  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
+    // every epoch puts the training digits somewhere new
+    const Canvases train = paste_on_canvases(data.train, canvas, scale, placing);
+    double total = 0;
+    int64_t seen = 0;
+    for (const Tensor& batch : epoch_batches(train.labels.size(0), options.batch_size, shuffle)) {
+      const Tensor images = index_select(train.images, 0, batch);  // (B, 1, 32, 32)
+      const Tensor labels = index_select(train.labels, 0, batch);  // (B)
+      const Tensor boxes = index_select(train.boxes, 0, batch);    // (B, 4)
+      const DigitDetector::Output out = model.forward(images);
+      // the class's cross-entropy and the box's mean absolute error, in canvas widths
+      const Tensor loss =
+          nn::cross_entropy(out.logits, labels) + 10.0 * (out.boxes - boxes).abs().mean();
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      schedule.step();
+      total += loss.item<double>() * double(batch.size(0));
+      seen += batch.size(0);
+    }
+    report(options.quiet, progress,
+           fmt::format("detect: epoch {}/{}  loss {:.4f}  {}", epoch, epochs, total / double(seen),
+                       examples::format_duration(examples::seconds_since(start))));
+  }
+  progress.break_line();
+  NoGradGuard no_grad;
+  model.eval();
+  const DigitDetector::Output out = model.forward(held_out.images);
+  const Tensor iou = box_iou(out.boxes, held_out.boxes);  // (N)
+  DetectResult result;
+  result.held_out = held_out.labels.size(0);
+  result.class_accuracy = accuracy(out.logits, held_out.labels);
+  result.iou_share = ge(iou, scalar_like(iou, 0.7)).to(kFloat64).mean().item<double>();
+  result.mean_iou = iou.to(kFloat64).mean().item<double>();
+  if (!options.checkpoint.empty()) {
+    nn::save_checkpoint(options.checkpoint, model, nullptr, {{"model", "detect"}});
+  }
+  if (!options.picture.empty()) {
+    const Tensor predicted = argmax(out.logits, 1);
+    std::vector<examples::GridImage> images;
+    for (int64_t i = 0; i < std::min<int64_t>(12, result.held_out); ++i) {
+      images.push_back({held_out.images.select(0, i).select(0, 0), out.weights.select(0, i),
+                        out.boxes.select(0, i).to_vector<double>(),
+                        held_out.boxes.select(0, i).to_vector<double>(),
+                        fmt::format("{} ({}) IoU {:.2f}", predicted.select(0, i).item<int64_t>(),
+                                    held_out.labels.select(0, i).item<int64_t>(),
+                                    iou.select(0, i).item<double>())});
+    }
+    examples::write_image_grid(options.picture,
+                               "detect: predicted (true) digit; attention (red), found box (blue), true box (dashed green)",
+                               images, 6);
+  }
+  result.seconds = examples::seconds_since(start);
+  return result;
+}
+
+namespace {
+
+// The generator's samples as a grid.
+void draw_samples(const std::string& path, const std::string& title, const Tensor& images) {
+  std::vector<examples::GridImage> grid;
+  for (int64_t i = 0; i < images.size(0); ++i) {
+    grid.push_back({images.select(0, i).select(0, 0), {}, {}, {}, ""});
+  }
+  examples::write_image_grid(path, title, grid, 8);
+}
+
+// "samples.png" with a step: "samples_step500.png".
+std::string with_step(const std::string& path, int64_t step) {
+  const size_t dot = path.rfind('.');
+  const std::string stem = dot == std::string::npos ? path : path.substr(0, dot);
+  const std::string extension = dot == std::string::npos ? "" : path.substr(dot);
+  return fmt::format("{}_step{}{}", stem, step, extension);
+}
+
+}  // namespace
+
+GanResult train_gan(const VisionOptions& options) {
+  const auto start = examples::Clock::now();
+  const Split data = load_split(options);
+  // The judge: a trained classifier from --classifier, or one trained here first.
+  manual_seed(options.seed);
+  DigitClassifier judge;
+  if (!options.classifier.empty()) {
+    nn::load_checkpoint(options.classifier, judge);
+  } else {
+    VisionOptions quietly = options;
+    quietly.epochs = 0;
+    quietly.quiet = true;
+    fit_classifier(judge, data.train, quietly);
+    if (!options.quiet) fmt::print("gan: trained the judging classifier first\n");
+  }
+  judge.eval();
+
+  DigitGenerator generator;
+  DigitDiscriminator discriminator;
+  const nn::AdamOptions betas{.beta1 = 0.5, .beta2 = 0.999};
+  const double lr = options.lr > 0 ? options.lr : 0.002;
+  nn::Adam generator_optimizer({{generator.parameters(), lr}}, betas);
+  nn::Adam discriminator_optimizer({{discriminator.parameters(), lr}}, betas);
+  Generator shuffle(options.seed + 1), noise(options.seed + 4);
+  const auto draw_noise = [&](int64_t count) {
+    return randn({count, generator.noise_size}, {}, &noise);  // (count, noise)
+  };
+  const Tensor fixed_noise = draw_noise(32);  // the same 32 samples at every drawing
+  examples::ProgressLine progress;
+  std::vector<examples::Series> curves{{"discriminator", {}, {}}, {"generator", {}, {}}};
+  const int64_t epochs = options.epochs > 0 ? options.epochs : 150;
+  int64_t step = 0;
+  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
+    for (const Tensor& batch : epoch_batches(data.train.size(), options.batch_size, shuffle)) {
+      ++step;
+      const Tensor real = index_select(data.train.images, 0, batch);  // (B, 1, 8, 8)
+      const Tensor fake = generator.forward(draw_noise(batch.size(0))).images;  // (B, 1, 8, 8)
+      // the discriminator: log sigmoid(D(real)) + log(1 - sigmoid(D(fake))), as softplus
+      const Tensor d_loss = softplus(-discriminator.forward(real)).mean() +
+                            softplus(discriminator.forward(fake.detach())).mean();
+      discriminator_optimizer.zero_grad();
+      d_loss.backward();
+      discriminator_optimizer.step();
+      // the generator, non-saturating: -log sigmoid(D(fake))
+      const Tensor g_loss = softplus(-discriminator.forward(fake)).mean();
+      generator_optimizer.zero_grad();
+      g_loss.backward();
+      generator_optimizer.step();
+      curves[0].x.push_back(double(step));
+      curves[0].y.push_back(d_loss.item<double>());
+      curves[1].x.push_back(double(step));
+      curves[1].y.push_back(g_loss.item<double>());
+      if (options.sample_every > 0 && step % options.sample_every == 0 && !options.picture.empty()) {
+        NoGradGuard no_grad;
+        draw_samples(with_step(options.picture, step), fmt::format("gan: samples at step {}", step),
+                     generator.forward(fixed_noise).images);
+      }
+    }
+    report(options.quiet, progress,
+           fmt::format("gan: epoch {}/{}  step {}  D loss {:.3f}  G loss {:.3f}  {}", epoch, epochs,
+                       step, curves[0].y.back(), curves[1].y.back(),
+                       examples::format_duration(examples::seconds_since(start))));
+  }
+  progress.break_line();
+  NoGradGuard no_grad;
+  GanResult result;
+  result.steps = step;
+  result.samples = 500;
+  const Tensor samples = generator.forward(draw_noise(result.samples)).images;  // (500, 1, 8, 8)
+  const Tensor confidence = amax(softmax(judge.forward(samples).logits, 1), {1});   // (500)
+  result.confident_share =
+      ge(confidence, scalar_like(confidence, 0.9)).to(kFloat64).mean().item<double>();
+  if (!options.checkpoint.empty()) {
+    nn::save_checkpoint(options.checkpoint, generator, nullptr, {{"model", "gan"}});
+  }
+  if (!options.picture.empty()) {
+    draw_samples(options.picture, fmt::format("gan: samples after {} steps", step),
+                 generator.forward(fixed_noise).images);
+  }
+  if (!options.plot_loss.empty()) {
+    examples::write_line_plot(options.plot_loss, "gan: losses", "step", "loss", curves);
+  }
+  result.seconds = examples::seconds_since(start);
+  return result;
+}
+
+}  // namespace zoo
