@@ -107,24 +107,24 @@ DigitDetector::Output DigitDetector::forward(const Tensor& canvases) {
 }
 
 DigitGenerator::DigitGenerator(int64_t noise) : Module("DigitGenerator"), noise_size(noise) {
-  fc = register_module("fc", std::make_shared<nn::Linear>(noise, 64 * 2 * 2));
+  fc = register_module("fc", std::make_shared<nn::Linear>(noise, 128 * 2 * 2));
   deconv1 = register_module(
       "deconv1", std::make_shared<nn::ConvTranspose2d>(
-                     64, 32, Size2d{4, 4}, ConvTranspose2dOptions{.stride = {2, 2}, .padding = {1, 1}}));
-  attention = register_module("attention", std::make_shared<nn::Linear>(32, 1));
+                     128, 64, Size2d{4, 4}, ConvTranspose2dOptions{.stride = {2, 2}, .padding = {1, 1}}));
+  attention = register_module("attention", std::make_shared<nn::Linear>(64, 1));
   deconv2 = register_module(
       "deconv2", std::make_shared<nn::ConvTranspose2d>(
-                     32, 1, Size2d{4, 4}, ConvTranspose2dOptions{.stride = {2, 2}, .padding = {1, 1}}));
+                     64, 1, Size2d{4, 4}, ConvTranspose2dOptions{.stride = {2, 2}, .padding = {1, 1}}));
 }
 
 DigitGenerator::Output DigitGenerator::forward(const Tensor& noise) {
   const int64_t B = noise.size(0);
-  const Tensor h0 = relu((*fc)(noise)).reshape({B, 64, 2, 2});          // (B, 64, 2, 2)
-  const Tensor h1 = relu((*deconv1)(h0));                               // (B, 32, 4, 4)
-  const Tensor positions = h1.flatten(2).transpose(1, 2);               // (B, 16, 32)
+  const Tensor h0 = relu((*fc)(noise)).reshape({B, 128, 2, 2});         // (B, 128, 2, 2)
+  const Tensor h1 = relu((*deconv1)(h0));                               // (B, 64, 4, 4)
+  const Tensor positions = h1.flatten(2).transpose(1, 2);               // (B, 16, 64)
   const Tensor weights = softmax((*attention)(positions).squeeze(-1), -1);  // (B, 16)
   // re-weight each position, keeping the map: 16 w averages 1 over the positions
-  const Tensor reweighted = h1 * (weights * 16.0).reshape({B, 1, 4, 4});  // (B, 32, 4, 4)
+  const Tensor reweighted = h1 * (weights * 16.0).reshape({B, 1, 4, 4});  // (B, 64, 4, 4)
   const Tensor images = sigmoid((*deconv2)(reweighted));                  // (B, 1, 8, 8)
   return {images, weights.reshape({B, 4, 4})};
 }

@@ -61,7 +61,7 @@ class DigitDetector : public heed::nn::Module {
   std::shared_ptr<heed::nn::Linear> classifier, box;
 };
 
-// The article's GAN generator, fixed: noise -> (64, 2, 2) -> ConvTranspose2d -> (32, 4, 4) ->
+// The article's GAN generator, fixed: noise -> (128, 2, 2) -> ConvTranspose2d -> (64, 4, 4) ->
 // attention that re-weights the 16 positions (softmax scores, scaled so they average 1; the
 // article squeezed the map to one number per channel here) -> ConvTranspose2d -> (1, 8, 8).
 class DigitGenerator : public heed::nn::Module {

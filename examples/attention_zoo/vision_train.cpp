@@ -231,8 +231,11 @@ GanResult train_gan(const VisionOptions& options) {
   }
   judge.eval();
 
-  DigitGenerator generator;
+  DigitGenerator generator, averaged;  // averaged: the weights' moving average, which samples
   DigitDiscriminator discriminator;
+  averaged.load_state_dict(generator.state_dict());
+  const std::vector<Tensor> live = generator.parameters();
+  std::vector<Tensor> slow = averaged.parameters();
   const nn::AdamOptions betas{.beta1 = 0.5, .beta2 = 0.999};
   const double lr = options.lr > 0 ? options.lr : 0.002;
   nn::Adam generator_optimizer({{generator.parameters(), lr}}, betas);
@@ -262,6 +265,12 @@ GanResult train_gan(const VisionOptions& options) {
       generator_optimizer.zero_grad();
       g_loss.backward();
       generator_optimizer.step();
+      {
+        // averaged = 0.999 averaged + 0.001 generator: the samples of a GAN's last thousand
+        // steps, smoothed, are sharper than those of its last step
+        NoGradGuard no_grad;
+        for (size_t i = 0; i < live.size(); ++i) slow[i].copy_(slow[i] * 0.999 + live[i] * 0.001);
+      }
       curves[0].x.push_back(double(step));
       curves[0].y.push_back(d_loss.item<double>());
       curves[1].x.push_back(double(step));
@@ -269,7 +278,7 @@ GanResult train_gan(const VisionOptions& options) {
       if (options.sample_every > 0 && step % options.sample_every == 0 && !options.picture.empty()) {
         NoGradGuard no_grad;
         draw_samples(with_step(options.picture, step), fmt::format("gan: samples at step {}", step),
-                     generator.forward(fixed_noise).images);
+                     averaged.forward(fixed_noise).images);
       }
     }
     report(options.quiet, progress,
@@ -282,16 +291,16 @@ GanResult train_gan(const VisionOptions& options) {
   GanResult result;
   result.steps = step;
   result.samples = 500;
-  const Tensor samples = generator.forward(draw_noise(result.samples)).images;  // (500, 1, 8, 8)
+  const Tensor samples = averaged.forward(draw_noise(result.samples)).images;  // (500, 1, 8, 8)
   const Tensor confidence = amax(softmax(judge.forward(samples).logits, 1), {1});   // (500)
   result.confident_share =
       ge(confidence, scalar_like(confidence, 0.9)).to(kFloat64).mean().item<double>();
   if (!options.checkpoint.empty()) {
-    nn::save_checkpoint(options.checkpoint, generator, nullptr, {{"model", "gan"}});
+    nn::save_checkpoint(options.checkpoint, averaged, nullptr, {{"model", "gan"}});
   }
   if (!options.picture.empty()) {
     draw_samples(options.picture, fmt::format("gan: samples after {} steps", step),
-                 generator.forward(fixed_noise).images);
+                 averaged.forward(fixed_noise).images);
   }
   if (!options.plot_loss.empty()) {
     examples::write_line_plot(options.plot_loss, "gan: losses", "step", "loss", curves);
