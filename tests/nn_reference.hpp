@@ -1,5 +1,6 @@
-// Access to tests/data/nn_reference.safetensors, written by generate_nn_reference.py: PyTorch's
-// parameters, inputs, outputs, upstream gradients and gradients for each nn case.
+// Access to tests/data/nn_reference.safetensors, written by generate_nn_reference.py (and to
+// attention_zoo_reference.safetensors, by generate_attention_zoo.py, laid out alike): PyTorch's
+// parameters, inputs, outputs, upstream gradients and gradients for each case.
 #pragma once
 
 #include <map>
@@ -12,8 +13,9 @@ namespace heed::testing {
 
 class NNReference {
  public:
-  explicit NNReference(std::string case_name, DType dtype = kFloat64)
-      : case_(std::move(case_name)), dtype_(dtype) {}
+  explicit NNReference(std::string case_name, DType dtype = kFloat64,
+                       std::string file_name = "nn_reference.safetensors")
+      : case_(std::move(case_name)), dtype_(dtype), file_name_(std::move(file_name)) {}
 
   // "<case>/<kind>/<name>", converted to the case's dtype when floating.
   Tensor get(const std::string& kind, const std::string& name) const {
@@ -65,13 +67,20 @@ class NNReference {
   }
 
  private:
-  static const SafetensorsFile& file() {
-    static const SafetensorsFile loaded =
-        load_safetensors(std::string(HEED_TEST_DATA_DIR) + "/nn_reference.safetensors");
-    return loaded;
+  const SafetensorsFile& file() const {
+    static std::map<std::string, SafetensorsFile> loaded;  // each file read once
+    auto found = loaded.find(file_name_);
+    if (found == loaded.end()) {
+      found = loaded
+                  .emplace(file_name_, load_safetensors(std::string(HEED_TEST_DATA_DIR) + "/" +
+                                                        file_name_))
+                  .first;
+    }
+    return found->second;
   }
   std::string case_;
   DType dtype_;
+  std::string file_name_;
 };
 
 // Relative tolerance against PyTorch: float64 results agree to rounding, so 1e-7 (well inside

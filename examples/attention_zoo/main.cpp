@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
   CLI::App* gan_command = app.add_subcommand(
       "gan", "the attention generator against a convolutional discriminator, on the digits");
   examples::add_global_options(*gan_command, global);
-  add_vision_options(*gan_command, gan, "150", "0.002");
+  add_vision_options(*gan_command, gan, "400", "0.002");
   gan_command->add_option("--samples", gan.picture, "draw 32 samples at the end (PNG or SVG)");
   gan_command
       ->add_option("--sample-every", gan.sample_every,

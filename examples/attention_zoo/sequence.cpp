@@ -6,14 +6,17 @@ namespace zoo {
 using namespace heed;
 
 ConcatAttention::ConcatAttention(int64_t hidden) : Module("ConcatAttention") {
-  score = register_module("score", std::make_shared<nn::Linear>(2 * hidden, 1));
+  score = register_module("score", std::make_shared<nn::Linear>(2 * hidden, hidden));
+  v = register_module("v", std::make_shared<nn::Linear>(hidden, 1, false));
 }
 
 ConcatAttention::Output ConcatAttention::forward(const Tensor& state, const Tensor& outputs,
                                                  const Tensor& valid_lens) {
   const int64_t B = outputs.size(0), T = outputs.size(1), H = outputs.size(2);
   const Tensor repeated = state.unsqueeze(1).expand({B, T, H});      // (B, T, H): the fix
-  const Tensor scores = (*score)(cat({repeated, outputs}, 2)).squeeze(-1);  // (B, T)
+  // v . tanh(W [state; output_t]): without the tanh, W's state half adds the same number to
+  // every t, which the softmax ignores, and the attention could never depend on the state
+  const Tensor scores = (*v)(tanh((*score)(cat({repeated, outputs}, 2)))).squeeze(-1);  // (B, T)
   const Tensor weights = masked_softmax(scores, {.valid_lens = valid_lens});  // over time
   const Tensor context = matmul(weights.unsqueeze(1), outputs).squeeze(1);   // (B, H)
   return {context, weights};
@@ -33,9 +36,11 @@ Seq2Seq::Seq2Seq(int64_t source_vocab, int64_t target_vocab, int64_t embed, int6
 }
 
 Seq2Seq::Encoded Seq2Seq::encode(const Tensor& source, const Tensor& valid_lens) {
-  const auto [outputs, state] = (*encoder)((*source_embedding)(source));  // (B, T, H)
-  // Right padding: the last state has read the padding too; the attention never looks there.
-  return {outputs, valid_lens, state.h.squeeze(0), state.c.squeeze(0)};  // h, c (B, H)
+  const Tensor outputs = (*encoder)((*source_embedding)(source)).first;  // (B, T, H)
+  // The decoder starts from zeros, not from the encoder's last state: everything it learns of
+  // the source comes through the attention, which must then point at what each step needs.
+  const Tensor zero = zeros({source.size(0), hidden_size}, {outputs.dtype()});  // (B, H)
+  return {outputs, valid_lens, zero, zero};
 }
 
 Seq2Seq::Step Seq2Seq::step(const Tensor& tokens, const Tensor& h, const Tensor& c,

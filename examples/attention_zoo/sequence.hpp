@@ -8,10 +8,13 @@ namespace zoo {
 
 using heed::Tensor;
 
-// The article's concat scoring, fixed: the decoder's state is broadcast over the T encoder
+// The article's concat scoring, fixed twice. The decoder's state is broadcast over the T encoder
 // outputs before the concatenation (the article joined a (1, B, H) state with (T, B, H) outputs,
-// which fails unless T = 1), and the softmax runs over time, padding masked.
-//   scores[b, t] = Linear(2H, 1)(cat(state[b], outputs[b, t]))
+// which fails unless T = 1); and the score gets Bahdanau's tanh (the article's Linear(2H, 1) is
+// linear in the state, so the state adds one number to every score and the softmax, blind to
+// it, would look at the same places whatever the decoder needs). The softmax runs over time,
+// padding masked:
+//   scores[b, t] = v . tanh(W cat(state[b], outputs[b, t]))
 class ConcatAttention : public heed::nn::Module {
  public:
   explicit ConcatAttention(int64_t hidden);
@@ -21,18 +24,19 @@ class ConcatAttention : public heed::nn::Module {
   };
   // state (B, H), outputs (B, T, H), valid_lens (B) int64
   Output forward(const Tensor& state, const Tensor& outputs, const Tensor& valid_lens);
-  std::shared_ptr<heed::nn::Linear> score;
+  std::shared_ptr<heed::nn::Linear> score, v;
 };
 
 // The article's seq2seq model: an LSTM encoder, an LSTM decoder fed its previous token and the
-// attention's context, scores by concatenation. Token 0 is padding.
+// attention's context, scores by concatenation. Token 0 is padding. The decoder starts from
+// zeros, so the source reaches it only through the attention.
 class Seq2Seq : public heed::nn::Module {
  public:
   Seq2Seq(int64_t source_vocab, int64_t target_vocab, int64_t embed, int64_t hidden);
   struct Encoded {
     Tensor outputs;     // (B, T, H)
     Tensor valid_lens;  // (B)
-    Tensor h, c;        // (B, H): the encoder's last state, the decoder's first
+    Tensor h, c;        // (B, H): the decoder's first state, zeros
   };
   Encoded encode(const Tensor& source, const Tensor& valid_lens);  // (B, T) int64, (B) int64
   struct Step {

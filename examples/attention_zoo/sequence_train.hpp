@@ -19,9 +19,9 @@ struct SequenceOptions {
   int64_t embed = 32;
   double lr = 5e-3;
   uint64_t seed = 0;
-  std::string words;       // summarize: Tatoeba pairs to take English words from ("": shared)
-  std::string checkpoint;  // where to save the trained model; "" for none
-  std::string heatmap;     // the attention of a few held-out examples; "" for none
+  std::string words = {};       // summarize: Tatoeba pairs to take English words from ("": shared)
+  std::string checkpoint = {};  // where to save the trained model; "" for none
+  std::string heatmap = {};     // the attention of a few held-out examples; "" for none
   bool quiet = false;
 };
 

@@ -41,13 +41,13 @@ std::pair<Tensor, Tensor> SpatialAttentionPool::forward(const Tensor& features) 
   return {pooled.reshape({B, C}), weights.reshape({B, H, W})};
 }
 
-DigitClassifier::DigitClassifier() : Module("DigitClassifier") {
-  conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(1, 32, Size2d{3, 3},
+DigitClassifier::DigitClassifier(int64_t c1, int64_t c2) : Module("DigitClassifier") {
+  conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(1, c1, Size2d{3, 3},
                                                                 Conv2dOptions{.padding = {1, 1}}));
-  conv2 = register_module("conv2", std::make_shared<nn::Conv2d>(32, 64, Size2d{3, 3},
+  conv2 = register_module("conv2", std::make_shared<nn::Conv2d>(c1, c2, Size2d{3, 3},
                                                                 Conv2dOptions{.padding = {1, 1}}));
-  attention = register_module("attention", std::make_shared<SpatialAttentionPool>(64));
-  fc = register_module("fc", std::make_shared<nn::Linear>(64, 10));
+  attention = register_module("attention", std::make_shared<SpatialAttentionPool>(c2));
+  fc = register_module("fc", std::make_shared<nn::Linear>(c2, 10));
 }
 
 DigitClassifier::Output DigitClassifier::forward(const Tensor& images) {
@@ -76,16 +76,16 @@ Tensor ArticleClassifier::forward(const Tensor& images) {
   return (*fc)(pooled);                               // (B, 10), again only when H W = 64
 }
 
-DigitDetector::DigitDetector() : Module("DigitDetector") {
-  conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(3, 32, Size2d{3, 3},
+DigitDetector::DigitDetector(int64_t c1, int64_t c2) : Module("DigitDetector") {
+  conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(3, c1, Size2d{3, 3},
                                                                 Conv2dOptions{.padding = {1, 1}}));
-  conv2 = register_module("conv2", std::make_shared<nn::Conv2d>(32, 64, Size2d{3, 3},
+  conv2 = register_module("conv2", std::make_shared<nn::Conv2d>(c1, c2, Size2d{3, 3},
                                                                 Conv2dOptions{.padding = {1, 1}}));
-  conv3 = register_module("conv3", std::make_shared<nn::Conv2d>(64, 64, Size2d{3, 3},
+  conv3 = register_module("conv3", std::make_shared<nn::Conv2d>(c2, c2, Size2d{3, 3},
                                                                 Conv2dOptions{.padding = {1, 1}}));
-  attention = register_module("attention", std::make_shared<SpatialAttentionPool>(64));
-  classifier = register_module("classifier", std::make_shared<nn::Linear>(64, 10));
-  box = register_module("box", std::make_shared<nn::Linear>(66, 4));
+  attention = register_module("attention", std::make_shared<SpatialAttentionPool>(c2));
+  classifier = register_module("classifier", std::make_shared<nn::Linear>(c2, 10));
+  box = register_module("box", std::make_shared<nn::Linear>(c2 + 2, 4));
 }
 
 DigitDetector::Output DigitDetector::forward(const Tensor& canvases) {
@@ -106,37 +106,34 @@ DigitDetector::Output DigitDetector::forward(const Tensor& canvases) {
   return {(*classifier)(pooled), boxes, weights};
 }
 
-DigitGenerator::DigitGenerator(int64_t noise) : Module("DigitGenerator"), noise_size(noise) {
-  fc = register_module("fc", std::make_shared<nn::Linear>(noise, 128 * 2 * 2));
+DigitGenerator::DigitGenerator(int64_t noise, int64_t c1, int64_t c2)
+    : Module("DigitGenerator"), noise_size(noise), channels1(c1) {
+  const ConvTranspose2dOptions doubling{.stride = {2, 2}, .padding = {1, 1}};
+  fc = register_module("fc", std::make_shared<nn::Linear>(noise, c1 * 2 * 2));
   deconv1 = register_module(
-      "deconv1", std::make_shared<nn::ConvTranspose2d>(
-                     128, 64, Size2d{4, 4}, ConvTranspose2dOptions{.stride = {2, 2}, .padding = {1, 1}}));
-  attention = register_module("attention", std::make_shared<nn::Linear>(64, 1));
+      "deconv1", std::make_shared<nn::ConvTranspose2d>(c1, c2, Size2d{4, 4}, doubling));
+  attention = register_module("attention", std::make_shared<nn::Linear>(c2, 1));
   deconv2 = register_module(
-      "deconv2", std::make_shared<nn::ConvTranspose2d>(
-                     64, 1, Size2d{4, 4}, ConvTranspose2dOptions{.stride = {2, 2}, .padding = {1, 1}}));
+      "deconv2", std::make_shared<nn::ConvTranspose2d>(c2, 1, Size2d{4, 4}, doubling));
 }
 
 DigitGenerator::Output DigitGenerator::forward(const Tensor& noise) {
   const int64_t B = noise.size(0);
-  const Tensor h0 = relu((*fc)(noise)).reshape({B, 128, 2, 2});         // (B, 128, 2, 2)
-  const Tensor h1 = relu((*deconv1)(h0));                               // (B, 64, 4, 4)
-  const Tensor positions = h1.flatten(2).transpose(1, 2);               // (B, 16, 64)
+  const Tensor h0 = relu((*fc)(noise)).reshape({B, channels1, 2, 2});   // (B, c1, 2, 2)
+  const Tensor h1 = relu((*deconv1)(h0));                               // (B, c2, 4, 4)
+  const Tensor positions = h1.flatten(2).transpose(1, 2);               // (B, 16, c2)
   const Tensor weights = softmax((*attention)(positions).squeeze(-1), -1);  // (B, 16)
   // re-weight each position, keeping the map: 16 w averages 1 over the positions
-  const Tensor reweighted = h1 * (weights * 16.0).reshape({B, 1, 4, 4});  // (B, 64, 4, 4)
+  const Tensor reweighted = h1 * (weights * 16.0).reshape({B, 1, 4, 4});  // (B, c2, 4, 4)
   const Tensor images = sigmoid((*deconv2)(reweighted));                  // (B, 1, 8, 8)
   return {images, weights.reshape({B, 4, 4})};
 }
 
-DigitDiscriminator::DigitDiscriminator() : Module("DigitDiscriminator") {
-  conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(
-                                       1, 32, Size2d{3, 3},
-                                       Conv2dOptions{.stride = {2, 2}, .padding = {1, 1}}));
-  conv2 = register_module("conv2", std::make_shared<nn::Conv2d>(
-                                       32, 64, Size2d{3, 3},
-                                       Conv2dOptions{.stride = {2, 2}, .padding = {1, 1}}));
-  fc = register_module("fc", std::make_shared<nn::Linear>(64 * 2 * 2, 1));
+DigitDiscriminator::DigitDiscriminator(int64_t c1, int64_t c2) : Module("DigitDiscriminator") {
+  const Conv2dOptions halving{.stride = {2, 2}, .padding = {1, 1}};
+  conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(1, c1, Size2d{3, 3}, halving));
+  conv2 = register_module("conv2", std::make_shared<nn::Conv2d>(c1, c2, Size2d{3, 3}, halving));
+  fc = register_module("fc", std::make_shared<nn::Linear>(c2 * 2 * 2, 1));
 }
 
 Tensor DigitDiscriminator::forward(const Tensor& images) {

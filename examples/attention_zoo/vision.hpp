@@ -1,4 +1,5 @@
-// The zoo's three vision models, with the attention the article meant: a score per spatial
+// The zoo's three vision models (widths as trained by default; the tests use narrower ones),
+// with the attention the article meant: a score per spatial
 // position computed from that position's channels, a softmax over the positions, and a
 // weighted sum (or a re-weighting) of the positions. Submodule names match the PyTorch twins in
 // tests/generate_attention_zoo.py, so weights move between the two by name.
@@ -23,7 +24,7 @@ class SpatialAttentionPool : public heed::nn::Module {
 // over the 4x4 positions, Linear(64, 10).
 class DigitClassifier : public heed::nn::Module {
  public:
-  DigitClassifier();
+  explicit DigitClassifier(int64_t channels1 = 32, int64_t channels2 = 64);
   struct Output {
     Tensor logits;   // (B, 10)
     Tensor weights;  // (B, 4, 4): where the model looked
@@ -49,7 +50,7 @@ class ArticleClassifier : public heed::nn::Module {
 // reads the pooled features, the box head those and the attention's expected (x, y).
 class DigitDetector : public heed::nn::Module {
  public:
-  DigitDetector();
+  explicit DigitDetector(int64_t channels1 = 32, int64_t channels2 = 64);
   struct Output {
     Tensor logits;   // (B, 10)
     Tensor boxes;    // (B, 4): left, top, right, bottom in [0, 1]
@@ -66,13 +67,13 @@ class DigitDetector : public heed::nn::Module {
 // article squeezed the map to one number per channel here) -> ConvTranspose2d -> (1, 8, 8).
 class DigitGenerator : public heed::nn::Module {
  public:
-  explicit DigitGenerator(int64_t noise = 32);
+  explicit DigitGenerator(int64_t noise = 32, int64_t channels1 = 128, int64_t channels2 = 64);
   struct Output {
     Tensor images;   // (B, 1, 8, 8), ink in [0, 1]
     Tensor weights;  // (B, 4, 4)
   };
   Output forward(const Tensor& noise);  // (B, noise)
-  int64_t noise_size;
+  int64_t noise_size, channels1;
   std::shared_ptr<heed::nn::Linear> fc, attention;
   std::shared_ptr<heed::nn::ConvTranspose2d> deconv1, deconv2;
 };
@@ -80,7 +81,7 @@ class DigitGenerator : public heed::nn::Module {
 // Two strided convolutions and a linear score: one logit per image (real > 0).
 class DigitDiscriminator : public heed::nn::Module {
  public:
-  DigitDiscriminator();
+  explicit DigitDiscriminator(int64_t channels1 = 32, int64_t channels2 = 64);
   Tensor forward(const Tensor& images);  // (B, 1, 8, 8) -> (B)
   std::shared_ptr<heed::nn::Conv2d> conv1, conv2;
   std::shared_ptr<heed::nn::Linear> fc;

@@ -247,7 +247,7 @@ GanResult train_gan(const VisionOptions& options) {
   const Tensor fixed_noise = draw_noise(32);  // the same 32 samples at every drawing
   examples::ProgressLine progress;
   std::vector<examples::Series> curves{{"discriminator", {}, {}}, {"generator", {}, {}}};
-  const int64_t epochs = options.epochs > 0 ? options.epochs : 150;
+  const int64_t epochs = options.epochs > 0 ? options.epochs : 400;
   int64_t step = 0;
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
     for (const Tensor& batch : epoch_batches(data.train.size(), options.batch_size, shuffle)) {
