@@ -9,6 +9,7 @@ packages=(
   libfmt-dev doctest-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libcairo2-dev
   libpcre2-dev  # Unicode classes in GPT-2's tokenizer
+  zlib1g-dev  # the gzip'd digits of the attention zoo
   clang libclang-rt-14-dev  # the fuzz targets and the clang build of the suite (CI)
   libopenmpi-dev openmpi-bin  # data-parallel training over several processes (nn/distributed)
 )

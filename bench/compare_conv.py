@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Side-by-side: heed's conv2d forward+backward (bench_conv, 2 threads) against PyTorch's
+(oneDNN on CPU) at the attention zoo's shapes and at (64, 64, 32, 32) 3x3, in one run.
+
+PyTorch runs at 1 and at 2 threads, each in its own process, and the ratio is taken against the
+faster. Every figure is the median of --repeats runs; each is also given as a share of OpenBLAS
+sgemm's throughput measured in the same run (the matrix products' peak). Usage, from the
+repository root after building:
+    python3 bench/compare_conv.py [--build build] [--repeats 5]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from torch_threads import torch_environment
+
+SHAPES = [  # (batch, in channels, height = width, out channels), 3x3, padding 1
+    ("classify conv1", 64, 1, 8, 32),
+    ("classify conv2", 64, 32, 4, 64),
+    ("detect conv1", 64, 3, 32, 32),
+    ("detect conv2", 64, 32, 16, 64),
+    ("detect conv3", 64, 64, 8, 64),
+    ("(64, 64, 32, 32)", 64, 64, 32, 64),
+]
+
+TORCH_WORKER = r"""
+import json, statistics, sys, time, torch
+threads, repeats = int(sys.argv[1]), int(sys.argv[2])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+out = {"torch": torch.__version__}
+for (label, n, c, size, o) in %SHAPES%:
+    x = torch.randn(n, c, size, size, requires_grad=True)
+    w = torch.randn(o, c, 3, 3, requires_grad=True); b = torch.randn(o, requires_grad=True)
+    g = torch.randn(n, o, size, size)
+    def step():
+        x.grad = w.grad = b.grad = None
+        torch.nn.functional.conv2d(x, w, b, padding=1).backward(g)
+    step()
+    runs = []
+    for _ in range(repeats):
+        count, start = 0, time.perf_counter()
+        while True:
+            step(); count += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= 0.3: break
+        runs.append(elapsed / count)
+    out[label] = statistics.median(runs)
+print(json.dumps(out))
+""".replace("%SHAPES%", repr(SHAPES))
+
+
+def run_torch(threads, repeats):
+    result = subprocess.run([sys.executable, "-c", TORCH_WORKER, str(threads), str(repeats)],
+                            env=torch_environment(threads), check=True, capture_output=True,
+                            text=True)
+    return json.loads(result.stdout)
+
+
+def run_heed(build, repeats):
+    env = dict(os.environ, HEED_NUM_THREADS="2")
+    result = subprocess.run([os.path.join(build, "bench", "bench_conv"), "--benchmark_format=json",
+                             f"--benchmark_repetitions={repeats}", "--benchmark_min_time=0.3",
+                             "--benchmark_report_aggregates_only=true"],
+                            env=env, check=True, capture_output=True, text=True)
+    figures = {}
+    for entry in json.loads(result.stdout)["benchmarks"]:
+        if entry.get("aggregate_name") != "median":
+            continue
+        unit = {"us": 1e-6, "ms": 1e-3, "ns": 1e-9}[entry["time_unit"]]
+        figures[entry["run_name"].replace("/real_time", "")] = (entry["real_time"] * unit, entry)
+    return figures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", default="build")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    heed = run_heed(args.build, args.repeats)
+    torch1, torch2 = run_torch(1, args.repeats), run_torch(2, args.repeats)
+    peak = heed["openblas_sgemm_1024"][1]["GFLOP/s"] / 1e9
+    print(f"PyTorch {torch1['torch']} (1 and 2 threads, best taken) vs heed (2 threads); medians "
+          f"of {args.repeats} runs; OpenBLAS sgemm 1024^3 in this run: {peak:.0f} GFLOP/s\n")
+    print(f"{'conv2d fwd+bwd, 3x3':22} {'heed':>10} {'torch 1t':>10} {'torch 2t':>10} "
+          f"{'ratio':>7} {'heed GFLOP/s':>13} {'of peak':>8} {'torch of peak':>14}")
+    for (label, n, c, size, o) in SHAPES:
+        seconds, entry = heed[f"conv2d_forward_backward/{n}/{c}/{size}/{o}"]
+        best = min(torch1[label], torch2[label])
+        flops = 6.0 * n * o * c * 9 * size * size
+        print(f"{label:22} {seconds*1e3:8.3f}ms {torch1[label]*1e3:8.3f}ms {torch2[label]*1e3:8.3f}ms "
+              f"{best/seconds:6.2f}x {flops/seconds/1e9:13.1f} {flops/seconds/1e9/peak*100:7.1f}% "
+              f"{flops/best/1e9/peak*100:13.1f}%")
+
+
+if __name__ == "__main__":
+    main()
