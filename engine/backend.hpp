@@ -226,12 +226,14 @@ struct heed_backend {
                             const heed_view* out, const heed_view* logsumexp, const heed_view* dout,
                             const heed_view* dq, const heed_view* dk, const heed_view* dv);
 
-  // im2col: x (N, C, H, W) -> cols (N, C * kernel[0] * kernel[1], blocks[0] * blocks[1]), both
-  // contiguous: cols[n, (c, i, j), (by, bx)] = the pixel tap (i, j) of placement (by, bx) reads in
-  // channel c, or 0 in the padding. A convolution is then one matrix product with cols.
+  // im2col: x (N, C, H, W) contiguous -> cols (N, C * kernel[0] * kernel[1], blocks[0] *
+  // blocks[1]): cols[n, (c, i, j), (by, bx)] = the pixel tap (i, j) of placement (by, bx) reads in
+  // channel c, or 0 in the padding. cols' last dim is contiguous; its first two may have any
+  // strides, so a convolution can have im2col write (C kh kw, N, L) for one matrix product over the
+  // batch.
   int (*im2col)(const heed_view* x, const heed_window2d* window, const heed_view* cols);
   // col2im, im2col's adjoint: x (N, C, H, W) = 0, then every element of cols added to the pixel it
-  // was read from (padding taps dropped). Both contiguous; x is overwritten.
+  // was read from (padding taps dropped). x contiguous and overwritten; cols strided as above.
   int (*col2im)(const heed_view* cols, const heed_window2d* window, const heed_view* x);
   // Max pooling's choice: x (N, C, H, W) contiguous -> indices (N, C, blocks[0] * blocks[1]) int64,
   // the flat index h * W + w of the largest pixel of each placement (the first of equals; a NaN

@@ -101,8 +101,9 @@ TEST_CASE("attention zoo: the sequence models match PyTorch, outputs and gradien
   }
 }
 
-TEST_CASE("the article's classifier weighs channels and runs only on 64 positions; the fix "
-          "weighs positions at any size") {
+TEST_CASE(
+    "the article's classifier weighs channels and runs only on 64 positions; the fix "
+    "weighs positions at any size") {
   manual_seed(1);
   zoo::ArticleClassifier article;
   zoo::DigitClassifier fixed;
@@ -114,8 +115,9 @@ TEST_CASE("the article's classifier weighs channels and runs only on 64 position
   check_close(out.weights.sum({1, 2}), ones({2}), 1e-6, 1e-6);
 }
 
-TEST_CASE("the article's seq2seq concatenation fails unless T = 1, and its linear score is blind "
-          "to the decoder's state") {
+TEST_CASE(
+    "the article's seq2seq concatenation fails unless T = 1, and its linear score is blind "
+    "to the decoder's state") {
   const int64_t T = 5, B = 2, H = 4;
   const Tensor state = rand({1, B, H}), outputs = rand({T, B, H});
   check_error([&] { cat({state, outputs}, 2); }, {"cat", "(1, 2, 4)", "(5, 2, 4)"});
@@ -137,20 +139,21 @@ TEST_CASE("the article's seq2seq concatenation fails unless T = 1, and its linea
   CHECK((a - b).abs().max().item<double>() > 1e-3);
 }
 
-TEST_CASE("the article's NER softmax runs over the batch: one sentence changes another's output; "
-          "the per-token tagger keeps sentences apart") {
+TEST_CASE(
+    "the article's NER softmax runs over the batch: one sentence changes another's output; "
+    "the per-token tagger keeps sentences apart") {
   manual_seed(3);
   const Tensor first = int_tensor({4, 5, 6, 7, 8, 3, 8, 4, 5, 2}, {2, 5});
   const Tensor second = int_tensor({4, 5, 6, 7, 8, 7, 2, 6, 3, 1}, {2, 5});  // row 1 differs
   zoo::ArticleTagger article(9, 5, 4, 6);
-  const Tensor a1 = article.forward(first.transpose(0, 1).contiguous());   // (2, 5): per sentence
+  const Tensor a1 = article.forward(first.transpose(0, 1).contiguous());  // (2, 5): per sentence
   const Tensor a2 = article.forward(second.transpose(0, 1).contiguous());
   CHECK(a1.shape() == Shape{2, 5});  // one tag per sentence, not per token
   CHECK((a1.select(0, 0) - a2.select(0, 0)).abs().max().item<double>() > 1e-6);  // leaked
   zoo::Tagger fixed(9, 5, 4, 6);
   const Tensor lens = int_tensor({5, 5});
   const Tensor f1 = fixed.forward(first, lens).logits, f2 = fixed.forward(second, lens).logits;
-  CHECK(f1.shape() == Shape{2, 5, 5});  // a tag for every token
+  CHECK(f1.shape() == Shape{2, 5, 5});                  // a tag for every token
   check_close(f1.select(0, 0), f2.select(0, 0), 0, 0);  // sentence 0 untouched by sentence 1
 }
 
@@ -217,14 +220,16 @@ std::string row(int pixel, int label, int pixels = 64) {
 }  // namespace
 
 TEST_CASE("the digits reader takes gzip or plain CSV and refuses anything else, naming the line") {
-  const zoo::Digits two = zoo::load_digits(write_digits("zoo_two.csv.gz", row(16, 3) + row(0, 9), true));
+  const zoo::Digits two =
+      zoo::load_digits(write_digits("zoo_two.csv.gz", row(16, 3) + row(0, 9), true));
   CHECK(two.size() == 2);
   CHECK(two.images.shape() == Shape{2, 1, 8, 8});
   CHECK(two.images.select(0, 0).max().item<double>() == 1.0);
   CHECK(two.labels.to_vector<int64_t>() == std::vector<int64_t>{3, 9});
   CHECK(zoo::load_digits(write_digits("zoo_plain.csv", row(8, 1), false)).size() == 1);
-  check_error([] { zoo::load_digits(write_digits("zoo_short.csv", row(1, 1) + row(1, 1, 60), false)); },
-              {"digits", "line 2", "expected 65", "got 61"});
+  check_error(
+      [] { zoo::load_digits(write_digits("zoo_short.csv", row(1, 1) + row(1, 1, 60), false)); },
+      {"digits", "line 2", "expected 65", "got 61"});
   check_error([] { zoo::load_digits(write_digits("zoo_pixel.csv", row(17, 1), false)); },
               {"digits", "line 1", "[0, 16]", "'17'"});
   check_error([] { zoo::load_digits(write_digits("zoo_label.csv", row(1, 10), false)); },
@@ -242,6 +247,7 @@ TEST_CASE("the digits reader takes gzip or plain CSV and refuses anything else, 
     std::ifstream in(path, std::ios::binary);
     packed.assign(std::istreambuf_iterator<char>(in), {});
   }
-  check_error([&] { zoo::load_digits(write_digits("zoo_cut.csv.gz", packed.substr(0, 20), false)); },
-              {"digits"});
+  check_error(
+      [&] { zoo::load_digits(write_digits("zoo_cut.csv.gz", packed.substr(0, 20), false)); },
+      {"digits"});
 }

@@ -30,24 +30,33 @@ InsideRun inside_run(int64_t offset, int64_t stride, int64_t size, int64_t block
   return {begin, end};
 }
 
-// An image (N, C, H, W) as N * C planes of H x W pixels.
+// An image (N, C, H, W) as N * C planes of H x W pixels, and where each plane's rows of cols
+// start: plane (n, c) owns rows (c, i, j) of image n, kh kw rows of L apart by the row stride.
 struct Planes {
-  int64_t count, height, width;
+  int64_t count, channels, height, width;
+  int64_t image_stride, row_stride;  // cols' strides for n and for (c, i, j)
+  int64_t first_row(int64_t plane, int64_t taps) const {
+    return (plane / channels) * image_stride + (plane % channels) * taps * row_stride;
+  }
 };
-Planes planes_of(const heed_view* image) {
-  return {image->shape[0] * image->shape[1], image->shape[2], image->shape[3]};
+Planes planes_of(const heed_view* image, const heed_view* cols) {
+  return {image->shape[0] * image->shape[1],
+          image->shape[1],
+          image->shape[2],
+          image->shape[3],
+          cols->strides[0],
+          cols->strides[1]};
 }
 
 template <typename T>
 void im2col_planes(const T* x, const heed_window2d& w, const Planes& p, T* cols) {
   const int64_t kh = w.kernel[0], kw = w.kernel[1], bh = w.blocks[0], bw = w.blocks[1];
-  const int64_t plane_cols = kh * kw * bh * bw;  // cols elements one plane fills
   parallel_range(p.count, 1, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const T* image = x + plane * p.height * p.width;
-      T* out = cols + plane * plane_cols;  // rows (c, i, j) of image n follow plane by plane
+      T* out = cols + p.first_row(plane, kh * kw);  // this plane's first row of cols
       for (int64_t i = 0; i < kh; ++i) {
-        for (int64_t j = 0; j < kw; ++j, out += bh * bw) {
+        for (int64_t j = 0; j < kw; ++j, out += p.row_stride) {
           const int64_t x_offset = j * w.dilation[1] - w.padding[1];
           const InsideRun run = inside_run(x_offset, w.stride[1], p.width, bw);
           for (int64_t by = 0; by < bh; ++by) {
@@ -77,14 +86,13 @@ void im2col_planes(const T* x, const heed_window2d& w, const Planes& p, T* cols)
 template <typename T>
 void col2im_planes(const T* cols, const heed_window2d& w, const Planes& p, T* x) {
   const int64_t kh = w.kernel[0], kw = w.kernel[1], bh = w.blocks[0], bw = w.blocks[1];
-  const int64_t plane_cols = kh * kw * bh * bw;
   parallel_range(p.count, 1, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       T* image = x + plane * p.height * p.width;
       std::fill(image, image + p.height * p.width, T(0));
-      const T* in = cols + plane * plane_cols;
+      const T* in = cols + p.first_row(plane, kh * kw);
       for (int64_t i = 0; i < kh; ++i) {
-        for (int64_t j = 0; j < kw; ++j, in += bh * bw) {
+        for (int64_t j = 0; j < kw; ++j, in += p.row_stride) {
           const int64_t x_offset = j * w.dilation[1] - w.padding[1];
           const InsideRun run = inside_run(x_offset, w.stride[1], p.width, bw);
           for (int64_t by = 0; by < bh; ++by) {
@@ -106,7 +114,7 @@ void col2im_planes(const T* cols, const heed_window2d& w, const Planes& p, T* x)
 int im2col(const heed_view* x, const heed_window2d* window, const heed_view* cols) {
   visit_floating(x->dtype, [&](auto zero) {
     using T = decltype(zero);
-    im2col_planes(typed<const T>(x), *window, planes_of(x), typed<T>(cols));
+    im2col_planes(typed<const T>(x), *window, planes_of(x, cols), typed<T>(cols));
   });
   return 0;
 }
@@ -114,7 +122,7 @@ int im2col(const heed_view* x, const heed_window2d* window, const heed_view* col
 int col2im(const heed_view* cols, const heed_window2d* window, const heed_view* x) {
   visit_floating(x->dtype, [&](auto zero) {
     using T = decltype(zero);
-    col2im_planes(typed<const T>(cols), *window, planes_of(x), typed<T>(x));
+    col2im_planes(typed<const T>(cols), *window, planes_of(x, cols), typed<T>(x));
   });
   return 0;
 }

@@ -8,10 +8,19 @@ namespace heed::cuda {
 
 namespace {
 
-// cols (N C, kh, kw, bh, bw) <- x (N C, H, W)
+// Where element (n, row, l) of cols lives: cols' first two dims are strided, its last contiguous.
+struct ColsLayout {
+  int64_t channels, image_stride, row_stride;
+  __device__ int64_t offset(int64_t plane, int64_t tap_row, int64_t taps, int64_t l) const {
+    return (plane / channels) * image_stride + ((plane % channels) * taps + tap_row) * row_stride +
+           l;
+  }
+};
+
+// cols (N, C kh kw, L) <- x (N C, H, W)
 template <typename T>
-__global__ void im2col_kernel(const T* x, heed_window2d w, int64_t height, int64_t width,
-                              int64_t total, T* cols) {
+__global__ void im2col_kernel(const T* x, heed_window2d w, ColsLayout layout, int64_t height,
+                              int64_t width, int64_t total, T* cols) {
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total;
        t += int64_t(gridDim.x) * blockDim.x) {
     int64_t rest = t;
@@ -26,7 +35,9 @@ __global__ void im2col_kernel(const T* x, heed_window2d w, int64_t height, int64
     const int64_t y = by * w.stride[0] - w.padding[0] + i * w.dilation[0];
     const int64_t xx = bx * w.stride[1] - w.padding[1] + j * w.dilation[1];
     const bool inside = y >= 0 && y < height && xx >= 0 && xx < width;
-    cols[t] = inside ? x[(plane * height + y) * width + xx] : T(0);
+    cols[layout.offset(plane, i * w.kernel[1] + j, w.kernel[0] * w.kernel[1],
+                       by * w.blocks[1] + bx)] =
+        inside ? x[(plane * height + y) * width + xx] : T(0);
   }
 }
 
@@ -39,11 +50,10 @@ __device__ inline int64_t block_reading(int64_t pixel, int64_t tap, int64_t stri
   return block < blocks ? block : -1;
 }
 
-// x (N C, H, W) <- sum of cols (N C, kh, kw, bh, bw) over the taps reading each pixel
+// x (N C, H, W) <- sum of cols (N, C kh kw, L) over the taps reading each pixel
 template <typename T>
-__global__ void col2im_kernel(const T* cols, heed_window2d w, int64_t height, int64_t width,
-                              int64_t total, T* x) {
-  const int64_t windows = w.blocks[0] * w.blocks[1];
+__global__ void col2im_kernel(const T* cols, heed_window2d w, ColsLayout layout, int64_t height,
+                              int64_t width, int64_t total, T* x) {
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total;
        t += int64_t(gridDim.x) * blockDim.x) {
     const int64_t xx = t % width, y = (t / width) % height, plane = t / (width * height);
@@ -55,12 +65,16 @@ __global__ void col2im_kernel(const T* cols, heed_window2d w, int64_t height, in
         const int64_t bx =
             block_reading(xx, j, w.stride[1], w.padding[1], w.dilation[1], w.blocks[1]);
         if (bx < 0) continue;
-        sum +=
-            cols[((plane * w.kernel[0] + i) * w.kernel[1] + j) * windows + by * w.blocks[1] + bx];
+        sum += cols[layout.offset(plane, i * w.kernel[1] + j, w.kernel[0] * w.kernel[1],
+                                  by * w.blocks[1] + bx)];
       }
     }
     x[t] = sum;
   }
+}
+
+ColsLayout layout_of(const heed_view* image, const heed_view* cols) {
+  return {image->shape[1], cols->strides[0], cols->strides[1]};
 }
 
 }  // namespace
@@ -71,8 +85,8 @@ int im2col(const heed_view* x, const heed_window2d* window, const heed_view* col
   visit_floating(x->dtype, [&](auto zero) {
     using T = decltype(zero);
     im2col_kernel<T><<<blocks_for(total), kThreads>>>(static_cast<const T*>(x->data), *window,
-                                                      x->shape[2], x->shape[3], total,
-                                                      static_cast<T*>(cols->data));
+                                                      layout_of(x, cols), x->shape[2], x->shape[3],
+                                                      total, static_cast<T*>(cols->data));
   });
   return check_launch("im2col");
 }
@@ -83,8 +97,8 @@ int col2im(const heed_view* cols, const heed_window2d* window, const heed_view* 
   visit_floating(x->dtype, [&](auto zero) {
     using T = decltype(zero);
     col2im_kernel<T><<<blocks_for(total), kThreads>>>(static_cast<const T*>(cols->data), *window,
-                                                      x->shape[2], x->shape[3], total,
-                                                      static_cast<T*>(x->data));
+                                                      layout_of(x, cols), x->shape[2], x->shape[3],
+                                                      total, static_cast<T*>(x->data));
   });
   return check_launch("col2im");
 }

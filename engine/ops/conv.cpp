@@ -19,40 +19,55 @@ int64_t checked_product(const char* op, int64_t a, int64_t b) {
   return product;
 }
 
-// image (N, C, H, W) -> cols (N, C kh kw, bh bw)
-Tensor im2col_kernel(const Tensor& image, const heed_window2d& window) {
+// How a tensor of columns is laid out. unfold's (PyTorch's): (N, C kh kw, L), each image's
+// columns together. A convolution's: (C kh kw, N, L), the images side by side in each row, so
+// that one matrix product covers the whole batch (the weight (O, C kh kw) times (C kh kw, N L)),
+// and the weight's gradient is one product too, with no per-image partial sums.
+enum class ColsLayout { per_image, batch_inner };
+
+// The (N, C kh kw, L) view the kernels take, whichever the layout.
+Tensor kernel_view(const Tensor& cols, ColsLayout layout) {
+  return layout == ColsLayout::per_image ? cols : cols.permute({1, 0, 2});
+}
+
+// image (N, C, H, W) -> cols (N, C kh kw, L) or (C kh kw, N, L)
+Tensor im2col_kernel(const Tensor& image, const heed_window2d& window, ColsLayout layout) {
   const Tensor x = image.detach().contiguous();
-  const int64_t taps = window.kernel[0] * window.kernel[1];
-  const Shape cols_shape{x.size(0), checked_product("unfold", x.size(1), taps),
-                         checked_product("unfold", window.blocks[0], window.blocks[1])};
-  Tensor cols = empty(cols_shape, {x.dtype(), x.device()});  // (N, C kh kw, L)
-  ops::call_kernel(x, &heed_backend::im2col, "im2col", x, &window, cols);
+  const int64_t rows = checked_product("unfold", x.size(1), window.kernel[0] * window.kernel[1]);
+  const int64_t L = checked_product("unfold", window.blocks[0], window.blocks[1]);
+  const Shape shape =
+      layout == ColsLayout::per_image ? Shape{x.size(0), rows, L} : Shape{rows, x.size(0), L};
+  Tensor cols = empty(shape, {x.dtype(), x.device()});
+  ops::call_kernel(x, &heed_backend::im2col, "im2col", x, &window, kernel_view(cols, layout));
   return cols;
 }
 
-// cols (N, C kh kw, bh bw) -> image (N, C, H, W)
-Tensor col2im_kernel(const Tensor& cols, const heed_window2d& window, const Shape& image_shape) {
+// cols (N, C kh kw, L) or (C kh kw, N, L) -> image (N, C, H, W)
+Tensor col2im_kernel(const Tensor& cols, const heed_window2d& window, const Shape& image_shape,
+                     ColsLayout layout) {
   const Tensor c = cols.detach().contiguous();
   Tensor image = empty(image_shape, {c.dtype(), c.device()});  // (N, C, H, W)
-  ops::call_kernel(c, &heed_backend::col2im, "col2im", c, &window, image);
+  ops::call_kernel(c, &heed_backend::col2im, "col2im", kernel_view(c, layout), &window, image);
   return image;
 }
 
 // im2col and col2im with their gradients: each is the other's backward.
-Tensor im2col(const Tensor& image, const heed_window2d& window) {
+Tensor im2col(const Tensor& image, const heed_window2d& window,
+              ColsLayout layout = ColsLayout::per_image) {
   const Shape image_shape = image.shape();
-  return record(im2col_kernel(image, window), "unfold", {image},
-                [window, image_shape](const Tensor& dcols) {
+  return record(im2col_kernel(image, window, layout), "unfold", {image},
+                [window, image_shape, layout](const Tensor& dcols) {
                   // cols = im2col(x): dx = col2im(dcols) (each pixel sums the columns it fed)
-                  return std::vector<Tensor>{col2im_kernel(dcols, window, image_shape)};
+                  return std::vector<Tensor>{col2im_kernel(dcols, window, image_shape, layout)};
                 });
 }
 
-Tensor col2im(const Tensor& cols, const heed_window2d& window, const Shape& image_shape) {
-  return record(col2im_kernel(cols, window, image_shape), "fold", {cols},
-                [window](const Tensor& dimage) {
+Tensor col2im(const Tensor& cols, const heed_window2d& window, const Shape& image_shape,
+              ColsLayout layout = ColsLayout::per_image) {
+  return record(col2im_kernel(cols, window, image_shape, layout), "fold", {cols},
+                [window, layout](const Tensor& dimage) {
                   // x = col2im(cols): dcols = im2col(dx) (each column reads its pixels' gradients)
-                  return std::vector<Tensor>{im2col_kernel(dimage, window)};
+                  return std::vector<Tensor>{im2col_kernel(dimage, window, layout)};
                 });
 }
 

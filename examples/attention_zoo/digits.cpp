@@ -26,9 +26,10 @@ constexpr size_t kMaxUnpackedBytes = size_t{64} << 20;
 // The file's bytes, unpacked when it is gzip (zlib reads plain files as they are).
 std::string read_unpacked(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) {
-    fail("digits: cannot read '{}': not a regular file (give the digits CSV with --data; the "
-         "project's copy is shared/data/digits/digits.csv.gz beside the checkout)",
-         path);
+    fail(
+        "digits: cannot read '{}': not a regular file (give the digits CSV with --data; the "
+        "project's copy is shared/data/digits/digits.csv.gz beside the checkout)",
+        path);
   }
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr) fail("digits: cannot open '{}'", path);
@@ -178,7 +179,8 @@ Tensor box_iou(const Tensor& a, const Tensor& b) {
   const Tensor top = maximum(a.select(1, 1), b.select(1, 1));
   const Tensor right = minimum(a.select(1, 2), b.select(1, 2));
   const Tensor bottom = minimum(a.select(1, 3), b.select(1, 3));
-  const Tensor inter = (right - left).clamp(0.0, std::nullopt) * (bottom - top).clamp(0.0, std::nullopt);
+  const Tensor inter =
+      (right - left).clamp(0.0, std::nullopt) * (bottom - top).clamp(0.0, std::nullopt);
   const auto area = [](const Tensor& box) {
     return (box.select(1, 2) - box.select(1, 0)).clamp(0.0, std::nullopt) *
            (box.select(1, 3) - box.select(1, 1)).clamp(0.0, std::nullopt);

@@ -31,8 +31,9 @@ void add_vision_options(CLI::App& command, VisionOptions& o, const std::string& 
   command.add_option("--data", o.data,
                      "the digits CSV, gzip'd or plain (default: the project's "
                      "shared/data/digits/digits.csv.gz)");
-  command.add_option("--epochs", o.epochs, "passes over the training images (default " +
-                                               epochs_default + ")")
+  command
+      .add_option("--epochs", o.epochs,
+                  "passes over the training images (default " + epochs_default + ")")
       ->check(examples::in_range(kEpochs));
   command.add_option("--batch-size", o.batch_size, "images per step")
       ->capture_default_str()
@@ -63,27 +64,31 @@ void run_classify(const VisionOptions& o) {
 void run_detect(const VisionOptions& o) {
   check_outputs(o);
   const DetectResult r = train_detector(o);
-  fmt::print("detect: held-out class accuracy {:.2f}%, IoU >= 0.7 on {:.2f}% (mean IoU {:.3f}) "
-             "of {} canvases, {}\n",
-             100 * r.class_accuracy, 100 * r.iou_share, r.mean_iou, r.held_out,
-             examples::format_duration(r.seconds));
+  fmt::print(
+      "detect: held-out class accuracy {:.2f}%, IoU >= 0.7 on {:.2f}% (mean IoU {:.3f}) "
+      "of {} canvases, {}\n",
+      100 * r.class_accuracy, 100 * r.iou_share, r.mean_iou, r.held_out,
+      examples::format_duration(r.seconds));
   if (!o.picture.empty()) fmt::print("boxes and attention written to {}\n", o.picture);
 }
 
 void run_gan(const VisionOptions& o) {
   check_outputs(o);
   const GanResult r = train_gan(o);
-  fmt::print("gan: {:.2f}% of {} samples named with confidence >= 0.9 by the classifier, after {} "
-             "steps, {}\n",
-             100 * r.confident_share, r.samples, r.steps, examples::format_duration(r.seconds));
+  fmt::print(
+      "gan: {:.2f}% of {} samples named with confidence >= 0.9 by the classifier, after {} "
+      "steps, {}\n",
+      100 * r.confident_share, r.samples, r.steps, examples::format_duration(r.seconds));
   if (!o.picture.empty()) fmt::print("samples written to {}\n", o.picture);
   if (!o.plot_loss.empty()) fmt::print("loss curves written to {}\n", o.plot_loss);
 }
 
 // The flags every sequence subcommand shares.
-void add_sequence_options(CLI::App& command, SequenceOptions& o, const std::string& epochs_default) {
-  command.add_option("--epochs", o.epochs, "passes over the training examples (default " +
-                                               epochs_default + ")")
+void add_sequence_options(CLI::App& command, SequenceOptions& o,
+                          const std::string& epochs_default) {
+  command
+      .add_option("--epochs", o.epochs,
+                  "passes over the training examples (default " + epochs_default + ")")
       ->check(examples::in_range(kEpochs));
   command.add_option("--train-examples", o.train_examples, "generated training examples")
       ->capture_default_str()
@@ -158,8 +163,8 @@ int main(int argc, char** argv) {
   CLI::App* ner_command = app.add_subcommand(
       "ner", "BiLSTM tagger with per-token attention: day, month, year, weekday, other");
   for (auto [command, options, epochs] :
-       {std::tuple{seq2seq_command, &seq2seq, "12"}, std::tuple{summarize_command, &summarize, "12"},
-        std::tuple{ner_command, &ner, "6"}}) {
+       {std::tuple{seq2seq_command, &seq2seq, "12"},
+        std::tuple{summarize_command, &summarize, "12"}, std::tuple{ner_command, &ner, "6"}}) {
     examples::add_global_options(*command, global);
     add_sequence_options(*command, *options, epochs);
   }
@@ -173,8 +178,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     if (error.get_exit_code() != 0) {
-      return examples::report_error("attention_zoo",
-                                    fmt::format("{} (see --help)", error.what()));
+      return examples::report_error("attention_zoo", fmt::format("{} (see --help)", error.what()));
     }
     const int status = app.exit(error);  // --help
     examples::leave_job();

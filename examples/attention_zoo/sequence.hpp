@@ -51,9 +51,8 @@ class Seq2Seq : public heed::nn::Module {
                                     const Tensor& target_in);
   // Greedy decoding from `bos` until `eos` or max_steps: (B, <= max_steps) ids, and attention.
   std::pair<std::vector<std::vector<int64_t>>, Tensor> greedy(const Tensor& source,
-                                                              const Tensor& valid_lens,
-                                                              int64_t bos, int64_t eos,
-                                                              int64_t max_steps);
+                                                              const Tensor& valid_lens, int64_t bos,
+                                                              int64_t eos, int64_t max_steps);
 
   int64_t hidden_size;
   std::shared_ptr<heed::nn::Embedding> source_embedding, target_embedding;

@@ -27,13 +27,12 @@ bool is_word_char(char ch) {
 }
 
 const std::set<std::string> kMonthNames = {
-    "january", "february", "march",     "april",   "may",      "june",     "july", "august",
-    "september", "october", "november", "december", "jan",    "feb",      "mar",  "apr",
-    "jun",     "jul",      "aug",       "sep",     "oct",      "nov",      "dec"};
-const std::set<std::string> kWeekdayNames = {"monday",  "tuesday", "wednesday", "thursday",
-                                             "friday",  "saturday", "sunday",   "mon",
-                                             "tue",     "wed",     "thu",       "fri",
-                                             "sat",     "sun"};
+    "january",   "february", "march",    "april",    "may", "june", "july", "august",
+    "september", "october",  "november", "december", "jan", "feb",  "mar",  "apr",
+    "jun",       "jul",      "aug",      "sep",      "oct", "nov",  "dec"};
+const std::set<std::string> kWeekdayNames = {
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "mon",    "tue",     "wed",       "thu",      "fri",    "sat",      "sun"};
 
 }  // namespace
 
@@ -134,9 +133,10 @@ TaskData summarize_task(const std::string& words_path, int64_t train, int64_t he
       usable.push_back(std::move(words));
   }
   if (usable.size() < 100) {
-    heed::fail("summarize: '{}' gave {} usable English sentences (5 to 12 common words); expected "
-               "Tatoeba's tab-separated pairs, English first",
-               path, usable.size());
+    heed::fail(
+        "summarize: '{}' gave {} usable English sentences (5 to 12 common words); expected "
+        "Tatoeba's tab-separated pairs, English first",
+        path, usable.size());
   }
   std::mt19937_64 random(seed);
   std::shuffle(usable.begin(), usable.end(), random);

@@ -77,8 +77,9 @@ Batch make_batch(const std::vector<Example>& examples, const std::vector<size_t>
 }
 
 const char* task_name(SequenceTask task) {
-  return task == SequenceTask::seq2seq ? "seq2seq" : task == SequenceTask::summarize ? "summarize"
-                                                                                      : "ner";
+  return task == SequenceTask::seq2seq     ? "seq2seq"
+         : task == SequenceTask::summarize ? "summarize"
+                                           : "ner";
 }
 
 struct Trained {
@@ -108,8 +109,7 @@ double exact_match(Seq2Seq& model, const Trained& t, std::vector<examples::Heatm
         row_labels.resize(size_t(rows));
         const auto cols = static_cast<int64_t>(example.source.size());
         maps->push_back({weights.select(0, int64_t(b)).narrow(0, 0, rows).narrow(1, 0, cols),
-                         row_labels, example.source,
-                         fmt::format("held-out example {}", b + 1)});
+                         row_labels, example.source, fmt::format("held-out example {}", b + 1)});
       }
     }
   }
@@ -131,8 +131,8 @@ SequenceResult train_translation(SequenceTask task, const SequenceOptions& o) {
   nn::Adam optimizer({{model.parameters(), o.lr}});
   const int64_t epochs = o.epochs > 0 ? o.epochs : 12;
   const int64_t steps_per_epoch = (o.train_examples + o.batch_size - 1) / o.batch_size;
-  nn::LRScheduler schedule(optimizer,
-                           nn::warmup_cosine_lr(steps_per_epoch / 4, epochs * steps_per_epoch, 0.05));
+  nn::LRScheduler schedule(
+      optimizer, nn::warmup_cosine_lr(steps_per_epoch / 4, epochs * steps_per_epoch, 0.05));
   Generator shuffle(o.seed + 1);
   examples::ProgressLine progress;
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
@@ -186,8 +186,8 @@ SequenceResult train_tagger(const SequenceOptions& o) {
   nn::Adam optimizer({{model.parameters(), o.lr}});
   const int64_t epochs = o.epochs > 0 ? o.epochs : 6;
   const int64_t steps_per_epoch = (o.train_examples + o.batch_size - 1) / o.batch_size;
-  nn::LRScheduler schedule(optimizer,
-                           nn::warmup_cosine_lr(steps_per_epoch / 4, epochs * steps_per_epoch, 0.05));
+  nn::LRScheduler schedule(
+      optimizer, nn::warmup_cosine_lr(steps_per_epoch / 4, epochs * steps_per_epoch, 0.05));
   Generator shuffle(o.seed + 1);
   examples::ProgressLine progress;
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
@@ -251,8 +251,9 @@ SequenceResult train_tagger(const SequenceOptions& o) {
   SequenceResult result;
   result.held_out = static_cast<int64_t>(held.size());
   result.token_accuracy = double(right) / double(std::max<int64_t>(tokens, 1));
-  result.token_f1 = 2.0 * double(true_positive) /
-                    double(std::max<int64_t>(1, 2 * true_positive + false_positive + false_negative));
+  result.token_f1 =
+      2.0 * double(true_positive) /
+      double(std::max<int64_t>(1, 2 * true_positive + false_positive + false_negative));
   if (!o.heatmap.empty()) examples::write_heatmaps(o.heatmap, maps);
   if (!o.checkpoint.empty()) nn::save_checkpoint(o.checkpoint, model, nullptr, {{"model", "ner"}});
   result.seconds = examples::seconds_since(start);
@@ -270,9 +271,10 @@ void run_sequence_task(SequenceTask task, const SequenceOptions& o) {
   if (!o.heatmap.empty()) examples::check_output_file(o.heatmap, "--heatmap");
   const SequenceResult r = train_sequence_task(task, o);
   if (task == SequenceTask::ner) {
-    fmt::print("ner: held-out token F1 {:.4f} (entity tags), token accuracy {:.2f}%, {} "
-               "sentences, {}\n",
-               r.token_f1, 100 * r.token_accuracy, r.held_out, examples::format_duration(r.seconds));
+    fmt::print(
+        "ner: held-out token F1 {:.4f} (entity tags), token accuracy {:.2f}%, {} "
+        "sentences, {}\n",
+        r.token_f1, 100 * r.token_accuracy, r.held_out, examples::format_duration(r.seconds));
   } else {
     fmt::print("{}: held-out exact match {:.2f}% of {} examples, {}\n", task_name(task),
                100 * r.exact_match, r.held_out, examples::format_duration(r.seconds));

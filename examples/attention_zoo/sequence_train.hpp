@@ -11,11 +11,11 @@ namespace zoo {
 enum class SequenceTask { seq2seq, summarize, ner };
 
 struct SequenceOptions {
-  int64_t epochs = 0;      // 0: the task's default
+  int64_t epochs = 0;  // 0: the task's default
   int64_t train_examples = 20000;
   int64_t held_out = 1000;
   int64_t batch_size = 64;
-  int64_t hidden = 64;     // LSTM and attention width
+  int64_t hidden = 64;  // LSTM and attention width
   int64_t embed = 32;
   double lr = 5e-3;
   uint64_t seed = 0;

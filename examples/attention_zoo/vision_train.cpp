@@ -23,8 +23,7 @@ struct Split {
 };
 
 Split load_split(const VisionOptions& options) {
-  const Digits all =
-      load_digits(options.data.empty() ? default_digits_path() : options.data);
+  const Digits all = load_digits(options.data.empty() ? default_digits_path() : options.data);
   Split split;
   split_digits(all, 0.8, options.seed, split.train, split.held_out);
   return split;
@@ -63,8 +62,8 @@ void fit_classifier(DigitClassifier& model, const Digits& train, const VisionOpt
   examples::ProgressLine progress;
   const int64_t epochs = options.epochs > 0 ? options.epochs : 60;
   const int64_t steps_per_epoch = (train.size() + options.batch_size - 1) / options.batch_size;
-  nn::LRScheduler schedule(optimizer, nn::warmup_cosine_lr(steps_per_epoch, epochs * steps_per_epoch,
-                                                           0.02));
+  nn::LRScheduler schedule(optimizer,
+                           nn::warmup_cosine_lr(steps_per_epoch, epochs * steps_per_epoch, 0.02));
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
     double total = 0;
     int64_t seen = 0;
@@ -79,10 +78,10 @@ void fit_classifier(DigitClassifier& model, const Digits& train, const VisionOpt
       total += loss.item<double>() * double(b.size());
       seen += b.size();
     }
-    report(options.quiet, progress,
-           fmt::format("classify: epoch {}/{}  loss {:.4f}  {}", epoch, epochs,
-                       total / double(seen),
-                       examples::format_duration(examples::seconds_since(start))));
+    report(
+        options.quiet, progress,
+        fmt::format("classify: epoch {}/{}  loss {:.4f}  {}", epoch, epochs, total / double(seen),
+                    examples::format_duration(examples::seconds_since(start))));
   }
   progress.break_line();
 }
@@ -109,8 +108,10 @@ ClassifyResult train_classifier(const VisionOptions& options) {
     const Tensor predicted = argmax(held.logits, 1);
     std::vector<examples::GridImage> images;
     for (int64_t i = 0; i < std::min<int64_t>(16, result.held_out); ++i) {
-      images.push_back({data.held_out.images.select(0, i).select(0, 0), held.weights.select(0, i),
-                        {}, {},
+      images.push_back({data.held_out.images.select(0, i).select(0, 0),
+                        held.weights.select(0, i),
+                        {},
+                        {},
                         fmt::format("{} (true {})", predicted.select(0, i).item<int64_t>(),
                                     data.held_out.labels.select(0, i).item<int64_t>())});
     }
@@ -133,10 +134,9 @@ DetectResult train_detector(const VisionOptions& options) {
   Generator shuffle(options.seed + 1);
   examples::ProgressLine progress;
   const int64_t epochs = options.epochs > 0 ? options.epochs : 80;
-  const int64_t steps_per_epoch =
-      (data.train.size() + options.batch_size - 1) / options.batch_size;
-  nn::LRScheduler schedule(optimizer, nn::warmup_cosine_lr(steps_per_epoch,
-                                                           epochs * steps_per_epoch, 0.02));
+  const int64_t steps_per_epoch = (data.train.size() + options.batch_size - 1) / options.batch_size;
+  nn::LRScheduler schedule(optimizer,
+                           nn::warmup_cosine_lr(steps_per_epoch, epochs * steps_per_epoch, 0.02));
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
     // every epoch puts the training digits somewhere new
     const Canvases train = paste_on_canvases(data.train, canvas, scale, placing);
@@ -186,7 +186,8 @@ DetectResult train_detector(const VisionOptions& options) {
                                     iou.select(0, i).item<double>())});
     }
     examples::write_image_grid(options.picture,
-                               "detect: predicted (true) digit; attention (red), found box (blue), true box (dashed green)",
+                               "detect: predicted (true) digit; attention (red), found box (blue), "
+                               "true box (dashed green)",
                                images, 6);
   }
   result.seconds = examples::seconds_since(start);
@@ -252,7 +253,7 @@ GanResult train_gan(const VisionOptions& options) {
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
     for (const Tensor& batch : epoch_batches(data.train.size(), options.batch_size, shuffle)) {
       ++step;
-      const Tensor real = index_select(data.train.images, 0, batch);  // (B, 1, 8, 8)
+      const Tensor real = index_select(data.train.images, 0, batch);            // (B, 1, 8, 8)
       const Tensor fake = generator.forward(draw_noise(batch.size(0))).images;  // (B, 1, 8, 8)
       // the discriminator: log sigmoid(D(real)) + log(1 - sigmoid(D(fake))), as softplus
       const Tensor d_loss = softplus(-discriminator.forward(real)).mean() +
@@ -275,7 +276,8 @@ GanResult train_gan(const VisionOptions& options) {
       curves[0].y.push_back(d_loss.item<double>());
       curves[1].x.push_back(double(step));
       curves[1].y.push_back(g_loss.item<double>());
-      if (options.sample_every > 0 && step % options.sample_every == 0 && !options.picture.empty()) {
+      if (options.sample_every > 0 && step % options.sample_every == 0 &&
+          !options.picture.empty()) {
         NoGradGuard no_grad;
         draw_samples(with_step(options.picture, step), fmt::format("gan: samples at step {}", step),
                      averaged.forward(fixed_noise).images);
@@ -291,8 +293,8 @@ GanResult train_gan(const VisionOptions& options) {
   GanResult result;
   result.steps = step;
   result.samples = 500;
-  const Tensor samples = averaged.forward(draw_noise(result.samples)).images;  // (500, 1, 8, 8)
-  const Tensor confidence = amax(softmax(judge.forward(samples).logits, 1), {1});   // (500)
+  const Tensor samples = averaged.forward(draw_noise(result.samples)).images;      // (500, 1, 8, 8)
+  const Tensor confidence = amax(softmax(judge.forward(samples).logits, 1), {1});  // (500)
   result.confident_share =
       ge(confidence, scalar_like(confidence, 0.9)).to(kFloat64).mean().item<double>();
   if (!options.checkpoint.empty()) {

@@ -8,17 +8,17 @@
 namespace zoo {
 
 struct VisionOptions {
-  std::string data = {};          // the digits CSV (gzip or plain); "" for the project's copy
-  int64_t epochs = 0;        // 0: the subcommand's default
+  std::string data = {};  // the digits CSV (gzip or plain); "" for the project's copy
+  int64_t epochs = 0;     // 0: the subcommand's default
   int64_t batch_size = 64;
-  double lr = 0;             // 0: the subcommand's default
+  double lr = 0;  // 0: the subcommand's default
   uint64_t seed = 0;
-  std::string checkpoint = {};    // where to save the trained model; "" for none
-  std::string picture = {};       // attention maps / boxes / samples drawn here; "" for none
-  std::string classifier = {};    // gan: the trained classifier that judges the samples
-  std::string plot_loss = {};     // gan: the loss curves
-  int64_t sample_every = 0;  // gan: a grid of samples every N steps (beside --picture)
-  bool quiet = false;        // no progress lines
+  std::string checkpoint = {};  // where to save the trained model; "" for none
+  std::string picture = {};     // attention maps / boxes / samples drawn here; "" for none
+  std::string classifier = {};  // gan: the trained classifier that judges the samples
+  std::string plot_loss = {};   // gan: the loss curves
+  int64_t sample_every = 0;     // gan: a grid of samples every N steps (beside --picture)
+  bool quiet = false;           // no progress lines
 };
 
 struct ClassifyResult {

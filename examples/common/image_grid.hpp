@@ -10,9 +10,9 @@
 namespace examples {
 
 struct GridImage {
-  heed::Tensor pixels;     // (H, W), ink in [0, 1]
-  heed::Tensor attention;  // (h, w) weights, stretched over the image; undefined for none
-  std::vector<double> box;  // left, top, right, bottom in [0, 1]; empty for none
+  heed::Tensor pixels;           // (H, W), ink in [0, 1]
+  heed::Tensor attention;        // (h, w) weights, stretched over the image; undefined for none
+  std::vector<double> box;       // left, top, right, bottom in [0, 1]; empty for none
   std::vector<double> true_box;  // drawn dashed; empty for none
   std::string caption;
 };
