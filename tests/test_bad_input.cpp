@@ -199,6 +199,8 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
   fs::create_directories(dir.path / "stale_tokenizer");
   write_bytes(dir.path / "stale_tokenizer" / "vocab.json", "{}");
 
+  const std::string zoo = fmt::format("'{}' --threads 1", HEED_ATTENTION_ZOO_EXE);
+  write_bytes(dir.path / "bad_digits.csv", "1,2,3\n");
   const std::string translate = bahdanau + " translate --checkpoint bahdanau.safetensors go";
   const std::string sample = gpt + " sample 12 --checkpoint gpt.safetensors";
   const std::vector<Case> table = {
@@ -382,6 +384,20 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
       {"pretrained",
        gpt + " export --checkpoint gpt.safetensors --hf fifo",
        {"--hf", "fifo", "not a directory"}},
+      // The attention zoo: flags, the digits file, the words file
+      {"flags", zoo + " classify --epochs -1", {"--epochs", "[0, 100000]", "-1"}},
+      {"flags", zoo + " detect --lr 0", {"--lr", "(0, 10]"}},
+      {"flags", zoo + " gan --sample-every x", {"--sample-every", "'x'"}},
+      {"flags", zoo + " ner --hidden 0", {"--hidden", "[1, 4096]"}},
+      {"flags", zoo + " paint", {"subcommand"}},
+      {"data", zoo + " classify --data missing.csv.gz", {"digits", "missing.csv.gz", "--data"}},
+      {"data", zoo + " classify --data bad_digits.csv", {"digits", "line 1", "expected 65"}},
+      {"data", zoo + " gan --data bad_digits.csv", {"digits", "line 1", "expected 65"}},
+      {"data", zoo + " summarize --words bad_digits.csv", {"summarize", "usable English"}},
+      {"checkpoint",
+       zoo + " gan --classifier gpt.safetensors --epochs 1",
+       {"--classifier", "gpt.safetensors", "classify --checkpoint"}},
+      {"output", zoo + " classify --epochs 1 --checkpoint no_dir/x.safetensors", {"no_dir"}},
   };
 
   std::map<std::string, std::pair<int, int>> tally;  // category -> (tried, passed)

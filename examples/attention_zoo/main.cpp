@@ -169,6 +169,10 @@ int main(int argc, char** argv) {
     add_sequence_options(*command, *options, epochs);
   }
 
+  summarize_command->add_option("--words", summarize.words,
+                                "Tatoeba's tab-separated pairs, English first (default: the "
+                                "project's shared/data/fra-eng/fra.txt)");
+
   try {
     examples::join_job();
   } catch (const std::exception& error) {

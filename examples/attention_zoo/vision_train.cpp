@@ -222,6 +222,16 @@ GanResult train_gan(const VisionOptions& options) {
   manual_seed(options.seed);
   DigitClassifier judge;
   if (!options.classifier.empty()) {
+    const nn::Metadata metadata = nn::read_checkpoint_metadata(options.classifier);
+    const auto model = metadata.find("model");
+    if (model == metadata.end() || model->second != "classify") {
+      fail(
+          "gan: --classifier {}: expected a checkpoint written by `attention_zoo classify "
+          "--checkpoint`, found {}",
+          options.classifier,
+          model == metadata.end() ? "no 'model' entry in its metadata"
+                                  : "a '" + model->second + "' model");
+    }
     nn::load_checkpoint(options.classifier, judge);
   } else {
     VisionOptions quietly = options;
