@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "bench/sgemm_peak.hpp"
 #include "engine/heed.hpp"
 
 namespace {
@@ -41,18 +42,6 @@ BENCHMARK(conv2d_forward_backward)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
-void openblas_sgemm_1024(benchmark::State& state) {
-  heed::get_num_threads();  // same thread setting as heed's
-  std::vector<float> a(1024 * 1024, 0.5f), b(1024 * 1024, 0.25f), c(1024 * 1024);
-  for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024, 1.0f, a.data(), 1024,
-                b.data(), 1024, 0.0f, c.data(), 1024);
-    benchmark::DoNotOptimize(c.data());
-  }
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(2.0 * 1024 * 1024 * 1024, benchmark::Counter::kIsIterationInvariantRate,
-                         benchmark::Counter::kIs1000);
-}
 BENCHMARK(openblas_sgemm_1024)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

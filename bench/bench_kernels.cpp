@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/sgemm_peak.hpp"
 #include "engine/heed.hpp"
 
 namespace {
@@ -49,18 +50,6 @@ void matmul_1024(benchmark::State& state) {
 }
 BENCHMARK(matmul_1024)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-void openblas_sgemm_1024(benchmark::State& state) {
-  heed::get_num_threads();  // same thread setting as heed's
-  std::vector<float> a(1024 * 1024, 0.5f), b(1024 * 1024, 0.25f), c(1024 * 1024);
-  for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024, 1.0f, a.data(), 1024,
-                b.data(), 1024, 0.0f, c.data(), 1024);
-    benchmark::DoNotOptimize(c.data());
-  }
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(2.0 * 1024 * 1024 * 1024, benchmark::Counter::kIsIterationInvariantRate,
-                         benchmark::Counter::kIs1000);
-}
 BENCHMARK(openblas_sgemm_1024)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void masked_softmax_forward_backward(benchmark::State& state) {

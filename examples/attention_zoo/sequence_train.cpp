@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <numeric>
 
 #include "examples/attention_zoo/sequence.hpp"
@@ -116,6 +117,41 @@ double exact_match(Seq2Seq& model, const Trained& t, std::vector<examples::Heatm
   return double(right) / double(held.size());
 }
 
+// The training loop both kinds of model share: Adam with a warmup and cosine decay over the
+// epochs (default_epochs unless --epochs), seeded shuffles, a progress line; `batch_loss` turns a
+// batch of example indices into the loss to minimise.
+void fit(nn::Module& model, const SequenceOptions& o, const char* name, int64_t default_epochs,
+         size_t examples, const std::function<Tensor(const std::vector<size_t>&)>& batch_loss) {
+  const auto start = examples::Clock::now();
+  nn::Adam optimizer({{model.parameters(), o.lr}});
+  const int64_t epochs = o.epochs > 0 ? o.epochs : default_epochs;
+  const int64_t steps_per_epoch = (int64_t(examples) + o.batch_size - 1) / o.batch_size;
+  nn::LRScheduler schedule(
+      optimizer, nn::warmup_cosine_lr(steps_per_epoch / 4, epochs * steps_per_epoch, 0.05));
+  Generator shuffle(o.seed + 1);
+  examples::ProgressLine progress;
+  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
+    double total = 0;
+    int64_t batches = 0;
+    for (const auto& picked : epoch_batches(examples, o.batch_size, shuffle)) {
+      const Tensor loss = batch_loss(picked);
+      optimizer.zero_grad();
+      loss.backward();
+      nn::clip_grad_norm(model.parameters(), 1.0);
+      optimizer.step();
+      schedule.step();
+      total += loss.item<double>();
+      ++batches;
+      if (!o.quiet && batches % 20 == 0) {
+        progress.update(fmt::format("{}: epoch {}/{}  step {}/{}  loss {:.4f}  {}", name, epoch,
+                                    epochs, batches, steps_per_epoch, total / double(batches),
+                                    examples::format_duration(examples::seconds_since(start))));
+      }
+    }
+  }
+  progress.break_line();
+}
+
 SequenceResult train_translation(SequenceTask task, const SequenceOptions& o) {
   const auto start = examples::Clock::now();
   Trained t;
@@ -128,38 +164,13 @@ SequenceResult train_translation(SequenceTask task, const SequenceOptions& o) {
   t.target_vocab = Vocab(targets);
   manual_seed(o.seed);
   Seq2Seq model(t.source_vocab.size(), t.target_vocab.size(), o.embed, o.hidden);
-  nn::Adam optimizer({{model.parameters(), o.lr}});
-  const int64_t epochs = o.epochs > 0 ? o.epochs : 12;
-  const int64_t steps_per_epoch = (o.train_examples + o.batch_size - 1) / o.batch_size;
-  nn::LRScheduler schedule(
-      optimizer, nn::warmup_cosine_lr(steps_per_epoch / 4, epochs * steps_per_epoch, 0.05));
-  Generator shuffle(o.seed + 1);
-  examples::ProgressLine progress;
-  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
-    double total = 0;
-    int64_t batches = 0;
-    for (const auto& picked : epoch_batches(t.data.train.size(), o.batch_size, shuffle)) {
-      const Batch batch = make_batch(t.data.train, picked, t.source_vocab, t.target_vocab, false);
-      const Tensor logits =
-          model.forward(batch.source.ids, batch.source.lens, batch.target_in.ids).first;
-      const Tensor loss = nn::sequence_cross_entropy(logits, batch.target_out.ids,
-                                                     batch.target_out.lens);  // over tokens
-      optimizer.zero_grad();
-      loss.backward();
-      nn::clip_grad_norm(model.parameters(), 1.0);
-      optimizer.step();
-      schedule.step();
-      total += loss.item<double>();
-      ++batches;
-      if (!o.quiet && batches % 20 == 0) {
-        progress.update(fmt::format("{}: epoch {}/{}  step {}/{}  loss {:.4f}  {}", task_name(task),
-                                    epoch, epochs, batches, steps_per_epoch,
-                                    total / double(batches),
-                                    examples::format_duration(examples::seconds_since(start))));
-      }
-    }
-  }
-  progress.break_line();
+  fit(model, o, task_name(task), 12, t.data.train.size(), [&](const std::vector<size_t>& picked) {
+    const Batch batch = make_batch(t.data.train, picked, t.source_vocab, t.target_vocab, false);
+    const Tensor logits =
+        model.forward(batch.source.ids, batch.source.lens, batch.target_in.ids).first;
+    // the mean cross-entropy over the target tokens, <eos> included, padding not
+    return nn::sequence_cross_entropy(logits, batch.target_out.ids, batch.target_out.lens);
+  });
   model.eval();
   std::vector<examples::Heatmap> maps;
   SequenceResult result;
@@ -183,35 +194,11 @@ SequenceResult train_tagger(const SequenceOptions& o) {
   t.target_vocab = Vocab({kNerTags});
   manual_seed(o.seed);
   Tagger model(t.source_vocab.size(), t.target_vocab.size(), o.embed, o.hidden);
-  nn::Adam optimizer({{model.parameters(), o.lr}});
-  const int64_t epochs = o.epochs > 0 ? o.epochs : 6;
-  const int64_t steps_per_epoch = (o.train_examples + o.batch_size - 1) / o.batch_size;
-  nn::LRScheduler schedule(
-      optimizer, nn::warmup_cosine_lr(steps_per_epoch / 4, epochs * steps_per_epoch, 0.05));
-  Generator shuffle(o.seed + 1);
-  examples::ProgressLine progress;
-  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
-    double total = 0;
-    int64_t batches = 0;
-    for (const auto& picked : epoch_batches(t.data.train.size(), o.batch_size, shuffle)) {
-      const Batch batch = make_batch(t.data.train, picked, t.source_vocab, t.target_vocab, true);
-      const Tensor logits = model.forward(batch.source.ids, batch.source.lens).logits;
-      const Tensor loss =
-          nn::sequence_cross_entropy(logits, batch.target_out.ids, batch.source.lens);
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
-      schedule.step();
-      total += loss.item<double>();
-      ++batches;
-      if (!o.quiet && batches % 20 == 0) {
-        progress.update(fmt::format("ner: epoch {}/{}  step {}/{}  loss {:.4f}  {}", epoch, epochs,
-                                    batches, steps_per_epoch, total / double(batches),
-                                    examples::format_duration(examples::seconds_since(start))));
-      }
-    }
-  }
-  progress.break_line();
+  fit(model, o, "ner", 6, t.data.train.size(), [&](const std::vector<size_t>& picked) {
+    const Batch batch = make_batch(t.data.train, picked, t.source_vocab, t.target_vocab, true);
+    const Tensor logits = model.forward(batch.source.ids, batch.source.lens).logits;
+    return nn::sequence_cross_entropy(logits, batch.target_out.ids, batch.source.lens);
+  });
   NoGradGuard no_grad;
   model.eval();
   // micro F1 over the entity tags: a token counts when gold or prediction is not "other"
