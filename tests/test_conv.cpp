@@ -159,6 +159,29 @@ TEST_CASE("im2col and col2im: the fast kernels match the reference ones") {
   }
 }
 
+TEST_CASE("conv2d and conv_transpose2d: gradients on the fast kernels match the reference ones") {
+  // The convolutions hand the kernels columns laid out (C kh kw, N, L): strided, unlike unfold's.
+  for (DType dtype : {kFloat32, kFloat64}) {
+    Tensor x = random64({3, 4, 9, 7}, 800).to(dtype).requires_grad_();
+    Tensor w = random64({6, 2, 3, 2}, 801).to(dtype).requires_grad_();
+    Tensor wt = random64({4, 3, 2, 3}, 802).to(dtype).requires_grad_();
+    const auto run = [&] {
+      for (Tensor* t : {&x, &w, &wt}) t->zero_grad();
+      const Tensor y = conv2d(x, w, {}, {.stride = {2, 1}, .padding = {1, 1}, .groups = 2});
+      const Tensor z = conv_transpose2d(x, wt, {}, {.stride = {2, 2}, .dilation = {1, 2}});
+      ((y * y).sum() + (z * z).sum()).backward();
+      return std::vector<Tensor>{y.detach(), z.detach(), x.grad(), w.grad(), wt.grad()};
+    };
+    const std::vector<Tensor> fast = run();
+    ReferenceKernelsGuard naive;
+    const std::vector<Tensor> reference = run();
+    for (size_t i = 0; i < fast.size(); ++i) {
+      INFO("result " << i);
+      check_close(fast[i], reference[i], 1e-4, 1e-4);
+    }
+  }
+}
+
 TEST_CASE("conv ops refuse bad shapes and options, naming what they expected") {
   const Tensor x = zeros({2, 3, 5, 5}), w = zeros({4, 3, 3, 3});
   check_error([&] { conv2d(zeros({3, 5}), w); }, {"conv2d", "(N, C, H, W)", "(3, 5)"});
