@@ -230,4 +230,21 @@ TEST_CASE("conv ops refuse bad shapes and options, naming what they expected") {
       {"fold", "(N, C * 4, 9)", "(2, 7, 9)"});
   check_error([&] { fold(zeros({2, 8, 8}), {4, 4}, {2, 2}); }, {"fold", "9 windows", "(2, 8, 8)"});
   check_error([&] { fold(zeros({2, 8, 9}), {0, 4}, {2, 2}); }, {"fold", "output height >= 1"});
+  // sizes whose products would wrap around: an error, never a short buffer written past
+  const int64_t huge = int64_t{1} << 32;
+  check_error(
+      [&] {
+        unfold(zeros({1, 1, 1, 1}), {huge, huge}, {.padding = {huge / 2, huge / 2}});
+      },
+      {"unfold", "too many"});
+  check_error(
+      [&] {
+        conv2d(x, w, {}, {.dilation = {int64_t{1} << 62, 1}});
+      },
+      {"conv2d", "overflows a size"});
+  check_error(
+      [&] {
+        conv_transpose2d(x, w.transpose(0, 1), {}, {.stride = {int64_t{1} << 62, 1}});
+      },
+      {"conv_transpose2d", "overflows a size"});
 }

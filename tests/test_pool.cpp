@@ -140,3 +140,9 @@ TEST_CASE("pooling refuses bad shapes and options, naming what it expected") {
       },
       {"avg_pool2d", "float32 or float64"});
 }
+
+TEST_CASE("max_pool2d: a window of 2^41 taps over one pixel is worked out, not walked tap by tap") {
+  const Tensor x = tensor({3.5}, {kFloat64}).reshape({1, 1, 1, 1});
+  const int64_t huge = int64_t{1} << 41;
+  check_values(max_pool2d(x, {huge, 1}, {.padding = {huge / 2, 0}}), {3.5});
+}

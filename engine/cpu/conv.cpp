@@ -68,7 +68,9 @@ void im2col_planes(const T* x, const heed_window2d& w, const Planes& p, T* cols)
             }
             const int64_t source = y * p.width + x_offset;  // + bx * stride: the pixel bx reads
             std::fill(row, row + run.begin, T(0));
-            if (w.stride[1] == 1) {
+            if (run.end == run.begin) {
+              // every tap of this row falls in the padding
+            } else if (w.stride[1] == 1) {
               std::memcpy(row + run.begin, image + source + run.begin,
                           sizeof(T) * (run.end - run.begin));
             } else {

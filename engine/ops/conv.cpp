@@ -33,7 +33,8 @@ Tensor kernel_view(const Tensor& cols, ColsLayout layout) {
 // image (N, C, H, W) -> cols (N, C kh kw, L) or (C kh kw, N, L)
 Tensor im2col_kernel(const Tensor& image, const heed_window2d& window, ColsLayout layout) {
   const Tensor x = image.detach().contiguous();
-  const int64_t rows = checked_product("unfold", x.size(1), window.kernel[0] * window.kernel[1]);
+  const int64_t taps = checked_product("unfold", window.kernel[0], window.kernel[1]);
+  const int64_t rows = checked_product("unfold", x.size(1), taps);
   const int64_t L = checked_product("unfold", window.blocks[0], window.blocks[1]);
   const Shape shape =
       layout == ColsLayout::per_image ? Shape{x.size(0), rows, L} : Shape{rows, x.size(0), L};
@@ -154,14 +155,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
       {weight.size(2), weight.size(3)}, options.stride, options.padding, options.dilation};
   ops::check_window(op, window);
   const Size2d blocks = ops::placements(op, window, {input.size(2), input.size(3)});
-  const Tensor cols = im2col(input, ops::kernel_window(window, blocks));  // (N, C kh kw, L)
-  const int64_t K = cols.size(1) / g;  // (C / g) kh kw: one group's rows
-  // y[n, group] = weight[group] (O/g, K) @ cols[n, group] (K, L)
-  const Tensor y = matmul(weight.reshape({g, O / g, K}),
-                          cols.reshape({N, g, K, cols.size(2)}));  // (N, g, O/g, L)
-  const Tensor out =
-      with_bias(op, y.reshape({N, O, blocks[0], blocks[1]}), bias);  // (N, O, bh, bw)
-  return ops::as_input_was(x, out);
+  const Tensor cols = im2col(input, ops::kernel_window(window, blocks),
+                             ColsLayout::batch_inner);   // (C kh kw, N, L)
+  const int64_t K = cols.size(0) / g, L = cols.size(2);  // K = (C / g) kh kw: one group's rows
+  // y[group] = weight[group] (O/g, K) @ cols[group] (K, N L): one product for the whole batch
+  const Tensor y =
+      matmul(weight.reshape({g, O / g, K}), cols.reshape({g, K, N * L}));      // (g, O/g, N L)
+  const Tensor out = y.reshape({O, N, blocks[0], blocks[1]}).transpose(0, 1);  // (N, O, bh, bw)
+  return ops::as_input_was(x, bias.defined() ? with_bias(op, out, bias) : out.contiguous());
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
@@ -192,8 +193,11 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
           "{} or the dilation {}, got {}",
           ops::axis_name(axis), options.stride[axis], options.dilation[axis], extra);
     }
-    output[axis] = (input.size(2 + axis) - 1) * options.stride[axis] - 2 * options.padding[axis] +
-                   options.dilation[axis] * (kernel[axis] - 1) + extra + 1;
+    // (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1, overflow-checked
+    const int64_t spread = ops::checked_mul(op, input.size(2 + axis) - 1, options.stride[axis]);
+    const int64_t span = ops::checked_mul(op, options.dilation[axis], kernel[axis] - 1);
+    const int64_t cropped = ops::checked_mul(op, 2, options.padding[axis]);
+    output[axis] = ops::checked_add(op, ops::checked_add(op, spread, span), extra + 1) - cropped;
     if (output[axis] < 1) {
       fail(
           "conv_transpose2d: the output {} would be {}: padding {} crops more than the {} "
@@ -201,13 +205,16 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
           ops::axis_name(axis), output[axis], options.padding[axis], input.size(2 + axis));
     }
   }
-  const int64_t K = checked_product(op, O / g, kernel[0] * kernel[1]);  // one group's cols rows
-  // cols[n, group] = weight[group]^T (K, C/g) @ x[n, group] (C/g, H W)
-  const Tensor w = weight.reshape({g, C / g, K}).transpose(1, 2);      // (g, K, C/g)
-  const Tensor cols = matmul(w, input.reshape({N, g, C / g, H * W}));  // (N, g, K, HW)
+  const int64_t K = checked_product(op, O / g, checked_product(op, kernel[0], kernel[1]));
+  // cols[group] = weight[group]^T (K, C/g) @ x[group] (C/g, N H W): one product for the batch
+  const Tensor w = weight.reshape({g, C / g, K}).transpose(1, 2);  // (g, K, C/g)
+  const Tensor side_by_side =
+      input.reshape({N, g, C / g, H * W}).permute({1, 2, 0, 3}).reshape({g, C / g, N * H * W});
+  const Tensor cols = matmul(w, side_by_side);  // (g, K, N H W)
   // Placement (h, w) of the window is input pixel (h, w): its taps spread it over the output.
-  const Tensor y = col2im(cols.reshape({N, g * K, H * W}), ops::kernel_window(window, {H, W}),
-                          {N, O, output[0], output[1]});  // (N, O, oh, ow)
+  const Tensor y = col2im(cols.reshape({g * K, N, H * W}), ops::kernel_window(window, {H, W}),
+                          {N, O, output[0], output[1]},
+                          ColsLayout::batch_inner);  // (N, O, oh, ow)
   const Tensor out = with_bias(op, y, bias);
   return ops::as_input_was(x, out);
 }

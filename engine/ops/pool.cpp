@@ -30,14 +30,14 @@ ops::Window2d checked_pool_window(const char* op, Size2d kernel, Size2d stride, 
   return window;
 }
 
-// Whether the window placed at `block` along `axis` covers at least one of the `size` pixels.
+// Whether the window placed at `block` along `axis` covers at least one of the `size` pixels:
+// its first tap at or after pixel 0 lies before pixel `size`. (Sizes passed placements(), so
+// nothing here overflows.)
 bool covers_a_pixel(const ops::Window2d& w, int axis, int64_t block, int64_t size) {
   const int64_t start = block * w.stride[axis] - w.padding[axis];
-  for (int64_t tap = 0; tap < w.kernel[axis]; ++tap) {
-    const int64_t pixel = start + tap * w.dilation[axis];
-    if (pixel >= 0 && pixel < size) return true;
-  }
-  return false;
+  const int64_t d = w.dilation[axis];
+  const int64_t first_tap = start >= 0 ? 0 : (-start + d - 1) / d;
+  return first_tap < w.kernel[axis] && start + first_tap * d < size;
 }
 
 }  // namespace

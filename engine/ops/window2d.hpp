@@ -26,6 +26,19 @@ inline Tensor as_input_was(const Tensor& x, const Tensor& out) {
   return x.dim() == 3 ? out.squeeze(0) : out;
 }
 
+// a * b and a + b for sizes a user chose (kernel, stride, padding, dilation): an error, never a
+// wrapped-around size.
+inline int64_t checked_mul(const char* op, int64_t a, int64_t b) {
+  int64_t result = 0;
+  if (__builtin_mul_overflow(a, b, &result)) fail("{}: {} x {} overflows a size", op, a, b);
+  return result;
+}
+inline int64_t checked_add(const char* op, int64_t a, int64_t b) {
+  int64_t result = 0;
+  if (__builtin_add_overflow(a, b, &result)) fail("{}: {} + {} overflows a size", op, a, b);
+  return result;
+}
+
 struct Window2d {
   Size2d kernel, stride, padding, dilation;
 };
@@ -48,8 +61,9 @@ inline void check_window(const char* op, const Window2d& w) {
 inline Size2d placements(const char* op, const Window2d& w, Size2d size) {
   Size2d blocks{};
   for (int axis = 0; axis < 2; ++axis) {
-    const int64_t span = w.dilation[axis] * (w.kernel[axis] - 1) + 1;  // the window's extent
-    const int64_t padded = size[axis] + 2 * w.padding[axis];
+    const int64_t span =  // the window's extent
+        checked_add(op, checked_mul(op, w.dilation[axis], w.kernel[axis] - 1), 1);
+    const int64_t padded = checked_add(op, size[axis], checked_mul(op, 2, w.padding[axis]));
     if (padded < span) {
       fail(
           "{}: the {} {} padded by {} on each side is {}, smaller than the window's extent {} "

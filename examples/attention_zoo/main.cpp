@@ -41,7 +41,8 @@ void add_vision_options(CLI::App& command, VisionOptions& o, const std::string& 
   command.add_option("--lr", o.lr, "Adam learning rate (default " + lr_default + ")")
       ->check(examples::in_range(kLr));
   command.add_option("--seed", o.seed, "the split, the initial weights and the batches")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(examples::kSeedRange));
   command.add_option("--checkpoint", o.checkpoint, "save the trained model here (safetensors)");
   command.add_flag("--quiet", o.quiet, "no progress lines");
 }
@@ -109,7 +110,8 @@ void add_sequence_options(CLI::App& command, SequenceOptions& o,
       ->capture_default_str()
       ->check(examples::in_range(kLr));
   command.add_option("--seed", o.seed, "the task, the initial weights and the batches")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(examples::in_range(examples::kSeedRange));
   command.add_option("--checkpoint", o.checkpoint, "save the trained model here (safetensors)");
   command.add_option("--heatmap", o.heatmap,
                      "draw the attention of a few held-out examples (PNG or SVG)");

@@ -64,7 +64,9 @@ class Seq2Seq : public heed::nn::Module {
 
 // A BiLSTM tagger with per-token attention: token t scores every token j of its own sentence
 // (h_t . W h_j, padding masked, softmax over j), and its tag reads cat(h_t, context_t). One tag
-// per token; no sentence sees another.
+// per token; no sentence sees another. nn::LSTM takes no lengths, so its backward direction reads
+// right padding: the zoo batches sentences of one length together, and a caller who pads should
+// know that the padding reaches the backward states.
 class Tagger : public heed::nn::Module {
  public:
   Tagger(int64_t vocab, int64_t tags, int64_t embed, int64_t hidden);

@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <map>
 #include <numeric>
 #include <random>
 #include <set>
+#include <string_view>
 
 #include "engine/error.hpp"
 #include "examples/bahdanau/dates.hpp"
@@ -102,6 +104,10 @@ std::string default_tatoeba_path() {
 TaskData summarize_task(const std::string& words_path, int64_t train, int64_t held_out,
                         uint64_t seed) {
   const std::string path = words_path.empty() ? default_tatoeba_path() : words_path;
+  if (std::filesystem::is_regular_file(path) &&
+      std::filesystem::file_size(path) > (size_t{256} << 20)) {
+    heed::fail("summarize: --words {} is larger than 256 MiB; Tatoeba's fra.txt is 12 MiB", path);
+  }
   const std::string text = examples::read_regular_file(path, "--words");
   // English sentences: the first column, lower-cased, punctuation dropped, 5 to 12 words.
   std::vector<Tokens> sentences;
@@ -110,7 +116,9 @@ TaskData summarize_task(const std::string& words_path, int64_t train, int64_t he
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(start, std::min(text.find('\t', start), end) - start);
+    // the English column ends at the line's tab, if it has one
+    const std::string_view whole(text.data() + start, end - start);
+    const std::string line(whole.substr(0, whole.find('\t')));
     start = end + 1;
     Tokens words;
     std::string word;
@@ -126,7 +134,11 @@ TaskData summarize_task(const std::string& words_path, int64_t train, int64_t he
     for (const std::string& w : words) ++counts[w];
     sentences.push_back(std::move(words));
   }
-  // Only sentences of words seen at least 20 times: the vocabulary stays a few thousand words.
+  // Only sentences of words seen at least 20 times (the vocabulary stays a few thousand words),
+  // each once: Tatoeba repeats an English sentence for each of its translations, and a held-out
+  // sentence must never be trained on.
+  std::sort(sentences.begin(), sentences.end());
+  sentences.erase(std::unique(sentences.begin(), sentences.end()), sentences.end());
   std::vector<Tokens> usable;
   for (Tokens& words : sentences) {
     if (std::all_of(words.begin(), words.end(), [&](const auto& w) { return counts[w] >= 20; }))

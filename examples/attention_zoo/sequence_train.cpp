@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <functional>
 #include <numeric>
 
@@ -41,15 +42,45 @@ std::vector<int64_t> ids_of(const Vocab& vocab, const Tokens& tokens) {
   return ids;
 }
 
-// The examples' order for one epoch, cut into batches of indices.
-std::vector<std::vector<size_t>> epoch_batches(size_t n, int64_t batch_size, Generator& generator) {
+void shuffle_in_place(std::vector<size_t>& order, Generator& generator) {
+  for (size_t i = order.size(); i > 1; --i) {
+    std::swap(order[i - 1], order[generator.next_u64() % i]);
+  }
+}
+
+// The examples' order for one epoch, cut into batches of indices. With `length_of`, a batch
+// holds examples of one length only: nn::LSTM reads right padding in its backward direction, so
+// a bidirectional model must never see any.
+std::vector<std::vector<size_t>> epoch_batches(
+    size_t n, int64_t batch_size, Generator& generator,
+    const std::function<size_t(size_t)>& length_of = nullptr) {
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  for (size_t i = n - 1; i > 0; --i) std::swap(order[i], order[generator.next_u64() % (i + 1)]);
+  shuffle_in_place(order, generator);
+  if (length_of) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return length_of(a) < length_of(b); });
+  }
   std::vector<std::vector<size_t>> batches;
-  for (size_t start = 0; start < n; start += size_t(batch_size)) {
-    batches.emplace_back(order.begin() + int64_t(start),
-                         order.begin() + int64_t(std::min(n, start + size_t(batch_size))));
+  for (size_t start = 0; start < n;) {
+    size_t end = std::min(n, start + size_t(batch_size));
+    if (length_of) {
+      end = start + 1;
+      while (end < n && end - start < size_t(batch_size) &&
+             length_of(order[end]) == length_of(order[start])) {
+        ++end;
+      }
+    }
+    batches.emplace_back(order.begin() + int64_t(start), order.begin() + int64_t(end));
+    start = end;
+  }
+  if (length_of) {  // the batches in a random order, not shortest first
+    std::vector<size_t> which(batches.size());
+    std::iota(which.begin(), which.end(), 0);
+    shuffle_in_place(which, generator);
+    std::vector<std::vector<size_t>> shuffled;
+    for (size_t i : which) shuffled.push_back(std::move(batches[i]));
+    batches = std::move(shuffled);
   }
   return batches;
 }
@@ -121,7 +152,8 @@ double exact_match(Seq2Seq& model, const Trained& t, std::vector<examples::Heatm
 // epochs (default_epochs unless --epochs), seeded shuffles, a progress line; `batch_loss` turns a
 // batch of example indices into the loss to minimise.
 void fit(nn::Module& model, const SequenceOptions& o, const char* name, int64_t default_epochs,
-         size_t examples, const std::function<Tensor(const std::vector<size_t>&)>& batch_loss) {
+         size_t examples, const std::function<Tensor(const std::vector<size_t>&)>& batch_loss,
+         const std::function<size_t(size_t)>& length_of = nullptr) {
   const auto start = examples::Clock::now();
   nn::Adam optimizer({{model.parameters(), o.lr}});
   const int64_t epochs = o.epochs > 0 ? o.epochs : default_epochs;
@@ -133,8 +165,12 @@ void fit(nn::Module& model, const SequenceOptions& o, const char* name, int64_t 
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
     double total = 0;
     int64_t batches = 0;
-    for (const auto& picked : epoch_batches(examples, o.batch_size, shuffle)) {
+    for (const auto& picked : epoch_batches(examples, o.batch_size, shuffle, length_of)) {
       const Tensor loss = batch_loss(picked);
+      if (!std::isfinite(loss.item<double>())) {
+        fail("{}: the loss became {} in epoch {}; try a smaller --lr", name, loss.item<double>(),
+             epoch);
+      }
       optimizer.zero_grad();
       loss.backward();
       nn::clip_grad_norm(model.parameters(), 1.0);
@@ -194,11 +230,14 @@ SequenceResult train_tagger(const SequenceOptions& o) {
   t.target_vocab = Vocab({kNerTags});
   manual_seed(o.seed);
   Tagger model(t.source_vocab.size(), t.target_vocab.size(), o.embed, o.hidden);
-  fit(model, o, "ner", 6, t.data.train.size(), [&](const std::vector<size_t>& picked) {
-    const Batch batch = make_batch(t.data.train, picked, t.source_vocab, t.target_vocab, true);
-    const Tensor logits = model.forward(batch.source.ids, batch.source.lens).logits;
-    return nn::sequence_cross_entropy(logits, batch.target_out.ids, batch.source.lens);
-  });
+  fit(
+      model, o, "ner", 6, t.data.train.size(),
+      [&](const std::vector<size_t>& picked) {
+        const Batch batch = make_batch(t.data.train, picked, t.source_vocab, t.target_vocab, true);
+        const Tensor logits = model.forward(batch.source.ids, batch.source.lens).logits;
+        return nn::sequence_cross_entropy(logits, batch.target_out.ids, batch.source.lens);
+      },
+      [&](size_t i) { return t.data.train[i].source.size(); });
   NoGradGuard no_grad;
   model.eval();
   // micro F1 over the entity tags: a token counts when gold or prediction is not "other"
@@ -206,9 +245,11 @@ SequenceResult train_tagger(const SequenceOptions& o) {
   int64_t true_positive = 0, false_positive = 0, false_negative = 0, right = 0, tokens = 0;
   std::vector<examples::Heatmap> maps;
   const std::vector<Example>& held = t.data.held_out;
-  for (size_t first = 0; first < held.size(); first += 256) {
-    std::vector<size_t> picked(std::min<size_t>(256, held.size() - first));
-    std::iota(picked.begin(), picked.end(), first);
+  Generator unused(0);
+  const auto held_batches =
+      epoch_batches(held.size(), 256, unused, [&](size_t i) { return held[i].source.size(); });
+  size_t drawn = 0;  // heatmaps drawn
+  for (const std::vector<size_t>& picked : held_batches) {
     const Batch batch = make_batch(held, picked, t.source_vocab, t.target_vocab, true);
     const Tagger::Output out = model.forward(batch.source.ids, batch.source.lens);
     const std::vector<int64_t> predicted = argmax(out.logits, 2).to_vector<int64_t>();
@@ -224,14 +265,15 @@ SequenceResult train_tagger(const SequenceOptions& o) {
         if (p != g && p != other) ++false_positive;
         if (p != g && g != other) ++false_negative;
       }
-      if (!o.heatmap.empty() && first == 0 && b < 3) {
+      if (!o.heatmap.empty() && drawn < 3) {
+        ++drawn;
         Tokens labels;
         for (int64_t i = 0; i < length; ++i) {
           labels.push_back(held[picked[b]].source[size_t(i)] + " : " +
                            t.target_vocab.token(predicted[b * size_t(T) + size_t(i)]));
         }
         maps.push_back({out.weights.select(0, int64_t(b)).narrow(0, 0, length).narrow(1, 0, length),
-                        labels, held[picked[b]].source, fmt::format("held-out example {}", b + 1)});
+                        labels, held[picked[b]].source, fmt::format("held-out example {}", drawn)});
       }
     }
   }

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <filesystem>
 #include <numeric>
 
 #include "examples/attention_zoo/digits.hpp"
@@ -26,6 +28,12 @@ Split load_split(const VisionOptions& options) {
   const Digits all = load_digits(options.data.empty() ? default_digits_path() : options.data);
   Split split;
   split_digits(all, 0.8, options.seed, split.train, split.held_out);
+  if (split.train.size() < 10 || split.held_out.size() < 1) {
+    fail(
+        "digits: {} rows split 80/20 give {} to train on and {} held out; expected at least 10 "
+        "and 1 (the project's file has 1,797 rows)",
+        all.size(), split.train.size(), split.held_out.size());
+  }
   return split;
 }
 
@@ -53,6 +61,14 @@ void report(bool quiet, examples::ProgressLine& progress, const std::string& lin
   if (!quiet) progress.update(line);
 }
 
+// A loss that is no longer finite ends the run with one line (a learning rate too high).
+void check_finite(const char* model, const Tensor& loss, int64_t epoch) {
+  const double value = loss.item<double>();
+  if (!std::isfinite(value)) {
+    fail("{}: the loss became {} in epoch {}; try a smaller --lr", model, value, epoch);
+  }
+}
+
 // Trains `model` on `train` in place: Adam with a warmup and cosine decay, cross-entropy on
 // images shifted by up to a pixel, the options' epochs (default 60).
 void fit_classifier(DigitClassifier& model, const Digits& train, const VisionOptions& options) {
@@ -71,6 +87,7 @@ void fit_classifier(DigitClassifier& model, const Digits& train, const VisionOpt
       const Digits b = take(train, batch);
       const Tensor images = random_shifts(b.images, 1, shifts);  // (B, 1, 8, 8)
       const Tensor loss = nn::cross_entropy(model.forward(images).logits, b.labels);
+      check_finite("classify", loss, epoch);
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
@@ -150,6 +167,7 @@ DetectResult train_detector(const VisionOptions& options) {
       // the class's cross-entropy and the box's mean absolute error, in canvas widths
       const Tensor loss =
           nn::cross_entropy(out.logits, labels) + 10.0 * (out.boxes - boxes).abs().mean();
+      check_finite("detect", loss, epoch);
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
@@ -205,12 +223,13 @@ void draw_samples(const std::string& path, const std::string& title, const Tenso
   examples::write_image_grid(path, title, grid, 8);
 }
 
-// "samples.png" with a step: "samples_step500.png".
+// "runs/samples.png" with a step: "runs/samples_step500.png" (the file's name changes, never
+// its folder).
 std::string with_step(const std::string& path, int64_t step) {
-  const size_t dot = path.rfind('.');
-  const std::string stem = dot == std::string::npos ? path : path.substr(0, dot);
-  const std::string extension = dot == std::string::npos ? "" : path.substr(dot);
-  return fmt::format("{}_step{}{}", stem, step, extension);
+  const std::filesystem::path p(path);
+  const std::string name =
+      fmt::format("{}_step{}{}", p.stem().string(), step, p.extension().string());
+  return (p.parent_path() / name).string();
 }
 
 }  // namespace
@@ -234,8 +253,9 @@ GanResult train_gan(const VisionOptions& options) {
     }
     nn::load_checkpoint(options.classifier, judge);
   } else {
-    VisionOptions quietly = options;
+    VisionOptions quietly = options;  // the classify subcommand's defaults, not the GAN's
     quietly.epochs = 0;
+    quietly.lr = 0;
     quietly.quiet = true;
     fit_classifier(judge, data.train, quietly);
     if (!options.quiet) fmt::print("gan: trained the judging classifier first\n");
@@ -268,6 +288,7 @@ GanResult train_gan(const VisionOptions& options) {
       // the discriminator: log sigmoid(D(real)) + log(1 - sigmoid(D(fake))), as softplus
       const Tensor d_loss = softplus(-discriminator.forward(real)).mean() +
                             softplus(discriminator.forward(fake.detach())).mean();
+      check_finite("gan", d_loss, epoch);
       discriminator_optimizer.zero_grad();
       d_loss.backward();
       discriminator_optimizer.step();
