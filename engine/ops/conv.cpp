@@ -20,9 +20,9 @@ int64_t checked_product(const char* op, int64_t a, int64_t b) {
 }
 
 // How a tensor of columns is laid out. unfold's (PyTorch's): (N, C kh kw, L), each image's
-// columns together. A convolution's: (C kh kw, N, L), the images side by side in each row, so
-// that one matrix product covers the whole batch (the weight (O, C kh kw) times (C kh kw, N L)),
-// and the weight's gradient is one product too, with no per-image partial sums.
+// columns together (conv2d uses it too: a product per image, spread over the threads). The
+// transposed convolution's: (C kh kw, N, L), the images side by side in each row, so that one
+// matrix product (weight^T times x's (C, N H W)) covers the whole batch.
 enum class ColsLayout { per_image, batch_inner };
 
 // The (N, C kh kw, L) view the kernels take, whichever the layout.
@@ -155,14 +155,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
       {weight.size(2), weight.size(3)}, options.stride, options.padding, options.dilation};
   ops::check_window(op, window);
   const Size2d blocks = ops::placements(op, window, {input.size(2), input.size(3)});
-  const Tensor cols = im2col(input, ops::kernel_window(window, blocks),
-                             ColsLayout::batch_inner);   // (C kh kw, N, L)
-  const int64_t K = cols.size(0) / g, L = cols.size(2);  // K = (C / g) kh kw: one group's rows
-  // y[group] = weight[group] (O/g, K) @ cols[group] (K, N L): one product for the whole batch
-  const Tensor y =
-      matmul(weight.reshape({g, O / g, K}), cols.reshape({g, K, N * L}));      // (g, O/g, N L)
-  const Tensor out = y.reshape({O, N, blocks[0], blocks[1]}).transpose(0, 1);  // (N, O, bh, bw)
-  return ops::as_input_was(x, bias.defined() ? with_bias(op, out, bias) : out.contiguous());
+  const Tensor cols = im2col(input, ops::kernel_window(window, blocks));  // (N, C kh kw, L)
+  const int64_t K = cols.size(1) / g;  // (C / g) kh kw: one group's rows
+  // y[n, group] = weight[group] (O/g, K) @ cols[n, group] (K, L): a product per image, the
+  // images spread over the threads (measured faster here than one product over the batch)
+  const Tensor y = matmul(weight.reshape({g, O / g, K}),
+                          cols.reshape({N, g, K, cols.size(2)}));  // (N, g, O/g, L)
+  return ops::as_input_was(x, with_bias(op, y.reshape({N, O, blocks[0], blocks[1]}), bias));
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
