@@ -72,8 +72,8 @@ class NNReference {
     auto found = loaded.find(file_name_);
     if (found == loaded.end()) {
       found = loaded
-                  .emplace(file_name_, load_safetensors(std::string(HEED_TEST_DATA_DIR) + "/" +
-                                                        file_name_))
+                  .emplace(file_name_,
+                           load_safetensors(std::string(HEED_TEST_DATA_DIR) + "/" + file_name_))
                   .first;
     }
     return found->second;

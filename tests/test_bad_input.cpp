@@ -390,6 +390,7 @@ TEST_CASE("the bad-input table: every audit reproducer exits 2 with one clear li
       {"flags", zoo + " gan --sample-every x", {"--sample-every", "'x'"}},
       {"flags", zoo + " ner --hidden 0", {"--hidden", "[1, 4096]"}},
       {"flags", zoo + " paint", {"subcommand"}},
+      {"flags", zoo + " seq2seq --seed -1", {"--seed", "-1"}},
       {"data", zoo + " classify --data missing.csv.gz", {"digits", "missing.csv.gz", "--data"}},
       {"data", zoo + " classify --data bad_digits.csv", {"digits", "line 1", "expected 65"}},
       {"data", zoo + " gan --data bad_digits.csv", {"digits", "line 1", "expected 65"}},

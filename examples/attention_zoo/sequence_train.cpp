@@ -10,6 +10,7 @@
 
 #include "examples/attention_zoo/sequence.hpp"
 #include "examples/attention_zoo/sequence_tasks.hpp"
+#include "examples/attention_zoo/trainer.hpp"
 #include "examples/common/checks.hpp"
 #include "examples/common/heatmap.hpp"
 #include "examples/common/progress.hpp"
@@ -154,38 +155,24 @@ double exact_match(Seq2Seq& model, const Trained& t, std::vector<examples::Heatm
 void fit(nn::Module& model, const SequenceOptions& o, const char* name, int64_t default_epochs,
          size_t examples, const std::function<Tensor(const std::vector<size_t>&)>& batch_loss,
          const std::function<size_t(size_t)>& length_of = nullptr) {
-  const auto start = examples::Clock::now();
-  nn::Adam optimizer({{model.parameters(), o.lr}});
   const int64_t epochs = o.epochs > 0 ? o.epochs : default_epochs;
   const int64_t steps_per_epoch = (int64_t(examples) + o.batch_size - 1) / o.batch_size;
-  nn::LRScheduler schedule(
-      optimizer, nn::warmup_cosine_lr(steps_per_epoch / 4, epochs * steps_per_epoch, 0.05));
+  Trainer trainer({.name = name,
+                   .parameters = model.parameters(),
+                   .lr = o.lr,
+                   .epochs = epochs,
+                   .steps_per_epoch = steps_per_epoch,
+                   .warmup_steps = steps_per_epoch / 4,
+                   .min_lr_factor = 0.05,
+                   .clip_norm = 1.0,
+                   .quiet = o.quiet});
   Generator shuffle(o.seed + 1);
-  examples::ProgressLine progress;
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
-    double total = 0;
-    int64_t batches = 0;
     for (const auto& picked : epoch_batches(examples, o.batch_size, shuffle, length_of)) {
-      const Tensor loss = batch_loss(picked);
-      if (!std::isfinite(loss.item<double>())) {
-        fail("{}: the loss became {} in epoch {}; try a smaller --lr", name, loss.item<double>(),
-             epoch);
-      }
-      optimizer.zero_grad();
-      loss.backward();
-      nn::clip_grad_norm(model.parameters(), 1.0);
-      optimizer.step();
-      schedule.step();
-      total += loss.item<double>();
-      ++batches;
-      if (!o.quiet && batches % 20 == 0) {
-        progress.update(fmt::format("{}: epoch {}/{}  step {}/{}  loss {:.4f}  {}", name, epoch,
-                                    epochs, batches, steps_per_epoch, total / double(batches),
-                                    examples::format_duration(examples::seconds_since(start))));
-      }
+      trainer.step(batch_loss(picked), epoch);
     }
   }
-  progress.break_line();
+  trainer.finish();
 }
 
 SequenceResult train_translation(SequenceTask task, const SequenceOptions& o) {

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "examples/attention_zoo/digits.hpp"
+#include "examples/attention_zoo/trainer.hpp"
 #include "examples/attention_zoo/vision.hpp"
 #include "examples/common/image_grid.hpp"
 #include "examples/common/line_plot.hpp"
@@ -57,50 +58,28 @@ double accuracy(const Tensor& logits, const Tensor& labels) {
   return eq(argmax(logits, 1), labels).to(kFloat64).mean().item<double>();
 }
 
-void report(bool quiet, examples::ProgressLine& progress, const std::string& line) {
-  if (!quiet) progress.update(line);
-}
-
-// A loss that is no longer finite ends the run with one line (a learning rate too high).
-void check_finite(const char* model, const Tensor& loss, int64_t epoch) {
-  const double value = loss.item<double>();
-  if (!std::isfinite(value)) {
-    fail("{}: the loss became {} in epoch {}; try a smaller --lr", model, value, epoch);
-  }
-}
-
 // Trains `model` on `train` in place: Adam with a warmup and cosine decay, cross-entropy on
 // images shifted by up to a pixel, the options' epochs (default 60).
 void fit_classifier(DigitClassifier& model, const Digits& train, const VisionOptions& options) {
-  const auto start = examples::Clock::now();
-  nn::Adam optimizer({{model.parameters(), options.lr > 0 ? options.lr : 0.01}});
-  Generator shuffle(options.seed + 1), shifts(options.seed + 5);
-  examples::ProgressLine progress;
   const int64_t epochs = options.epochs > 0 ? options.epochs : 60;
   const int64_t steps_per_epoch = (train.size() + options.batch_size - 1) / options.batch_size;
-  nn::LRScheduler schedule(optimizer,
-                           nn::warmup_cosine_lr(steps_per_epoch, epochs * steps_per_epoch, 0.02));
+  Trainer trainer({.name = "classify",
+                   .parameters = model.parameters(),
+                   .lr = options.lr > 0 ? options.lr : 0.01,
+                   .epochs = epochs,
+                   .steps_per_epoch = steps_per_epoch,
+                   .warmup_steps = steps_per_epoch,
+                   .min_lr_factor = 0.02,
+                   .quiet = options.quiet});
+  Generator shuffle(options.seed + 1), shifts(options.seed + 5);
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
-    double total = 0;
-    int64_t seen = 0;
     for (const Tensor& batch : epoch_batches(train.size(), options.batch_size, shuffle)) {
       const Digits b = take(train, batch);
       const Tensor images = random_shifts(b.images, 1, shifts);  // (B, 1, 8, 8)
-      const Tensor loss = nn::cross_entropy(model.forward(images).logits, b.labels);
-      check_finite("classify", loss, epoch);
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
-      schedule.step();
-      total += loss.item<double>() * double(b.size());
-      seen += b.size();
+      trainer.step(nn::cross_entropy(model.forward(images).logits, b.labels), epoch);
     }
-    report(
-        options.quiet, progress,
-        fmt::format("classify: epoch {}/{}  loss {:.4f}  {}", epoch, epochs, total / double(seen),
-                    examples::format_duration(examples::seconds_since(start))));
   }
-  progress.break_line();
+  trainer.finish();
 }
 
 }  // namespace
@@ -147,39 +126,31 @@ DetectResult train_detector(const VisionOptions& options) {
   const Canvases held_out = paste_on_canvases(data.held_out, canvas, scale, placing);
   manual_seed(options.seed);
   DigitDetector model;
-  nn::Adam optimizer({{model.parameters(), options.lr > 0 ? options.lr : 0.005}});
-  Generator shuffle(options.seed + 1);
-  examples::ProgressLine progress;
   const int64_t epochs = options.epochs > 0 ? options.epochs : 80;
   const int64_t steps_per_epoch = (data.train.size() + options.batch_size - 1) / options.batch_size;
-  nn::LRScheduler schedule(optimizer,
-                           nn::warmup_cosine_lr(steps_per_epoch, epochs * steps_per_epoch, 0.02));
+  Trainer trainer({.name = "detect",
+                   .parameters = model.parameters(),
+                   .lr = options.lr > 0 ? options.lr : 0.005,
+                   .epochs = epochs,
+                   .steps_per_epoch = steps_per_epoch,
+                   .warmup_steps = steps_per_epoch,
+                   .min_lr_factor = 0.02,
+                   .quiet = options.quiet});
+  Generator shuffle(options.seed + 1);
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
     // every epoch puts the training digits somewhere new
     const Canvases train = paste_on_canvases(data.train, canvas, scale, placing);
-    double total = 0;
-    int64_t seen = 0;
     for (const Tensor& batch : epoch_batches(train.labels.size(0), options.batch_size, shuffle)) {
       const Tensor images = index_select(train.images, 0, batch);  // (B, 1, 32, 32)
       const Tensor labels = index_select(train.labels, 0, batch);  // (B)
       const Tensor boxes = index_select(train.boxes, 0, batch);    // (B, 4)
       const DigitDetector::Output out = model.forward(images);
       // the class's cross-entropy and the box's mean absolute error, in canvas widths
-      const Tensor loss =
-          nn::cross_entropy(out.logits, labels) + 10.0 * (out.boxes - boxes).abs().mean();
-      check_finite("detect", loss, epoch);
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
-      schedule.step();
-      total += loss.item<double>() * double(batch.size(0));
-      seen += batch.size(0);
+      trainer.step(nn::cross_entropy(out.logits, labels) + 10.0 * (out.boxes - boxes).abs().mean(),
+                   epoch);
     }
-    report(options.quiet, progress,
-           fmt::format("detect: epoch {}/{}  loss {:.4f}  {}", epoch, epochs, total / double(seen),
-                       examples::format_duration(examples::seconds_since(start))));
   }
-  progress.break_line();
+  trainer.finish();
   NoGradGuard no_grad;
   model.eval();
   const DigitDetector::Output out = model.forward(held_out.images);
@@ -214,6 +185,20 @@ DetectResult train_detector(const VisionOptions& options) {
 
 namespace {
 
+// --classifier must be a checkpoint `attention_zoo classify --checkpoint` wrote.
+void check_classifier_checkpoint(const std::string& path) {
+  const nn::Metadata metadata = nn::read_checkpoint_metadata(path);
+  const auto model = metadata.find("model");
+  if (model == metadata.end() || model->second != "classify") {
+    fail(
+        "gan: --classifier {}: expected a checkpoint written by `attention_zoo classify "
+        "--checkpoint`, found {}",
+        path,
+        model == metadata.end() ? "no 'model' entry in its metadata"
+                                : "a '" + model->second + "' model");
+  }
+}
+
 // The generator's samples as a grid.
 void draw_samples(const std::string& path, const std::string& title, const Tensor& images) {
   std::vector<examples::GridImage> grid;
@@ -236,21 +221,12 @@ std::string with_step(const std::string& path, int64_t step) {
 
 GanResult train_gan(const VisionOptions& options) {
   const auto start = examples::Clock::now();
+  if (!options.classifier.empty()) check_classifier_checkpoint(options.classifier);  // before work
   const Split data = load_split(options);
   // The judge: a trained classifier from --classifier, or one trained here first.
   manual_seed(options.seed);
   DigitClassifier judge;
   if (!options.classifier.empty()) {
-    const nn::Metadata metadata = nn::read_checkpoint_metadata(options.classifier);
-    const auto model = metadata.find("model");
-    if (model == metadata.end() || model->second != "classify") {
-      fail(
-          "gan: --classifier {}: expected a checkpoint written by `attention_zoo classify "
-          "--checkpoint`, found {}",
-          options.classifier,
-          model == metadata.end() ? "no 'model' entry in its metadata"
-                                  : "a '" + model->second + "' model");
-    }
     nn::load_checkpoint(options.classifier, judge);
   } else {
     VisionOptions quietly = options;  // the classify subcommand's defaults, not the GAN's
@@ -288,7 +264,7 @@ GanResult train_gan(const VisionOptions& options) {
       // the discriminator: log sigmoid(D(real)) + log(1 - sigmoid(D(fake))), as softplus
       const Tensor d_loss = softplus(-discriminator.forward(real)).mean() +
                             softplus(discriminator.forward(fake.detach())).mean();
-      check_finite("gan", d_loss, epoch);
+      check_finite_loss("gan", d_loss, epoch);
       discriminator_optimizer.zero_grad();
       d_loss.backward();
       discriminator_optimizer.step();
@@ -314,10 +290,11 @@ GanResult train_gan(const VisionOptions& options) {
                      averaged.forward(fixed_noise).images);
       }
     }
-    report(options.quiet, progress,
-           fmt::format("gan: epoch {}/{}  step {}  D loss {:.3f}  G loss {:.3f}  {}", epoch, epochs,
-                       step, curves[0].y.back(), curves[1].y.back(),
-                       examples::format_duration(examples::seconds_since(start))));
+    if (!options.quiet) {
+      progress.update(fmt::format("gan: epoch {}/{}  step {}  D loss {:.3f}  G loss {:.3f}  {}",
+                                  epoch, epochs, step, curves[0].y.back(), curves[1].y.back(),
+                                  examples::format_duration(examples::seconds_since(start))));
+    }
   }
   progress.break_line();
   NoGradGuard no_grad;
