@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
@@ -274,10 +275,15 @@ GanResult train_gan(const VisionOptions& options) {
       g_loss.backward();
       generator_optimizer.step();
       {
-        // averaged = 0.999 averaged + 0.001 generator: the samples of a GAN's last thousand
-        // steps, smoothed, are sharper than those of its last step
+        // averaged = decay averaged + (1 - decay) generator: the samples of a GAN's last
+        // thousand steps, smoothed, are sharper than those of its last step. The decay grows
+        // from 0.1 towards 0.999 ((1 + step) / (10 + step)), so the average soon forgets the
+        // untrained initial weights instead of keeping 0.999^step of them.
         NoGradGuard no_grad;
-        for (size_t i = 0; i < live.size(); ++i) slow[i].copy_(slow[i] * 0.999 + live[i] * 0.001);
+        const double decay = std::min(0.999, double(1 + step) / double(10 + step));
+        for (size_t i = 0; i < live.size(); ++i) {
+          slow[i].copy_(slow[i] * decay + live[i] * (1 - decay));
+        }
       }
       curves[0].x.push_back(double(step));
       curves[0].y.push_back(d_loss.item<double>());
