@@ -3,6 +3,7 @@
 // training runs at looser bounds than the README's targets, and the digits file as hostile input.
 #include <zlib.h>
 
+#include "engine/sanitizer.hpp"
 #include "examples/attention_zoo/digits.hpp"
 #include "examples/attention_zoo/sequence.hpp"
 #include "examples/attention_zoo/sequence_tasks.hpp"
@@ -177,12 +178,6 @@ namespace {
 // Under AddressSanitizer every step runs several times slower: the full short runs took 20
 // minutes there. That build looks for memory errors, which one epoch of each model exercises as
 // well as twenty; the learning bounds are checked in the optimized build.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-
 void run_each_model_once() {
   MESSAGE(
       "sanitizer build: each model trains for one epoch (memory errors only); the learning "
@@ -201,7 +196,7 @@ void run_each_model_once() {
 }  // namespace
 
 TEST_CASE("attention zoo: short runs of every model learn (looser bounds than the README's)") {
-  if (kSanitized) {
+  if (heed::kAddressSanitizer) {
     run_each_model_once();
     return;
   }

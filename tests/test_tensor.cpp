@@ -1,4 +1,5 @@
 // Tensors: factories, dtypes, views sharing storage, copies, element access, printing.
+#include "engine/sanitizer.hpp"
 #include "tests/helpers.hpp"
 
 using namespace heed;
@@ -129,10 +130,11 @@ TEST_CASE("the CPU block cache reuses large blocks and empties on request") {
     first_block = big.raw_data();
     CHECK(reinterpret_cast<uintptr_t>(first_block) % 64 == 0);
   }
-#if defined(__SANITIZE_ADDRESS__)
-  MESSAGE("skipping the reuse checks: sanitizer builds do not cache, so ASan sees every free");
-  CHECK(cpu_cached_bytes() == 0);
-#else
+  if (kAddressSanitizer) {
+    MESSAGE("skipping the reuse checks: sanitizer builds do not cache, so ASan sees every free");
+    CHECK(cpu_cached_bytes() == 0);
+    return;
+  }
   CHECK(cpu_cached_bytes() >= (size_t{4} << 20));
   {
     const Tensor again = ones({1 << 20});  // same size class: the same block comes back
@@ -144,15 +146,12 @@ TEST_CASE("the CPU block cache reuses large blocks and empties on request") {
   CHECK(cpu_cached_bytes() >= (size_t{4} << 20));
   empty_cpu_cache();
   CHECK(cpu_cached_bytes() == 0);
-#endif
 }
 
-TEST_CASE("the CPU block cache gives back blocks that are not reused") {
-  empty_cpu_cache();
-  { const Tensor big = zeros({1 << 20}); }  // 4 MiB, cached when freed
-#if defined(__SANITIZE_ADDRESS__)
-  MESSAGE("skipping: sanitizer builds do not cache");
-#else
+namespace {
+
+// With a 4 MiB block cached: blocks not asked for again are freed, reused ones stay.
+void check_unused_blocks_are_freed() {
   CHECK(cpu_cached_bytes() >= (size_t{4} << 20));
   // A million and more allocations of another size (one small block, reused each time) without
   // asking for that block again: it is freed, and only the small block stays cached.
@@ -165,7 +164,18 @@ TEST_CASE("the CPU block cache gives back blocks that are not reused") {
     const Tensor again = zeros({1 << 20});
   }
   CHECK(cpu_cached_bytes() >= (size_t{4} << 20));
-#endif
+}
+
+}  // namespace
+
+TEST_CASE("the CPU block cache gives back blocks that are not reused") {
+  empty_cpu_cache();
+  { const Tensor big = zeros({1 << 20}); }  // 4 MiB, cached when freed
+  if (kAddressSanitizer) {
+    MESSAGE("skipping: sanitizer builds do not cache");
+  } else {
+    check_unused_blocks_are_freed();
+  }
   CHECK(memory_stats().cached_bytes == cpu_cached_bytes());
   empty_cpu_cache();
 }

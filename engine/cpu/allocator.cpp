@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "engine/checked_size.hpp"
+#include "engine/sanitizer.hpp"
 
 namespace heed::cpu {
 
@@ -48,11 +49,7 @@ constexpr uint64_t kTrimEvery = uint64_t{1} << 12;
 
 // Under AddressSanitizer every block goes back to the system, so a use after free is reported
 // instead of silently reading a recycled buffer.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kCacheBlocks = false;
-#else
-constexpr bool kCacheBlocks = true;
-#endif
+constexpr bool kCacheBlocks = !kAddressSanitizer;
 
 // Large blocks are rounded up to a whole number of MiB, so a request of 100 MB and one a few
 // bytes larger share a size class; medium ones to whole pages, small ones to cache lines.
