@@ -177,7 +177,8 @@ namespace {
 
 // Under AddressSanitizer every step runs several times slower: the full short runs took 20
 // minutes there. That build looks for memory errors, which one epoch of each model exercises as
-// well as twenty; the learning bounds are checked in the optimized build.
+// well as twenty; the learning bounds are checked in the optimized build. A sanitizer report or a
+// thrown error (a non-finite loss stops a run) fails the test.
 void run_each_model_once() {
   MESSAGE(
       "sanitizer build: each model trains for one epoch (memory errors only); the learning "

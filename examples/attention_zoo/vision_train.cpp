@@ -276,9 +276,9 @@ GanResult train_gan(const VisionOptions& options) {
       generator_optimizer.step();
       {
         // averaged = decay averaged + (1 - decay) generator: the samples of a GAN's last
-        // thousand steps, smoothed, are sharper than those of its last step. The decay grows
-        // from 0.1 towards 0.999 ((1 + step) / (10 + step)), so the average soon forgets the
-        // untrained initial weights instead of keeping 0.999^step of them.
+        // thousand steps, smoothed, are sharper than those of its last step. The decay
+        // (1 + step) / (10 + step) grows from 0.18 at step 1 to its cap of 0.999, so the average
+        // soon forgets the untrained initial weights instead of keeping 0.999^step of them.
         NoGradGuard no_grad;
         const double decay = std::min(0.999, double(1 + step) / double(10 + step));
         for (size_t i = 0; i < live.size(); ++i) {
