@@ -16,7 +16,7 @@
 extern "C" {
 
 // Bump when the table changes; the loader refuses a plugin built against another version.
-enum { HEED_BACKEND_API_VERSION = 5, HEED_MAX_DIMS = 8 };
+enum { HEED_BACKEND_API_VERSION = 6, HEED_MAX_DIMS = 8 };
 
 enum heed_dtype { HEED_FLOAT32 = 0, HEED_FLOAT64 = 1, HEED_INT64 = 2, HEED_BOOL = 3 };
 
@@ -235,6 +235,19 @@ struct heed_backend {
   // col2im, im2col's adjoint: x (N, C, H, W) = 0, then every element of cols added to the pixel it
   // was read from (padding taps dropped). x contiguous and overwritten; cols strided as above.
   int (*col2im)(const heed_view* cols, const heed_window2d* window, const heed_view* x);
+  // conv2d in one call, an optional entry: a backend that leaves these two nullptr gets conv2d
+  // composed by the op layer from im2col, gemm and col2im (the CUDA plugin does). All views
+  // contiguous: x (N, C, H, W), weight (O, C / groups, kernel[0], kernel[1]), bias (O) or nullptr,
+  // y (N, O, blocks[0], blocks[1]) overwritten with
+  //   y[n, o] = bias[o] + sum over the channels c of o's group and taps (i, j) of
+  //             weight[o, c, i, j] * (the pixel tap (i, j) reads in channel c, 0 in the padding).
+  int (*conv2d_forward)(const heed_view* x, const heed_view* weight, const heed_view* bias,
+                        const heed_window2d* window, int64_t groups, const heed_view* y);
+  // From dy (like y), contiguous: dx (like x), dweight (like weight) and dbias (O), each nullptr
+  // when not wanted, overwritten (not accumulated).
+  int (*conv2d_backward)(const heed_view* x, const heed_view* weight, const heed_view* dy,
+                         const heed_window2d* window, int64_t groups, const heed_view* dx,
+                         const heed_view* dweight, const heed_view* dbias);
   // Max pooling's choice: x (N, C, H, W) contiguous -> indices (N, C, blocks[0] * blocks[1]) int64,
   // the flat index h * W + w of the largest pixel of each placement (the first of equals; a NaN
   // wins, the last of several, as in PyTorch). Padding never wins; the op layer guarantees every

@@ -58,7 +58,8 @@ std::vector<std::filesystem::path> cuda_plugin_directories() {
 
 // Finds, opens and initialises the CUDA plugin; throws heed::Error saying what failed.
 // The entries a plugin left empty ("" when none): each would be a null call later, so the loader
-// refuses such a table at once, naming them.
+// refuses such a table at once, naming them. The optional entries (conv2d_forward and
+// conv2d_backward: the op layer composes conv2d when they are absent) are not listed.
 std::string empty_entries(const heed_backend& t) {
   const std::pair<const char*, bool> entries[] = {
       {"name", t.name != nullptr},
@@ -89,6 +90,9 @@ std::string empty_entries(const heed_backend& t) {
       {"additive_scores_backward", t.additive_scores_backward != nullptr},
       {"attention_forward", t.attention_forward != nullptr},
       {"attention_backward", t.attention_backward != nullptr},
+      {"im2col", t.im2col != nullptr},
+      {"col2im", t.col2im != nullptr},
+      {"max_pool2d_indices", t.max_pool2d_indices != nullptr},
       {"adam_step", t.adam_step != nullptr},
       {"set_num_threads", t.set_num_threads != nullptr},
       {"last_error", t.last_error != nullptr},

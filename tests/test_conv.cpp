@@ -1,6 +1,8 @@
 // conv2d, conv_transpose2d, unfold and fold: against a direct convolution written out here,
 // against each other (fold is unfold's adjoint, the transposed convolution conv2d's), the fast
 // kernels against the reference ones, gradcheck, and the errors.
+#include <array>
+
 #include "tests/helpers.hpp"
 
 using namespace heed;
@@ -178,6 +180,65 @@ TEST_CASE("conv2d and conv_transpose2d: gradients on the fast kernels match the 
     for (size_t i = 0; i < fast.size(); ++i) {
       INFO("result " << i);
       check_close(fast[i], reference[i], 1e-4, 1e-4);
+    }
+  }
+}
+
+TEST_CASE(
+    "the fused conv2d matches the composed one, whatever the chunks and the gradients wanted") {
+  // The fused kernels cut the batch into chunks of images (more images per chunk the smaller
+  // the map) spread over the threads; the reference table has no fused conv2d, so under
+  // ReferenceKernelsGuard conv2d is composed from the naive im2col, gemm and col2im.
+  struct Case {
+    Shape x, w;
+    Conv2dOptions options;
+  };
+  const std::vector<Case> cases = {
+      {{13, 3, 4, 4}, {5, 3, 3, 3}, {.padding = {1, 1}}},  // L = 16: chunks of several images
+      {{5, 4, 9, 7}, {6, 2, 3, 2}, {.stride = {2, 1}, .padding = {1, 1}, .groups = 2}},
+      {{3, 2, 30, 25}, {4, 2, 3, 3}, {.padding = {1, 1}, .dilation = {2, 1}}},  // one per chunk
+      {{1, 4, 6, 5}, {4, 1, 3, 3}, {.stride = {2, 2}, .padding = {1, 1}, .groups = 4}},
+  };
+  const int threads_before = get_num_threads();
+  uint64_t seed = 900;
+  for (const Case& c : cases) {
+    for (DType dtype : {kFloat32, kFloat64}) {
+      const Tensor x = random64(c.x, ++seed).to(dtype), w = random64(c.w, ++seed).to(dtype);
+      const Tensor b = random64({c.w[0]}, ++seed).to(dtype);
+      const Tensor upstream = random64(conv2d(x, w, b, c.options).shape(), ++seed).to(dtype);
+      // which of x, w and b want a gradient: all, the weight's only (a first layer), x's only
+      for (const std::array<bool, 3>& wanted :
+           {std::array{true, true, true}, {false, true, true}, {true, false, false}}) {
+        const auto run = [&] {
+          const Tensor xi = x.detach().requires_grad_(wanted[0]);
+          const Tensor wi = w.detach().requires_grad_(wanted[1]);
+          const Tensor bi = b.detach().requires_grad_(wanted[2]);
+          const Tensor y = conv2d(xi, wi, bi, c.options);
+          y.backward(upstream);
+          return std::vector<Tensor>{y.detach(), xi.grad(), wi.grad(), bi.grad()};
+        };
+        std::vector<Tensor> composed;
+        {
+          ReferenceKernelsGuard naive;
+          composed = run();
+        }
+        for (int threads : {1, 2, 3}) {
+          set_num_threads(threads);
+          const std::vector<Tensor> fused = run();
+          for (size_t i = 0; i < fused.size(); ++i) {
+            INFO("x " << shape_str(c.x) << ", " << dtype_name(dtype) << ", " << threads
+                      << " threads, result " << i);
+            REQUIRE(fused[i].defined() == composed[i].defined());
+            if (!fused[i].defined()) continue;
+            if (dtype == kFloat64) {
+              check_close(fused[i], composed[i], 1e-12, 1e-12);
+            } else {
+              check_close(fused[i], composed[i], 1e-5, 1e-5);
+            }
+          }
+        }
+        set_num_threads(threads_before);
+      }
     }
   }
 }

@@ -74,6 +74,10 @@ heed_backend make_table(bool reference_kernels) {
   table.attention_backward = reference_kernels ? reference::attention_backward : attention_backward;
   table.im2col = reference_kernels ? reference::im2col : im2col;
   table.col2im = reference_kernels ? reference::col2im : col2im;
+  // The reference table leaves the fused convolution out: conv2d is then composed from the naive
+  // im2col, gemm and col2im, the path the fused kernels are tested against.
+  table.conv2d_forward = reference_kernels ? nullptr : conv2d_forward;
+  table.conv2d_backward = reference_kernels ? nullptr : conv2d_backward;
   table.max_pool2d_indices = reference_kernels ? reference::max_pool2d_indices : max_pool2d_indices;
   table.adam_step = reference_kernels ? reference::adam_step : adam_step;
   table.set_num_threads = set_num_threads;

@@ -70,6 +70,11 @@ int attention_backward(const heed_view* q, const heed_view* k, const heed_view* 
                        const heed_view* dq, const heed_view* dk, const heed_view* dv);
 int im2col(const heed_view* x, const heed_window2d* window, const heed_view* cols);
 int col2im(const heed_view* cols, const heed_window2d* window, const heed_view* x);
+int conv2d_forward(const heed_view* x, const heed_view* weight, const heed_view* bias,
+                   const heed_window2d* window, int64_t groups, const heed_view* y);
+int conv2d_backward(const heed_view* x, const heed_view* weight, const heed_view* dy,
+                    const heed_window2d* window, int64_t groups, const heed_view* dx,
+                    const heed_view* dweight, const heed_view* dbias);
 int max_pool2d_indices(const heed_view* x, const heed_window2d* window, const heed_view* indices);
 
 namespace reference {

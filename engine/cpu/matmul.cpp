@@ -6,12 +6,11 @@
 // threads. A few rows times a large matrix (a decoding step) is bound by reading the matrix: it
 // is read once, by gemv or by a loop that meets every row with each weight row. Transposed
 // operands are passed as BLAS transpose flags, never copied.
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "engine/cpu/blas.hpp"
 #include "engine/cpu/fast_math.hpp"  // HEED_ALSO_FOR_AVX2
 #include "engine/cpu/kernels.hpp"
 #include "engine/cpu/strided.hpp"
@@ -48,15 +47,8 @@ BlasOperand blas_operand(const heed_matrix& matrix, int64_t rows, int64_t cols) 
 template <typename T>
 void blas_gemm(BlasOperand oa, BlasOperand ob, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                const T* b, T beta, T* c, int64_t ldc) {
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, oa.transpose, ob.transpose, static_cast<blasint>(m),
-                static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, oa.leading_dimension, b,
-                ob.leading_dimension, beta, c, static_cast<blasint>(ldc));
-  } else {
-    cblas_dgemm(CblasRowMajor, oa.transpose, ob.transpose, static_cast<blasint>(m),
-                static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, oa.leading_dimension, b,
-                ob.leading_dimension, beta, c, static_cast<blasint>(ldc));
-  }
+  gemm_row_major<T>(oa.transpose, ob.transpose, m, n, k, alpha, a, oa.leading_dimension, b,
+                    ob.leading_dimension, beta, c, ldc);
 }
 
 // One row times a matrix, c (1 x n) = alpha a (1 x k) b (k x n) + beta c, as a matrix-vector
@@ -175,8 +167,7 @@ void few_rows_gemm(const heed_matrix& a, BlasOperand ob, int64_t m, int64_t n, i
     }
     rows = packed.data();
   }
-  const int32_t blas_threads = num_threads();
-  openblas_set_num_threads(1);
+  const SingleThreadedBlas one_thread_each;
   parallel_range(tiles, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t first = t * tile, last = std::min(n, first + tile);
@@ -209,7 +200,6 @@ void few_rows_gemm(const heed_matrix& a, BlasOperand ob, int64_t m, int64_t n, i
       }
     }
   });
-  openblas_set_num_threads(blas_threads);
 }
 
 template <typename T>
@@ -239,10 +229,8 @@ void batched_gemm(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, heed_
   }
   if (batch == 1 && !large && !streams_weights && m * n * k < kThreadedSingleProduct &&
       num_threads() > 1) {
-    const int32_t blas_threads = num_threads();
-    openblas_set_num_threads(1);
+    const SingleThreadedBlas one_thread;
     one(0);
-    openblas_set_num_threads(blas_threads);
     return;
   }
   if (batch == 1 || large || num_threads() == 1) {
@@ -250,12 +238,10 @@ void batched_gemm(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, heed_
     return;
   }
   // Many small products: one thread per product, OpenBLAS single-threaded inside.
-  const int32_t blas_threads = num_threads();
-  openblas_set_num_threads(1);
+  const SingleThreadedBlas one_thread_each;
   parallel_range(batch, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) one(i);
   });
-  openblas_set_num_threads(blas_threads);
 }
 
 }  // namespace

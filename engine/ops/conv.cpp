@@ -1,6 +1,8 @@
 // Convolutions: unfold (im2col) and fold (col2im), each the other's backward, and conv2d and
 // conv_transpose2d composed from them and matmul, so the gradients of the weights come from the
-// matrix product's backward.
+// matrix product's backward. A backend with a fused conv2d (the CPU's) runs conv2d in one kernel
+// each way instead; the composition stays as the path of every other backend and as the
+// reference the fused kernels are tested against.
 #include "engine/ops/conv.hpp"
 
 #include "engine/checked_size.hpp"
@@ -89,13 +91,44 @@ void check_weight_and_bias(const char* op, const Tensor& x, const Tensor& weight
   if (bias.defined()) ops::check_same_dtype_and_device(op, x, bias);
 }
 
-Tensor with_bias(const char* op, const Tensor& y, const Tensor& bias) {
-  if (!bias.defined()) return y;
-  if (bias.shape() != Shape{y.size(1)}) {
-    fail("{}: expected a bias of shape ({}), one per output channel, got {}", op, y.size(1),
+void check_bias(const char* op, const Tensor& bias, int64_t out_channels) {
+  if (bias.defined() && bias.shape() != Shape{out_channels}) {
+    fail("{}: expected a bias of shape ({}), one per output channel, got {}", op, out_channels,
          shape_str(bias.shape()));
   }
+}
+
+Tensor with_bias(const char* op, const Tensor& y, const Tensor& bias) {
+  if (!bias.defined()) return y;
+  check_bias(op, bias, y.size(1));
   return y + bias.reshape({1, y.size(1), 1, 1});  // (N, O, bh, bw)
+}
+
+// conv2d in one kernel each way, on a backend that has them (the CPU's: engine/cpu/conv2d.cpp).
+// Only x and the weight are kept for the backward, not the columns.
+Tensor fused_conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                    const heed_window2d& window, int64_t groups) {
+  check_bias("conv2d", bias, weight.size(0));
+  const Tensor x = input.detach().contiguous();                             // (N, C, H, W)
+  const Tensor w = weight.detach().contiguous();                            // (O, C/g, kh, kw)
+  const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();  // (O)
+  Tensor y = empty({x.size(0), w.size(0), window.blocks[0], window.blocks[1]},
+                   {x.dtype(), x.device()});  // (N, O, bh, bw)
+  ops::call_kernel(x, &heed_backend::conv2d_forward, "conv2d_forward", x, w, b, &window, groups, y);
+  const bool need_dx = input.requires_grad(), need_dweight = weight.requires_grad();
+  const bool need_dbias = bias.defined() && bias.requires_grad();
+  return record(y, "conv2d", {input, weight, bias},
+                [x, w, window, groups, need_dx, need_dweight, need_dbias](const Tensor& dy) {
+                  // y[n] = W X[n] + b, X[n] the columns of x[n]: dW = sum over n of dy[n] X[n]^T
+                  // dx[n] = col2im(W^T dy[n]), db = sum of dy over n, h, w
+                  const TensorOptions like{x.dtype(), x.device()};
+                  Tensor dx = need_dx ? empty(x.shape(), like) : Tensor();  // (N, C, H, W)
+                  Tensor dweight = need_dweight ? empty(w.shape(), like) : Tensor();  // like w
+                  Tensor dbias = need_dbias ? empty({w.size(0)}, like) : Tensor();    // (O)
+                  ops::call_kernel(x, &heed_backend::conv2d_backward, "conv2d_backward", x, w,
+                                   dy.contiguous(), &window, groups, dx, dweight, dbias);
+                  return std::vector<Tensor>{dx, dweight, dbias};
+                });
 }
 
 }  // namespace
@@ -155,6 +188,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
       {weight.size(2), weight.size(3)}, options.stride, options.padding, options.dilation};
   ops::check_window(op, window);
   const Size2d blocks = ops::placements(op, window, {input.size(2), input.size(3)});
+  // the columns one image needs, (C kh kw, L): too many elements to address is an error
+  checked_product(op, checked_product(op, C, checked_product(op, weight.size(2), weight.size(3))),
+                  checked_product(op, blocks[0], blocks[1]));
+  if (ops::kernels_of(input).conv2d_forward != nullptr && N > 0 && C > 0 && O > 0) {
+    return ops::as_input_was(
+        x, fused_conv2d(input, weight, bias, ops::kernel_window(window, blocks), g));
+  }
+  // Composed: unfold, a matrix product per image, + bias; the gradients come from theirs.
   const Tensor cols = im2col(input, ops::kernel_window(window, blocks));  // (N, C kh kw, L)
   const int64_t K = cols.size(1) / g;  // (C / g) kh kw: one group's rows
   // y[n, group] = weight[group] (O/g, K) @ cols[n, group] (K, L): a product per image, the

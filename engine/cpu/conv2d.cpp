@@ -1,0 +1,255 @@
+// conv2d on the CPU in one kernel each way. The batch is cut into chunks of a few images and
+// every thread takes a run of chunks. For each chunk a thread builds the columns
+// (engine/cpu/im2col.hpp) in its own scratch, multiplies them at once (OpenBLAS, on that
+// thread) and, in the backward, folds the columns' gradient back into dx: the columns are used
+// while they are still in cache, and the whole batch's never exist. (The composed conv2d of
+// engine/ops/conv.cpp writes all N x C kh kw x L of them to memory, reads them back, and keeps
+// them for the backward; it is the reference these kernels are tested against.)
+//
+// A chunk's columns are laid out (C kh kw, images, L), its images side by side in each row, so
+// one product per group covers the chunk. Images join a chunk until its products are about
+// kColumnsPerProduct columns wide: a 4x4 map has L = 16, and 16-column products run far below
+// the gemm's speed.
+#include <algorithm>
+#include <cstring>
+
+#include "engine/cpu/allocator.hpp"
+#include "engine/cpu/blas.hpp"
+#include "engine/cpu/im2col.hpp"
+#include "engine/cpu/kernels.hpp"
+#include "engine/cpu/strided.hpp"
+#include "engine/dtype_dispatch.hpp"
+
+namespace heed::cpu {
+
+namespace {
+
+constexpr int64_t kColumnsPerProduct = 512;
+
+struct ConvGeometry {
+  int64_t N, C, H, W;  // x
+  int64_t O, groups;   // output channels, in `groups` groups
+  int64_t taps, L;     // kh kw; placements per image, blocks[0] blocks[1]
+  int64_t group_outputs() const { return O / groups; }
+  int64_t group_rows() const { return C / groups * taps; }  // K: one group's rows of columns
+  int64_t rows() const { return C * taps; }                 // every group's rows
+  int64_t weights() const { return O * group_rows(); }      // the weight's elements
+};
+
+ConvGeometry geometry_of(const heed_view* x, const heed_view* weight, const heed_window2d& window,
+                         int64_t groups) {
+  return {x->shape[0],
+          x->shape[1],
+          x->shape[2],
+          x->shape[3],
+          weight->shape[0],
+          groups,
+          window.kernel[0] * window.kernel[1],
+          window.blocks[0] * window.blocks[1]};
+}
+
+// How the batch is cut: chunks of `images` images (the last may have fewer), and `workers`
+// threads, worker w taking chunks [first_chunk(w), first_chunk(w + 1)).
+struct Chunking {
+  int64_t images, chunks, workers;
+  int64_t first_chunk(int64_t worker) const { return chunks * worker / workers; }
+};
+
+Chunking chunking_of(const ConvGeometry& g) {
+  const int64_t threads = num_threads();
+  const int64_t per_thread = (g.N + threads - 1) / threads;  // a chunk never starves a thread
+  const int64_t wanted = (kColumnsPerProduct + g.L - 1) / g.L;
+  const int64_t images = std::clamp<int64_t>(wanted, 1, per_thread);
+  const int64_t chunks = (g.N + images - 1) / images;
+  return {images, chunks, std::min<int64_t>(threads, chunks)};
+}
+
+// Calls body(worker, first_image, images) for every chunk, each worker's chunks in order on one
+// thread. With one worker (a batch of one image, or one thread) its products may use every
+// thread; otherwise OpenBLAS stays on the thread that calls it.
+template <typename Body>
+void for_each_chunk(const ConvGeometry& g, const Chunking& cut, Body&& body) {
+  const auto run = [&](int64_t worker) {
+    for (int64_t chunk = cut.first_chunk(worker); chunk < cut.first_chunk(worker + 1); ++chunk) {
+      const int64_t first_image = chunk * cut.images;
+      body(worker, first_image, std::min(cut.images, g.N - first_image));
+    }
+  };
+  if (cut.workers == 1) {
+    run(0);
+    return;
+  }
+  const SingleThreadedBlas one_thread_each;
+  parallel_range(cut.workers, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t worker = begin; worker < end; ++worker) run(worker);
+  });
+}
+
+// Scratch memory from the block cache (engine/cpu/allocator.cpp), handed back at the end.
+template <typename T>
+class Scratch {
+ public:
+  explicit Scratch(int64_t elements)
+      : data_(static_cast<T*>(allocate(sizeof(T) * static_cast<size_t>(elements)))) {}
+  ~Scratch() { release(data_); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T* data() const { return data_; }
+
+ private:
+  T* data_;
+};
+
+// The columns of images [first, first + images) of x into cols (C kh kw, images, L), and their
+// adjoint: cols folded back into those images of dx.
+template <typename T>
+struct ChunkColumns {
+  const ConvGeometry& g;
+  const heed_window2d& window;
+
+  Planes planes(int64_t images) const {
+    return {images * g.C, g.C, g.H, g.W, /*image_stride=*/g.L, /*row_stride=*/images * g.L};
+  }
+  void build(const T* x, int64_t first, int64_t images, T* cols) const {
+    const Planes p = planes(images);
+    const T* chunk = x + first * g.C * g.H * g.W;
+    for (int64_t plane = 0; plane < p.count; ++plane) im2col_plane(chunk, window, p, plane, cols);
+  }
+  void fold(const T* cols, int64_t first, int64_t images, T* dx) const {
+    const Planes p = planes(images);
+    T* chunk = dx + first * g.C * g.H * g.W;
+    for (int64_t plane = 0; plane < p.count; ++plane) col2im_plane(cols, window, p, plane, chunk);
+  }
+};
+
+// y[n, o] = bias[o] + weight[o] . columns of image n: per chunk and group, one product
+//   (O/g, K) @ (K, images L) -> (O/g, images L), then each image's rows moved to y with the bias.
+template <typename T>
+int forward(const ConvGeometry& g, const heed_window2d& window, const T* x, const T* weight,
+            const T* bias, T* y) {
+  const Chunking cut = chunking_of(g);
+  const int64_t Og = g.group_outputs(), K = g.group_rows(), L = g.L;
+  const int64_t per_worker = (g.rows() + Og) * cut.images * L;  // columns, one group's product
+  const Scratch<T> scratch(cut.workers * per_worker);
+  if (scratch.data() == nullptr) return report_error("conv2d_forward", "no memory for scratch", 0);
+  const ChunkColumns<T> columns{g, window};
+  for_each_chunk(g, cut, [&](int64_t worker, int64_t first, int64_t images) {
+    T* cols = scratch.data() + worker * per_worker;  // (C kh kw, images, L)
+    T* product = cols + g.rows() * cut.images * L;   // (O/g, images L)
+    const int64_t width = images * L;                // columns per product
+    columns.build(x, first, images, cols);
+    for (int64_t group = 0; group < g.groups; ++group) {
+      // one image: the product is y's rows of this group already
+      T* out = images == 1 ? y + (first * g.O + group * Og) * L : product;  // (O/g, images L)
+      gemm_row_major<T>(CblasNoTrans, CblasNoTrans, Og, width, K, T(1), weight + group * Og * K, K,
+                        cols + group * K * width, width, T(0), out, width);
+      for (int64_t image = 0; image < images; ++image) {
+        for (int64_t o = 0; o < Og; ++o) {
+          T* row = y + ((first + image) * g.O + group * Og + o) * L;  // (L)
+          if (out == product) std::memcpy(row, product + o * width + image * L, sizeof(T) * L);
+          if (bias == nullptr) continue;
+          const T b = bias[group * Og + o];
+          for (int64_t l = 0; l < L; ++l) row[l] += b;
+        }
+      }
+    }
+  });
+  return 0;
+}
+
+// Per chunk, with dY the chunk's dy as (O, images L) and X its columns (C kh kw, images L):
+//   dweight[group] += dY[group] @ X[group]^T     (summed over the chunks, per worker)
+//   dX[group] = weight[group]^T @ dY[group], folded into dx (each pixel sums what it fed)
+//   dbias[o] += sum of dY[o]
+template <typename T>
+int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, const T* weight,
+             const T* dy, T* dx, T* dweight, T* dbias) {
+  const Chunking cut = chunking_of(g);
+  const int64_t Og = g.group_outputs(), K = g.group_rows(), L = g.L;
+  const int64_t per_worker = (g.rows() + g.O) * cut.images * L;  // columns, the chunk's dY
+  const int64_t sums = g.weights() + g.O;  // a worker's partial dweight and dbias
+  const Scratch<T> scratch(cut.workers * (per_worker + sums));
+  if (scratch.data() == nullptr) return report_error("conv2d_backward", "no memory for scratch", 0);
+  T* partial_sums = scratch.data() + cut.workers * per_worker;  // (workers, weights + O)
+  std::fill(partial_sums, partial_sums + cut.workers * sums, T(0));
+  const ChunkColumns<T> columns{g, window};
+  for_each_chunk(g, cut, [&](int64_t worker, int64_t first, int64_t images) {
+    T* cols = scratch.data() + worker * per_worker;  // (C kh kw, images, L)
+    T* gathered = cols + g.rows() * cut.images * L;  // (O, images, L)
+    T* dweight_sum = partial_sums + worker * sums;   // (O, K)
+    T* dbias_sum = dweight_sum + g.weights();        // (O)
+    const int64_t width = images * L;
+    const T* dY = dy + first * g.O * L;  // one image: dy's rows are (O, L) already
+    if (images > 1) {
+      for (int64_t image = 0; image < images; ++image) {
+        for (int64_t o = 0; o < g.O; ++o) {
+          std::memcpy(gathered + o * width + image * L, dy + ((first + image) * g.O + o) * L,
+                      sizeof(T) * L);
+        }
+      }
+      dY = gathered;
+    }
+    if (dbias != nullptr) {
+      for (int64_t o = 0; o < g.O; ++o) {
+        double sum = 0;
+        for (int64_t l = 0; l < width; ++l) sum += dY[o * width + l];
+        dbias_sum[o] += static_cast<T>(sum);
+      }
+    }
+    if (dweight != nullptr) {
+      columns.build(x, first, images, cols);
+      for (int64_t group = 0; group < g.groups; ++group) {
+        gemm_row_major<T>(CblasNoTrans, CblasTrans, Og, K, width, T(1), dY + group * Og * width,
+                          width, cols + group * K * width, width, T(1),
+                          dweight_sum + group * Og * K, K);
+      }
+    }
+    if (dx != nullptr) {
+      for (int64_t group = 0; group < g.groups; ++group) {  // the columns' gradient over cols
+        gemm_row_major<T>(CblasTrans, CblasNoTrans, K, width, Og, T(1), weight + group * Og * K, K,
+                          dY + group * Og * width, width, T(0), cols + group * K * width, width);
+      }
+      columns.fold(cols, first, images, dx);
+    }
+  });
+  // the workers' partial sums, added in worker order (the same result every run)
+  for (T* out : {dweight, dbias}) {
+    if (out == nullptr) continue;
+    const int64_t offset = out == dweight ? 0 : g.weights();
+    const int64_t count = out == dweight ? g.weights() : g.O;
+    std::fill(out, out + count, T(0));
+    for (int64_t worker = 0; worker < cut.workers; ++worker) {
+      const T* partial = partial_sums + worker * sums + offset;
+      for (int64_t i = 0; i < count; ++i) out[i] += partial[i];
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int conv2d_forward(const heed_view* x, const heed_view* weight, const heed_view* bias,
+                   const heed_window2d* window, int64_t groups, const heed_view* y) {
+  int status = 0;
+  visit_floating(x->dtype, [&](auto zero) {
+    using T = decltype(zero);
+    status = forward(geometry_of(x, weight, *window, groups), *window, typed<const T>(x),
+                     typed<const T>(weight), bias ? typed<const T>(bias) : nullptr, typed<T>(y));
+  });
+  return status;
+}
+
+int conv2d_backward(const heed_view* x, const heed_view* weight, const heed_view* dy,
+                    const heed_window2d* window, int64_t groups, const heed_view* dx,
+                    const heed_view* dweight, const heed_view* dbias) {
+  int status = 0;
+  visit_floating(x->dtype, [&](auto zero) {
+    using T = decltype(zero);
+    status = backward(geometry_of(x, weight, *window, groups), *window, typed<const T>(x),
+                      typed<const T>(weight), typed<const T>(dy), dx ? typed<T>(dx) : nullptr,
+                      dweight ? typed<T>(dweight) : nullptr, dbias ? typed<T>(dbias) : nullptr);
+  });
+  return status;
+}
+
+}  // namespace heed::cpu

@@ -1,0 +1,96 @@
+// One (image, channel) plane of im2col and of col2im, the data movements around a convolution's
+// matrix product. engine/cpu/conv.cpp spreads the planes of a batch over the threads;
+// engine/cpu/conv2d.cpp walks a few images' planes on one thread, between its products.
+//
+// Along a row of columns, the taps that land inside the image form one run, worked out once per
+// row: the run is a copy, the padding on either side zeros.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "engine/backend.hpp"
+
+namespace heed::cpu {
+
+// The placements bx in [0, blocks) whose tap at `offset` (= tap * dilation - padding) reads a
+// pixel inside [0, size): bx * stride + offset in [0, size).
+struct InsideRun {
+  int64_t begin, end;
+};
+inline InsideRun inside_run(int64_t offset, int64_t stride, int64_t size, int64_t blocks) {
+  // smallest bx with bx * stride + offset >= 0, and first bx with bx * stride + offset >= size
+  const auto first_at_least = [&](int64_t bound) {
+    const int64_t need = bound - offset;
+    return need <= 0 ? 0 : (need + stride - 1) / stride;
+  };
+  const int64_t begin = std::min(first_at_least(0), blocks);
+  const int64_t end = std::max(begin, std::min(first_at_least(size), blocks));
+  return {begin, end};
+}
+
+// Images (N, C, H, W) as N * C planes of H x W pixels, and where each plane's rows of columns
+// start: plane (n, c) owns rows (c, i, j) of image n, kh kw rows of L apart by the row stride.
+struct Planes {
+  int64_t count, channels, height, width;
+  int64_t image_stride, row_stride;  // the columns' strides for n and for (c, i, j)
+  int64_t first_row(int64_t plane, int64_t taps) const {
+    return (plane / channels) * image_stride + (plane % channels) * taps * row_stride;
+  }
+};
+
+// Plane `plane` of x into its kh kw rows of cols (each L = blocks[0] blocks[1] long).
+template <typename T>
+void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t plane, T* cols) {
+  const int64_t kh = w.kernel[0], kw = w.kernel[1], bh = w.blocks[0], bw = w.blocks[1];
+  const T* image = x + plane * p.height * p.width;
+  T* out = cols + p.first_row(plane, kh * kw);  // this plane's first row of cols
+  for (int64_t i = 0; i < kh; ++i) {
+    for (int64_t j = 0; j < kw; ++j, out += p.row_stride) {
+      const int64_t x_offset = j * w.dilation[1] - w.padding[1];
+      const InsideRun run = inside_run(x_offset, w.stride[1], p.width, bw);
+      for (int64_t by = 0; by < bh; ++by) {
+        T* row = out + by * bw;
+        const int64_t y = by * w.stride[0] - w.padding[0] + i * w.dilation[0];
+        if (y < 0 || y >= p.height) {
+          for (int64_t bx = 0; bx < bw; ++bx) row[bx] = T(0);
+          continue;
+        }
+        const int64_t source = y * p.width + x_offset;  // + bx * stride: the pixel bx reads
+        const int64_t step = w.stride[1];
+        // plain loops, not fill and memcpy: rows are often a few pixels long, shorter than a
+        // library call's own cost
+        for (int64_t bx = 0; bx < run.begin; ++bx) row[bx] = T(0);
+        for (int64_t bx = run.begin; bx < run.end; ++bx) row[bx] = image[source + bx * step];
+        for (int64_t bx = run.end; bx < bw; ++bx) row[bx] = T(0);
+      }
+    }
+  }
+}
+
+// Plane `plane` of x = 0, then every element of its kh kw rows of cols added to the pixel it was
+// read from.
+template <typename T>
+void col2im_plane(const T* cols, const heed_window2d& w, const Planes& p, int64_t plane, T* x) {
+  const int64_t kh = w.kernel[0], kw = w.kernel[1], bh = w.blocks[0], bw = w.blocks[1];
+  T* image = x + plane * p.height * p.width;
+  std::fill(image, image + p.height * p.width, T(0));
+  const T* in = cols + p.first_row(plane, kh * kw);
+  for (int64_t i = 0; i < kh; ++i) {
+    for (int64_t j = 0; j < kw; ++j, in += p.row_stride) {
+      const int64_t x_offset = j * w.dilation[1] - w.padding[1];
+      const InsideRun run = inside_run(x_offset, w.stride[1], p.width, bw);
+      for (int64_t by = 0; by < bh; ++by) {
+        const int64_t y = by * w.stride[0] - w.padding[0] + i * w.dilation[0];
+        if (y < 0 || y >= p.height) continue;
+        const T* row = in + by * bw;
+        const int64_t target = y * p.width + x_offset;  // + bx * stride: the pixel bx read
+        for (int64_t bx = run.begin; bx < run.end; ++bx)
+          image[target + bx * w.stride[1]] += row[bx];
+      }
+    }
+  }
+}
+
+}  // namespace heed::cpu
