@@ -3,14 +3,17 @@
 (oneDNN on CPU) at the attention zoo's shapes and at (64, 64, 32, 32) 3x3, in one run.
 
 PyTorch runs at 1 and at 2 threads, each in its own process, and the ratio is taken against the
-faster. Every figure is the median of --repeats runs; each is also given as a share of OpenBLAS
-sgemm's throughput measured in the same run (the matrix products' peak). Usage, from the
-repository root after building:
-    python3 bench/compare_conv.py [--build build] [--repeats 5]
+faster. The machines are shared and their speed drifts from minute to minute, so the three take
+turns: --rounds rounds, each running heed, PyTorch at 1 thread and PyTorch at 2 threads once
+with --repeats timed runs per shape; every figure is the median of all rounds' runs. Each is
+also given as a share of OpenBLAS sgemm's throughput measured in the same rounds (the matrix
+products' peak). Usage, from the repository root after building:
+    python3 bench/compare_conv.py [--build build] [--rounds 3] [--repeats 5]
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -47,7 +50,7 @@ for (label, n, c, size, o) in %SHAPES%:
             elapsed = time.perf_counter() - start
             if elapsed >= 0.3: break
         runs.append(elapsed / count)
-    out[label] = statistics.median(runs)
+    out[label] = runs
 print(json.dumps(out))
 """.replace("%SHAPES%", repr(SHAPES))
 
@@ -60,17 +63,18 @@ def run_torch(threads, repeats):
 
 
 def run_heed(build, repeats):
+    """Each benchmark's timed runs, in seconds (and the entries, for the counters)."""
     env = dict(os.environ, HEED_NUM_THREADS="2")
     result = subprocess.run([os.path.join(build, "bench", "bench_conv"), "--benchmark_format=json",
-                             f"--benchmark_repetitions={repeats}", "--benchmark_min_time=0.3",
-                             "--benchmark_report_aggregates_only=true"],
+                             f"--benchmark_repetitions={repeats}", "--benchmark_min_time=0.3"],
                             env=env, check=True, capture_output=True, text=True)
     figures = {}
     for entry in json.loads(result.stdout)["benchmarks"]:
-        if entry.get("aggregate_name") != "median":
+        if entry.get("run_type") != "iteration":
             continue
         unit = {"us": 1e-6, "ms": 1e-3, "ns": 1e-9}[entry["time_unit"]]
-        figures[entry["run_name"].replace("/real_time", "")] = (entry["real_time"] * unit, entry)
+        name = entry["run_name"].replace("/real_time", "")
+        figures.setdefault(name, []).append((entry["real_time"] * unit, entry))
     return figures
 
 
@@ -78,20 +82,32 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default="build")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    heed = run_heed(args.build, args.repeats)
-    torch1, torch2 = run_torch(1, args.repeats), run_torch(2, args.repeats)
-    peak = heed["openblas_sgemm_1024"][1]["GFLOP/s"] / 1e9
+    heed, torch1, torch2 = {}, {}, {}
+    for _ in range(args.rounds):  # taking turns, so that a slow minute slows all three alike
+        for name, runs in run_heed(args.build, args.repeats).items():
+            heed.setdefault(name, []).extend(runs)
+        for results, threads in ((torch1, 1), (torch2, 2)):
+            for label, runs in run_torch(threads, args.repeats).items():
+                if label == "torch":
+                    results["torch"] = runs
+                else:
+                    results.setdefault(label, []).extend(runs)
+    median = statistics.median
+    peak = median([entry["GFLOP/s"] for _, entry in heed["openblas_sgemm_1024"]]) / 1e9
     print(f"PyTorch {torch1['torch']} (1 and 2 threads, best taken) vs heed (2 threads); medians "
-          f"of {args.repeats} runs; OpenBLAS sgemm 1024^3 in this run: {peak:.0f} GFLOP/s\n")
+          f"of {args.rounds} rounds x {args.repeats} runs; OpenBLAS sgemm 1024^3 in these rounds: "
+          f"{peak:.0f} GFLOP/s\n")
     print(f"{'conv2d fwd+bwd, 3x3':22} {'heed':>10} {'torch 1t':>10} {'torch 2t':>10} "
           f"{'ratio':>7} {'heed GFLOP/s':>13} {'of peak':>8} {'torch of peak':>14}")
     for (label, n, c, size, o) in SHAPES:
-        seconds, entry = heed[f"conv2d_forward_backward/{n}/{c}/{size}/{o}"]
-        best = min(torch1[label], torch2[label])
+        seconds = median([t for t, _ in heed[f"conv2d_forward_backward/{n}/{c}/{size}/{o}"]])
+        one, two = median(torch1[label]), median(torch2[label])
+        best = min(one, two)
         flops = 6.0 * n * o * c * 9 * size * size
-        print(f"{label:22} {seconds*1e3:8.3f}ms {torch1[label]*1e3:8.3f}ms {torch2[label]*1e3:8.3f}ms "
+        print(f"{label:22} {seconds*1e3:8.3f}ms {one*1e3:8.3f}ms {two*1e3:8.3f}ms "
               f"{best/seconds:6.2f}x {flops/seconds/1e9:13.1f} {flops/seconds/1e9/peak*100:7.1f}% "
               f"{flops/best/1e9/peak*100:13.1f}%")
 

@@ -140,7 +140,13 @@ TEST_CASE("fold is unfold's adjoint, and conv_transpose2d is conv2d's") {
 TEST_CASE("im2col and col2im: the fast kernels match the reference ones") {
   // odd sizes, strides and dilations so every branch of the fast kernels' runs is taken
   const std::vector<UnfoldOptions> windows = {
-      {}, {.padding = {2, 3}}, {.dilation = {2, 3}, .padding = {1, 2}, .stride = {3, 2}}};
+      {},
+      {.padding = {2, 3}},
+      {.dilation = {2, 3}, .padding = {1, 2}, .stride = {3, 2}},
+      // stride 1 and as wide as the image: each tap's row is the image shifted (im2col's block
+      // copy)
+      {.dilation = {1, 2}, .padding = {1, 3}},
+      {.dilation = {2, 2}, .padding = {1, 3}}};
   uint64_t seed = 600;
   for (const UnfoldOptions& window : windows) {
     for (DType dtype : {kFloat32, kFloat64}) {

@@ -40,12 +40,49 @@ struct Planes {
   }
 };
 
+// A tap's row of cols when the window moves one pixel at a time and the output is as wide as the
+// image (a "same" convolution: 3x3 with padding 1, and the like). The row is then the image
+// itself shifted by (dy, dx) = (i dilation - padding, j dilation - padding): one block copy of
+// the rows that land inside, then zeros for the rows above and below and for the columns whose
+// pixel falls off the left or right edge (the block copy put a neighbouring row's pixel there).
+template <typename T>
+void shifted_image_row(const T* image, int64_t height, int64_t width, int64_t output_rows,
+                       int64_t dy, int64_t dx, T* row) {
+  const int64_t first = std::clamp<int64_t>(-dy, 0, output_rows);  // output rows inside
+  const int64_t last = std::clamp<int64_t>(height - dy, first, output_rows);
+  std::fill(row, row + first * width, T(0));
+  std::fill(row + last * width, row + output_rows * width, T(0));
+  if (first == last) return;
+  // row[q] = image[q + shift] for q in [first width, last width), kept inside the image
+  const int64_t shift = dy * width + dx;
+  const int64_t begin = std::max(first * width, -shift);
+  const int64_t end = std::min(last * width, height * width - shift);
+  if (begin < end) std::memcpy(row + begin, image + begin + shift, sizeof(T) * (end - begin));
+  // column by column: the edges are a pixel or two wide, and a loop along a row that short
+  // would become a library call per row
+  const InsideRun run = inside_run(dx, 1, width, width);
+  const auto zero_column = [&](int64_t bx) {
+    for (int64_t by = first; by < last; ++by) row[by * width + bx] = T(0);
+  };
+  for (int64_t bx = 0; bx < run.begin; ++bx) zero_column(bx);
+  for (int64_t bx = run.end; bx < width; ++bx) zero_column(bx);
+}
+
 // Plane `plane` of x into its kh kw rows of cols (each L = blocks[0] blocks[1] long).
 template <typename T>
 void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t plane, T* cols) {
   const int64_t kh = w.kernel[0], kw = w.kernel[1], bh = w.blocks[0], bw = w.blocks[1];
   const T* image = x + plane * p.height * p.width;
   T* out = cols + p.first_row(plane, kh * kw);  // this plane's first row of cols
+  if (w.stride[0] == 1 && w.stride[1] == 1 && bw == p.width) {
+    for (int64_t i = 0; i < kh; ++i) {
+      for (int64_t j = 0; j < kw; ++j, out += p.row_stride) {
+        shifted_image_row(image, p.height, p.width, bh, i * w.dilation[0] - w.padding[0],
+                          j * w.dilation[1] - w.padding[1], out);
+      }
+    }
+    return;
+  }
   for (int64_t i = 0; i < kh; ++i) {
     for (int64_t j = 0; j < kw; ++j, out += p.row_stride) {
       const int64_t x_offset = j * w.dilation[1] - w.padding[1];
@@ -54,16 +91,18 @@ void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t p
         T* row = out + by * bw;
         const int64_t y = by * w.stride[0] - w.padding[0] + i * w.dilation[0];
         if (y < 0 || y >= p.height) {
-          for (int64_t bx = 0; bx < bw; ++bx) row[bx] = T(0);
+          std::fill(row, row + bw, T(0));
           continue;
         }
         const int64_t source = y * p.width + x_offset;  // + bx * stride: the pixel bx reads
-        const int64_t step = w.stride[1];
-        // plain loops, not fill and memcpy: rows are often a few pixels long, shorter than a
-        // library call's own cost
-        for (int64_t bx = 0; bx < run.begin; ++bx) row[bx] = T(0);
-        for (int64_t bx = run.begin; bx < run.end; ++bx) row[bx] = image[source + bx * step];
-        for (int64_t bx = run.end; bx < bw; ++bx) row[bx] = T(0);
+        std::fill(row, row + run.begin, T(0));
+        if (w.stride[1] == 1) {
+          std::copy(image + source + run.begin, image + source + run.end, row + run.begin);
+        } else {
+          for (int64_t bx = run.begin; bx < run.end; ++bx)
+            row[bx] = image[source + bx * w.stride[1]];
+        }
+        std::fill(row + run.end, row + bw, T(0));
       }
     }
   }
@@ -86,8 +125,13 @@ void col2im_plane(const T* cols, const heed_window2d& w, const Planes& p, int64_
         if (y < 0 || y >= p.height) continue;
         const T* row = in + by * bw;
         const int64_t target = y * p.width + x_offset;  // + bx * stride: the pixel bx read
-        for (int64_t bx = run.begin; bx < run.end; ++bx)
-          image[target + bx * w.stride[1]] += row[bx];
+        if (w.stride[1] == 1) {  // contiguous both sides: a loop the compiler vectorizes
+          T* pixels = image + target;
+          for (int64_t bx = run.begin; bx < run.end; ++bx) pixels[bx] += row[bx];
+        } else {
+          for (int64_t bx = run.begin; bx < run.end; ++bx)
+            image[target + bx * w.stride[1]] += row[bx];
+        }
       }
     }
   }
