@@ -54,6 +54,7 @@ const std::vector<ConvCase> kCases = {
     {{1, 4, 6, 6}, {4, 1, 3, 3}, {.stride = {2, 2}, .padding = {1, 1}, .groups = 4}},  // depthwise
     {{3, 1, 4, 4}, {2, 1, 1, 1}, {}},                                                  // 1x1
     {{1, 2, 3, 3}, {1, 2, 3, 3}, {}},  // one output pixel
+    {{2, 4, 6, 5}, {2, 2, 3, 2}, {.padding = {2, 0}, .dilation = {2, 1}, .groups = 2}},
 };
 
 }  // namespace
@@ -204,6 +205,10 @@ TEST_CASE(
       {{5, 4, 9, 7}, {6, 2, 3, 2}, {.stride = {2, 1}, .padding = {1, 1}, .groups = 2}},
       {{3, 2, 30, 25}, {4, 2, 3, 3}, {.padding = {1, 1}, .dilation = {2, 1}}},  // one per chunk
       {{1, 4, 6, 5}, {4, 1, 3, 3}, {.stride = {2, 2}, .padding = {1, 1}, .groups = 4}},
+      // at least as many input channels as output ones, stride 1: dx is a convolution of dy
+      {{9, 6, 5, 5}, {6, 6, 3, 3}, {.padding = {1, 1}}},
+      {{4, 8, 7, 9}, {4, 4, 3, 2}, {.padding = {1, 0}, .dilation = {1, 2}, .groups = 2}},
+      {{2, 3, 6, 6}, {2, 3, 1, 1}, {.padding = {1, 1}}},  // padding beyond a 1x1 kernel's reach
   };
   const int threads_before = get_num_threads();
   uint64_t seed = 900;
