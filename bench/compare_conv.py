@@ -2,10 +2,12 @@
 """Side-by-side: heed's conv2d forward+backward (bench_conv, 2 threads) against PyTorch's
 (oneDNN on CPU) at the attention zoo's shapes and at (64, 64, 32, 32) 3x3, in one run.
 
-PyTorch runs at 1 and at 2 threads, each in its own process, and the ratio is taken against the
-faster. The machines are shared and their speed drifts from minute to minute, so the three take
-turns: --rounds rounds, each running heed, PyTorch at 1 thread and PyTorch at 2 threads once
-with --repeats timed runs per shape; every figure is the median of all rounds' runs. Each is
+PyTorch runs at 1 thread and at 2 threads, the latter both with OpenMP's threads sleeping when
+idle (OMP_WAIT_POLICY=PASSIVE) and with OpenMP's default (spinning a while first, faster for
+short ops), each in its own process; the ratio is taken against the fastest of the three. The
+machines are shared and their speed drifts from minute to minute, so all take turns: --rounds
+rounds, each running heed and every PyTorch setting once with --repeats timed runs per shape;
+every figure is the median of all rounds' runs. Each is
 also given as a share of OpenBLAS sgemm's throughput measured in the same rounds (the matrix
 products' peak). Usage, from the repository root after building:
     python3 bench/compare_conv.py [--build build] [--rounds 3] [--repeats 5]
@@ -55,10 +57,10 @@ print(json.dumps(out))
 """.replace("%SHAPES%", repr(SHAPES))
 
 
-def run_torch(threads, repeats):
+def run_torch(threads, repeats, passive):
     result = subprocess.run([sys.executable, "-c", TORCH_WORKER, str(threads), str(repeats)],
-                            env=torch_environment(threads), check=True, capture_output=True,
-                            text=True)
+                            env=torch_environment(threads, passive), check=True,
+                            capture_output=True, text=True)
     return json.loads(result.stdout)
 
 
@@ -85,31 +87,34 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    heed, torch1, torch2 = {}, {}, {}
-    for _ in range(args.rounds):  # taking turns, so that a slow minute slows all three alike
+    settings = {"1t": (1, True), "2t passive": (2, True), "2t spin": (2, False)}
+    heed, torch = {}, {name: {} for name in settings}
+    for _ in range(args.rounds):  # taking turns, so that a slow minute slows every side alike
         for name, runs in run_heed(args.build, args.repeats).items():
             heed.setdefault(name, []).extend(runs)
-        for results, threads in ((torch1, 1), (torch2, 2)):
-            for label, runs in run_torch(threads, args.repeats).items():
+        for name, (threads, passive) in settings.items():
+            for label, runs in run_torch(threads, args.repeats, passive).items():
                 if label == "torch":
-                    results["torch"] = runs
+                    torch[name]["torch"] = runs
                 else:
-                    results.setdefault(label, []).extend(runs)
+                    torch[name].setdefault(label, []).extend(runs)
     median = statistics.median
     peak = median([entry["GFLOP/s"] for _, entry in heed["openblas_sgemm_1024"]]) / 1e9
-    print(f"PyTorch {torch1['torch']} (1 and 2 threads, best taken) vs heed (2 threads); medians "
-          f"of {args.rounds} rounds x {args.repeats} runs; OpenBLAS sgemm 1024^3 in these rounds: "
-          f"{peak:.0f} GFLOP/s\n")
-    print(f"{'conv2d fwd+bwd, 3x3':22} {'heed':>10} {'torch 1t':>10} {'torch 2t':>10} "
-          f"{'ratio':>7} {'heed GFLOP/s':>13} {'of peak':>8} {'torch of peak':>14}")
+    print(f"PyTorch {torch['1t']['torch']} (1 thread; 2 threads passive and spinning; best taken) "
+          f"vs heed (2 threads); medians of {args.rounds} rounds x {args.repeats} runs; OpenBLAS "
+          f"sgemm 1024^3 in these rounds: {peak:.0f} GFLOP/s\n")
+    print(f"{'conv2d fwd+bwd, 3x3':20} {'heed':>9} " +
+          " ".join(f"{'torch ' + name:>15}" for name in settings) +
+          f" {'ratio':>6} {'heed GFLOP/s':>12} {'of peak':>8} {'torch of peak':>13}")
     for (label, n, c, size, o) in SHAPES:
         seconds = median([t for t, _ in heed[f"conv2d_forward_backward/{n}/{c}/{size}/{o}"]])
-        one, two = median(torch1[label]), median(torch2[label])
-        best = min(one, two)
+        theirs = [median(torch[name][label]) for name in settings]
+        best = min(theirs)
         flops = 6.0 * n * o * c * 9 * size * size
-        print(f"{label:22} {seconds*1e3:8.3f}ms {one*1e3:8.3f}ms {two*1e3:8.3f}ms "
-              f"{best/seconds:6.2f}x {flops/seconds/1e9:13.1f} {flops/seconds/1e9/peak*100:7.1f}% "
-              f"{flops/best/1e9/peak*100:13.1f}%")
+        print(f"{label:20} {seconds*1e3:7.3f}ms " +
+              " ".join(f"{t*1e3:13.3f}ms" for t in theirs) +
+              f" {best/seconds:5.2f}x {flops/seconds/1e9:12.1f} {flops/seconds/1e9/peak*100:7.1f}% "
+              f"{flops/best/1e9/peak*100:12.1f}%")
 
 
 if __name__ == "__main__":

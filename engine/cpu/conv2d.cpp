@@ -14,11 +14,8 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/cpu/allocator.hpp"
-#include "engine/cpu/blas.hpp"
+#include "engine/cpu/conv2d.hpp"
 #include "engine/cpu/im2col.hpp"
-#include "engine/cpu/kernels.hpp"
-#include "engine/cpu/strided.hpp"
 #include "engine/dtype_dispatch.hpp"
 
 namespace heed::cpu {
@@ -26,80 +23,6 @@ namespace heed::cpu {
 namespace {
 
 constexpr int64_t kColumnsPerProduct = 512;
-
-struct ConvGeometry {
-  int64_t N, C, H, W;  // x
-  int64_t O, groups;   // output channels, in `groups` groups
-  int64_t taps, L;     // kh kw; placements per image, blocks[0] blocks[1]
-  int64_t group_outputs() const { return O / groups; }
-  int64_t group_rows() const { return C / groups * taps; }  // K: one group's rows of columns
-  int64_t rows() const { return C * taps; }                 // every group's rows
-  int64_t weights() const { return O * group_rows(); }      // the weight's elements
-};
-
-ConvGeometry geometry_of(const heed_view* x, const heed_view* weight, const heed_window2d& window,
-                         int64_t groups) {
-  return {x->shape[0],
-          x->shape[1],
-          x->shape[2],
-          x->shape[3],
-          weight->shape[0],
-          groups,
-          window.kernel[0] * window.kernel[1],
-          window.blocks[0] * window.blocks[1]};
-}
-
-// How the batch is cut: chunks of `images` images (the last may have fewer), and `workers`
-// threads, worker w taking chunks [first_chunk(w), first_chunk(w + 1)).
-struct Chunking {
-  int64_t images, chunks, workers;
-  int64_t first_chunk(int64_t worker) const { return chunks * worker / workers; }
-};
-
-Chunking chunking_of(const ConvGeometry& g) {
-  const int64_t threads = num_threads();
-  const int64_t per_thread = (g.N + threads - 1) / threads;  // a chunk never starves a thread
-  const int64_t wanted = (kColumnsPerProduct + g.L - 1) / g.L;
-  const int64_t images = std::clamp<int64_t>(wanted, 1, per_thread);
-  const int64_t chunks = (g.N + images - 1) / images;
-  return {images, chunks, std::min<int64_t>(threads, chunks)};
-}
-
-// Calls body(worker, first_image, images) for every chunk, each worker's chunks in order on one
-// thread. With one worker (a batch of one image, or one thread) its products may use every
-// thread; otherwise OpenBLAS stays on the thread that calls it.
-template <typename Body>
-void for_each_chunk(const ConvGeometry& g, const Chunking& cut, Body&& body) {
-  const auto run = [&](int64_t worker) {
-    for (int64_t chunk = cut.first_chunk(worker); chunk < cut.first_chunk(worker + 1); ++chunk) {
-      const int64_t first_image = chunk * cut.images;
-      body(worker, first_image, std::min(cut.images, g.N - first_image));
-    }
-  };
-  if (cut.workers == 1) {
-    run(0);
-    return;
-  }
-  const SingleThreadedBlas one_thread_each;
-  parallel_range(cut.workers, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t worker = begin; worker < end; ++worker) run(worker);
-  });
-}
-
-// Scratch memory from the block cache (engine/cpu/allocator.cpp), handed back at the end.
-template <typename T>
-class Scratch {
- public:
-  explicit Scratch(int64_t elements)
-      : data_(static_cast<T*>(allocate(sizeof(T) * static_cast<size_t>(elements)))) {}
-  ~Scratch() { release(data_); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  T* data() const { return data_; }
-
- private:
-  T* data_;
-};
 
 // The columns of images [first, first + images) of x into cols (C kh kw, images, L), and their
 // adjoint: cols folded back into those images of dx.
@@ -128,7 +51,8 @@ struct ChunkColumns {
 template <typename T>
 int forward(const ConvGeometry& g, const heed_window2d& window, const T* x, const T* weight,
             const T* bias, T* y) {
-  const Chunking cut = chunking_of(g);
+  if (winograd_applies(g, window)) return winograd_forward(g, window, x, weight, bias, y);
+  const Chunking cut = chunking_of(g, g.L, kColumnsPerProduct);
   const int64_t Og = g.group_outputs(), K = g.group_rows(), L = g.L;
   const int64_t per_worker = (g.rows() + Og) * cut.images * L;  // columns, one group's product
   const Scratch<T> scratch(cut.workers * per_worker);
@@ -163,15 +87,15 @@ int forward(const ConvGeometry& g, const heed_window2d& window, const T* x, cons
 // (k - 1) dilation - padding, so that every pixel meets each output it fed:
 //   dx[n, c, y, x] = sum over o, i, j of weight[o, c, i, j] dy[n, o, y + p - i d, x + p - j d]
 // Running it through forward() costs an im2col of dy and one more product, both fast, instead of
-// col2im's scattered additions. That pays where x has at least as many channels as y: dy's
-// columns are then no more than the ones col2im would fold, and the product is at least as tall
-// (measured: on (64, 64, 8, 8) -> 64 the backward took a fifth less time; on (64, 1, 8, 8) -> 32
-// this way was twice as slow as col2im). Returns false (nothing done) where it does not apply or
-// does not pay: a stride above 1, a padding wider than the kernel's reach, fewer input channels.
+// col2im's scattered additions. That pays where x has at least as many channels as y (dy's
+// columns are then no more than the ones col2im would fold, and the product is at least as
+// tall: on (64, 64, 8, 8) -> 64 the backward took a fifth less time; on (64, 1, 8, 8) -> 32 this
+// way was twice as slow as col2im), and wherever Winograd's F(2x2, 3x3) computes it
+// (engine/cpu/winograd.cpp). Returns false (nothing done) where it does not apply or does not
+// pay: a stride above 1, a padding wider than the kernel's reach, fewer input channels.
 template <typename T>
 bool input_gradient_as_convolution(const ConvGeometry& g, const heed_window2d& window,
                                    const T* weight, const T* dy, T* dx, int& status) {
-  if (g.C < g.O) return false;
   heed_window2d flipped = window;
   for (int axis = 0; axis < 2; ++axis) {
     flipped.padding[axis] =
@@ -180,6 +104,9 @@ bool input_gradient_as_convolution(const ConvGeometry& g, const heed_window2d& w
   }
   flipped.blocks[0] = g.H;
   flipped.blocks[1] = g.W;
+  const ConvGeometry dy_as_input{g.N, g.O,      window.blocks[0], window.blocks[1],
+                                 g.C, g.groups, g.taps,           g.H * g.W};
+  if (g.C < g.O && !winograd_applies(dy_as_input, flipped)) return false;
   const int64_t Cg = g.C / g.groups, Og = g.group_outputs(), kh = window.kernel[0],
                 kw = window.kernel[1];
   // flipped_weight[group Cg + c, o, i, j] = weight[group Og + o, c, kh - 1 - i, kw - 1 - j]
@@ -191,8 +118,6 @@ bool input_gradient_as_convolution(const ConvGeometry& g, const heed_window2d& w
           for (int64_t j = 0; j < kw; ++j)
             flipped_weight[static_cast<size_t>((((group * Cg + c) * Og + o) * kh + i) * kw + j)] =
                 weight[(((group * Og + o) * Cg + c) * kh + kh - 1 - i) * kw + kw - 1 - j];
-  const ConvGeometry dy_as_input{g.N, g.O,      window.blocks[0], window.blocks[1],
-                                 g.C, g.groups, g.taps,           g.H * g.W};
   status = forward<T>(dy_as_input, flipped, dy, flipped_weight.data(), nullptr, dx);
   return true;
 }
@@ -211,7 +136,7 @@ int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, con
     dx = nullptr;  // done
     if (dweight == nullptr && dbias == nullptr) return 0;
   }
-  const Chunking cut = chunking_of(g);
+  const Chunking cut = chunking_of(g, g.L, kColumnsPerProduct);
   const int64_t Og = g.group_outputs(), K = g.group_rows(), L = g.L;
   const int64_t per_worker = (g.rows() + g.O) * cut.images * L;  // columns, the chunk's dY
   const int64_t sums = g.weights() + g.O;  // a worker's partial dweight and dbias
