@@ -209,12 +209,13 @@ TEST_CASE(
       {{9, 6, 5, 5}, {6, 6, 3, 3}, {.padding = {1, 1}}},
       {{4, 8, 7, 9}, {4, 4, 3, 2}, {.padding = {1, 0}, .dilation = {1, 2}, .groups = 2}},
       {{2, 3, 6, 6}, {2, 3, 1, 1}, {.padding = {1, 1}}},  // padding beyond a 1x1 kernel's reach
-      // 3x3 at stride 1 with 8 or more channels a group: Winograd's F(2x2, 3x3), forward and dx
-      {{3, 8, 7, 6}, {8, 8, 3, 3}, {.padding = {1, 1}}},  // odd sizes: tiles cut at the edge
-      {{5, 16, 5, 5}, {8, 16, 3, 3}, {}},
-      {{2, 16, 6, 7}, {16, 8, 3, 3}, {.padding = {1, 2}, .groups = 2}},
+      // 3x3 at stride 1, 8 or more channels a group, outputs of 8x8 or more: Winograd's
+      // F(2x2, 3x3) for the forward, dx and the weight's gradient
+      {{3, 8, 9, 8}, {8, 8, 3, 3}, {.padding = {1, 1}}},  // odd rows: tiles cut at the edge
+      {{2, 16, 10, 11}, {8, 16, 3, 3}, {}},               // odd columns
+      {{2, 16, 8, 9}, {16, 8, 3, 3}, {.padding = {1, 2}, .groups = 2}},
       {{4, 8, 9, 9}, {16, 8, 3, 3}, {.padding = {1, 1}}},  // more outputs: dx by Winograd too
-      {{3, 8, 4, 4}, {8, 8, 3, 3}, {.padding = {2, 2}}},   // padding wider than the tile
+      {{3, 8, 7, 7}, {8, 8, 3, 3}, {.padding = {2, 2}}},   // padding wider than the tile
   };
   const int threads_before = get_num_threads();
   uint64_t seed = 900;

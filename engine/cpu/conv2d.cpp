@@ -126,6 +126,7 @@ bool input_gradient_as_convolution(const ConvGeometry& g, const heed_window2d& w
 //   dweight[group] += dY[group] @ X[group]^T     (summed over the chunks, per worker)
 //   dX[group] = weight[group]^T @ dY[group], folded into dx (each pixel sums what it fed), where
 //     dx is not a convolution of its own (input_gradient_as_convolution)
+// (where Winograd applies, the weight's gradient comes from winograd_weight_gradient instead)
 //   dbias[o] += sum of dY[o]
 template <typename T>
 int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, const T* weight,
@@ -134,8 +135,13 @@ int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, con
   if (dx != nullptr && input_gradient_as_convolution(g, window, weight, dy, dx, status)) {
     if (status != 0) return status;
     dx = nullptr;  // done
-    if (dweight == nullptr && dbias == nullptr) return 0;
   }
+  if (dweight != nullptr && winograd_applies(g, window)) {
+    status = winograd_weight_gradient(g, window, x, dy, dweight);
+    if (status != 0) return status;
+    dweight = nullptr;  // done
+  }
+  if (dx == nullptr && dweight == nullptr && dbias == nullptr) return 0;
   const Chunking cut = chunking_of(g, g.L, kColumnsPerProduct);
   const int64_t Og = g.group_outputs(), K = g.group_rows(), L = g.L;
   const int64_t per_worker = (g.rows() + g.O) * cut.images * L;  // columns, the chunk's dY
@@ -151,6 +157,17 @@ int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, con
     T* dweight_sum = partial_sums + worker * sums;   // (groups, K, O/g)
     T* dbias_sum = dweight_sum + g.weights();        // (O)
     const int64_t width = images * L;
+    if (dbias != nullptr) {
+      for (int64_t o = 0; o < g.O; ++o) {
+        double sum = 0;
+        for (int64_t image = 0; image < images; ++image) {
+          const T* row = dy + ((first + image) * g.O + o) * L;
+          for (int64_t l = 0; l < L; ++l) sum += row[l];
+        }
+        dbias_sum[o] += static_cast<T>(sum);
+      }
+    }
+    if (dweight == nullptr && dx == nullptr) return;
     const T* dY = dy + first * g.O * L;  // one image: dy's rows are (O, L) already
     if (images > 1) {
       for (int64_t image = 0; image < images; ++image) {
@@ -160,13 +177,6 @@ int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, con
         }
       }
       dY = gathered;
-    }
-    if (dbias != nullptr) {
-      for (int64_t o = 0; o < g.O; ++o) {
-        double sum = 0;
-        for (int64_t l = 0; l < width; ++l) sum += dY[o * width + l];
-        dbias_sum[o] += static_cast<T>(sum);
-      }
     }
     if (dweight != nullptr) {
       columns.build(x, first, images, cols);

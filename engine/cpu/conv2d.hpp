@@ -99,4 +99,10 @@ template <typename T>
 int winograd_forward(const ConvGeometry& g, const heed_window2d& window, const T* x,
                      const T* weight, const T* bias, T* y);
 
+// dweight (O, C/g, 3, 3) = the weight's gradient from x and dy, all contiguous, where
+// winograd_applies.
+template <typename T>
+int winograd_weight_gradient(const ConvGeometry& g, const heed_window2d& window, const T* x,
+                             const T* dy, T* dweight);
+
 }  // namespace heed::cpu

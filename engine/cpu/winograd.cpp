@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/cpu/conv2d.hpp"
+#include "engine/cpu/fast_math.hpp"  // HEED_ALSO_FOR_AVX2
 
 namespace heed::cpu {
 
@@ -68,19 +69,95 @@ std::vector<T> transformed_filters(const ConvGeometry& g, const T* weight) {
   return u;
 }
 
-// V (16, C, tiles) for images [first, first + images): each tile's 4x4 patch of each channel,
-// transformed. One row of tiles at a time, every step a loop along the row (which the compiler
-// vectorizes): B^T down the columns of the four input rows the tiles read, then B along each
-// row, tile by tile, into the 16 planes of V. Rows above or below the image read a row of zeros;
-// the columns left and right of it are zeros written once. `work` is scratch for 5 rows of
-// 2 tiles.cols + 2 + W values.
+// The transforms' inner loops, one row (of pixels or of tiles) at a time. Their arguments never
+// overlap (__restrict), so the compiler vectorizes each loop; the transforms that call them are
+// built twice (HEED_ALSO_FOR_AVX2), for AVX2 machines and for any x86-64.
+
+// B^T down four rows, lane by lane: B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
 template <typename T>
-void transform_inputs(const ConvGeometry& g, const heed_window2d& window, const Tiles& tiles,
-                      const T* x, int64_t first, int64_t images, T* v, T* work) {
+void input_rows_down(const T* __restrict d0, const T* __restrict d1, const T* __restrict d2,
+                     const T* __restrict d3, int64_t count, T* __restrict o0, T* __restrict o1,
+                     T* __restrict o2, T* __restrict o3) {
+  for (int64_t k = 0; k < count; ++k) {
+    o0[k] = d0[k] - d2[k];
+    o1[k] = d1[k] + d2[k];
+    o2[k] = d2[k] - d1[k];
+    o3[k] = d1[k] - d3[k];
+  }
+}
+
+// B along a row of patches: tile tx reads in[2 tx .. 2 tx + 3]; o_s[tx] its value s.
+template <typename T>
+void input_tiles_along(const T* __restrict in, int64_t tiles, T* __restrict o0, T* __restrict o1,
+                       T* __restrict o2, T* __restrict o3) {
+  for (int64_t tx = 0; tx < tiles; ++tx) {
+    const T d0 = in[2 * tx], d1 = in[2 * tx + 1], d2 = in[2 * tx + 2], d3 = in[2 * tx + 3];
+    o0[tx] = d0 - d2;
+    o1[tx] = d1 + d2;
+    o2[tx] = d2 - d1;
+    o3[tx] = d1 - d3;
+  }
+}
+
+// A^T down a column of 4x4 grids, tile by tile: A^T = [1 1 1 0; 0 1 -1 -1].
+template <typename T>
+void output_grids_down(const T* __restrict m0, const T* __restrict m1, const T* __restrict m2,
+                       const T* __restrict m3, int64_t tiles, T* __restrict top,
+                       T* __restrict bottom) {
+  for (int64_t tx = 0; tx < tiles; ++tx) {
+    top[tx] = m0[tx] + m1[tx] + m2[tx];
+    bottom[tx] = m1[tx] - m2[tx] - m3[tx];
+  }
+}
+
+// A along a row of tiles into an output row (two pixels a tile), plus the bias.
+template <typename T>
+void output_tiles_along(const T* __restrict h0, const T* __restrict h1, const T* __restrict h2,
+                        const T* __restrict h3, int64_t tiles, T bias, T* __restrict out) {
+  for (int64_t tx = 0; tx < tiles; ++tx) {
+    out[2 * tx] = h0[tx] + h1[tx] + h2[tx] + bias;
+    out[2 * tx + 1] = h1[tx] - h2[tx] - h3[tx] + bias;
+  }
+}
+
+// A down two rows of dy, lane by lane: A = [1 0; 1 1; 1 -1; 0 -1].
+template <typename T>
+void gradient_rows_down(const T* __restrict f0, const T* __restrict f1, int64_t count,
+                        T* __restrict o0, T* __restrict o1, T* __restrict o2, T* __restrict o3) {
+  for (int64_t k = 0; k < count; ++k) {
+    o0[k] = f0[k];
+    o1[k] = f0[k] + f1[k];
+    o2[k] = f0[k] - f1[k];
+    o3[k] = -f1[k];
+  }
+}
+
+// A^T along a row of 2x2 tiles: tile tx reads in[2 tx], in[2 tx + 1].
+template <typename T>
+void gradient_tiles_along(const T* __restrict in, int64_t tiles, T* __restrict o0, T* __restrict o1,
+                          T* __restrict o2, T* __restrict o3) {
+  for (int64_t tx = 0; tx < tiles; ++tx) {
+    const T f0 = in[2 * tx], f1 = in[2 * tx + 1];
+    o0[tx] = f0;
+    o1[tx] = f0 + f1;
+    o2[tx] = f0 - f1;
+    o3[tx] = -f1;
+  }
+}
+
+// V (16, C, tiles) for images [first, first + images): each tile's 4x4 patch of each channel,
+// transformed. One row of tiles at a time, every step a loop along the row: B^T down the
+// columns of the four input rows the tiles read, then B along each row, tile by tile, into the
+// 16 planes of V. Rows above or below the image read a row of zeros; the columns left and right
+// of it are zeros written once. `work` is scratch for 5 rows of 2 tiles.cols + 2 + W values.
+template <typename T>
+HEED_ALSO_FOR_AVX2 void transform_inputs(const ConvGeometry& g, const heed_window2d& window,
+                                         const Tiles& tiles, const T* x, int64_t first,
+                                         int64_t images, T* v, T* work) {
   const int64_t chunk_tiles = images * tiles.per_image();
   const int64_t width = 2 * tiles.cols + 2 + g.W;  // the patches' columns: 2 tx - padding + s
   const int64_t left = window.padding[1];          // column k reads the image's column k - left
-  const int64_t inside_end = std::min(left + g.W, width);
+  const int64_t begin = std::min(left, width), end = std::min(left + g.W, width);
   T* columns = work;            // (4, width): B^T down each column of the four rows
   T* zeros = work + 4 * width;  // (W): the rows outside the image
   std::fill(work, work + 5 * width, T(0));
@@ -93,29 +170,17 @@ void transform_inputs(const ConvGeometry& g, const heed_window2d& window, const 
           const int64_t y = 2 * ty - window.padding[0] + r;
           rows[r] = y >= 0 && y < g.H ? plane + y * g.W : zeros;
         }
-        for (int64_t k = std::min(left, width); k < inside_end; ++k) {
-          const T d0 = rows[0][k - left], d1 = rows[1][k - left], d2 = rows[2][k - left],
-                  d3 = rows[3][k - left];
-          columns[k] = d0 - d2;  // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
-          columns[width + k] = d1 + d2;
-          columns[2 * width + k] = d2 - d1;
-          columns[3 * width + k] = d1 - d3;
-        }
+        // columns [begin, end) from the image's [0, end - left)
+        input_rows_down(rows[0], rows[1], rows[2], rows[3], end - begin, columns + begin,
+                        columns + width + begin, columns + 2 * width + begin,
+                        columns + 3 * width + begin);
         const int64_t first_tile = (image * tiles.rows + ty) * tiles.cols;
-        for (int64_t r = 0; r < 4; ++r) {
-          const T* in = columns + r * width;
-          // grid position (r, s) of every tile of the row: plane (4 r + s), channel c
-          T* out0 = v + ((r * 4 + 0) * g.C + c) * chunk_tiles + first_tile;
-          T* out1 = v + ((r * 4 + 1) * g.C + c) * chunk_tiles + first_tile;
-          T* out2 = v + ((r * 4 + 2) * g.C + c) * chunk_tiles + first_tile;
-          T* out3 = v + ((r * 4 + 3) * g.C + c) * chunk_tiles + first_tile;
-          for (int64_t tx = 0; tx < tiles.cols; ++tx) {
-            const T d0 = in[2 * tx], d1 = in[2 * tx + 1], d2 = in[2 * tx + 2], d3 = in[2 * tx + 3];
-            out0[tx] = d0 - d2;
-            out1[tx] = d1 + d2;
-            out2[tx] = d2 - d1;
-            out3[tx] = d1 - d3;
-          }
+        const auto plane_of = [&](int64_t xi) {
+          return v + (xi * g.C + c) * chunk_tiles + first_tile;
+        };
+        for (int64_t r = 0; r < 4; ++r) {  // grid row r of every tile: planes 4 r .. 4 r + 3
+          input_tiles_along(columns + r * width, tiles.cols, plane_of(4 * r), plane_of(4 * r + 1),
+                            plane_of(4 * r + 2), plane_of(4 * r + 3));
         }
       }
     }
@@ -127,8 +192,9 @@ void transform_inputs(const ConvGeometry& g, const heed_window2d& window, const 
 // along the row: A^T down the 4x4 grids' columns, then A along their rows into y.
 // `work` is scratch for 8 rows of tiles.cols values.
 template <typename T>
-void transform_outputs(const ConvGeometry& g, const heed_window2d& window, const Tiles& tiles,
-                       const T* m, const T* bias, int64_t first, int64_t images, T* y, T* work) {
+HEED_ALSO_FOR_AVX2 void transform_outputs(const ConvGeometry& g, const heed_window2d& window,
+                                          const Tiles& tiles, const T* m, const T* bias,
+                                          int64_t first, int64_t images, T* y, T* work) {
   const int64_t chunk_tiles = images * tiles.per_image();
   const int64_t bh = window.blocks[0], bw = window.blocks[1], tw = tiles.cols;
   const int64_t whole = bw / 2;  // tiles whose two columns are both inside the output
@@ -140,25 +206,79 @@ void transform_outputs(const ConvGeometry& g, const heed_window2d& window, const
         const int64_t first_tile = (image * tiles.rows + ty) * tw;
         const auto grid = [&](int64_t xi) { return m + (xi * g.O + o) * chunk_tiles + first_tile; };
         for (int64_t s = 0; s < 4; ++s) {  // A^T down column s of every tile's grid
-          const T *m0 = grid(s), *m1 = grid(4 + s), *m2 = grid(8 + s), *m3 = grid(12 + s);
-          T* top = work + s * tw;           // (A^T m)[0][s] per tile
-          T* bottom = work + (4 + s) * tw;  // (A^T m)[1][s] per tile
-          for (int64_t tx = 0; tx < tw; ++tx) {
-            top[tx] = m0[tx] + m1[tx] + m2[tx];
-            bottom[tx] = m1[tx] - m2[tx] - m3[tx];
-          }
+          // into (A^T m)[0][s] and (A^T m)[1][s], a row of tiles each
+          output_grids_down(grid(s), grid(4 + s), grid(8 + s), grid(12 + s), tw, work + s * tw,
+                            work + (4 + s) * tw);
         }
         for (int64_t a = 0; a < 2 && 2 * ty + a < bh; ++a) {  // then A along each row
           const T *h0 = work + 4 * a * tw, *h1 = h0 + tw, *h2 = h1 + tw, *h3 = h2 + tw;
           T* out = plane + (2 * ty + a) * bw;
-          for (int64_t tx = 0; tx < whole; ++tx) {
-            out[2 * tx] = h0[tx] + h1[tx] + h2[tx] + b;
-            out[2 * tx + 1] = h1[tx] - h2[tx] - h3[tx] + b;
-          }
+          output_tiles_along(h0, h1, h2, h3, whole, b, out);
           if (whole < tw) out[2 * whole] = h0[whole] + h1[whole] + h2[whole] + b;  // odd bw
         }
       }
     }
+  }
+}
+
+// For the weight's gradient, F(3x3, 2x2): each 2x2 tile f of dy meets the same 4x4 patch d of
+// the input as in the forward, and contributes to every 3x3 filter
+//   dweight_tile = G^T [ (A f A^T) * (B^T d B) ] G
+// (the forward's identity with the roles of output and filter exchanged). Summed over tiles,
+// each grid position is one product:  S[xi] (O, C) = F[xi] (O, tiles) @ V[xi] (C, tiles)^T.
+//
+// F (16, O, tiles) for images [first, first + images): A f A^T of each tile of dy, zeros past
+// the output's edge; A = [1 0; 1 1; 1 -1; 0 -1]. Row of tiles by row, as transform_inputs: A
+// down the columns of the two rows, then A^T along each, into the 16 planes of F. `work` is
+// scratch for 5 rows of 2 tiles.cols + bw values.
+template <typename T>
+HEED_ALSO_FOR_AVX2 void transform_output_gradients(const ConvGeometry& g,
+                                                   const heed_window2d& window, const Tiles& tiles,
+                                                   const T* dy, int64_t first, int64_t images, T* f,
+                                                   T* work) {
+  const int64_t chunk_tiles = images * tiles.per_image();
+  const int64_t bh = window.blocks[0], bw = window.blocks[1];
+  const int64_t width = 2 * tiles.cols + bw;
+  T* columns = work;                        // (4, width): A down each column of the two rows
+  T* zeros = work + 4 * width;              // (bw): the row past the output's last
+  std::fill(work, work + 5 * width, T(0));  // an odd bw's last tile reads a zero column
+  for (int64_t image = 0; image < images; ++image) {
+    for (int64_t o = 0; o < g.O; ++o) {
+      const T* plane = dy + ((first + image) * g.O + o) * bh * bw;  // (bh, bw)
+      for (int64_t ty = 0; ty < tiles.rows; ++ty) {
+        const T* row0 = plane + 2 * ty * bw;
+        const T* row1 = 2 * ty + 1 < bh ? row0 + bw : zeros;
+        gradient_rows_down(row0, row1, bw, columns, columns + width, columns + 2 * width,
+                           columns + 3 * width);
+        const int64_t first_tile = (image * tiles.rows + ty) * tiles.cols;
+        const auto plane_of = [&](int64_t xi) {
+          return f + (xi * g.O + o) * chunk_tiles + first_tile;
+        };
+        for (int64_t r = 0; r < 4; ++r) {  // grid row r of every tile: planes 4 r .. 4 r + 3
+          gradient_tiles_along(columns + r * width, tiles.cols, plane_of(4 * r),
+                               plane_of(4 * r + 1), plane_of(4 * r + 2), plane_of(4 * r + 3));
+        }
+      }
+    }
+  }
+}
+
+// G^T s G for a 4x4 grid s: the 3x3 filter it stands for. G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0;
+// 0 1/2 1/2 1].
+template <typename T>
+void transform_grid_to_filter(const T s[16], T* filter) {
+  T rows[3][4];  // G^T s: the grid's rows combined
+  for (int col = 0; col < 4; ++col) {
+    const T s0 = s[col], s1 = s[4 + col], s2 = s[8 + col], s3 = s[12 + col];
+    rows[0][col] = s0 + (s1 + s2) / 2;
+    rows[1][col] = (s1 - s2) / 2;
+    rows[2][col] = (s1 + s2) / 2 + s3;
+  }
+  for (int row = 0; row < 3; ++row) {  // then G along each row
+    const T s0 = rows[row][0], s1 = rows[row][1], s2 = rows[row][2], s3 = rows[row][3];
+    filter[row * 3 + 0] = s0 + (s1 + s2) / 2;
+    filter[row * 3 + 1] = (s1 - s2) / 2;
+    filter[row * 3 + 2] = (s1 + s2) / 2 + s3;
   }
 }
 
@@ -185,7 +305,7 @@ int winograd_forward(const ConvGeometry& g, const heed_window2d& window, const T
   const Chunking cut = chunking_of(g, tiles.per_image(), kTilesPerProduct);
   const int64_t Cg = g.C / g.groups, Og = g.group_outputs();
   const int64_t chunk_tiles = cut.images * tiles.per_image();
-  const int64_t work = 8 * (2 * tiles.cols + 2 + g.W);                  // the transforms' rows
+  const int64_t work = 5 * (2 * tiles.cols + 2 + g.W);                  // the transforms' rows
   const int64_t per_worker = kGrid * (g.C + g.O) * chunk_tiles + work;  // V, M, work
   const std::vector<T> u = transformed_filters(g, weight);              // (16, O, C/g)
   const Scratch<T> scratch(cut.workers * per_worker);
@@ -210,9 +330,63 @@ int winograd_forward(const ConvGeometry& g, const heed_window2d& window, const T
   return 0;
 }
 
+template <typename T>
+int winograd_weight_gradient(const ConvGeometry& g, const heed_window2d& window, const T* x,
+                             const T* dy, T* dweight) {
+  const Tiles tiles{(window.blocks[0] + 1) / 2, (window.blocks[1] + 1) / 2};
+  const Chunking cut = chunking_of(g, tiles.per_image(), kTilesPerProduct);
+  const int64_t Cg = g.C / g.groups, Og = g.group_outputs();
+  const int64_t chunk_tiles = cut.images * tiles.per_image();
+  const int64_t work = 5 * (2 * tiles.cols + 2 + g.W + window.blocks[1]);  // the transforms' rows
+  const int64_t sums = kGrid * g.O * Cg;  // a worker's S (16, O, C/g)
+  const int64_t per_worker = kGrid * (g.C + g.O) * chunk_tiles + work + sums;  // V, F, work, S
+  const Scratch<T> scratch(cut.workers * per_worker);
+  if (scratch.data() == nullptr) {
+    return report_error("conv2d_backward", "no memory for scratch", 0);
+  }
+  for (int64_t worker = 0; worker < cut.workers; ++worker) {
+    T* s = scratch.data() + worker * per_worker + per_worker - sums;
+    std::fill(s, s + sums, T(0));
+  }
+  for_each_chunk(g, cut, [&](int64_t worker, int64_t first, int64_t images) {
+    T* v = scratch.data() + worker * per_worker;  // (16, C, tiles)
+    T* f = v + kGrid * g.C * chunk_tiles;         // (16, O, tiles)
+    T* work_rows = f + kGrid * g.O * chunk_tiles;
+    T* s = work_rows + work;  // (16, O, C/g), summed over this worker's chunks
+    const int64_t n = images * tiles.per_image();
+    transform_inputs(g, window, tiles, x, first, images, v, work_rows);
+    transform_output_gradients(g, window, tiles, dy, first, images, f, work_rows);
+    for (int64_t xi = 0; xi < kGrid; ++xi) {
+      for (int64_t group = 0; group < g.groups; ++group) {
+        // S[xi] of the group (O/g, C/g) += F[xi] (O/g, n) @ V[xi] (C/g, n)^T
+        gemm_row_major<T>(CblasNoTrans, CblasTrans, Og, Cg, n, T(1),
+                          f + (xi * g.O + group * Og) * n, n, v + (xi * g.C + group * Cg) * n, n,
+                          T(1), s + (xi * g.O + group * Og) * Cg, Cg);
+      }
+    }
+  });
+  // the workers' sums added in worker order, then each grid turned into its 3x3 filter
+  for (int64_t o = 0; o < g.O; ++o) {
+    for (int64_t c = 0; c < Cg; ++c) {
+      T grid[kGrid] = {};
+      for (int64_t worker = 0; worker < cut.workers; ++worker) {
+        const T* s = scratch.data() + worker * per_worker + per_worker - sums;
+        for (int64_t xi = 0; xi < kGrid; ++xi) grid[xi] += s[(xi * g.O + o) * Cg + c];
+      }
+      transform_grid_to_filter(grid, dweight + (o * Cg + c) * 9);
+    }
+  }
+  return 0;
+}
+
 template int winograd_forward<float>(const ConvGeometry&, const heed_window2d&, const float*,
                                      const float*, const float*, float*);
 template int winograd_forward<double>(const ConvGeometry&, const heed_window2d&, const double*,
                                       const double*, const double*, double*);
+
+template int winograd_weight_gradient<float>(const ConvGeometry&, const heed_window2d&,
+                                             const float*, const float*, float*);
+template int winograd_weight_gradient<double>(const ConvGeometry&, const heed_window2d&,
+                                              const double*, const double*, double*);
 
 }  // namespace heed::cpu
