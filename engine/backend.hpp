@@ -235,10 +235,11 @@ struct heed_backend {
   // col2im, im2col's adjoint: x (N, C, H, W) = 0, then every element of cols added to the pixel it
   // was read from (padding taps dropped). x contiguous and overwritten; cols strided as above.
   int (*col2im)(const heed_view* cols, const heed_window2d* window, const heed_view* x);
-  // conv2d in one call, an optional entry: a backend that leaves these two nullptr gets conv2d
-  // composed by the op layer from im2col, gemm and col2im (the CUDA plugin does). All views
-  // contiguous: x (N, C, H, W), weight (O, C / groups, kernel[0], kernel[1]), bias (O) or nullptr,
-  // y (N, O, blocks[0], blocks[1]) overwritten with
+  // conv2d in one call, an optional pair of entries, both or neither (the loader refuses one
+  // alone): a backend that leaves them nullptr gets conv2d composed by the op layer from im2col,
+  // gemm and col2im (the CUDA plugin does). No dim is 0. All views contiguous: x (N, C, H, W),
+  // weight (O, C / groups, kernel[0], kernel[1]), bias (O) or nullptr, y (N, O, blocks[0],
+  // blocks[1]) overwritten with
   //   y[n, o] = bias[o] + sum over the channels c of o's group and taps (i, j) of
   //             weight[o, c, i, j] * (the pixel tap (i, j) reads in channel c, 0 in the padding).
   int (*conv2d_forward)(const heed_view* x, const heed_view* weight, const heed_view* bias,

@@ -58,8 +58,8 @@ std::vector<std::filesystem::path> cuda_plugin_directories() {
 
 // Finds, opens and initialises the CUDA plugin; throws heed::Error saying what failed.
 // The entries a plugin left empty ("" when none): each would be a null call later, so the loader
-// refuses such a table at once, naming them. The optional entries (conv2d_forward and
-// conv2d_backward: the op layer composes conv2d when they are absent) are not listed.
+// refuses such a table at once, naming them. The optional pair conv2d_forward and
+// conv2d_backward (the op layer composes conv2d when they are absent) may be empty together.
 std::string empty_entries(const heed_backend& t) {
   const std::pair<const char*, bool> entries[] = {
       {"name", t.name != nullptr},
@@ -100,6 +100,11 @@ std::string empty_entries(const heed_backend& t) {
   std::string missing;
   for (const auto& [entry, present] : entries) {
     if (!present) missing += (missing.empty() ? "" : ", ") + std::string(entry);
+  }
+  if ((t.conv2d_forward == nullptr) != (t.conv2d_backward == nullptr)) {
+    missing += (missing.empty() ? "" : ", ") +
+               std::string(t.conv2d_forward == nullptr ? "conv2d_forward" : "conv2d_backward") +
+               " (the optional conv2d pair is both or neither)";
   }
   return missing;
 }

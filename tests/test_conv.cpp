@@ -169,7 +169,8 @@ TEST_CASE("im2col and col2im: the fast kernels match the reference ones") {
 }
 
 TEST_CASE("conv2d and conv_transpose2d: gradients on the fast kernels match the reference ones") {
-  // The convolutions hand the kernels columns laid out (C kh kw, N, L): strided, unlike unfold's.
+  // conv_transpose2d hands the kernels columns laid out (C kh kw, N, L): strided, unlike
+  // unfold's; conv2d runs fused here and composed under the reference kernels.
   for (DType dtype : {kFloat32, kFloat64}) {
     Tensor x = random64({3, 4, 9, 7}, 800).to(dtype).requires_grad_();
     Tensor w = random64({6, 2, 3, 2}, 801).to(dtype).requires_grad_();
@@ -210,14 +211,22 @@ TEST_CASE(
       {{4, 8, 7, 9}, {4, 4, 3, 2}, {.padding = {1, 0}, .dilation = {1, 2}, .groups = 2}},
       {{2, 3, 6, 6}, {2, 3, 1, 1}, {.padding = {1, 1}}},  // padding beyond a 1x1 kernel's reach
       // 3x3 at stride 1, 8 or more channels a group, outputs of 8x8 or more: Winograd's
-      // F(2x2, 3x3) for the forward, dx and the weight's gradient
+      // F(2x2, 3x3) for the forward and the weight's gradient, and for dx where dy's
+      // convolution qualifies too
       {{3, 8, 9, 8}, {8, 8, 3, 3}, {.padding = {1, 1}}},  // odd rows: tiles cut at the edge
       {{2, 16, 10, 11}, {8, 16, 3, 3}, {}},               // odd columns
       {{2, 16, 8, 9}, {16, 8, 3, 3}, {.padding = {1, 2}, .groups = 2}},
       {{4, 8, 9, 9}, {16, 8, 3, 3}, {.padding = {1, 1}}},  // more outputs: dx by Winograd too
-      {{3, 8, 7, 7}, {8, 8, 3, 3}, {.padding = {2, 2}}},   // padding wider than the tile
+      {{3, 8, 7, 7}, {8, 8, 3, 3}, {.padding = {2, 2}}},   // padding as wide as the kernel reaches
+      // the weight's gradient by Winograd, dx by col2im: dy's convolution would need a padding
+      // of -1, or has too small a map for Winograd and more outputs than inputs
+      {{2, 8, 8, 8}, {8, 8, 3, 3}, {.padding = {3, 3}}},
+      {{2, 8, 7, 7}, {16, 8, 3, 3}, {.padding = {2, 2}}},
   };
-  const int threads_before = get_num_threads();
+  struct ThreadsRestored {  // even when a REQUIRE below ends the test
+    int before = get_num_threads();
+    ~ThreadsRestored() { set_num_threads(before); }
+  } threads_restored;
   uint64_t seed = 900;
   for (const Case& c : cases) {
     for (DType dtype : {kFloat32, kFloat64}) {
@@ -225,8 +234,10 @@ TEST_CASE(
       const Tensor b = random64({c.w[0]}, ++seed).to(dtype);
       const Tensor upstream = random64(conv2d(x, w, b, c.options).shape(), ++seed).to(dtype);
       // which of x, w and b want a gradient: all, the weight's only (a first layer), x's only
-      for (const std::array<bool, 3>& wanted :
-           {std::array{true, true, true}, {false, true, true}, {true, false, false}}) {
+      for (const std::array<bool, 3>& wanted : {std::array{true, true, true},
+                                                {false, true, true},
+                                                {true, false, false},
+                                                {false, false, true}}) {
         const auto run = [&] {
           const Tensor xi = x.detach().requires_grad_(wanted[0]);
           const Tensor wi = w.detach().requires_grad_(wanted[1]);
@@ -255,10 +266,28 @@ TEST_CASE(
             }
           }
         }
-        set_num_threads(threads_before);
       }
     }
   }
+}
+
+TEST_CASE("a conv2d whose backward meets a table without the fused kernel fails clearly") {
+  // The forward ran the fused kernel; the reference table has none: an Error, not a null call.
+  const Tensor x = random64({1, 2, 5, 5}, 990).requires_grad_();
+  const Tensor y = conv2d(x, random64({3, 2, 3, 3}, 991));
+  ReferenceKernelsGuard naive;
+  CHECK_THROWS_WITH_AS(y.sum().backward(), doctest::Contains("has no such kernel"), Error);
+}
+
+TEST_CASE("conv2d of an image with no pixels, where the padding alone makes the output") {
+  const Tensor x = zeros({1, 2, 0, 4}, {kFloat64}).requires_grad_();
+  const Tensor w = random64({2, 2, 3, 3}, 992).requires_grad_();
+  const Tensor y = conv2d(x, w, {}, {.padding = {2, 1}});
+  REQUIRE(y.shape() == Shape{1, 2, 2, 4});
+  check_close(y, zeros({1, 2, 2, 4}, {kFloat64}), 0, 0);
+  y.sum().backward();
+  CHECK(x.grad().shape() == x.shape());
+  check_close(w.grad(), zeros(w.shape(), {kFloat64}), 0, 0);
 }
 
 TEST_CASE("conv ops refuse bad shapes and options, naming what they expected") {

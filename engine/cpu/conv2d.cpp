@@ -56,7 +56,8 @@ int forward(const ConvGeometry& g, const heed_window2d& window, const T* x, cons
   const int64_t Og = g.group_outputs(), K = g.group_rows(), L = g.L;
   const int64_t per_worker = (g.rows() + Og) * cut.images * L;  // columns, one group's product
   const Scratch<T> scratch(cut.workers * per_worker);
-  if (scratch.data() == nullptr) return report_error("conv2d_forward", "no memory for scratch", 0);
+  if (scratch.data() == nullptr)
+    return scratch_error("conv2d_forward", int64_t{sizeof(T)} * (cut.workers * per_worker));
   const ChunkColumns<T> columns{g, window};
   for_each_chunk(g, cut, [&](int64_t worker, int64_t first, int64_t images) {
     T* cols = scratch.data() + worker * per_worker;  // (C kh kw, images, L)
@@ -126,8 +127,8 @@ bool input_gradient_as_convolution(const ConvGeometry& g, const heed_window2d& w
 //   dweight[group] += dY[group] @ X[group]^T     (summed over the chunks, per worker)
 //   dX[group] = weight[group]^T @ dY[group], folded into dx (each pixel sums what it fed), where
 //     dx is not a convolution of its own (input_gradient_as_convolution)
-// (where Winograd applies, the weight's gradient comes from winograd_weight_gradient instead)
 //   dbias[o] += sum of dY[o]
+// (where Winograd applies, the weight's gradient comes from winograd_weight_gradient instead)
 template <typename T>
 int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, const T* weight,
              const T* dy, T* dx, T* dweight, T* dbias) {
@@ -147,7 +148,9 @@ int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, con
   const int64_t per_worker = (g.rows() + g.O) * cut.images * L;  // columns, the chunk's dY
   const int64_t sums = g.weights() + g.O;  // a worker's partial dweight and dbias
   const Scratch<T> scratch(cut.workers * (per_worker + sums));
-  if (scratch.data() == nullptr) return report_error("conv2d_backward", "no memory for scratch", 0);
+  if (scratch.data() == nullptr)
+    return scratch_error("conv2d_backward",
+                         int64_t{sizeof(T)} * (cut.workers * (per_worker + sums)));
   T* partial_sums = scratch.data() + cut.workers * per_worker;  // (workers, weights + O)
   std::fill(partial_sums, partial_sums + cut.workers * sums, T(0));
   const ChunkColumns<T> columns{g, window};

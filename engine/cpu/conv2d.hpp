@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 
 #include "engine/backend.hpp"
@@ -73,6 +74,13 @@ void for_each_chunk(const ConvGeometry& g, const Chunking& cut, Body&& body) {
   parallel_range(cut.workers, 1, [&](int64_t begin, int64_t end) {
     for (int64_t worker = begin; worker < end; ++worker) run(worker);
   });
+}
+
+// The error a kernel returns when its scratch cannot be had: "<kernel>: out of memory for
+// scratch, MiB <size>".
+inline int scratch_error(const char* kernel, int64_t bytes) {
+  const int64_t mib = std::min<int64_t>(bytes >> 20, INT32_MAX);
+  return report_error(kernel, "out of memory for scratch, MiB", static_cast<int32_t>(mib));
 }
 
 // Scratch memory from the block cache (engine/cpu/allocator.cpp), handed back at the end.

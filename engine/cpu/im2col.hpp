@@ -42,25 +42,26 @@ struct Planes {
 
 // A tap's row of cols when the window moves one pixel at a time and the output is as wide as the
 // image (a "same" convolution: 3x3 with padding 1, and the like). The row is then the image
-// itself shifted by (dy, dx) = (i dilation - padding, j dilation - padding): one block copy of
-// the rows that land inside, then zeros for the rows above and below and for the columns whose
-// pixel falls off the left or right edge (the block copy put a neighbouring row's pixel there).
+// itself shifted by (shift_y, shift_x) = (i dilation - padding, j dilation - padding): one block
+// copy of the rows that land inside, then zeros for the rows above and below and for the columns
+// whose pixel falls off the left or right edge (the block copy put a neighbouring row's pixel
+// there).
 template <typename T>
 void shifted_image_row(const T* image, int64_t height, int64_t width, int64_t output_rows,
-                       int64_t dy, int64_t dx, T* row) {
-  const int64_t first = std::clamp<int64_t>(-dy, 0, output_rows);  // output rows inside
-  const int64_t last = std::clamp<int64_t>(height - dy, first, output_rows);
+                       int64_t shift_y, int64_t shift_x, T* row) {
+  const int64_t first = std::clamp<int64_t>(-shift_y, 0, output_rows);  // output rows inside
+  const int64_t last = std::clamp<int64_t>(height - shift_y, first, output_rows);
   std::fill(row, row + first * width, T(0));
   std::fill(row + last * width, row + output_rows * width, T(0));
   if (first == last) return;
   // row[q] = image[q + shift] for q in [first width, last width), kept inside the image
-  const int64_t shift = dy * width + dx;
+  const int64_t shift = shift_y * width + shift_x;
   const int64_t begin = std::max(first * width, -shift);
   const int64_t end = std::min(last * width, height * width - shift);
-  if (begin < end) std::memcpy(row + begin, image + begin + shift, sizeof(T) * (end - begin));
+  if (begin < end) std::memcpy(row + begin, image + (begin + shift), sizeof(T) * (end - begin));
   // column by column: the edges are a pixel or two wide, and a loop along a row that short
   // would become a library call per row
-  const InsideRun run = inside_run(dx, 1, width, width);
+  const InsideRun run = inside_run(shift_x, 1, width, width);
   const auto zero_column = [&](int64_t bx) {
     for (int64_t by = first; by < last; ++by) row[by * width + bx] = T(0);
   };
@@ -97,7 +98,7 @@ void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t p
         const int64_t source = y * p.width + x_offset;  // + bx * stride: the pixel bx reads
         std::fill(row, row + run.begin, T(0));
         if (w.stride[1] == 1) {
-          std::copy(image + source + run.begin, image + source + run.end, row + run.begin);
+          std::copy(image + (source + run.begin), image + (source + run.end), row + run.begin);
         } else {
           for (int64_t bx = run.begin; bx < run.end; ++bx)
             row[bx] = image[source + bx * w.stride[1]];
@@ -126,8 +127,7 @@ void col2im_plane(const T* cols, const heed_window2d& w, const Planes& p, int64_
         const T* row = in + by * bw;
         const int64_t target = y * p.width + x_offset;  // + bx * stride: the pixel bx read
         if (w.stride[1] == 1) {  // contiguous both sides: a loop the compiler vectorizes
-          T* pixels = image + target;
-          for (int64_t bx = run.begin; bx < run.end; ++bx) pixels[bx] += row[bx];
+          for (int64_t bx = run.begin; bx < run.end; ++bx) image[target + bx] += row[bx];
         } else {
           for (int64_t bx = run.begin; bx < run.end; ++bx)
             image[target + bx * w.stride[1]] += row[bx];

@@ -309,7 +309,8 @@ int winograd_forward(const ConvGeometry& g, const heed_window2d& window, const T
   const int64_t per_worker = kGrid * (g.C + g.O) * chunk_tiles + work;  // V, M, work
   const std::vector<T> u = transformed_filters(g, weight);              // (16, O, C/g)
   const Scratch<T> scratch(cut.workers * per_worker);
-  if (scratch.data() == nullptr) return report_error("conv2d_forward", "no memory for scratch", 0);
+  if (scratch.data() == nullptr)
+    return scratch_error("conv2d_forward", int64_t{sizeof(T)} * (cut.workers * per_worker));
   for_each_chunk(g, cut, [&](int64_t worker, int64_t first, int64_t images) {
     T* v = scratch.data() + worker * per_worker;  // (16, C, tiles)
     T* m = v + kGrid * g.C * chunk_tiles;         // (16, O, tiles)
@@ -341,9 +342,8 @@ int winograd_weight_gradient(const ConvGeometry& g, const heed_window2d& window,
   const int64_t sums = kGrid * g.O * Cg;  // a worker's S (16, O, C/g)
   const int64_t per_worker = kGrid * (g.C + g.O) * chunk_tiles + work + sums;  // V, F, work, S
   const Scratch<T> scratch(cut.workers * per_worker);
-  if (scratch.data() == nullptr) {
-    return report_error("conv2d_backward", "no memory for scratch", 0);
-  }
+  if (scratch.data() == nullptr)
+    return scratch_error("conv2d_backward", int64_t{sizeof(T)} * (cut.workers * per_worker));
   for (int64_t worker = 0; worker < cut.workers; ++worker) {
     T* s = scratch.data() + worker * per_worker + per_worker - sums;
     std::fill(s, s + sums, T(0));

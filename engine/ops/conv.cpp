@@ -191,7 +191,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
   // the columns one image needs, (C kh kw, L): too many elements to address is an error
   checked_product(op, checked_product(op, C, checked_product(op, weight.size(2), weight.size(3))),
                   checked_product(op, blocks[0], blocks[1]));
-  if (ops::kernels_of(input).conv2d_forward != nullptr && N > 0 && C > 0 && O > 0) {
+  if (ops::kernels_of(input).conv2d_forward != nullptr && input.numel() > 0 && O > 0) {
     return ops::as_input_was(
         x, fused_conv2d(input, weight, bias, ops::kernel_window(window, blocks), g));
   }

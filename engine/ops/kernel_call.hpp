@@ -13,6 +13,7 @@
 
 #include "engine/backend.hpp"
 #include "engine/device_backends.hpp"
+#include "engine/error.hpp"
 #include "engine/profiler.hpp"
 #include "engine/tensor.hpp"
 
@@ -81,6 +82,11 @@ void call_kernel(const Tensor& on, Entry heed_backend::*entry, const char* entry
                  const Arguments&... arguments) {
   const profiler::Scope profiled(entry_name, profiler::Kind::kernel);
   const heed_backend& kernels = kernels_of(on);
+  // Only an optional entry can be empty (the loader refuses other gaps); an op checks before
+  // taking it, but the table may change between a forward and its backward
+  // (ReferenceKernelsGuard).
+  if (kernels.*entry == nullptr)
+    fail("{}: the {} backend has no such kernel", entry_name, kernels.name);
   const auto held = std::make_tuple(kernel_arguments::hold(arguments)...);
   const int status = std::apply(
       [&](const auto&... value) { return (kernels.*entry)(kernel_arguments::pass(value)...); },

@@ -9,6 +9,10 @@ extern "C" __attribute__((visibility("default"))) const heed_backend* heed_backe
   static const heed_backend table = [] {
     heed_backend stand_in = heed::cpu::backend();
     stand_in.name = "cuda (host stand-in for tests)";
+    // as the CUDA plugin, no fused conv2d: the loader must take a table without the optional
+    // pair, and device convolutions run the composed path
+    stand_in.conv2d_forward = nullptr;
+    stand_in.conv2d_backward = nullptr;
     return stand_in;
   }();
   return &table;
