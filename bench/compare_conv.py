@@ -87,6 +87,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    for flag in ("rounds", "repeats"):  # checked before any work
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag} must be at least 1, got {getattr(args, flag)}")
     settings = {"1t": (1, True), "2t passive": (2, True), "2t spin": (2, False)}
     heed, torch = {}, {name: {} for name in settings}
     for _ in range(args.rounds):  # taking turns, so that a slow minute slows every side alike

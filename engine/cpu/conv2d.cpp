@@ -10,6 +10,10 @@
 // one product per group covers the chunk. Images join a chunk until its products are about
 // kColumnsPerProduct columns wide: a 4x4 map has L = 16, and 16-column products run far below
 // the gemm's speed.
+//
+// Two other routes are taken where they pay: a 3x3 convolution at stride 1 with enough channels
+// goes to Winograd's F(2x2, 3x3) (engine/cpu/winograd.cpp), and a stride-1 convolution's dx is
+// computed as a convolution of dy (input_gradient_as_convolution below).
 #include <algorithm>
 #include <cstring>
 #include <vector>

@@ -9,9 +9,10 @@
 //   M[xi] (O, tiles) = U[xi] (O, C) @ V[xi] (C, tiles),   U = G g G^T,  V = B^T d B
 // so a convolution becomes three passes: transform the input patches (V), 16 matrix products
 // (OpenBLAS), transform each tile back (A^T M A) into y. The products do 16/36 of the direct
-// convolution's multiply-adds; the transforms are additions and halvings, exact enough that
-// float32 results agree with the direct sum to a few units in the last place of the largest
-// terms. The batch goes in chunks of images, as in engine/cpu/conv2d.cpp, so V and M stay in
+// convolution's multiply-adds; the transforms are additions and halvings (tests/test_conv.cpp
+// holds float32 results to the composed convolution within 1e-5). The same identity with the
+// roles of output and filter exchanged, F(3x3, 2x2), gives the weight's gradient (further
+// down). The batch goes in chunks of images, as in engine/cpu/conv2d.cpp, so V and M stay in
 // cache.
 #include <algorithm>
 #include <vector>
