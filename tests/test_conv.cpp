@@ -261,6 +261,11 @@ TEST_CASE(
             if (!fused[i].defined()) continue;
             if (dtype == kFloat64) {
               check_close(fused[i], composed[i], 1e-12, 1e-12);
+            } else if (i == 2) {
+              // the weight's gradient sums over every pixel of the batch, by Winograd in
+              // sums of transformed tiles: float32 rounds it differently by tens of ulps (the
+              // float64 check above holds the two to 1e-12)
+              check_close(fused[i], composed[i], 5e-5, 5e-5);
             } else {
               check_close(fused[i], composed[i], 1e-5, 1e-5);
             }

@@ -6,14 +6,20 @@
 //   y_tile = A^T [ (G g G^T) * (B^T d B) ] A          (* elementwise, over a 4x4 grid)
 // with the fixed matrices below: 16 multiplications per tile and channel pair where the direct
 // sum takes 36. Summed over input channels, each of the 16 grid positions xi is one product:
-//   M[xi] (O, tiles) = U[xi] (O, C) @ V[xi] (C, tiles),   U = G g G^T,  V = B^T d B
+//   M[xi] (tiles, O) = V[xi] (tiles, C) @ U[xi]^T (C, O),   U = G g G^T,  V = B^T d B
 // so a convolution becomes three passes: transform the input patches (V), 16 matrix products
 // (OpenBLAS), transform each tile back (A^T M A) into y. The products do 16/36 of the direct
 // convolution's multiply-adds; the transforms are additions and halvings (tests/test_conv.cpp
 // holds float32 results to the composed convolution within 1e-5). The same identity with the
 // roles of output and filter exchanged, F(3x3, 2x2), gives the weight's gradient (further
-// down). The batch goes in chunks of images, as in engine/cpu/conv2d.cpp, so V and M stay in
-// cache.
+// down).
+//
+// The transforms work channels-last: a chunk of images is first copied into (images, rows,
+// columns, channels) with the padding's zeros around it, so that each pixel of a patch is a run
+// of channels side by side. A tile's transform is then the same few additions for every channel,
+// one vectorized loop along the run, whatever the map's size (on an 8x8 map a row holds only
+// four tiles, too few for a loop along the row). The batch goes in chunks of images, as in
+// engine/cpu/conv2d.cpp, so everything a chunk needs stays in cache.
 #include <algorithm>
 #include <vector>
 
@@ -24,7 +30,7 @@ namespace heed::cpu {
 
 namespace {
 
-constexpr int64_t kTilesPerProduct = 256;  // columns of each chunk's products
+constexpr int64_t kTilesPerProduct = 256;  // rows of each chunk's products
 constexpr int64_t kGrid = 16;              // the 4x4 transformed tile
 
 // The 2x2 output tiles covering a (bh, bw) output: ceil(bh / 2) x ceil(bw / 2).
@@ -70,198 +76,221 @@ std::vector<T> transformed_filters(const ConvGeometry& g, const T* weight) {
   return u;
 }
 
-// The transforms' inner loops, one row (of pixels or of tiles) at a time. Their arguments never
-// overlap (__restrict), so the compiler vectorizes each loop; the transforms that call them are
-// built twice (HEED_ALSO_FOR_AVX2), for AVX2 machines and for any x86-64.
+// A chunk of images channels-last: (images, rows, cols, channels), pixel (h, w) of an image at
+// (top + h, left + w), zeros everywhere else.
+struct ChannelsLast {
+  int64_t rows, cols, channels;
+  int64_t top, left;
 
-// B^T down four rows, lane by lane: B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
-template <typename T>
-void input_rows_down(const T* __restrict d0, const T* __restrict d1, const T* __restrict d2,
-                     const T* __restrict d3, int64_t count, T* __restrict o0, T* __restrict o1,
-                     T* __restrict o2, T* __restrict o3) {
-  for (int64_t k = 0; k < count; ++k) {
-    o0[k] = d0[k] - d2[k];
-    o1[k] = d1[k] + d2[k];
-    o2[k] = d2[k] - d1[k];
-    o3[k] = d1[k] - d3[k];
+  int64_t size(int64_t images) const { return images * rows * cols * channels; }
+  // where pixel (row, col) of an image begins: a run of `channels` values
+  int64_t at(int64_t image, int64_t row, int64_t col) const {
+    return ((image * rows + row) * cols + col) * channels;
   }
-}
+};
 
-// B along a row of patches: tile tx reads in[2 tx .. 2 tx + 3]; o_s[tx] its value s.
+// planes (images, channels, height, width) into `out`, laid out as `layout` says. Built twice
+// (HEED_ALSO_FOR_AVX2), for AVX2 machines and for any x86-64, as the transforms below.
 template <typename T>
-void input_tiles_along(const T* __restrict in, int64_t tiles, T* __restrict o0, T* __restrict o1,
-                       T* __restrict o2, T* __restrict o3) {
-  for (int64_t tx = 0; tx < tiles; ++tx) {
-    const T d0 = in[2 * tx], d1 = in[2 * tx + 1], d2 = in[2 * tx + 2], d3 = in[2 * tx + 3];
-    o0[tx] = d0 - d2;
-    o1[tx] = d1 + d2;
-    o2[tx] = d2 - d1;
-    o3[tx] = d1 - d3;
+HEED_ALSO_FOR_AVX2 void to_channels_last(const ChannelsLast& layout, const T* __restrict planes,
+                                         int64_t images, int64_t height, int64_t width,
+                                         T* __restrict out) {
+  const int64_t channels = layout.channels, cols = layout.cols;
+  for (int64_t image = 0; image < images; ++image) {  // the zeros: only where no pixel goes
+    for (int64_t r = 0; r < layout.rows; ++r) {
+      T* row = out + layout.at(image, r, 0);  // (cols, channels)
+      if (r < layout.top || r >= layout.top + height) {
+        std::fill(row, row + cols * channels, T(0));
+      } else {
+        std::fill(row, row + layout.left * channels, T(0));
+        std::fill(row + (layout.left + width) * channels, row + cols * channels, T(0));
+      }
+    }
   }
-}
-
-// A^T down a column of 4x4 grids, tile by tile: A^T = [1 1 1 0; 0 1 -1 -1].
-template <typename T>
-void output_grids_down(const T* __restrict m0, const T* __restrict m1, const T* __restrict m2,
-                       const T* __restrict m3, int64_t tiles, T* __restrict top,
-                       T* __restrict bottom) {
-  for (int64_t tx = 0; tx < tiles; ++tx) {
-    top[tx] = m0[tx] + m1[tx] + m2[tx];
-    bottom[tx] = m1[tx] - m2[tx] - m3[tx];
-  }
-}
-
-// A along a row of tiles into an output row (two pixels a tile), plus the bias.
-template <typename T>
-void output_tiles_along(const T* __restrict h0, const T* __restrict h1, const T* __restrict h2,
-                        const T* __restrict h3, int64_t tiles, T bias, T* __restrict out) {
-  for (int64_t tx = 0; tx < tiles; ++tx) {
-    out[2 * tx] = h0[tx] + h1[tx] + h2[tx] + bias;
-    out[2 * tx + 1] = h1[tx] - h2[tx] - h3[tx] + bias;
-  }
-}
-
-// A down two rows of dy, lane by lane: A = [1 0; 1 1; 1 -1; 0 -1].
-template <typename T>
-void gradient_rows_down(const T* __restrict f0, const T* __restrict f1, int64_t count,
-                        T* __restrict o0, T* __restrict o1, T* __restrict o2, T* __restrict o3) {
-  for (int64_t k = 0; k < count; ++k) {
-    o0[k] = f0[k];
-    o1[k] = f0[k] + f1[k];
-    o2[k] = f0[k] - f1[k];
-    o3[k] = -f1[k];
-  }
-}
-
-// A^T along a row of 2x2 tiles: tile tx reads in[2 tx], in[2 tx + 1].
-template <typename T>
-void gradient_tiles_along(const T* __restrict in, int64_t tiles, T* __restrict o0, T* __restrict o1,
-                          T* __restrict o2, T* __restrict o3) {
-  for (int64_t tx = 0; tx < tiles; ++tx) {
-    const T f0 = in[2 * tx], f1 = in[2 * tx + 1];
-    o0[tx] = f0;
-    o1[tx] = f0 + f1;
-    o2[tx] = f0 - f1;
-    o3[tx] = -f1;
-  }
-}
-
-// V (16, C, tiles) for images [first, first + images): each tile's 4x4 patch of each channel,
-// transformed. One row of tiles at a time, every step a loop along the row: B^T down the
-// columns of the four input rows the tiles read, then B along each row, tile by tile, into the
-// 16 planes of V. Rows above or below the image read a row of zeros; the columns left and right
-// of it are zeros written once. `work` is scratch for 5 rows of 2 tiles.cols + 2 + W values.
-template <typename T>
-HEED_ALSO_FOR_AVX2 void transform_inputs(const ConvGeometry& g, const heed_window2d& window,
-                                         const Tiles& tiles, const T* x, int64_t first,
-                                         int64_t images, T* v, T* work) {
-  const int64_t chunk_tiles = images * tiles.per_image();
-  const int64_t width = 2 * tiles.cols + 2 + g.W;  // the patches' columns: 2 tx - padding + s
-  const int64_t left = window.padding[1];          // column k reads the image's column k - left
-  const int64_t begin = std::min(left, width), end = std::min(left + g.W, width);
-  T* columns = work;            // (4, width): B^T down each column of the four rows
-  T* zeros = work + 4 * width;  // (W): the rows outside the image
-  std::fill(work, work + 5 * width, T(0));
+  // then the pixels, a row of a few channels at a time: the reads run along those channels'
+  // rows, the writes are runs of that many channels side by side
+  constexpr int64_t kFew = 8;
   for (int64_t image = 0; image < images; ++image) {
-    for (int64_t c = 0; c < g.C; ++c) {
-      const T* plane = x + ((first + image) * g.C + c) * g.H * g.W;  // (H, W)
-      for (int64_t ty = 0; ty < tiles.rows; ++ty) {
-        const T* rows[4];
-        for (int64_t r = 0; r < 4; ++r) {
-          const int64_t y = 2 * ty - window.padding[0] + r;
-          rows[r] = y >= 0 && y < g.H ? plane + y * g.W : zeros;
-        }
-        // columns [begin, end) from the image's [0, end - left)
-        input_rows_down(rows[0], rows[1], rows[2], rows[3], end - begin, columns + begin,
-                        columns + width + begin, columns + 2 * width + begin,
-                        columns + 3 * width + begin);
-        const int64_t first_tile = (image * tiles.rows + ty) * tiles.cols;
-        const auto plane_of = [&](int64_t xi) {
-          return v + (xi * g.C + c) * chunk_tiles + first_tile;
-        };
-        for (int64_t r = 0; r < 4; ++r) {  // grid row r of every tile: planes 4 r .. 4 r + 3
-          input_tiles_along(columns + r * width, tiles.cols, plane_of(4 * r), plane_of(4 * r + 1),
-                            plane_of(4 * r + 2), plane_of(4 * r + 3));
-        }
+    for (int64_t h = 0; h < height; ++h) {
+      T* row = out + layout.at(image, layout.top + h, layout.left);  // (width, channels)
+      for (int64_t first = 0; first < channels; first += kFew) {
+        const int64_t last = std::min(first + kFew, channels);
+        const T* pixels = planes + ((image * channels + first) * height + h) * width;
+        for (int64_t w = 0; w < width; ++w)
+          for (int64_t c = first; c < last; ++c)
+            row[w * channels + c] = pixels[(c - first) * height * width + w];
       }
     }
   }
 }
 
-// y (+ bias) from M (16, O, tiles): A^T m A for each tile, A^T = [1 1 1 0; 0 1 -1 -1], the
-// rows and columns past the output's edge dropped. One row of tiles at a time, each step a loop
-// along the row: A^T down the 4x4 grids' columns, then A along their rows into y.
-// `work` is scratch for 8 rows of tiles.cols values.
+// The reverse for a chunk of outputs: `outputs` (laid out as `layout`, top and left 0) into
+// y's planes (images, channels, height, width), each plus its channel's bias (bias may be
+// nullptr).
 template <typename T>
-HEED_ALSO_FOR_AVX2 void transform_outputs(const ConvGeometry& g, const heed_window2d& window,
-                                          const Tiles& tiles, const T* m, const T* bias,
-                                          int64_t first, int64_t images, T* y, T* work) {
-  const int64_t chunk_tiles = images * tiles.per_image();
-  const int64_t bh = window.blocks[0], bw = window.blocks[1], tw = tiles.cols;
-  const int64_t whole = bw / 2;  // tiles whose two columns are both inside the output
+HEED_ALSO_FOR_AVX2 void from_channels_last(const ChannelsLast& layout, const T* __restrict outputs,
+                                           const T* bias, int64_t images, int64_t height,
+                                           int64_t width, T* __restrict planes) {
+  const int64_t channels = layout.channels;
   for (int64_t image = 0; image < images; ++image) {
-    for (int64_t o = 0; o < g.O; ++o) {
-      T* plane = y + ((first + image) * g.O + o) * bh * bw;  // (bh, bw)
-      const T b = bias == nullptr ? T(0) : bias[o];
-      for (int64_t ty = 0; ty < tiles.rows; ++ty) {
-        const int64_t first_tile = (image * tiles.rows + ty) * tw;
-        const auto grid = [&](int64_t xi) { return m + (xi * g.O + o) * chunk_tiles + first_tile; };
-        for (int64_t s = 0; s < 4; ++s) {  // A^T down column s of every tile's grid
-          // into (A^T m)[0][s] and (A^T m)[1][s], a row of tiles each
-          output_grids_down(grid(s), grid(4 + s), grid(8 + s), grid(12 + s), tw, work + s * tw,
-                            work + (4 + s) * tw);
-        }
-        for (int64_t a = 0; a < 2 && 2 * ty + a < bh; ++a) {  // then A along each row
-          const T *h0 = work + 4 * a * tw, *h1 = h0 + tw, *h2 = h1 + tw, *h3 = h2 + tw;
-          T* out = plane + (2 * ty + a) * bw;
-          output_tiles_along(h0, h1, h2, h3, whole, b, out);
-          if (whole < tw) out[2 * whole] = h0[whole] + h1[whole] + h2[whole] + b;  // odd bw
-        }
+    for (int64_t c = 0; c < channels; ++c) {
+      T* plane = planes + (image * channels + c) * height * width;  // (height, width)
+      const T b = bias == nullptr ? T(0) : bias[c];
+      for (int64_t h = 0; h < height; ++h) {
+        const T* row = outputs + layout.at(image, h, 0) + c;  // channel c of row h, every channels
+        for (int64_t w = 0; w < width; ++w) plane[h * width + w] = row[w * channels] + b;
       }
     }
   }
+}
+
+// The transforms of one tile, every channel at once, each a loop along the channels that the
+// compiler vectorizes (the arguments never overlap: __restrict). `pixel` is the tile's first
+// pixel in a ChannelsLast chunk, `row` the distance to the next row; `grid` the tile's place in
+// the grid's first plane, `plane` the distance between planes. Built twice (HEED_ALSO_FOR_AVX2),
+// for AVX2 machines and for any x86-64.
+
+// V = B^T d B of a 4x4 patch d, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+template <typename T>
+HEED_ALSO_FOR_AVX2 void transform_input_tile(const T* __restrict pixel, int64_t row,
+                                             int64_t channels, int64_t plane, T* __restrict grid) {
+#pragma GCC ivdep
+  for (int64_t c = 0; c < channels; ++c) {
+    T d[4][4];
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j) d[i][j] = pixel[i * row + j * channels + c];
+    T bd[4][4];  // B^T d: the patch's rows combined
+    for (int j = 0; j < 4; ++j) {
+      bd[0][j] = d[0][j] - d[2][j];
+      bd[1][j] = d[1][j] + d[2][j];
+      bd[2][j] = d[2][j] - d[1][j];
+      bd[3][j] = d[1][j] - d[3][j];
+    }
+    for (int i = 0; i < 4; ++i) {  // then B along each row
+      grid[(4 * i + 0) * plane + c] = bd[i][0] - bd[i][2];
+      grid[(4 * i + 1) * plane + c] = bd[i][1] + bd[i][2];
+      grid[(4 * i + 2) * plane + c] = bd[i][2] - bd[i][1];
+      grid[(4 * i + 3) * plane + c] = bd[i][1] - bd[i][3];
+    }
+  }
+}
+
+// The 2x2 output tile A^T m A of a 4x4 grid m, A^T = [1 1 1 0; 0 1 -1 -1].
+template <typename T>
+HEED_ALSO_FOR_AVX2 void transform_output_tile(const T* __restrict grid, int64_t plane,
+                                              int64_t channels, int64_t row, T* __restrict pixel) {
+#pragma GCC ivdep
+  for (int64_t c = 0; c < channels; ++c) {
+    T m[4][4];
+    for (int xi = 0; xi < kGrid; ++xi) m[xi / 4][xi % 4] = grid[xi * plane + c];
+    T am[2][4];  // A^T m: the grid's rows combined
+    for (int j = 0; j < 4; ++j) {
+      am[0][j] = m[0][j] + m[1][j] + m[2][j];
+      am[1][j] = m[1][j] - m[2][j] - m[3][j];
+    }
+    for (int i = 0; i < 2; ++i) {  // then A along each row
+      pixel[i * row + c] = am[i][0] + am[i][1] + am[i][2];
+      pixel[i * row + channels + c] = am[i][1] - am[i][2] - am[i][3];
+    }
+  }
+}
+
+// For the weight's gradient: A f A^T of a 2x2 tile f of dy, A = [1 0; 1 1; 1 -1; 0 -1].
+template <typename T>
+HEED_ALSO_FOR_AVX2 void transform_gradient_tile(const T* __restrict pixel, int64_t row,
+                                                int64_t channels, int64_t plane,
+                                                T* __restrict grid) {
+#pragma GCC ivdep
+  for (int64_t c = 0; c < channels; ++c) {
+    T f[2][2];
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 2; ++j) f[i][j] = pixel[i * row + j * channels + c];
+    T af[4][2];  // A f: the tile's rows combined
+    for (int j = 0; j < 2; ++j) {
+      af[0][j] = f[0][j];
+      af[1][j] = f[0][j] + f[1][j];
+      af[2][j] = f[0][j] - f[1][j];
+      af[3][j] = -f[1][j];
+    }
+    for (int i = 0; i < 4; ++i) {  // then A^T along each row
+      grid[(4 * i + 0) * plane + c] = af[i][0];
+      grid[(4 * i + 1) * plane + c] = af[i][0] + af[i][1];
+      grid[(4 * i + 2) * plane + c] = af[i][0] - af[i][1];
+      grid[(4 * i + 3) * plane + c] = -af[i][1];
+    }
+  }
+}
+
+// The patches a chunk's tiles read, channels-last: tile (ty, tx) reads rows 2 ty .. 2 ty + 3 and
+// columns 2 tx .. 2 tx + 3, the image placed after the padding. Rows and columns 2 rows + 2 and
+// 2 cols + 2 hold every patch (and the whole image: an output of bh rows has bh + 2 - 2 padding
+// image rows above the bottom padding).
+ChannelsLast patches_of(const ConvGeometry& g, const heed_window2d& window, const Tiles& tiles) {
+  return {2 * tiles.rows + 2, 2 * tiles.cols + 2, g.C, window.padding[0], window.padding[1]};
+}
+
+// Tiles' outputs (or dy's tiles), channels-last: 2 rows x 2 cols pixels of O channels, the
+// output at the top left, zeros past its edge.
+ChannelsLast outputs_of(const ConvGeometry& g, const Tiles& tiles) {
+  return {2 * tiles.rows, 2 * tiles.cols, g.O, 0, 0};
+}
+
+// V (16, tiles, C) of images [first, first + images) of x, through `patches` (the chunk
+// channels-last).
+template <typename T>
+void transform_inputs(const ConvGeometry& g, const ChannelsLast& layout, const Tiles& tiles,
+                      const T* x, int64_t first, int64_t images, T* patches, T* v) {
+  to_channels_last(layout, x + first * g.C * g.H * g.W, images, g.H, g.W, patches);
+  const int64_t n = images * tiles.per_image();
+  for (int64_t image = 0; image < images; ++image)
+    for (int64_t ty = 0; ty < tiles.rows; ++ty)
+      for (int64_t tx = 0; tx < tiles.cols; ++tx) {
+        const int64_t tile = (image * tiles.rows + ty) * tiles.cols + tx;
+        transform_input_tile(patches + layout.at(image, 2 * ty, 2 * tx), layout.cols * g.C, g.C,
+                             n * g.C, v + tile * g.C);
+      }
+}
+
+// y (+ bias) of images [first, first + images) from M (16, tiles, O), through `outputs` (the
+// chunk's output tiles channels-last, the part past the output's edge dropped).
+template <typename T>
+void transform_outputs(const ConvGeometry& g, const heed_window2d& window,
+                       const ChannelsLast& layout, const Tiles& tiles, const T* m, const T* bias,
+                       int64_t first, int64_t images, T* outputs, T* y) {
+  const int64_t n = images * tiles.per_image();
+  for (int64_t image = 0; image < images; ++image)
+    for (int64_t ty = 0; ty < tiles.rows; ++ty)
+      for (int64_t tx = 0; tx < tiles.cols; ++tx) {
+        const int64_t tile = (image * tiles.rows + ty) * tiles.cols + tx;
+        transform_output_tile(m + tile * g.O, n * g.O, g.O, layout.cols * g.O,
+                              outputs + layout.at(image, 2 * ty, 2 * tx));
+      }
+  from_channels_last(layout, outputs, bias, images, window.blocks[0], window.blocks[1],
+                     y + first * g.O * window.blocks[0] * window.blocks[1]);
 }
 
 // For the weight's gradient, F(3x3, 2x2): each 2x2 tile f of dy meets the same 4x4 patch d of
 // the input as in the forward, and contributes to every 3x3 filter
 //   dweight_tile = G^T [ (A f A^T) * (B^T d B) ] G
 // (the forward's identity with the roles of output and filter exchanged). Summed over tiles,
-// each grid position is one product:  S[xi] (O, C) = F[xi] (O, tiles) @ V[xi] (C, tiles)^T.
+// each grid position is one product:  S[xi] (O, C) = F[xi]^T (O, tiles) @ V[xi] (tiles, C).
 //
-// F (16, O, tiles) for images [first, first + images): A f A^T of each tile of dy, zeros past
-// the output's edge; A = [1 0; 1 1; 1 -1; 0 -1]. Row of tiles by row, as transform_inputs: A
-// down the columns of the two rows, then A^T along each, into the 16 planes of F. `work` is
-// scratch for 5 rows of 2 tiles.cols + bw values.
+// F (16, tiles, O) of images [first, first + images) of dy, through `outputs` (dy's tiles
+// channels-last, zeros past the output's edge).
 template <typename T>
-HEED_ALSO_FOR_AVX2 void transform_output_gradients(const ConvGeometry& g,
-                                                   const heed_window2d& window, const Tiles& tiles,
-                                                   const T* dy, int64_t first, int64_t images, T* f,
-                                                   T* work) {
-  const int64_t chunk_tiles = images * tiles.per_image();
+void transform_output_gradients(const ConvGeometry& g, const heed_window2d& window,
+                                const ChannelsLast& layout, const Tiles& tiles, const T* dy,
+                                int64_t first, int64_t images, T* outputs, T* f) {
   const int64_t bh = window.blocks[0], bw = window.blocks[1];
-  const int64_t width = 2 * tiles.cols + bw;
-  T* columns = work;                        // (4, width): A down each column of the two rows
-  T* zeros = work + 4 * width;              // (bw): the row past the output's last
-  std::fill(work, work + 5 * width, T(0));  // an odd bw's last tile reads a zero column
-  for (int64_t image = 0; image < images; ++image) {
-    for (int64_t o = 0; o < g.O; ++o) {
-      const T* plane = dy + ((first + image) * g.O + o) * bh * bw;  // (bh, bw)
-      for (int64_t ty = 0; ty < tiles.rows; ++ty) {
-        const T* row0 = plane + 2 * ty * bw;
-        const T* row1 = 2 * ty + 1 < bh ? row0 + bw : zeros;
-        gradient_rows_down(row0, row1, bw, columns, columns + width, columns + 2 * width,
-                           columns + 3 * width);
-        const int64_t first_tile = (image * tiles.rows + ty) * tiles.cols;
-        const auto plane_of = [&](int64_t xi) {
-          return f + (xi * g.O + o) * chunk_tiles + first_tile;
-        };
-        for (int64_t r = 0; r < 4; ++r) {  // grid row r of every tile: planes 4 r .. 4 r + 3
-          gradient_tiles_along(columns + r * width, tiles.cols, plane_of(4 * r),
-                               plane_of(4 * r + 1), plane_of(4 * r + 2), plane_of(4 * r + 3));
-        }
+  to_channels_last(layout, dy + first * g.O * bh * bw, images, bh, bw, outputs);
+  const int64_t n = images * tiles.per_image();
+  for (int64_t image = 0; image < images; ++image)
+    for (int64_t ty = 0; ty < tiles.rows; ++ty)
+      for (int64_t tx = 0; tx < tiles.cols; ++tx) {
+        const int64_t tile = (image * tiles.rows + ty) * tiles.cols + tx;
+        transform_gradient_tile(outputs + layout.at(image, 2 * ty, 2 * tx), layout.cols * g.O, g.O,
+                                n * g.O, f + tile * g.O);
       }
-    }
-  }
 }
 
 // G^T s G for a 4x4 grid s: the 3x3 filter it stands for. G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0;
@@ -306,28 +335,30 @@ int winograd_forward(const ConvGeometry& g, const heed_window2d& window, const T
   const Chunking cut = chunking_of(g, tiles.per_image(), kTilesPerProduct);
   const int64_t Cg = g.C / g.groups, Og = g.group_outputs();
   const int64_t chunk_tiles = cut.images * tiles.per_image();
-  const int64_t work = 5 * (2 * tiles.cols + 2 + g.W);                  // the transforms' rows
-  const int64_t per_worker = kGrid * (g.C + g.O) * chunk_tiles + work;  // V, M, work
-  const std::vector<T> u = transformed_filters(g, weight);              // (16, O, C/g)
+  const ChannelsLast patches = patches_of(g, window, tiles), outputs = outputs_of(g, tiles);
+  const int64_t per_worker = patches.size(cut.images) + kGrid * (g.C + g.O) * chunk_tiles +
+                             outputs.size(cut.images);      // patches, V, M, outputs
+  const std::vector<T> u = transformed_filters(g, weight);  // (16, O, C/g)
   const Scratch<T> scratch(cut.workers * per_worker);
   if (scratch.data() == nullptr)
     return scratch_error("conv2d_forward", int64_t{sizeof(T)} * (cut.workers * per_worker));
   for_each_chunk(g, cut, [&](int64_t worker, int64_t first, int64_t images) {
-    T* v = scratch.data() + worker * per_worker;  // (16, C, tiles)
-    T* m = v + kGrid * g.C * chunk_tiles;         // (16, O, tiles)
-    T* work_rows = m + kGrid * g.O * chunk_tiles;
-    const int64_t n = images * tiles.per_image();  // this chunk's tiles: the products' columns
-    // V and M are laid out with this chunk's n columns (a last chunk may have fewer images)
-    transform_inputs(g, window, tiles, x, first, images, v, work_rows);
+    T* chunk = scratch.data() + worker * per_worker;  // (images, rows, cols, C)
+    T* v = chunk + patches.size(cut.images);          // (16, tiles, C)
+    T* m = v + kGrid * g.C * chunk_tiles;             // (16, tiles, O)
+    T* out = m + kGrid * g.O * chunk_tiles;           // (images, rows, cols, O)
+    const int64_t n = images * tiles.per_image();     // this chunk's tiles: the products' rows
+    // V and M are laid out with this chunk's n rows (a last chunk may have fewer images)
+    transform_inputs(g, patches, tiles, x, first, images, chunk, v);
     for (int64_t xi = 0; xi < kGrid; ++xi) {
       for (int64_t group = 0; group < g.groups; ++group) {
-        // M[xi] of the group (O/g, n) = U[xi] (O/g, C/g) @ V[xi] (C/g, n)
-        gemm_row_major<T>(
-            CblasNoTrans, CblasNoTrans, Og, n, Cg, T(1), u.data() + (xi * g.O + group * Og) * Cg,
-            Cg, v + (xi * g.C + group * Cg) * n, n, T(0), m + (xi * g.O + group * Og) * n, n);
+        // M[xi] of the group (n, O/g) = V[xi] (n, C/g) @ U[xi]^T (C/g, O/g)
+        gemm_row_major<T>(CblasNoTrans, CblasTrans, n, Og, Cg, T(1), v + xi * n * g.C + group * Cg,
+                          g.C, u.data() + (xi * g.O + group * Og) * Cg, Cg, T(0),
+                          m + xi * n * g.O + group * Og, g.O);
       }
     }
-    transform_outputs(g, window, tiles, m, bias, first, images, y, work_rows);
+    transform_outputs(g, window, outputs, tiles, m, bias, first, images, out, y);
   });
   return 0;
 }
@@ -339,9 +370,10 @@ int winograd_weight_gradient(const ConvGeometry& g, const heed_window2d& window,
   const Chunking cut = chunking_of(g, tiles.per_image(), kTilesPerProduct);
   const int64_t Cg = g.C / g.groups, Og = g.group_outputs();
   const int64_t chunk_tiles = cut.images * tiles.per_image();
-  const int64_t work = 5 * (2 * tiles.cols + 2 + g.W + window.blocks[1]);  // the transforms' rows
+  const ChannelsLast patches = patches_of(g, window, tiles), outputs = outputs_of(g, tiles);
   const int64_t sums = kGrid * g.O * Cg;  // a worker's S (16, O, C/g)
-  const int64_t per_worker = kGrid * (g.C + g.O) * chunk_tiles + work + sums;  // V, F, work, S
+  const int64_t per_worker = patches.size(cut.images) + kGrid * (g.C + g.O) * chunk_tiles +
+                             outputs.size(cut.images) + sums;  // patches, V, F, dy's tiles, S
   const Scratch<T> scratch(cut.workers * per_worker);
   if (scratch.data() == nullptr)
     return scratch_error("conv2d_backward", int64_t{sizeof(T)} * (cut.workers * per_worker));
@@ -350,19 +382,20 @@ int winograd_weight_gradient(const ConvGeometry& g, const heed_window2d& window,
     std::fill(s, s + sums, T(0));
   }
   for_each_chunk(g, cut, [&](int64_t worker, int64_t first, int64_t images) {
-    T* v = scratch.data() + worker * per_worker;  // (16, C, tiles)
-    T* f = v + kGrid * g.C * chunk_tiles;         // (16, O, tiles)
-    T* work_rows = f + kGrid * g.O * chunk_tiles;
-    T* s = work_rows + work;  // (16, O, C/g), summed over this worker's chunks
+    T* chunk = scratch.data() + worker * per_worker;  // (images, rows, cols, C)
+    T* v = chunk + patches.size(cut.images);          // (16, tiles, C)
+    T* f = v + kGrid * g.C * chunk_tiles;             // (16, tiles, O)
+    T* dy_tiles = f + kGrid * g.O * chunk_tiles;      // (images, rows, cols, O)
+    T* s = dy_tiles + outputs.size(cut.images);       // (16, O, C/g), summed over the chunks
     const int64_t n = images * tiles.per_image();
-    transform_inputs(g, window, tiles, x, first, images, v, work_rows);
-    transform_output_gradients(g, window, tiles, dy, first, images, f, work_rows);
+    transform_inputs(g, patches, tiles, x, first, images, chunk, v);
+    transform_output_gradients(g, window, outputs, tiles, dy, first, images, dy_tiles, f);
     for (int64_t xi = 0; xi < kGrid; ++xi) {
       for (int64_t group = 0; group < g.groups; ++group) {
-        // S[xi] of the group (O/g, C/g) += F[xi] (O/g, n) @ V[xi] (C/g, n)^T
-        gemm_row_major<T>(CblasNoTrans, CblasTrans, Og, Cg, n, T(1),
-                          f + (xi * g.O + group * Og) * n, n, v + (xi * g.C + group * Cg) * n, n,
-                          T(1), s + (xi * g.O + group * Og) * Cg, Cg);
+        // S[xi] of the group (O/g, C/g) += F[xi]^T (O/g, n) @ V[xi] (n, C/g)
+        gemm_row_major<T>(CblasTrans, CblasNoTrans, Og, Cg, n, T(1), f + xi * n * g.O + group * Og,
+                          g.O, v + xi * n * g.C + group * Cg, g.C, T(1),
+                          s + (xi * g.O + group * Og) * Cg, Cg);
       }
     }
   });
