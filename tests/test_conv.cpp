@@ -210,9 +210,11 @@ TEST_CASE(
       {{9, 6, 5, 5}, {6, 6, 3, 3}, {.padding = {1, 1}}},
       {{4, 8, 7, 9}, {4, 4, 3, 2}, {.padding = {1, 0}, .dilation = {1, 2}, .groups = 2}},
       {{2, 3, 6, 6}, {2, 3, 1, 1}, {.padding = {1, 1}}},  // padding beyond a 1x1 kernel's reach
-      // 3x3 at stride 1, 8 or more channels a group, outputs of 8x8 or more: Winograd's
+      // 3x3 at stride 1, 8 or more channels a group, outputs of 4x4 or more: Winograd's
       // F(2x2, 3x3) for the forward and the weight's gradient, and for dx where dy's
       // convolution qualifies too
+      {{5, 8, 4, 4}, {8, 8, 3, 3}, {.padding = {1, 1}}},  // the smallest map: 2x2 tiles
+      {{7, 16, 5, 5}, {8, 16, 3, 3}, {.padding = {1, 1}}},
       {{3, 8, 9, 8}, {8, 8, 3, 3}, {.padding = {1, 1}}},  // odd rows: tiles cut at the edge
       {{2, 16, 10, 11}, {8, 16, 3, 3}, {}},               // odd columns
       {{2, 16, 8, 9}, {16, 8, 3, 3}, {.padding = {1, 2}, .groups = 2}},
@@ -221,7 +223,7 @@ TEST_CASE(
       // the weight's gradient by Winograd, dx by col2im: dy's convolution would need a padding
       // of -1, or has too small a map for Winograd and more outputs than inputs
       {{2, 8, 8, 8}, {8, 8, 3, 3}, {.padding = {3, 3}}},
-      {{2, 8, 7, 7}, {16, 8, 3, 3}, {.padding = {2, 2}}},
+      {{2, 8, 3, 3}, {16, 8, 3, 3}, {.padding = {2, 2}}},
   };
   struct ThreadsRestored {  // even when a REQUIRE below ends the test
     int before = get_num_threads();

@@ -127,6 +127,22 @@ bool input_gradient_as_convolution(const ConvGeometry& g, const heed_window2d& w
   return true;
 }
 
+// dbias[o] = the sum of dy[n, o] over the batch and the map, each channel summed in the same
+// order whatever the threads (in double).
+template <typename T>
+void bias_gradient(const ConvGeometry& g, const T* dy, T* dbias) {
+  parallel_range(g.O, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      double sum = 0;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const T* plane = dy + (n * g.O + o) * g.L;  // (L)
+        for (int64_t l = 0; l < g.L; ++l) sum += plane[l];
+      }
+      dbias[o] = static_cast<T>(sum);
+    }
+  });
+}
+
 // Per chunk, with dY the chunk's dy as (O, images L) and X its columns (C kh kw, images L):
 //   dweight[group] += dY[group] @ X[group]^T     (summed over the chunks, per worker)
 //   dX[group] = weight[group]^T @ dY[group], folded into dx (each pixel sums what it fed), where
@@ -146,7 +162,10 @@ int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, con
     if (status != 0) return status;
     dweight = nullptr;  // done
   }
-  if (dx == nullptr && dweight == nullptr && dbias == nullptr) return 0;
+  if (dx == nullptr && dweight == nullptr) {
+    if (dbias != nullptr) bias_gradient(g, dy, dbias);
+    return 0;
+  }
   const Chunking cut = chunking_of(g, g.L, kColumnsPerProduct);
   const int64_t Og = g.group_outputs(), K = g.group_rows(), L = g.L;
   const int64_t per_worker = (g.rows() + g.O) * cut.images * L;  // columns, the chunk's dY

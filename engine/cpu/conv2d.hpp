@@ -100,7 +100,7 @@ class Scratch {
 
 // Winograd's F(2x2, 3x3) (engine/cpu/winograd.cpp): whether it computes this convolution (a
 // 3x3 kernel at stride 1, no dilation) and pays (8 or more channels a group on each side, so the
-// products dominate, and an output of 8x8 or more, so the transforms' rows are not too short).
+// products dominate, and an output of 4x4 or more).
 bool winograd_applies(const ConvGeometry& g, const heed_window2d& window);
 
 // y = conv2d(x, weight) + bias (bias may be nullptr), all contiguous, where winograd_applies.

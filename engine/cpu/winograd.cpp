@@ -33,6 +33,16 @@ namespace {
 constexpr int64_t kTilesPerProduct = 256;  // rows of each chunk's products
 constexpr int64_t kGrid = 16;              // the 4x4 transformed tile
 
+// The 16 grid positions' matrices (of V, M, U, ...) lie one after another, `elements` each, and
+// a cache line apart: a tile writes (or reads) all 16 at once, and matrices whose sizes are
+// multiples of 4 KiB would otherwise all fall in the same sets of the L1 cache, evicting each
+// other.
+constexpr int64_t kCacheLine = 64;  // bytes
+template <typename T>
+int64_t grid_plane(int64_t elements) {
+  return elements + kCacheLine / int64_t{sizeof(T)};
+}
+
 // The 2x2 output tiles covering a (bh, bw) output: ceil(bh / 2) x ceil(bw / 2).
 struct Tiles {
   int64_t rows, cols;
@@ -60,20 +70,17 @@ void transform_filter(const T* g, T* u) {
 }
 
 // U (16, O, C/g): every filter transformed, grid position outermost so that U[xi] of a group is
-// an (O/g, C/g) matrix.
+// an (O/g, C/g) matrix; `plane` elements apart.
 template <typename T>
-std::vector<T> transformed_filters(const ConvGeometry& g, const T* weight) {
+void transform_filters(const ConvGeometry& g, const T* weight, int64_t plane, T* u) {
   const int64_t Cg = g.C / g.groups;
-  std::vector<T> u(static_cast<size_t>(kGrid * g.O * Cg));
   for (int64_t o = 0; o < g.O; ++o) {
     for (int64_t c = 0; c < Cg; ++c) {
       T grid[kGrid];
       transform_filter(weight + (o * Cg + c) * 9, grid);
-      for (int64_t xi = 0; xi < kGrid; ++xi)
-        u[static_cast<size_t>((xi * g.O + o) * Cg + c)] = grid[xi];
+      for (int64_t xi = 0; xi < kGrid; ++xi) u[xi * plane + o * Cg + c] = grid[xi];
     }
   }
-  return u;
 }
 
 // A chunk of images channels-last: (images, rows, cols, channels), pixel (h, w) of an image at
@@ -235,8 +242,8 @@ ChannelsLast outputs_of(const ConvGeometry& g, const Tiles& tiles) {
   return {2 * tiles.rows, 2 * tiles.cols, g.O, 0, 0};
 }
 
-// V (16, tiles, C) of images [first, first + images) of x, through `patches` (the chunk
-// channels-last).
+// V (16, tiles, C) of images [first, first + images) of x, its planes grid_plane(tiles C) apart,
+// through `patches` (the chunk channels-last).
 template <typename T>
 void transform_inputs(const ConvGeometry& g, const ChannelsLast& layout, const Tiles& tiles,
                       const T* x, int64_t first, int64_t images, T* patches, T* v) {
@@ -247,11 +254,12 @@ void transform_inputs(const ConvGeometry& g, const ChannelsLast& layout, const T
       for (int64_t tx = 0; tx < tiles.cols; ++tx) {
         const int64_t tile = (image * tiles.rows + ty) * tiles.cols + tx;
         transform_input_tile(patches + layout.at(image, 2 * ty, 2 * tx), layout.cols * g.C, g.C,
-                             n * g.C, v + tile * g.C);
+                             grid_plane<T>(n * g.C), v + tile * g.C);
       }
 }
 
-// y (+ bias) of images [first, first + images) from M (16, tiles, O), through `outputs` (the
+// y (+ bias) of images [first, first + images) from M (16, tiles, O; planes grid_plane(tiles O)
+// apart), through `outputs` (the
 // chunk's output tiles channels-last, the part past the output's edge dropped).
 template <typename T>
 void transform_outputs(const ConvGeometry& g, const heed_window2d& window,
@@ -262,7 +270,7 @@ void transform_outputs(const ConvGeometry& g, const heed_window2d& window,
     for (int64_t ty = 0; ty < tiles.rows; ++ty)
       for (int64_t tx = 0; tx < tiles.cols; ++tx) {
         const int64_t tile = (image * tiles.rows + ty) * tiles.cols + tx;
-        transform_output_tile(m + tile * g.O, n * g.O, g.O, layout.cols * g.O,
+        transform_output_tile(m + tile * g.O, grid_plane<T>(n * g.O), g.O, layout.cols * g.O,
                               outputs + layout.at(image, 2 * ty, 2 * tx));
       }
   from_channels_last(layout, outputs, bias, images, window.blocks[0], window.blocks[1],
@@ -275,7 +283,8 @@ void transform_outputs(const ConvGeometry& g, const heed_window2d& window,
 // (the forward's identity with the roles of output and filter exchanged). Summed over tiles,
 // each grid position is one product:  S[xi] (O, C) = F[xi]^T (O, tiles) @ V[xi] (tiles, C).
 //
-// F (16, tiles, O) of images [first, first + images) of dy, through `outputs` (dy's tiles
+// F (16, tiles, O; planes grid_plane(tiles O) apart) of images [first, first + images) of dy,
+// through `outputs` (dy's tiles
 // channels-last, zeros past the output's edge).
 template <typename T>
 void transform_output_gradients(const ConvGeometry& g, const heed_window2d& window,
@@ -289,7 +298,7 @@ void transform_output_gradients(const ConvGeometry& g, const heed_window2d& wind
       for (int64_t tx = 0; tx < tiles.cols; ++tx) {
         const int64_t tile = (image * tiles.rows + ty) * tiles.cols + tx;
         transform_gradient_tile(outputs + layout.at(image, 2 * ty, 2 * tx), layout.cols * g.O, g.O,
-                                n * g.O, f + tile * g.O);
+                                grid_plane<T>(n * g.O), f + tile * g.O);
       }
 }
 
@@ -318,11 +327,11 @@ bool winograd_applies(const ConvGeometry& g, const heed_window2d& window) {
   const bool three_by_three_at_stride_one = window.kernel[0] == 3 && window.kernel[1] == 3 &&
                                             window.stride[0] == 1 && window.stride[1] == 1 &&
                                             window.dilation[0] == 1 && window.dilation[1] == 1;
-  // With few channels the products are thin, and on small maps each row of tiles is short: the
-  // transforms' passes then cost more than the multiplications saved (measured: a (64, 32, 4, 4)
-  // -> 64 convolution took half as long again; the first layer of an image model, 1 or 3
-  // channels, stays on im2col too).
-  constexpr int64_t kMinChannels = 8, kMinSide = 8;
+  // With few channels the products are thin and the transforms cost more than the
+  // multiplications saved: the first layer of an image model, 1 or 3 channels, stays on im2col.
+  // Maps down to 4x4 (four tiles an image) pay: a (64, 32, 4, 4) -> 64 convolution forward and
+  // backward took 0.75 ms against 1.3 ms by im2col.
+  constexpr int64_t kMinChannels = 8, kMinSide = 4;
   return three_by_three_at_stride_one && g.C / g.groups >= kMinChannels &&
          g.group_outputs() >= kMinChannels && window.blocks[0] >= kMinSide &&
          window.blocks[1] >= kMinSide;
@@ -336,26 +345,32 @@ int winograd_forward(const ConvGeometry& g, const heed_window2d& window, const T
   const int64_t Cg = g.C / g.groups, Og = g.group_outputs();
   const int64_t chunk_tiles = cut.images * tiles.per_image();
   const ChannelsLast patches = patches_of(g, window, tiles), outputs = outputs_of(g, tiles);
-  const int64_t per_worker = patches.size(cut.images) + kGrid * (g.C + g.O) * chunk_tiles +
+  const int64_t per_worker = patches.size(cut.images) + kGrid * grid_plane<T>(g.C * chunk_tiles) +
+                             kGrid * grid_plane<T>(g.O * chunk_tiles) +
                              outputs.size(cut.images);      // patches, V, M, outputs
-  const std::vector<T> u = transformed_filters(g, weight);  // (16, O, C/g)
-  const Scratch<T> scratch(cut.workers * per_worker);
+  const int64_t filters = kGrid * grid_plane<T>(g.O * Cg);  // U, shared
+  const Scratch<T> scratch(cut.workers * per_worker + filters);
   if (scratch.data() == nullptr)
-    return scratch_error("conv2d_forward", int64_t{sizeof(T)} * (cut.workers * per_worker));
+    return scratch_error("conv2d_forward",
+                         int64_t{sizeof(T)} * (cut.workers * per_worker + filters));
+  T* u = scratch.data() + cut.workers * per_worker;  // (16, O, C/g)
+  transform_filters(g, weight, grid_plane<T>(g.O * Cg), u);
   for_each_chunk(g, cut, [&](int64_t worker, int64_t first, int64_t images) {
-    T* chunk = scratch.data() + worker * per_worker;  // (images, rows, cols, C)
-    T* v = chunk + patches.size(cut.images);          // (16, tiles, C)
-    T* m = v + kGrid * g.C * chunk_tiles;             // (16, tiles, O)
-    T* out = m + kGrid * g.O * chunk_tiles;           // (images, rows, cols, O)
-    const int64_t n = images * tiles.per_image();     // this chunk's tiles: the products' rows
+    T* chunk = scratch.data() + worker * per_worker;        // (images, rows, cols, C)
+    T* v = chunk + patches.size(cut.images);                // (16, tiles, C)
+    T* m = v + kGrid * grid_plane<T>(g.C * chunk_tiles);    // (16, tiles, O)
+    T* out = m + kGrid * grid_plane<T>(g.O * chunk_tiles);  // (images, rows, cols, O)
+    const int64_t n = images * tiles.per_image();  // this chunk's tiles: the products' rows
     // V and M are laid out with this chunk's n rows (a last chunk may have fewer images)
+    const int64_t v_plane = grid_plane<T>(n * g.C), m_plane = grid_plane<T>(n * g.O),
+                  u_plane = grid_plane<T>(g.O * Cg);
     transform_inputs(g, patches, tiles, x, first, images, chunk, v);
     for (int64_t xi = 0; xi < kGrid; ++xi) {
       for (int64_t group = 0; group < g.groups; ++group) {
         // M[xi] of the group (n, O/g) = V[xi] (n, C/g) @ U[xi]^T (C/g, O/g)
-        gemm_row_major<T>(CblasNoTrans, CblasTrans, n, Og, Cg, T(1), v + xi * n * g.C + group * Cg,
-                          g.C, u.data() + (xi * g.O + group * Og) * Cg, Cg, T(0),
-                          m + xi * n * g.O + group * Og, g.O);
+        gemm_row_major<T>(CblasNoTrans, CblasTrans, n, Og, Cg, T(1), v + xi * v_plane + group * Cg,
+                          g.C, u + xi * u_plane + group * Og * Cg, Cg, T(0),
+                          m + xi * m_plane + group * Og, g.O);
       }
     }
     transform_outputs(g, window, outputs, tiles, m, bias, first, images, out, y);
@@ -371,9 +386,11 @@ int winograd_weight_gradient(const ConvGeometry& g, const heed_window2d& window,
   const int64_t Cg = g.C / g.groups, Og = g.group_outputs();
   const int64_t chunk_tiles = cut.images * tiles.per_image();
   const ChannelsLast patches = patches_of(g, window, tiles), outputs = outputs_of(g, tiles);
-  const int64_t sums = kGrid * g.O * Cg;  // a worker's S (16, O, C/g)
-  const int64_t per_worker = patches.size(cut.images) + kGrid * (g.C + g.O) * chunk_tiles +
-                             outputs.size(cut.images) + sums;  // patches, V, F, dy's tiles, S
+  const int64_t s_plane = grid_plane<T>(g.O * Cg);
+  const int64_t sums = kGrid * s_plane;  // a worker's S (16, O, C/g)
+  const int64_t per_worker = patches.size(cut.images) + kGrid * grid_plane<T>(g.C * chunk_tiles) +
+                             kGrid * grid_plane<T>(g.O * chunk_tiles) + outputs.size(cut.images) +
+                             sums;  // patches, V, F, dy's tiles, S
   const Scratch<T> scratch(cut.workers * per_worker);
   if (scratch.data() == nullptr)
     return scratch_error("conv2d_backward", int64_t{sizeof(T)} * (cut.workers * per_worker));
@@ -382,20 +399,21 @@ int winograd_weight_gradient(const ConvGeometry& g, const heed_window2d& window,
     std::fill(s, s + sums, T(0));
   }
   for_each_chunk(g, cut, [&](int64_t worker, int64_t first, int64_t images) {
-    T* chunk = scratch.data() + worker * per_worker;  // (images, rows, cols, C)
-    T* v = chunk + patches.size(cut.images);          // (16, tiles, C)
-    T* f = v + kGrid * g.C * chunk_tiles;             // (16, tiles, O)
-    T* dy_tiles = f + kGrid * g.O * chunk_tiles;      // (images, rows, cols, O)
-    T* s = dy_tiles + outputs.size(cut.images);       // (16, O, C/g), summed over the chunks
+    T* chunk = scratch.data() + worker * per_worker;             // (images, rows, cols, C)
+    T* v = chunk + patches.size(cut.images);                     // (16, tiles, C)
+    T* f = v + kGrid * grid_plane<T>(g.C * chunk_tiles);         // (16, tiles, O)
+    T* dy_tiles = f + kGrid * grid_plane<T>(g.O * chunk_tiles);  // (images, rows, cols, O)
+    T* s = dy_tiles + outputs.size(cut.images);  // (16, O, C/g), summed over the chunks
     const int64_t n = images * tiles.per_image();
+    const int64_t v_plane = grid_plane<T>(n * g.C), f_plane = grid_plane<T>(n * g.O);
     transform_inputs(g, patches, tiles, x, first, images, chunk, v);
     transform_output_gradients(g, window, outputs, tiles, dy, first, images, dy_tiles, f);
     for (int64_t xi = 0; xi < kGrid; ++xi) {
       for (int64_t group = 0; group < g.groups; ++group) {
         // S[xi] of the group (O/g, C/g) += F[xi]^T (O/g, n) @ V[xi] (n, C/g)
-        gemm_row_major<T>(CblasTrans, CblasNoTrans, Og, Cg, n, T(1), f + xi * n * g.O + group * Og,
-                          g.O, v + xi * n * g.C + group * Cg, g.C, T(1),
-                          s + (xi * g.O + group * Og) * Cg, Cg);
+        gemm_row_major<T>(CblasTrans, CblasNoTrans, Og, Cg, n, T(1), f + xi * f_plane + group * Og,
+                          g.O, v + xi * v_plane + group * Cg, g.C, T(1),
+                          s + xi * s_plane + group * Og * Cg, Cg);
       }
     }
   });
@@ -405,7 +423,7 @@ int winograd_weight_gradient(const ConvGeometry& g, const heed_window2d& window,
       T grid[kGrid] = {};
       for (int64_t worker = 0; worker < cut.workers; ++worker) {
         const T* s = scratch.data() + worker * per_worker + per_worker - sums;
-        for (int64_t xi = 0; xi < kGrid; ++xi) grid[xi] += s[(xi * g.O + o) * Cg + c];
+        for (int64_t xi = 0; xi < kGrid; ++xi) grid[xi] += s[xi * s_plane + o * Cg + c];
       }
       transform_grid_to_filter(grid, dweight + (o * Cg + c) * 9);
     }
