@@ -128,17 +128,24 @@ bool input_gradient_as_convolution(const ConvGeometry& g, const heed_window2d& w
 }
 
 // dbias[o] = the sum of dy[n, o] over the batch and the map, each channel summed in the same
-// order whatever the threads (in double).
+// order whatever the threads, in double, in kLanes running sums (one sum would wait for each
+// addition before the next: a chain of N L additions).
 template <typename T>
 void bias_gradient(const ConvGeometry& g, const T* dy, T* dbias) {
+  constexpr int64_t kLanes = 8;
   parallel_range(g.O, 1, [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
-      double sum = 0;
+      double lanes[kLanes] = {};
+      double rest = 0;
       for (int64_t n = 0; n < g.N; ++n) {
         const T* plane = dy + (n * g.O + o) * g.L;  // (L)
-        for (int64_t l = 0; l < g.L; ++l) sum += plane[l];
+        const int64_t whole = g.L - g.L % kLanes;
+        for (int64_t l = 0; l < whole; l += kLanes)
+          for (int64_t lane = 0; lane < kLanes; ++lane) lanes[lane] += plane[l + lane];
+        for (int64_t l = whole; l < g.L; ++l) rest += plane[l];
       }
-      dbias[o] = static_cast<T>(sum);
+      for (const double lane : lanes) rest += lane;
+      dbias[o] = static_cast<T>(rest);
     }
   });
 }
