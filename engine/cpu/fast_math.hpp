@@ -17,6 +17,16 @@
 #define HEED_ALSO_FOR_AVX2
 #endif
 
+// Placed before a loop whose iterations write disjoint elements though the compiler cannot prove
+// it (stores at run-time distances into one array), so that it vectorizes the loop anyway.
+#if defined(__clang__)
+#define HEED_ITERATIONS_INDEPENDENT _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define HEED_ITERATIONS_INDEPENDENT _Pragma("GCC ivdep")
+#else
+#define HEED_ITERATIONS_INDEPENDENT
+#endif
+
 namespace heed::cpu {
 
 inline float vector_exp(float x) {
