@@ -240,37 +240,39 @@ ChannelsLast outputs_of(const ConvGeometry& g, const Tiles& tiles) {
   return {2 * tiles.rows, 2 * tiles.cols, g.O, 0, 0};
 }
 
+// Calls body(tile, corner) for every 2x2 tile of a chunk's images in order: `tile` its index
+// among the chunk's tiles, `corner` the place of its top left pixel in `layout`.
+template <typename Body>
+void for_each_tile(const Tiles& tiles, int64_t images, const ChannelsLast& layout, Body&& body) {
+  for (int64_t image = 0; image < images; ++image)
+    for (int64_t ty = 0; ty < tiles.rows; ++ty)
+      for (int64_t tx = 0; tx < tiles.cols; ++tx)
+        body((image * tiles.rows + ty) * tiles.cols + tx, layout.at(image, 2 * ty, 2 * tx));
+}
+
 // V (16, tiles, C) of images [first, first + images) of x, its planes grid_plane(tiles C) apart,
 // through `patches` (the chunk channels-last).
 template <typename T>
 void transform_inputs(const ConvGeometry& g, const ChannelsLast& layout, const Tiles& tiles,
                       const T* x, int64_t first, int64_t images, T* patches, T* v) {
   to_channels_last(layout, x + first * g.C * g.H * g.W, images, g.H, g.W, patches);
-  const int64_t n = images * tiles.per_image();
-  for (int64_t image = 0; image < images; ++image)
-    for (int64_t ty = 0; ty < tiles.rows; ++ty)
-      for (int64_t tx = 0; tx < tiles.cols; ++tx) {
-        const int64_t tile = (image * tiles.rows + ty) * tiles.cols + tx;
-        transform_input_tile(patches + layout.at(image, 2 * ty, 2 * tx), layout.cols * g.C, g.C,
-                             grid_plane<T>(n * g.C), v + tile * g.C);
-      }
+  const int64_t plane = grid_plane<T>(images * tiles.per_image() * g.C);
+  for_each_tile(tiles, images, layout, [&](int64_t tile, int64_t corner) {
+    transform_input_tile(patches + corner, layout.cols * g.C, g.C, plane, v + tile * g.C);
+  });
 }
 
 // y (+ bias) of images [first, first + images) from M (16, tiles, O; planes grid_plane(tiles O)
-// apart), through `outputs` (the
-// chunk's output tiles channels-last, the part past the output's edge dropped).
+// apart), through `outputs` (the chunk's output tiles channels-last, the part past the output's
+// edge dropped).
 template <typename T>
 void transform_outputs(const ConvGeometry& g, const heed_window2d& window,
                        const ChannelsLast& layout, const Tiles& tiles, const T* m, const T* bias,
                        int64_t first, int64_t images, T* outputs, T* y) {
-  const int64_t n = images * tiles.per_image();
-  for (int64_t image = 0; image < images; ++image)
-    for (int64_t ty = 0; ty < tiles.rows; ++ty)
-      for (int64_t tx = 0; tx < tiles.cols; ++tx) {
-        const int64_t tile = (image * tiles.rows + ty) * tiles.cols + tx;
-        transform_output_tile(m + tile * g.O, grid_plane<T>(n * g.O), g.O, layout.cols * g.O,
-                              outputs + layout.at(image, 2 * ty, 2 * tx));
-      }
+  const int64_t plane = grid_plane<T>(images * tiles.per_image() * g.O);
+  for_each_tile(tiles, images, layout, [&](int64_t tile, int64_t corner) {
+    transform_output_tile(m + tile * g.O, plane, g.O, layout.cols * g.O, outputs + corner);
+  });
   from_channels_last(layout, outputs, bias, images, window.blocks[0], window.blocks[1],
                      y + first * g.O * window.blocks[0] * window.blocks[1]);
 }
@@ -282,22 +284,17 @@ void transform_outputs(const ConvGeometry& g, const heed_window2d& window,
 // each grid position is one product:  S[xi] (O, C) = F[xi]^T (O, tiles) @ V[xi] (tiles, C).
 //
 // F (16, tiles, O; planes grid_plane(tiles O) apart) of images [first, first + images) of dy,
-// through `outputs` (dy's tiles
-// channels-last, zeros past the output's edge).
+// through `outputs` (dy's tiles channels-last, zeros past the output's edge).
 template <typename T>
 void transform_output_gradients(const ConvGeometry& g, const heed_window2d& window,
                                 const ChannelsLast& layout, const Tiles& tiles, const T* dy,
                                 int64_t first, int64_t images, T* outputs, T* f) {
   const int64_t bh = window.blocks[0], bw = window.blocks[1];
   to_channels_last(layout, dy + first * g.O * bh * bw, images, bh, bw, outputs);
-  const int64_t n = images * tiles.per_image();
-  for (int64_t image = 0; image < images; ++image)
-    for (int64_t ty = 0; ty < tiles.rows; ++ty)
-      for (int64_t tx = 0; tx < tiles.cols; ++tx) {
-        const int64_t tile = (image * tiles.rows + ty) * tiles.cols + tx;
-        transform_gradient_tile(outputs + layout.at(image, 2 * ty, 2 * tx), layout.cols * g.O, g.O,
-                                grid_plane<T>(n * g.O), f + tile * g.O);
-      }
+  const int64_t plane = grid_plane<T>(images * tiles.per_image() * g.O);
+  for_each_tile(tiles, images, layout, [&](int64_t tile, int64_t corner) {
+    transform_gradient_tile(outputs + corner, layout.cols * g.O, g.O, plane, f + tile * g.O);
+  });
 }
 
 // G^T s G for a 4x4 grid s: the 3x3 filter it stands for. G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0;
