@@ -97,7 +97,8 @@ int forward(const ConvGeometry& g, const heed_window2d& window, const T* x, cons
 // tall: on (64, 64, 8, 8) -> 64 the backward took a fifth less time; on (64, 1, 8, 8) -> 32 this
 // way was twice as slow as col2im), and wherever Winograd's F(2x2, 3x3) computes it
 // (engine/cpu/winograd.cpp). Returns false (nothing done) where it does not apply or does not
-// pay: a stride above 1, a padding wider than the kernel's reach, fewer input channels.
+// pay: a stride above 1, a padding wider than the kernel's reach, fewer input channels (unless
+// Winograd computes dy's convolution).
 template <typename T>
 bool input_gradient_as_convolution(const ConvGeometry& g, const heed_window2d& window,
                                    const T* weight, const T* dy, T* dx, int& status) {
@@ -137,9 +138,9 @@ void bias_gradient(const ConvGeometry& g, const T* dy, T* dbias) {
     for (int64_t o = begin; o < end; ++o) {
       double lanes[kLanes] = {};
       double rest = 0;
+      const int64_t whole = g.L - g.L % kLanes;  // pixels summed in the lanes
       for (int64_t n = 0; n < g.N; ++n) {
         const T* plane = dy + (n * g.O + o) * g.L;  // (L)
-        const int64_t whole = g.L - g.L % kLanes;
         for (int64_t l = 0; l < whole; l += kLanes)
           for (int64_t lane = 0; lane < kLanes; ++lane) lanes[lane] += plane[l + lane];
         for (int64_t l = whole; l < g.L; ++l) rest += plane[l];

@@ -10,9 +10,10 @@
 // so a convolution becomes three passes: transform the input patches (V), 16 matrix products
 // (OpenBLAS), transform each tile back (A^T M A) into y. The products do 16/36 of the direct
 // convolution's multiply-adds; the transforms are additions and halvings (tests/test_conv.cpp
-// holds float32 results to the composed convolution within 1e-5, the weight's gradient, summed
-// over the whole batch, within 5e-5). The same identity with the roles of output and filter
-// exchanged, F(3x3, 2x2), gives the weight's gradient (further down).
+// holds float32 results to the composed convolution within 1e-5, and the weight's gradient,
+// summed over the whole batch, to the exact answer within 2e-6 of its largest element). The same
+// identity with the roles of output and filter exchanged, F(3x3, 2x2), gives the weight's gradient
+// (further down).
 //
 // The transforms work channels-last: a chunk of images is first copied into (images, rows,
 // columns, channels) with the padding's zeros around it, so that each pixel of a patch is a run
@@ -149,8 +150,9 @@ HEED_ALSO_FOR_AVX2 void from_channels_last(const ChannelsLast& layout, const T* 
 }
 
 // The transforms of one tile, every channel at once, each a loop along the channels that the
-// compiler vectorizes (the arguments never overlap: __restrict; the 16 planes written never
-// overlap either, which HEED_ITERATIONS_INDEPENDENT tells it). `pixel` is the tile's first
+// compiler vectorizes (the arguments never overlap: __restrict; the runs of channels one
+// iteration writes, in 16 planes or in 4 pixels, lie farther apart than the run is long, which
+// HEED_ITERATIONS_INDEPENDENT tells it). `pixel` is the tile's first
 // pixel in a ChannelsLast chunk, `row` the distance to the next row; `grid` the tile's place in
 // the grid's first plane, `plane` the distance between planes. Built twice (HEED_ALSO_FOR_AVX2),
 // for AVX2 machines and for any x86-64.
@@ -227,15 +229,15 @@ HEED_ALSO_FOR_AVX2 void transform_gradient_tile(const T* __restrict pixel, int64
 }
 
 // The patches a chunk's tiles read, channels-last: tile (ty, tx) reads rows 2 ty .. 2 ty + 3 and
-// columns 2 tx .. 2 tx + 3, the image placed after the padding. Rows and columns 2 rows + 2 and
-// 2 cols + 2 hold every patch (and the whole image: an output of bh rows has bh + 2 - 2 padding
-// image rows above the bottom padding).
+// columns 2 tx .. 2 tx + 3, the image placed after the padding. 2 rows + 2 rows and 2 cols + 2
+// columns hold every patch, and the whole image: its rows start at row `padding` and end at
+// padding + H = bh + 2 - padding <= 2 rows + 2 (the columns alike).
 ChannelsLast patches_of(const ConvGeometry& g, const heed_window2d& window, const Tiles& tiles) {
   return {2 * tiles.rows + 2, 2 * tiles.cols + 2, g.C, window.padding[0], window.padding[1]};
 }
 
-// Tiles' outputs (or dy's tiles), channels-last: 2 rows x 2 cols pixels of O channels, the
-// output at the top left, zeros past its edge.
+// Tiles' outputs (or dy's tiles), channels-last: 2 rows x 2 cols pixels (rows and cols of
+// tiles) of O channels, the output at the top left, zeros past its edge.
 ChannelsLast outputs_of(const ConvGeometry& g, const Tiles& tiles) {
   return {2 * tiles.rows, 2 * tiles.cols, g.O, 0, 0};
 }
