@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Side-by-side: heed's conv2d forward+backward (bench_conv, 2 threads) against PyTorch's
-(oneDNN on CPU) at the attention zoo's shapes and at (64, 64, 32, 32) 3x3, in one run.
+"""Side-by-side: heed's conv2d and conv_transpose2d forward+backward (bench_conv, 2 threads)
+against PyTorch's (oneDNN on CPU) at the attention zoo's shapes and at (64, 64, 32, 32) 3x3, in
+one run.
 
 PyTorch runs at 1 thread and at 2 threads, the latter both with OpenMP's threads sleeping when
 idle (OMP_WAIT_POLICY=PASSIVE) and with OpenMP's default (spinning a while first, faster for
@@ -21,14 +22,35 @@ import sys
 
 from torch_threads import torch_environment
 
-SHAPES = [  # (batch, in channels, height = width, out channels), 3x3, padding 1
-    ("classify conv1", 64, 1, 8, 32),
-    ("classify conv2", 64, 32, 4, 64),
-    ("detect conv1", 64, 3, 32, 32),
-    ("detect conv2", 64, 32, 16, 64),
-    ("detect conv3", 64, 64, 8, 64),
-    ("(64, 64, 32, 32)", 64, 64, 32, 64),
+# (label, kind, batch, in channels, height = width, out channels, stride): "conv" is 3x3 with
+# padding 1, "deconv" a transposed 4x4 with stride 2 and padding 1 (doubling the map)
+SHAPES = [
+    ("classify conv1", "conv", 64, 1, 8, 32, 1),
+    ("classify conv2", "conv", 64, 32, 4, 64, 1),
+    ("detect conv1", "conv", 64, 3, 32, 32, 1),
+    ("detect conv2", "conv", 64, 32, 16, 64, 1),
+    ("detect conv3", "conv", 64, 64, 8, 64, 1),
+    ("gan disc. conv1", "conv", 64, 1, 8, 32, 2),
+    ("gan disc. conv2", "conv", 64, 32, 4, 64, 2),
+    ("gan gen. deconv1", "deconv", 64, 128, 2, 64, 2),
+    ("gan gen. deconv2", "deconv", 64, 64, 4, 1, 2),
+    ("(64, 64, 32, 32)", "conv", 64, 64, 32, 64, 1),
 ]
+
+
+def benchmark_name(kind, n, c, size, o, stride):
+    """bench_conv's name for a shape."""
+    if kind == "conv":
+        return f"conv2d_forward_backward/{n}/{c}/{size}/{o}/{stride}"
+    return f"conv_transpose2d_forward_backward/{n}/{c}/{size}/{o}"
+
+
+def multiply_adds(kind, n, c, size, o, stride):
+    """The forward's multiply-adds (the backward does twice as many)."""
+    if kind == "conv":
+        out = (size - 1) // stride + 1
+        return n * o * c * 9 * out * out
+    return n * c * o * 16 * size * size
 
 TORCH_WORKER = r"""
 import json, statistics, sys, time, torch
@@ -36,13 +58,20 @@ threads, repeats = int(sys.argv[1]), int(sys.argv[2])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 out = {"torch": torch.__version__}
-for (label, n, c, size, o) in %SHAPES%:
+F = torch.nn.functional
+for (label, kind, n, c, size, o, stride) in %SHAPES%:
     x = torch.randn(n, c, size, size, requires_grad=True)
-    w = torch.randn(o, c, 3, 3, requires_grad=True); b = torch.randn(o, requires_grad=True)
-    g = torch.randn(n, o, size, size)
+    b = torch.randn(o, requires_grad=True)
+    if kind == "conv":
+        w = torch.randn(o, c, 3, 3, requires_grad=True)
+        conv = lambda: F.conv2d(x, w, b, stride=stride, padding=1)
+    else:
+        w = torch.randn(c, o, 4, 4, requires_grad=True)
+        conv = lambda: F.conv_transpose2d(x, w, b, stride=2, padding=1)
+    g = torch.randn(conv().shape)
     def step():
         x.grad = w.grad = b.grad = None
-        torch.nn.functional.conv2d(x, w, b, padding=1).backward(g)
+        conv().backward(g)
     step()
     runs = []
     for _ in range(repeats):
@@ -106,14 +135,14 @@ def main():
     print(f"PyTorch {torch['1t']['torch']} (1 thread; 2 threads passive and spinning; best taken) "
           f"vs heed (2 threads); medians of {args.rounds} rounds x {args.repeats} runs; OpenBLAS "
           f"sgemm 1024^3 in these rounds: {peak:.0f} GFLOP/s\n")
-    print(f"{'conv2d fwd+bwd, 3x3':20} {'heed':>9} " +
+    print(f"{'fwd+bwd':20} {'heed':>9} " +
           " ".join(f"{'torch ' + name:>15}" for name in settings) +
           f" {'ratio':>6} {'heed GFLOP/s':>12} {'of peak':>8} {'torch of peak':>13}")
-    for (label, n, c, size, o) in SHAPES:
-        seconds = median([t for t, _ in heed[f"conv2d_forward_backward/{n}/{c}/{size}/{o}"]])
+    for (label, *shape) in SHAPES:
+        seconds = median([t for t, _ in heed[benchmark_name(*shape)]])
         theirs = [median(torch[name][label]) for name in settings]
         best = min(theirs)
-        flops = 6.0 * n * o * c * 9 * size * size
+        flops = 6.0 * multiply_adds(*shape)
         print(f"{label:20} {seconds*1e3:7.3f}ms " +
               " ".join(f"{t*1e3:13.3f}ms" for t in theirs) +
               f" {best/seconds:5.2f}x {flops/seconds/1e9:12.1f} {flops/seconds/1e9/peak*100:7.1f}% "

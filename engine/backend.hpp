@@ -16,7 +16,7 @@
 extern "C" {
 
 // Bump when the table changes; the loader refuses a plugin built against another version.
-enum { HEED_BACKEND_API_VERSION = 6, HEED_MAX_DIMS = 8 };
+enum { HEED_BACKEND_API_VERSION = 7, HEED_MAX_DIMS = 8 };
 
 enum heed_dtype { HEED_FLOAT32 = 0, HEED_FLOAT64 = 1, HEED_INT64 = 2, HEED_BOOL = 3 };
 
@@ -245,7 +245,8 @@ struct heed_backend {
   int (*conv2d_forward)(const heed_view* x, const heed_view* weight, const heed_view* bias,
                         const heed_window2d* window, int64_t groups, const heed_view* y);
   // From dy (like y), contiguous: dx (like x), dweight (like weight) and dbias (O), each nullptr
-  // when not wanted, overwritten (not accumulated).
+  // when not wanted, overwritten (not accumulated). x is read only for dweight: without dweight
+  // it may be nullptr, dx then giving x's shape (conv_transpose2d's forward is this dx).
   int (*conv2d_backward)(const heed_view* x, const heed_view* weight, const heed_view* dy,
                          const heed_window2d* window, int64_t groups, const heed_view* dx,
                          const heed_view* dweight, const heed_view* dbias);

@@ -76,7 +76,10 @@ OPS = [
      "composite on a backend without a fused conv2d (CUDA): unfold, one matmul with the weight per group, + bias; gradients from matmul and unfold. Otherwise the fused conv2d below"),
     ("conv2d (fused, CPU)", r"^Tensor fused_conv2d\(", "conv", None),
     ("conv_transpose2d", r"^Tensor conv_transpose2d\(", "conv",
-     "composite: weight^T matmul x, then fold (col2im), + bias; gradients from matmul and fold"),
+     "composite on a backend without a fused conv2d (CUDA): weight^T matmul x, then fold "
+     "(col2im), + bias; gradients from matmul and fold. Otherwise conv2d's kernels run backwards "
+     "(conv_transpose2d is conv2d's adjoint), below"),
+    ("conv_transpose2d (fused, CPU)", r"^Tensor fused_conv_transpose2d\(", "conv", None),
     ("max_pool2d", r"^Tensor max_pool2d\(", "pool",
      "composite: a kernel picks each window's largest pixel (`max_pool2d_indices`), gather takes it: dx is dy scatter-added at the chosen pixels"),
     ("avg_pool2d", r"^Tensor avg_pool2d\(", "pool",
@@ -120,8 +123,8 @@ FOOTER = """
 | gru_cell | `gru_cell_forward/backward` (engine/cpu/gru_cell.cpp) | `gru_cell_composite`, the reference kernel (engine/cpu/reference/gru_cell.cpp) and torch.nn.GRU |
 | additive_scores | `additive_scores_forward/backward` (engine/cpu/additive_scores.cpp) | `additive_scores_composite`, the reference kernel (engine/cpu/reference/additive_scores.cpp), and torch through nn's attention modules |
 | scaled_dot_product_attention | `attention_forward/backward` (engine/cpu/attention.cpp: tiles, online softmax, causal tiles skipped) | `scaled_dot_product_attention_composite` (matmul, masked_softmax, matmul), the reference kernel (engine/cpu/reference/attention.cpp), and torch through nn's MultiHeadAttention |
-| conv2d | `conv2d_forward/backward` (engine/cpu/conv2d.cpp: a few images at a time, columns built, multiplied and folded back while in cache; dx of a stride-1 convolution as a convolution of dy where that pays; 3x3 at stride 1 with 8+ channels a group on maps of 4x4 and up by Winograd's F(2x2, 3x3), engine/cpu/winograd.cpp) | conv2d composed from the reference im2col, gemm and col2im (the reference table has no fused conv2d), a direct convolution written out in tests/test_conv.cpp, and PyTorch values |
-| unfold / fold (and composed conv2d, conv_transpose2d, avg_pool2d through them) | `im2col`, `col2im` (engine/cpu/conv.cpp: one plane per task, inside runs copied) | the per-element reference kernels (engine/cpu/reference/conv.cpp), a direct convolution written out in tests/test_conv.cpp, and PyTorch values |
+| conv2d, conv_transpose2d | `conv2d_forward/backward` (engine/cpu/conv2d.cpp: a few images at a time, columns built, multiplied and folded back while in cache; dx of a stride-1 convolution as a convolution of dy where that pays; 3x3 at stride 1 with 8+ channels a group on maps of 4x4 and up by Winograd's F(2x2, 3x3), engine/cpu/winograd.cpp) | conv2d composed from the reference im2col, gemm and col2im (the reference table has no fused conv2d), a direct convolution written out in tests/test_conv.cpp, and PyTorch values |
+| unfold / fold (and composed conv2d, conv_transpose2d, avg_pool2d through them) | `im2col`, `col2im` (engine/cpu/conv.cpp: one plane per task, inside runs copied, short or strided rows element by element from a table of sources) | the per-element reference kernels (engine/cpu/reference/conv.cpp), a direct convolution written out in tests/test_conv.cpp, and PyTorch values |
 | max_pool2d | `max_pool2d_indices` (engine/cpu/pool.cpp: taps inside the image worked out per window) | the per-tap reference kernel (engine/cpu/reference/pool.cpp), pooling written out in tests/test_pool.cpp, and PyTorch values |
 | adam_step_ (not differentiable: the optimizer's in-place update) | `adam_step` (engine/cpu/adam.cpp) | `adam_step_composite_`, the reference kernel (engine/cpu/reference/adam.cpp) and torch.optim.Adam/AdamW |
 """

@@ -192,11 +192,84 @@ TEST_CASE("conv2d and conv_transpose2d: gradients on the fast kernels match the 
   }
 }
 
+// `convolve` (x, weight, bias) forward and backward on the fused kernels, at 1, 2 and 3 threads,
+// against the composed path (the reference table has no fused conv2d, so under
+// ReferenceKernelsGuard conv2d and conv_transpose2d are composed from the naive im2col, gemm and
+// col2im), with each of x, the weight and the bias wanting a gradient or not: to 1e-12 in
+// float64; in float32 to 1e-5, and the weight's gradient to the exact answer (float64 on the
+// same float32 values) within 2e-6 of its largest element.
+template <typename Convolve>
+void check_fused_against_composed(const Shape& x_shape, const Shape& w_shape, int64_t outputs,
+                                  const Convolve& convolve, uint64_t& seed) {
+  struct ThreadsRestored {  // even when a REQUIRE below ends the test
+    int before = get_num_threads();
+    ~ThreadsRestored() { set_num_threads(before); }
+  } threads_restored;
+  // the largest |a - b| over all elements
+  const auto max_difference = [](const Tensor& a, const Tensor& b) {
+    const std::vector<double> av = a.to_vector<double>(), bv = b.to_vector<double>();
+    double largest = 0;
+    for (size_t k = 0; k < av.size(); ++k) largest = std::max(largest, std::abs(av[k] - bv[k]));
+    return largest;
+  };
+  // float32 values, held in float64 too: the float64 runs check the arithmetic to 1e-12, and
+  // give the exact answer that the float32 runs' rounding is measured against
+  const auto values = [&](const Shape& shape) {
+    return random64(shape, ++seed).to(kFloat32).to(kFloat64);
+  };
+  const Tensor x64 = values(x_shape), w64 = values(w_shape), b64 = values({outputs});
+  const Tensor upstream64 = values(convolve(x64, w64, b64).shape());
+  for (DType dtype : {kFloat32, kFloat64}) {
+    // which of x, w and b want a gradient: all, the weight's only (a first layer), x's only
+    for (const std::array<bool, 3>& wanted : {std::array{true, true, true},
+                                              {false, true, true},
+                                              {true, false, false},
+                                              {false, false, true}}) {
+      const auto run = [&](DType type) {
+        const Tensor xi = x64.to(type).detach().requires_grad_(wanted[0]);
+        const Tensor wi = w64.to(type).detach().requires_grad_(wanted[1]);
+        const Tensor bi = b64.to(type).detach().requires_grad_(wanted[2]);
+        const Tensor y = convolve(xi, wi, bi);
+        y.backward(upstream64.to(type));
+        return std::vector<Tensor>{y.detach(), xi.grad(), wi.grad(), bi.grad()};
+      };
+      std::vector<Tensor> composed, exact;
+      {
+        ReferenceKernelsGuard naive;
+        composed = run(dtype);
+        exact = run(kFloat64);
+      }
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        const std::vector<Tensor> fused = run(dtype);
+        for (size_t i = 0; i < fused.size(); ++i) {
+          INFO("x " << shape_str(x_shape) << ", w " << shape_str(w_shape) << ", "
+                    << dtype_name(dtype) << ", " << threads << " threads, result " << i);
+          REQUIRE(fused[i].defined() == composed[i].defined());
+          if (!fused[i].defined()) continue;
+          if (dtype == kFloat64) {
+            check_close(fused[i], composed[i], 1e-12, 1e-12);
+          } else if (i == 2) {
+            // The weight's gradient sums over every pixel of the batch, with much
+            // cancellation, so its small elements carry the rounding of the large ones.
+            // Winograd sums transformed tiles, larger than the products they stand for: its
+            // float32 error, measured up to 6e-7 of the gradient's largest element (im2col's:
+            // 6e-8), is held to 2e-6 of it.
+            const double largest = max_difference(exact[i], zeros_like(exact[i]));
+            CHECK(max_difference(fused[i], exact[i]) <= 2e-6 * largest);
+          } else {
+            check_close(fused[i], composed[i], 1e-5, 1e-5);
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE(
     "the fused conv2d matches the composed one, whatever the chunks and the gradients wanted") {
   // The fused kernels cut the batch into chunks of images (more images per chunk the smaller
-  // the map) spread over the threads; the reference table has no fused conv2d, so under
-  // ReferenceKernelsGuard conv2d is composed from the naive im2col, gemm and col2im.
+  // the map) spread over the threads.
   struct Case {
     Shape x, w;
     Conv2dOptions options;
@@ -230,71 +303,42 @@ TEST_CASE(
       {{2, 8, 8, 8}, {8, 8, 3, 3}, {.padding = {3, 3}}},
       {{2, 8, 3, 3}, {16, 8, 3, 3}, {.padding = {2, 2}}},
   };
-  struct ThreadsRestored {  // even when a REQUIRE below ends the test
-    int before = get_num_threads();
-    ~ThreadsRestored() { set_num_threads(before); }
-  } threads_restored;
-  // the largest |a - b| over all elements
-  const auto max_difference = [](const Tensor& a, const Tensor& b) {
-    const std::vector<double> av = a.to_vector<double>(), bv = b.to_vector<double>();
-    double largest = 0;
-    for (size_t k = 0; k < av.size(); ++k) largest = std::max(largest, std::abs(av[k] - bv[k]));
-    return largest;
-  };
   uint64_t seed = 900;
   for (const Case& c : cases) {
-    // float32 values, held in float64 too: the float64 runs check the arithmetic to 1e-12, and
-    // give the exact answer that the float32 runs' rounding is measured against
-    const auto values = [&](const Shape& shape) {
-      return random64(shape, ++seed).to(kFloat32).to(kFloat64);
-    };
-    const Tensor x64 = values(c.x), w64 = values(c.w), b64 = values({c.w[0]});
-    const Tensor upstream64 = values(conv2d(x64, w64, b64, c.options).shape());
-    for (DType dtype : {kFloat32, kFloat64}) {
-      // which of x, w and b want a gradient: all, the weight's only (a first layer), x's only
-      for (const std::array<bool, 3>& wanted : {std::array{true, true, true},
-                                                {false, true, true},
-                                                {true, false, false},
-                                                {false, false, true}}) {
-        const auto run = [&](DType type) {
-          const Tensor xi = x64.to(type).detach().requires_grad_(wanted[0]);
-          const Tensor wi = w64.to(type).detach().requires_grad_(wanted[1]);
-          const Tensor bi = b64.to(type).detach().requires_grad_(wanted[2]);
-          const Tensor y = conv2d(xi, wi, bi, c.options);
-          y.backward(upstream64.to(type));
-          return std::vector<Tensor>{y.detach(), xi.grad(), wi.grad(), bi.grad()};
-        };
-        std::vector<Tensor> composed, exact;
-        {
-          ReferenceKernelsGuard naive;
-          composed = run(dtype);
-          exact = run(kFloat64);
-        }
-        for (int threads : {1, 2, 3}) {
-          set_num_threads(threads);
-          const std::vector<Tensor> fused = run(dtype);
-          for (size_t i = 0; i < fused.size(); ++i) {
-            INFO("x " << shape_str(c.x) << ", " << dtype_name(dtype) << ", " << threads
-                      << " threads, result " << i);
-            REQUIRE(fused[i].defined() == composed[i].defined());
-            if (!fused[i].defined()) continue;
-            if (dtype == kFloat64) {
-              check_close(fused[i], composed[i], 1e-12, 1e-12);
-            } else if (i == 2) {
-              // The weight's gradient sums over every pixel of the batch, with much
-              // cancellation, so its small elements carry the rounding of the large ones.
-              // Winograd sums transformed tiles, larger than the products they stand for: its
-              // float32 error, measured up to 6e-7 of the gradient's largest element (im2col's:
-              // 6e-8), is held to 2e-6 of it against the exact answer.
-              const double largest = max_difference(exact[i], zeros_like(exact[i]));
-              CHECK(max_difference(fused[i], exact[i]) <= 2e-6 * largest);
-            } else {
-              check_close(fused[i], composed[i], 1e-5, 1e-5);
-            }
-          }
-        }
-      }
-    }
+    check_fused_against_composed(
+        c.x, c.w, c.w[0],
+        [&](const Tensor& x, const Tensor& w, const Tensor& b) {
+          return conv2d(x, w, b, c.options);
+        },
+        seed);
+  }
+}
+
+TEST_CASE("the fused conv_transpose2d (conv2d's kernels run backwards) matches the composed one") {
+  // Its forward is the fused conv2d's dx, its backward the fused forward and weight gradient:
+  // strided (col2im), with output_padding, dilation and groups, and at stride 1 with 3x3
+  // (Winograd's, through dx as a convolution).
+  struct Case {
+    Shape x, w;
+    ConvTranspose2dOptions options;
+  };
+  const std::vector<Case> cases = {
+      {{8, 16, 2, 2}, {16, 8, 4, 4}, {.stride = {2, 2}, .padding = {1, 1}}},  // the GAN's
+      {{3, 4, 5, 4}, {4, 3, 3, 2}, {.stride = {2, 3}, .padding = {1, 0}, .output_padding = {1, 2}}},
+      {{2, 6, 4, 5},
+       {6, 2, 3, 3},
+       {.stride = {1, 2}, .padding = {2, 1}, .dilation = {1, 2}, .groups = 3}},
+      {{5, 8, 6, 6}, {8, 8, 3, 3}, {.padding = {1, 1}}},
+      {{2, 16, 7, 5}, {16, 4, 3, 3}, {.groups = 2}},
+  };
+  uint64_t seed = 1900;
+  for (const Case& c : cases) {
+    check_fused_against_composed(
+        c.x, c.w, c.w[1] * c.options.groups,
+        [&](const Tensor& x, const Tensor& w, const Tensor& b) {
+          return conv_transpose2d(x, w, b, c.options);
+        },
+        seed);
   }
 }
 

@@ -34,6 +34,7 @@ template <typename T>
 struct ChunkColumns {
   const ConvGeometry& g;
   const heed_window2d& window;
+  std::vector<int64_t> sources = column_sources(window, g.H, g.W);  // see im2col.hpp
 
   Planes planes(int64_t images) const {
     return {images * g.C, g.C, g.H, g.W, /*image_stride=*/g.L, /*row_stride=*/images * g.L};
@@ -41,12 +42,14 @@ struct ChunkColumns {
   void build(const T* x, int64_t first, int64_t images, T* cols) const {
     const Planes p = planes(images);
     const T* chunk = x + first * g.C * g.H * g.W;
-    for (int64_t plane = 0; plane < p.count; ++plane) im2col_plane(chunk, window, p, plane, cols);
+    for (int64_t plane = 0; plane < p.count; ++plane)
+      im2col_plane(chunk, window, p, plane, sources, cols);
   }
   void fold(const T* cols, int64_t first, int64_t images, T* dx) const {
     const Planes p = planes(images);
     T* chunk = dx + first * g.C * g.H * g.W;
-    for (int64_t plane = 0; plane < p.count; ++plane) col2im_plane(cols, window, p, plane, chunk);
+    for (int64_t plane = 0; plane < p.count; ++plane)
+      col2im_plane(cols, window, p, plane, sources, chunk);
   }
 };
 
@@ -272,11 +275,17 @@ int conv2d_forward(const heed_view* x, const heed_view* weight, const heed_view*
 int conv2d_backward(const heed_view* x, const heed_view* weight, const heed_view* dy,
                     const heed_window2d* window, int64_t groups, const heed_view* dx,
                     const heed_view* dweight, const heed_view* dbias) {
+  if (x == nullptr && (dweight != nullptr || dx == nullptr))
+    return report_error("conv2d_backward",
+                        "x is absent, yet dweight is asked or dx is absent too; dweight asked:",
+                        dweight != nullptr);
+  const heed_view* shaped_like_x = x != nullptr ? x : dx;  // x is read only for dweight
   int status = 0;
-  visit_floating(x->dtype, [&](auto zero) {
+  visit_floating(weight->dtype, [&](auto zero) {
     using T = decltype(zero);
-    status = backward(geometry_of(x, weight, *window, groups), *window, typed<const T>(x),
-                      typed<const T>(weight), typed<const T>(dy), dx ? typed<T>(dx) : nullptr,
+    status = backward(geometry_of(shaped_like_x, weight, *window, groups), *window,
+                      x != nullptr ? typed<const T>(x) : nullptr, typed<const T>(weight),
+                      typed<const T>(dy), dx ? typed<T>(dx) : nullptr,
                       dweight ? typed<T>(dweight) : nullptr, dbias ? typed<T>(dbias) : nullptr);
   });
   return status;

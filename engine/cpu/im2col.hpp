@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "engine/backend.hpp"
 
@@ -69,9 +70,39 @@ void shifted_image_row(const T* image, int64_t height, int64_t width, int64_t ou
   for (int64_t bx = run.end; bx < width; ++bx) zero_column(bx);
 }
 
-// Plane `plane` of x into its kh kw rows of cols (each L = blocks[0] blocks[1] long).
+// Whether a tap's rows are better done element by element: rows shorter than kShortRow, or
+// strided ones (a pixel every few). Working out the run of pixels inside and filling its ends
+// around a copy costs more than such a row.
+inline bool short_or_strided(const heed_window2d& w) {
+  constexpr int64_t kShortRow = 16;
+  return w.blocks[1] < kShortRow || w.stride[1] != 1;
+}
+
+// Where short_or_strided: where each element of a plane's kh kw rows of columns (L each) reads,
+// as an index into the plane (h width + w), or -1 in the padding. The same for every plane, so
+// worked out once per call; empty elsewhere.
+inline std::vector<int64_t> column_sources(const heed_window2d& w, int64_t height, int64_t width) {
+  if (!short_or_strided(w)) return {};
+  const int64_t kh = w.kernel[0], kw = w.kernel[1], bh = w.blocks[0], bw = w.blocks[1];
+  std::vector<int64_t> sources(static_cast<size_t>(kh * kw * bh * bw));
+  auto source = sources.begin();
+  for (int64_t i = 0; i < kh; ++i)
+    for (int64_t j = 0; j < kw; ++j)
+      for (int64_t by = 0; by < bh; ++by)
+        for (int64_t bx = 0; bx < bw; ++bx) {
+          const int64_t y = by * w.stride[0] + i * w.dilation[0] - w.padding[0];
+          const int64_t x = bx * w.stride[1] + j * w.dilation[1] - w.padding[1];
+          const bool inside = y >= 0 && y < height && x >= 0 && x < width;
+          *source++ = inside ? y * width + x : -1;
+        }
+  return sources;
+}
+
+// Plane `plane` of x into its kh kw rows of cols (each L = blocks[0] blocks[1] long); `sources`
+// from column_sources.
 template <typename T>
-void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t plane, T* cols) {
+void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t plane,
+                  const std::vector<int64_t>& sources, T* cols) {
   const int64_t kh = w.kernel[0], kw = w.kernel[1], bh = w.blocks[0], bw = w.blocks[1];
   const T* image = x + plane * p.height * p.width;
   T* out = cols + p.first_row(plane, kh * kw);  // this plane's first row of cols
@@ -86,23 +117,26 @@ void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t p
   }
   for (int64_t i = 0; i < kh; ++i) {
     for (int64_t j = 0; j < kw; ++j, out += p.row_stride) {
+      // pixel (by, bx) of the tap's row reads the image at (by stride + y_offset, bx stride +
+      // x_offset)
+      const int64_t y_offset = i * w.dilation[0] - w.padding[0];
       const int64_t x_offset = j * w.dilation[1] - w.padding[1];
-      const InsideRun run = inside_run(x_offset, w.stride[1], p.width, bw);
+      if (!sources.empty()) {  // short or strided rows: element by element
+        const int64_t* from = sources.data() + (i * kw + j) * bh * bw;  // (bh bw)
+        for (int64_t l = 0; l < bh * bw; ++l) out[l] = from[l] >= 0 ? image[from[l]] : T(0);
+        continue;
+      }
+      const InsideRun run = inside_run(x_offset, 1, p.width, bw);  // along every row
       for (int64_t by = 0; by < bh; ++by) {
         T* row = out + by * bw;
-        const int64_t y = by * w.stride[0] - w.padding[0] + i * w.dilation[0];
+        const int64_t y = by * w.stride[0] + y_offset;
         if (y < 0 || y >= p.height) {
           std::fill(row, row + bw, T(0));
           continue;
         }
-        const int64_t source = y * p.width + x_offset;  // + bx * stride: the pixel bx reads
+        const T* pixels = image + y * p.width;  // the image's row y
         std::fill(row, row + run.begin, T(0));
-        if (w.stride[1] == 1) {
-          std::copy(image + (source + run.begin), image + (source + run.end), row + run.begin);
-        } else {
-          for (int64_t bx = run.begin; bx < run.end; ++bx)
-            row[bx] = image[source + bx * w.stride[1]];
-        }
+        std::copy(pixels + (x_offset + run.begin), pixels + (x_offset + run.end), row + run.begin);
         std::fill(row + run.end, row + bw, T(0));
       }
     }
@@ -110,28 +144,32 @@ void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t p
 }
 
 // Plane `plane` of x = 0, then every element of its kh kw rows of cols added to the pixel it was
-// read from.
+// read from; `sources` from column_sources.
 template <typename T>
-void col2im_plane(const T* cols, const heed_window2d& w, const Planes& p, int64_t plane, T* x) {
+void col2im_plane(const T* cols, const heed_window2d& w, const Planes& p, int64_t plane,
+                  const std::vector<int64_t>& sources, T* x) {
   const int64_t kh = w.kernel[0], kw = w.kernel[1], bh = w.blocks[0], bw = w.blocks[1];
   T* image = x + plane * p.height * p.width;
   std::fill(image, image + p.height * p.width, T(0));
   const T* in = cols + p.first_row(plane, kh * kw);
   for (int64_t i = 0; i < kh; ++i) {
     for (int64_t j = 0; j < kw; ++j, in += p.row_stride) {
+      const int64_t y_offset = i * w.dilation[0] - w.padding[0];  // as in im2col_plane
       const int64_t x_offset = j * w.dilation[1] - w.padding[1];
-      const InsideRun run = inside_run(x_offset, w.stride[1], p.width, bw);
+      if (!sources.empty()) {  // short or strided rows: element by element
+        const int64_t* from = sources.data() + (i * kw + j) * bh * bw;  // (bh bw)
+        for (int64_t l = 0; l < bh * bw; ++l)
+          if (from[l] >= 0) image[from[l]] += in[l];
+        continue;
+      }
+      const InsideRun run = inside_run(x_offset, 1, p.width, bw);
       for (int64_t by = 0; by < bh; ++by) {
-        const int64_t y = by * w.stride[0] - w.padding[0] + i * w.dilation[0];
+        const int64_t y = by * w.stride[0] + y_offset;
         if (y < 0 || y >= p.height) continue;
         const T* row = in + by * bw;
-        const int64_t target = y * p.width + x_offset;  // + bx * stride: the pixel bx read
-        if (w.stride[1] == 1) {  // contiguous both sides: a loop the compiler vectorizes
-          for (int64_t bx = run.begin; bx < run.end; ++bx) image[target + bx] += row[bx];
-        } else {
-          for (int64_t bx = run.begin; bx < run.end; ++bx)
-            image[target + bx * w.stride[1]] += row[bx];
-        }
+        T* pixels = image + y * p.width;  // the image's row y
+        // contiguous both sides: a loop the compiler vectorizes
+        for (int64_t bx = run.begin; bx < run.end; ++bx) pixels[x_offset + bx] += row[bx];
       }
     }
   }

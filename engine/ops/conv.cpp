@@ -1,8 +1,9 @@
 // Convolutions: unfold (im2col) and fold (col2im), each the other's backward, and conv2d and
 // conv_transpose2d composed from them and matmul, so the gradients of the weights come from the
 // matrix product's backward. A backend with a fused conv2d (the CPU's) runs conv2d in one kernel
-// each way instead; the composition stays as the path of every other backend and as the
-// reference the fused kernels are tested against.
+// each way instead, and conv_transpose2d with the same kernels (it is conv2d's adjoint); the
+// composition stays as the path of every other backend and as the reference the fused kernels
+// are tested against.
 #include "engine/ops/conv.hpp"
 
 #include "engine/checked_size.hpp"
@@ -131,6 +132,40 @@ Tensor fused_conv2d(const Tensor& input, const Tensor& weight, const Tensor& bia
                 });
 }
 
+// conv_transpose2d is conv2d's adjoint. With A the convolution by the same weight from images
+// like y (N, O, oh, ow) to images like x (N, C, H, W), y = A^T x is conv2d's dx with x in dy's
+// place, and the backward is A itself: dx = A dy, a conv2d forward, and the weight's gradient is
+// conv2d's for A with dy in x's place and x in dy's. On a backend with the fused conv2d (the
+// CPU's) that is three calls of its kernels, and nothing but x and the weight is kept.
+Tensor fused_conv_transpose2d(const Tensor& input, const Tensor& weight,
+                              const heed_window2d& window, int64_t groups,
+                              const Shape& output_shape) {
+  const Tensor x = input.detach().contiguous();   // (N, C, H, W)
+  const Tensor w = weight.detach().contiguous();  // (C, O/g, kh, kw): A's, from O channels to C
+  Tensor y = empty(output_shape, {x.dtype(), x.device()});  // (N, O, oh, ow)
+  // y = A^T x: conv2d_backward's dx for dy = x (its x, read only for dweight, stays absent)
+  ops::call_kernel(x, &heed_backend::conv2d_backward, "conv2d_backward", Tensor(), w, x, &window,
+                   groups, y, Tensor(), Tensor());
+  const bool need_dx = input.requires_grad(), need_dweight = weight.requires_grad();
+  return record(y, "conv_transpose2d", {input, weight},
+                [x, w, window, groups, need_dx, need_dweight](const Tensor& dy) {
+                  // dx = A dy; dweight: A's weight gradient at input dy, upstream x
+                  const TensorOptions like{x.dtype(), x.device()};
+                  const Tensor d = dy.contiguous();                         // (N, O, oh, ow)
+                  Tensor dx = need_dx ? empty(x.shape(), like) : Tensor();  // (N, C, H, W)
+                  Tensor dweight = need_dweight ? empty(w.shape(), like) : Tensor();  // like w
+                  if (need_dx) {
+                    ops::call_kernel(x, &heed_backend::conv2d_forward, "conv2d_forward", d, w,
+                                     Tensor(), &window, groups, dx);
+                  }
+                  if (need_dweight) {
+                    ops::call_kernel(x, &heed_backend::conv2d_backward, "conv2d_backward", d, w, x,
+                                     &window, groups, Tensor(), dweight, Tensor());
+                  }
+                  return std::vector<Tensor>{dx, dweight};
+                });
+}
+
 }  // namespace
 
 Tensor unfold(const Tensor& x, Size2d kernel_size, const UnfoldOptions& options) {
@@ -245,6 +280,12 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
           ops::axis_name(axis), output[axis], options.padding[axis], input.size(2 + axis));
     }
   }
+  if (ops::kernels_of(input).conv2d_forward != nullptr && input.numel() > 0 && O > 0) {
+    const Tensor y = fused_conv_transpose2d(input, weight, ops::kernel_window(window, {H, W}), g,
+                                            {N, O, output[0], output[1]});
+    return ops::as_input_was(x, with_bias(op, y, bias));
+  }
+  // Composed: one matrix product and col2im; the gradients come from theirs.
   const int64_t K = checked_product(op, O / g, checked_product(op, kernel[0], kernel[1]));
   // cols[group] = weight[group]^T (K, C/g) @ x[group] (C/g, N H W): one product for the batch
   const Tensor w = weight.reshape({g, C / g, K}).transpose(1, 2);  // (g, K, C/g)
