@@ -233,17 +233,25 @@ int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, con
       columns.fold(cols, first, images, dx);
     }
   });
-  // the workers' partial sums, added in worker order (the same result every run); each group's
-  // partial dweight is (K, O/g), transposed back into dweight's (O/g, K)
+  // the workers' partial sums, added in worker order into the first's (the same result every
+  // run); each group's partial dweight is (K, O/g), transposed back into dweight's (O/g, K) in
+  // tiles of kFew outputs by kRun rows, small enough to stay in cache while the writes run
+  // along rows (a whole column of reads, or of writes, K apart, falls in too few cache sets)
   if (dweight != nullptr) {
+    T* total = partial_sums;  // (groups, K, O/g)
+    for (int64_t worker = 1; worker < cut.workers; ++worker) {
+      const T* partial = partial_sums + worker * sums;
+      for (int64_t e = 0; e < g.weights(); ++e) total[e] += partial[e];
+    }
+    constexpr int64_t kFew = 16, kRun = 64;
     for (int64_t group = 0; group < g.groups; ++group) {
-      for (int64_t o = 0; o < Og; ++o) {
-        T* out = dweight + (group * Og + o) * K;  // (K)
-        for (int64_t k = 0; k < K; ++k) {
-          T sum = 0;
-          for (int64_t worker = 0; worker < cut.workers; ++worker)
-            sum += partial_sums[worker * sums + (group * K + k) * Og + o];
-          out[k] = sum;
+      const T* sums_of_group = total + group * K * Og;  // (K, O/g)
+      T* out = dweight + group * Og * K;                // (O/g, K)
+      for (int64_t o0 = 0; o0 < Og; o0 += kFew) {
+        for (int64_t k0 = 0; k0 < K; k0 += kRun) {
+          const int64_t o1 = std::min(o0 + kFew, Og), k1 = std::min(k0 + kRun, K);
+          for (int64_t o = o0; o < o1; ++o)
+            for (int64_t k = k0; k < k1; ++k) out[o * K + k] = sums_of_group[k * Og + o];
         }
       }
     }
