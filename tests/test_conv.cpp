@@ -330,6 +330,11 @@ TEST_CASE("the fused conv_transpose2d (conv2d's kernels run backwards) matches t
        {.stride = {1, 2}, .padding = {2, 1}, .dilation = {1, 2}, .groups = 3}},
       {{5, 8, 6, 6}, {8, 8, 3, 3}, {.padding = {1, 1}}},
       {{2, 16, 7, 5}, {16, 4, 3, 3}, {.groups = 2}},
+      // output_padding past the stride (allowed below the dilation): the output has a row and a
+      // column no window reaches; dx by dy's convolution without Winograd
+      {{2, 4, 5, 5},
+       {4, 6, 3, 3},
+       {.padding = {1, 1}, .output_padding = {1, 1}, .dilation = {2, 2}}},
   };
   uint64_t seed = 1900;
   for (const Case& c : cases) {

@@ -26,7 +26,7 @@ int im2col(const heed_view* x, const heed_window2d* window, const heed_view* col
   visit_floating(x->dtype, [&](auto zero) {
     using T = decltype(zero);
     const Planes planes = planes_of(x, cols);
-    const std::vector<int64_t> sources = column_sources(*window, planes.height, planes.width);
+    const TapSources sources = tap_sources(*window, planes.height, planes.width);
     parallel_range(planes.count, 1, [&](int64_t begin, int64_t end) {
       for (int64_t plane = begin; plane < end; ++plane)
         im2col_plane(typed<const T>(x), *window, planes, plane, sources, typed<T>(cols));
@@ -39,7 +39,7 @@ int col2im(const heed_view* cols, const heed_window2d* window, const heed_view* 
   visit_floating(x->dtype, [&](auto zero) {
     using T = decltype(zero);
     const Planes planes = planes_of(x, cols);
-    const std::vector<int64_t> sources = column_sources(*window, planes.height, planes.width);
+    const TapSources sources = tap_sources(*window, planes.height, planes.width);
     parallel_range(planes.count, 1, [&](int64_t begin, int64_t end) {
       for (int64_t plane = begin; plane < end; ++plane)
         col2im_plane(typed<const T>(cols), *window, planes, plane, sources, typed<T>(x));

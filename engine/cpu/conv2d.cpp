@@ -14,6 +14,9 @@
 // Two other routes are taken where they pay: a 3x3 convolution at stride 1 with enough channels
 // goes to Winograd's F(2x2, 3x3) (engine/cpu/winograd.cpp), and a stride-1 convolution's dx is
 // computed as a convolution of dy (input_gradient_as_convolution below).
+//
+// conv_transpose2d runs on these kernels too (engine/ops/conv.cpp): it is conv2d's adjoint, so its
+// forward is the backward's dx alone and its backward the forward and the weight's gradient.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -34,7 +37,7 @@ template <typename T>
 struct ChunkColumns {
   const ConvGeometry& g;
   const heed_window2d& window;
-  std::vector<int64_t> sources = column_sources(window, g.H, g.W);  // see im2col.hpp
+  TapSources sources = tap_sources(window, g.H, g.W);  // see im2col.hpp
 
   Planes planes(int64_t images) const {
     return {images * g.C, g.C, g.H, g.W, /*image_stride=*/g.L, /*row_stride=*/images * g.L};
@@ -159,7 +162,8 @@ void bias_gradient(const ConvGeometry& g, const T* dy, T* dbias) {
 //   dX[group] = weight[group]^T @ dY[group], folded into dx (each pixel sums what it fed), where
 //     dx is not a convolution of its own (input_gradient_as_convolution)
 //   dbias[o] += sum of dY[o]
-// (where Winograd applies, the weight's gradient comes from winograd_weight_gradient instead)
+// (where Winograd applies, the weight's gradient comes from winograd_weight_gradient instead).
+// x is read only for dweight: conv_transpose2d's forward, this dx alone, passes none.
 template <typename T>
 int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, const T* weight,
              const T* dy, T* dx, T* dweight, T* dbias) {
@@ -235,8 +239,8 @@ int backward(const ConvGeometry& g, const heed_window2d& window, const T* x, con
   });
   // the workers' partial sums, added in worker order into the first's (the same result every
   // run); each group's partial dweight is (K, O/g), transposed back into dweight's (O/g, K) in
-  // tiles of kFew outputs by kRun rows, small enough to stay in cache while the writes run
-  // along rows (a whole column of reads, or of writes, K apart, falls in too few cache sets)
+  // tiles of kFew outputs by kRun rows, small enough to stay in cache (a whole column of
+  // writes, K apart, falls in too few cache sets)
   if (dweight != nullptr) {
     T* total = partial_sums;  // (groups, K, O/g)
     for (int64_t worker = 1; worker < cut.workers; ++worker) {

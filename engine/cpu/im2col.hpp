@@ -2,8 +2,9 @@
 // matrix product. engine/cpu/conv.cpp spreads the planes of a batch over the threads;
 // engine/cpu/conv2d.cpp walks a few images' planes on one thread, between its products.
 //
-// Along a row of columns, the taps that land inside the image form one run, worked out once per
-// row: the run is a copy, the padding on either side zeros.
+// Along a long row of columns at stride 1, the taps that land inside the image form one run,
+// worked out once per tap: the run is a copy, the padding on either side zeros. Short or strided
+// rows go element by element, from tables of the rows and columns each tap reads (tap_sources).
 #pragma once
 
 #include <algorithm>
@@ -78,31 +79,34 @@ inline bool short_or_strided(const heed_window2d& w) {
   return w.blocks[1] < kShortRow || w.stride[1] != 1;
 }
 
-// Where short_or_strided: where each element of a plane's kh kw rows of columns (L each) reads,
-// as an index into the plane (h width + w), or -1 in the padding. The same for every plane, so
-// worked out once per call; empty elsewhere.
-inline std::vector<int64_t> column_sources(const heed_window2d& w, int64_t height, int64_t width) {
+// Where short_or_strided: which image row each tap row i reads at each placement row by, and
+// which column each tap column j reads at each placement column bx, -1 in the padding. The same
+// for every plane, so worked out once per call (kh bh + kw bw entries); empty elsewhere.
+struct TapSources {
+  std::vector<int64_t> rows, columns;  // (kh, bh), (kw, bw)
+  bool empty() const { return rows.empty(); }
+};
+inline TapSources tap_sources(const heed_window2d& w, int64_t height, int64_t width) {
   if (!short_or_strided(w)) return {};
-  const int64_t kh = w.kernel[0], kw = w.kernel[1], bh = w.blocks[0], bw = w.blocks[1];
-  std::vector<int64_t> sources(static_cast<size_t>(kh * kw * bh * bw));
-  auto source = sources.begin();
-  for (int64_t i = 0; i < kh; ++i)
-    for (int64_t j = 0; j < kw; ++j)
-      for (int64_t by = 0; by < bh; ++by)
-        for (int64_t bx = 0; bx < bw; ++bx) {
-          const int64_t y = by * w.stride[0] + i * w.dilation[0] - w.padding[0];
-          const int64_t x = bx * w.stride[1] + j * w.dilation[1] - w.padding[1];
-          const bool inside = y >= 0 && y < height && x >= 0 && x < width;
-          *source++ = inside ? y * width + x : -1;
-        }
-  return sources;
+  const auto along = [](int64_t taps, int64_t blocks, int64_t stride, int64_t dilation,
+                        int64_t padding, int64_t size) {
+    std::vector<int64_t> sources(static_cast<size_t>(taps * blocks));
+    for (int64_t tap = 0; tap < taps; ++tap)
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t at = b * stride + tap * dilation - padding;
+        sources[static_cast<size_t>(tap * blocks + b)] = at >= 0 && at < size ? at : -1;
+      }
+    return sources;
+  };
+  return {along(w.kernel[0], w.blocks[0], w.stride[0], w.dilation[0], w.padding[0], height),
+          along(w.kernel[1], w.blocks[1], w.stride[1], w.dilation[1], w.padding[1], width)};
 }
 
 // Plane `plane` of x into its kh kw rows of cols (each L = blocks[0] blocks[1] long); `sources`
-// from column_sources.
+// from tap_sources.
 template <typename T>
 void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t plane,
-                  const std::vector<int64_t>& sources, T* cols) {
+                  const TapSources& sources, T* cols) {
   const int64_t kh = w.kernel[0], kw = w.kernel[1], bh = w.blocks[0], bw = w.blocks[1];
   const T* image = x + plane * p.height * p.width;
   T* out = cols + p.first_row(plane, kh * kw);  // this plane's first row of cols
@@ -122,8 +126,14 @@ void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t p
       const int64_t y_offset = i * w.dilation[0] - w.padding[0];
       const int64_t x_offset = j * w.dilation[1] - w.padding[1];
       if (!sources.empty()) {  // short or strided rows: element by element
-        const int64_t* from = sources.data() + (i * kw + j) * bh * bw;  // (bh bw)
-        for (int64_t l = 0; l < bh * bw; ++l) out[l] = from[l] >= 0 ? image[from[l]] : T(0);
+        const int64_t* columns = sources.columns.data() + j * bw;  // (bw)
+        for (int64_t by = 0; by < bh; ++by) {
+          const int64_t y = sources.rows[static_cast<size_t>(i * bh + by)];
+          for (int64_t bx = 0; bx < bw; ++bx) {
+            const bool inside = y >= 0 && columns[bx] >= 0;
+            out[by * bw + bx] = inside ? image[y * p.width + columns[bx]] : T(0);
+          }
+        }
         continue;
       }
       const InsideRun run = inside_run(x_offset, 1, p.width, bw);  // along every row
@@ -144,10 +154,10 @@ void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t p
 }
 
 // Plane `plane` of x = 0, then every element of its kh kw rows of cols added to the pixel it was
-// read from; `sources` from column_sources.
+// read from; `sources` from tap_sources.
 template <typename T>
 void col2im_plane(const T* cols, const heed_window2d& w, const Planes& p, int64_t plane,
-                  const std::vector<int64_t>& sources, T* x) {
+                  const TapSources& sources, T* x) {
   const int64_t kh = w.kernel[0], kw = w.kernel[1], bh = w.blocks[0], bw = w.blocks[1];
   T* image = x + plane * p.height * p.width;
   std::fill(image, image + p.height * p.width, T(0));
@@ -157,9 +167,13 @@ void col2im_plane(const T* cols, const heed_window2d& w, const Planes& p, int64_
       const int64_t y_offset = i * w.dilation[0] - w.padding[0];  // as in im2col_plane
       const int64_t x_offset = j * w.dilation[1] - w.padding[1];
       if (!sources.empty()) {  // short or strided rows: element by element
-        const int64_t* from = sources.data() + (i * kw + j) * bh * bw;  // (bh bw)
-        for (int64_t l = 0; l < bh * bw; ++l)
-          if (from[l] >= 0) image[from[l]] += in[l];
+        const int64_t* columns = sources.columns.data() + j * bw;  // (bw)
+        for (int64_t by = 0; by < bh; ++by) {
+          const int64_t y = sources.rows[static_cast<size_t>(i * bh + by)];
+          if (y < 0) continue;
+          for (int64_t bx = 0; bx < bw; ++bx)
+            if (columns[bx] >= 0) image[y * p.width + columns[bx]] += in[by * bw + bx];
+        }
         continue;
       }
       const InsideRun run = inside_run(x_offset, 1, p.width, bw);

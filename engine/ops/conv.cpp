@@ -149,7 +149,7 @@ Tensor fused_conv_transpose2d(const Tensor& input, const Tensor& weight,
   const bool need_dx = input.requires_grad(), need_dweight = weight.requires_grad();
   return record(y, "conv_transpose2d", {input, weight},
                 [x, w, window, groups, need_dx, need_dweight](const Tensor& dy) {
-                  // dx = A dy; dweight: A's weight gradient at input dy, upstream x
+                  // dx = A dy (A: the conv2d it is the adjoint of); dweight: A's at dy, x
                   const TensorOptions like{x.dtype(), x.device()};
                   const Tensor d = dy.contiguous();                         // (N, O, oh, ow)
                   Tensor dx = need_dx ? empty(x.shape(), like) : Tensor();  // (N, C, H, W)
@@ -280,6 +280,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
           ops::axis_name(axis), output[axis], options.padding[axis], input.size(2 + axis));
     }
   }
+  // the columns one image spreads, (O kh kw, H W): too many elements to address is an error
+  checked_product(op, checked_product(op, O, checked_product(op, kernel[0], kernel[1])), H * W);
   if (ops::kernels_of(input).conv2d_forward != nullptr && input.numel() > 0 && O > 0) {
     const Tensor y = fused_conv_transpose2d(input, weight, ops::kernel_window(window, {H, W}), g,
                                             {N, O, output[0], output[1]});
