@@ -3,6 +3,8 @@
 // kernels against the reference ones, gradcheck, and the errors.
 #include <array>
 
+#include "engine/cpu/kernels.hpp"
+#include "engine/ops/kernel_call.hpp"
 #include "tests/helpers.hpp"
 
 using namespace heed;
@@ -353,6 +355,20 @@ TEST_CASE("a conv2d whose backward meets a table without the fused kernel fails 
   const Tensor y = conv2d(x, random64({3, 2, 3, 3}, 991));
   ReferenceKernelsGuard naive;
   CHECK_THROWS_WITH_AS(y.sum().backward(), doctest::Contains("has no such kernel"), Error);
+}
+
+TEST_CASE("the CPU's conv2d_backward needs x for dweight, or dx for x's shape") {
+  // x may be absent only when dx alone is asked (conv_transpose2d's forward); otherwise the
+  // kernel refuses, naming what was missing, instead of reading a null view
+  const Tensor dy = random64({1, 3, 4, 4}, 995), w = random64({3, 2, 3, 3}, 996);
+  Tensor dweight = zeros(w.shape(), {kFloat64});
+  const heed_view vdy = ops::view_of(dy), vw = ops::view_of(w), vdw = ops::view_of(dweight);
+  const heed_window2d window = {
+      .kernel = {3, 3}, .stride = {1, 1}, .padding = {1, 1}, .dilation = {1, 1}, .blocks = {4, 4}};
+  CHECK(cpu::conv2d_backward(nullptr, &vw, &vdy, &window, 1, nullptr, &vdw, nullptr) != 0);
+  CHECK(std::string(cpu::last_error()).find("x is absent, yet dweight is asked") !=
+        std::string::npos);
+  CHECK(cpu::conv2d_backward(nullptr, &vw, &vdy, &window, 1, nullptr, nullptr, nullptr) != 0);
 }
 
 TEST_CASE("conv2d of an image with no pixels, where the padding alone makes the output") {

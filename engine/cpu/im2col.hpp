@@ -16,19 +16,15 @@
 
 namespace heed::cpu {
 
-// The placements bx in [0, blocks) whose tap at `offset` (= tap * dilation - padding) reads a
-// pixel inside [0, size): bx * stride + offset in [0, size).
+// Along a row at stride 1, the placements bx in [0, blocks) whose tap at `offset` (= tap *
+// dilation - padding) reads a pixel inside [0, size): bx + offset in [0, size). (Strided rows
+// go through tap_sources below.)
 struct InsideRun {
   int64_t begin, end;
 };
-inline InsideRun inside_run(int64_t offset, int64_t stride, int64_t size, int64_t blocks) {
-  // smallest bx with bx * stride + offset >= 0, and first bx with bx * stride + offset >= size
-  const auto first_at_least = [&](int64_t bound) {
-    const int64_t need = bound - offset;
-    return need <= 0 ? 0 : (need + stride - 1) / stride;
-  };
-  const int64_t begin = std::min(first_at_least(0), blocks);
-  const int64_t end = std::max(begin, std::min(first_at_least(size), blocks));
+inline InsideRun inside_run(int64_t offset, int64_t size, int64_t blocks) {
+  const int64_t begin = std::clamp<int64_t>(-offset, 0, blocks);
+  const int64_t end = std::clamp<int64_t>(size - offset, begin, blocks);
   return {begin, end};
 }
 
@@ -63,7 +59,7 @@ void shifted_image_row(const T* image, int64_t height, int64_t width, int64_t ou
   if (begin < end) std::memcpy(row + begin, image + (begin + shift), sizeof(T) * (end - begin));
   // column by column: the edges are a pixel or two wide, and a loop along a row that short
   // would become a library call per row
-  const InsideRun run = inside_run(shift_x, 1, width, width);
+  const InsideRun run = inside_run(shift_x, width, width);
   const auto zero_column = [&](int64_t bx) {
     for (int64_t by = first; by < last; ++by) row[by * width + bx] = T(0);
   };
@@ -136,7 +132,7 @@ void im2col_plane(const T* x, const heed_window2d& w, const Planes& p, int64_t p
         }
         continue;
       }
-      const InsideRun run = inside_run(x_offset, 1, p.width, bw);  // along every row
+      const InsideRun run = inside_run(x_offset, p.width, bw);  // along every row
       for (int64_t by = 0; by < bh; ++by) {
         T* row = out + by * bw;
         const int64_t y = by * w.stride[0] + y_offset;
@@ -176,7 +172,7 @@ void col2im_plane(const T* cols, const heed_window2d& w, const Planes& p, int64_
         }
         continue;
       }
-      const InsideRun run = inside_run(x_offset, 1, p.width, bw);
+      const InsideRun run = inside_run(x_offset, p.width, bw);
       for (int64_t by = 0; by < bh; ++by) {
         const int64_t y = by * w.stride[0] + y_offset;
         if (y < 0 || y >= p.height) continue;
