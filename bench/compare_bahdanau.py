@@ -7,11 +7,13 @@ num_steps 10, Adam at 0.005, clipping at norm 1, Xavier initialisation) on the f
 of Tatoeba's fra.txt, preprocessed as d2l does. Both compute the attention's key projection once
 per batch, not once per decoder step, so the two do the same arithmetic. Throughput is target
 tokens per second (the valid target tokens, d2l's num_tokens), the median over the epochs after
-the first. heed runs at 1 and 2 threads; PyTorch at 1 and 2 threads in separate processes, and
-the ratio is taken against its faster run.
+the first. heed runs at 1 and 2 threads; PyTorch in each of torch_threads.SETTINGS (1 thread; 2
+threads sleeping or spinning when idle) in separate processes, and the ratio is taken against
+its fastest.
 
 Usage, from the repository root after building:
     python3 bench/compare_bahdanau.py --data ../shared/data/fra-eng/fra.txt [--epochs 30]
+        [--baseline OTHER_BUILD]   (another build's heed in the same run: a "before" row)
 """
 import argparse
 import json
@@ -22,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 
-from torch_threads import torch_environment
+from torch_threads import SETTINGS, setting_environment
 
 TORCH_WORKER = r"""
 import collections, json, statistics, sys, time
@@ -114,9 +116,10 @@ print(json.dumps({"tokens_per_second": statistics.median(rates[1:] or rates), "l
 """
 
 
-def run_torch(config, threads):
+def run_torch(config, setting):
+    threads, _ = SETTINGS[setting]
     result = subprocess.run([sys.executable, "-c", TORCH_WORKER, json.dumps(dict(config, threads=threads))],
-                            env=torch_environment(threads), check=True, capture_output=True, text=True)
+                            env=setting_environment(setting), check=True, capture_output=True, text=True)
     return json.loads(result.stdout)
 
 
@@ -133,6 +136,7 @@ def run_heed(build, config, threads, checkpoint):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default="build")
+    parser.add_argument("--baseline", help="another build directory, shown as a 'before' row")
     parser.add_argument("--data", required=True)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each; the median is reported")
@@ -146,16 +150,20 @@ def main():
         median = lambda values: statistics.median(values)
         heed1 = median([run_heed(args.build, config, 1, checkpoint) for _ in range(args.repeats)])
         heed2 = median([run_heed(args.build, config, 2, checkpoint) for _ in range(args.repeats)])
-        torch1 = [run_torch(config, 1) for _ in range(args.repeats)]
-        torch2 = [run_torch(config, 2) for _ in range(args.repeats)]
-        t1 = median([r["tokens_per_second"] for r in torch1])
-        t2 = median([r["tokens_per_second"] for r in torch2])
-    best_torch = max(t1, t2)
+        if args.baseline:
+            before1 = median([run_heed(args.baseline, config, 1, checkpoint) for _ in range(args.repeats)])
+            before2 = median([run_heed(args.baseline, config, 2, checkpoint) for _ in range(args.repeats)])
+        torch_runs = {name: [run_torch(config, name) for _ in range(args.repeats)] for name in SETTINGS}
+    torch_rates = {name: median([r["tokens_per_second"] for r in runs]) for name, runs in torch_runs.items()}
+    best_torch = max(torch_rates.values())
     print(f"{'':10} {'1 thread':>10} {'2 threads':>10}   (target tokens/s)")
     print(f"{'heed':10} {heed1:10.0f} {heed2:10.0f}")
-    print(f"{'PyTorch':10} {t1:10.0f} {t2:10.0f}")
-    print(f"heed / PyTorch's faster: {heed1 / best_torch:.2f}x at 1 thread, {heed2 / best_torch:.2f}x at 2 threads "
-          f"(PyTorch {torch1[0]['torch']})")
+    if args.baseline:
+        print(f"{'before':10} {before1:10.0f} {before2:10.0f}   ({args.baseline}: "
+              f"{before1 / best_torch:.2f}x / {before2 / best_torch:.2f}x PyTorch's fastest)")
+    print("PyTorch    " + ", ".join(f"{name} {rate:.0f}" for name, rate in torch_rates.items()))
+    print(f"heed / PyTorch's fastest: {heed1 / best_torch:.2f}x at 1 thread, {heed2 / best_torch:.2f}x at 2 threads "
+          f"(PyTorch {torch_runs['1t'][0]['torch']})")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import sys
 
-from torch_threads import torch_environment
+from torch_threads import SETTINGS, setting_environment
 
 # (label, kind, batch, in channels, height = width, out channels, stride): "conv" is 3x3 with
 # padding 1, "deconv" a transposed 4x4 with stride 2 and padding 1 (doubling the map)
@@ -86,9 +86,10 @@ print(json.dumps(out))
 """.replace("%SHAPES%", repr(SHAPES))
 
 
-def run_torch(threads, repeats, passive):
+def run_torch(setting, repeats):
+    threads, _ = SETTINGS[setting]
     result = subprocess.run([sys.executable, "-c", TORCH_WORKER, str(threads), str(repeats)],
-                            env=torch_environment(threads, passive), check=True,
+                            env=setting_environment(setting), check=True,
                             capture_output=True, text=True)
     return json.loads(result.stdout)
 
@@ -119,13 +120,13 @@ def main():
     for flag in ("rounds", "repeats"):  # checked before any work
         if getattr(args, flag) < 1:
             parser.error(f"--{flag} must be at least 1, got {getattr(args, flag)}")
-    settings = {"1t": (1, True), "2t passive": (2, True), "2t spin": (2, False)}
+    settings = SETTINGS
     heed, torch = {}, {name: {} for name in settings}
     for _ in range(args.rounds):  # taking turns, so that a slow minute slows every side alike
         for name, runs in run_heed(args.build, args.repeats).items():
             heed.setdefault(name, []).extend(runs)
-        for name, (threads, passive) in settings.items():
-            for label, runs in run_torch(threads, args.repeats, passive).items():
+        for name in settings:
+            for label, runs in run_torch(name, args.repeats).items():
                 if label == "torch":
                     torch[name]["torch"] = runs
                 else:

@@ -5,14 +5,17 @@ Trains the same model (examples/gpt: pre-LayerNorm blocks, GELU MLP, learned pos
 init, AdamW 0.9/0.95 with decay on matrices only, warmup then cosine, clipping at 1.0) on
 character-level Tiny Shakespeare with the same hyperparameters, and reports training tokens/sec
 (median over the progress windows after the first), peak memory (max RSS) and the final
-validation loss. PyTorch uses F.scaled_dot_product_attention (its fused path) and runs at 1 and
-2 threads in separate processes; the ratio is taken against the faster. Then generation: 256 new
-tokens at the small preset, heed with its key/value cache against PyTorch recomputing the whole
-context each step (no cache).
+validation loss. PyTorch uses F.scaled_dot_product_attention (its fused path) and runs in each of
+torch_threads.SETTINGS (1 thread; 2 threads sleeping or spinning when idle) in separate
+processes; the ratio is taken against the fastest. MFU counts 6N + 12 * layers * width * context
+FLOPs per token (N: the parameters) against a 2048^3 float32 product timed at the start of the
+run. Then generation: 256 new tokens at the small preset, heed with its key/value cache against
+PyTorch recomputing the whole context each step (no cache).
 
 Usage, from the repository root after building:
     python3 bench/compare_gpt.py --data ../shared/data/tinyshakespeare/input.txt \
-        [--presets tiny small medium] [--steps 60]
+        [--presets tiny small medium] [--steps 60] [--baseline OTHER_BUILD]
+--baseline trains another build's heed too, in the same run (a "before" line under each preset).
 """
 import argparse
 import json
@@ -23,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 
-from torch_threads import torch_environment
+from machine_limits import sgemm_peak_flops
+from torch_threads import SETTINGS, setting_environment
 
 PRESETS = {"nano": (3, 3, 48, 64), "tiny": (2, 4, 64, 64), "small": (4, 4, 128, 128),
            "medium": (6, 6, 384, 256)}
@@ -109,14 +113,15 @@ with torch.no_grad():
         generation = args["generate"] / (time.perf_counter() - start)
 print(json.dumps({"tokens_per_second": statistics.median(windows[1:] or windows), "val_loss": val,
                   "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "generation_tokens_per_second": generation, "torch": torch.__version__}))
+                  "generation_tokens_per_second": generation, "torch": torch.__version__,
+                  "parameters": sum(p.numel() for p in model.parameters())}))
 """
 
 
-def run_torch(config, threads):
-    env = torch_environment(threads)
+def run_torch(config, setting):
+    threads, _ = SETTINGS[setting]
     result = subprocess.run([sys.executable, "-c", TORCH_WORKER, json.dumps(dict(config, threads=threads))],
-                            env=env, check=True, capture_output=True, text=True)
+                            env=setting_environment(setting), check=True, capture_output=True, text=True)
     return json.loads(result.stdout)
 
 
@@ -162,6 +167,7 @@ def heed_generation(build, checkpoint, tokens):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default="build")
+    parser.add_argument("--baseline", help="another build directory, shown as a 'before' line")
     parser.add_argument("--data", required=True)
     parser.add_argument("--presets", nargs="+", default=["tiny", "small", "medium"])
     parser.add_argument("--steps", type=int, default=60)
@@ -171,8 +177,11 @@ def main():
                         help="then train heed again for as many steps as fit in PyTorch's wall-clock time")
     args = parser.parse_args()
     env_note = f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}" if "OPENBLAS_CORETYPE" in os.environ else "OpenBLAS's own kernel choice"
-    print(f"heed 2 threads ({env_note}) vs PyTorch at 1 and 2 threads (faster taken), {args.steps} steps, batch {args.batch_size}")
-    print(f"{'preset':8} {'heed tok/s':>11} {'torch 1t':>10} {'torch 2t':>10} {'ratio':>6}  {'heed MB':>8} {'torch MB':>8}  {'heed val':>8} {'torch val':>9}")
+    peak = sgemm_peak_flops()
+    print(f"heed 2 threads ({env_note}) vs PyTorch in each of {', '.join(SETTINGS)} (fastest taken), "
+          f"{args.steps} steps, batch {args.batch_size}; sgemm 2048^3 at the start: {peak / 1e9:.0f} GFLOP/s")
+    print(f"{'preset':8} {'heed tok/s':>11} " + " ".join(f"{'torch ' + name:>15}" for name in SETTINGS) +
+          f" {'ratio':>6} {'heed MFU':>8} {'torch MFU':>9}  {'heed MB':>8} {'torch MB':>8}  {'heed val':>8} {'torch val':>9}")
     with tempfile.TemporaryDirectory() as directory:
         for preset in args.presets:
             layers, heads, width, block = PRESETS[preset]
@@ -181,21 +190,29 @@ def main():
                       "weight_decay": 0.1, "log_interval": 10, "eval_batches": args.eval_batches,
                       "seed": 1337, "generate": 0}
             heed = run_heed(args.build, config, os.path.join(directory, f"{preset}.safetensors"))
-            t1, t2 = run_torch(config, 1), run_torch(config, 2)
-            best = max(t1["tokens_per_second"], t2["tokens_per_second"])
-            torch_mb = (t1 if t1["tokens_per_second"] >= t2["tokens_per_second"] else t2)["max_rss_mb"]
-            print(f"{preset:8} {heed['tokens_per_second']:11.0f} {t1['tokens_per_second']:10.0f} {t2['tokens_per_second']:10.0f} "
-                  f"{heed['tokens_per_second'] / best:5.2f}x  {heed['max_rss_mb']:8.0f} {torch_mb:8.0f}  "
-                  f"{heed['val_loss']:8.4f} {t1['val_loss']:9.4f}", flush=True)
+            runs = {name: run_torch(config, name) for name in SETTINGS}
+            fastest = max(runs.values(), key=lambda run: run["tokens_per_second"])
+            best = fastest["tokens_per_second"]
+            flops_per_token = 6.0 * fastest["parameters"] + 12.0 * layers * width * block
+            print(f"{preset:8} {heed['tokens_per_second']:11.0f} " +
+                  " ".join(f"{run['tokens_per_second']:15.0f}" for run in runs.values()) +
+                  f" {heed['tokens_per_second'] / best:5.2f}x {100 * heed['tokens_per_second'] * flops_per_token / peak:7.0f}% "
+                  f"{100 * best * flops_per_token / peak:8.0f}%  {heed['max_rss_mb']:8.0f} {fastest['max_rss_mb']:8.0f}  "
+                  f"{heed['val_loss']:8.4f} {fastest['val_loss']:9.4f}", flush=True)
+            if args.baseline:
+                then = run_heed(args.baseline, config, os.path.join(directory, f"{preset}-before.safetensors"))
+                print(f"  before ({args.baseline}): {then['tokens_per_second']:.0f} tok/s, "
+                      f"{then['tokens_per_second'] / best:.2f}x, MFU "
+                      f"{100 * then['tokens_per_second'] * flops_per_token / peak:.0f}%", flush=True)
             if args.same_time:
-                # As many heed steps as take the faster PyTorch run's training time.
+                # As many heed steps as take the fastest PyTorch run's training time.
                 torch_seconds = args.steps * args.batch_size * block / best
                 steps = int(torch_seconds * heed["tokens_per_second"] / (args.batch_size * block))
                 same_time = run_heed(args.build, dict(config, steps=steps),
                                      os.path.join(directory, f"{preset}-time.safetensors"))
                 print(f"  same wall-clock (~{torch_seconds:.0f} s of training): heed {steps} steps, val loss "
                       f"{same_time['val_loss']:.4f}; PyTorch {args.steps} steps, val loss "
-                      f"{(t1 if t1['tokens_per_second'] >= t2['tokens_per_second'] else t2)['val_loss']:.4f}", flush=True)
+                      f"{fastest['val_loss']:.4f}", flush=True)
         # Generation: 256 new tokens at the small preset with a context that holds them.
         layers, heads, width, _ = PRESETS["small"]
         config = {"data": args.data, "n_layer": layers, "n_head": heads, "n_embd": width, "block_size": 288,
@@ -204,12 +221,12 @@ def main():
         checkpoint = os.path.join(directory, "generation.safetensors")
         run_heed(args.build, config, checkpoint)
         heed_rate = heed_generation(args.build, checkpoint, 256)
-        g1, g2 = run_torch(config, 1), run_torch(config, 2)
-        best = max(g1["generation_tokens_per_second"], g2["generation_tokens_per_second"])
+        runs = {name: run_torch(config, name) for name in SETTINGS}
+        best = max(run["generation_tokens_per_second"] for run in runs.values())
         print(f"generation, small, 256 new tokens: heed with cache {heed_rate:.0f} tok/s, "
-              f"PyTorch without cache {g1['generation_tokens_per_second']:.0f} / {g2['generation_tokens_per_second']:.0f} tok/s "
-              f"(1 / 2 threads): {heed_rate / best:.1f}x")
-        print(f"PyTorch {g1['torch']}")
+              f"PyTorch without cache " + " / ".join(f"{run['generation_tokens_per_second']:.0f}" for run in runs.values()) +
+              f" tok/s ({', '.join(SETTINGS)}): {heed_rate / best:.1f}x")
+        print(f"PyTorch {runs['1t']['torch']}")
 
 
 if __name__ == "__main__":

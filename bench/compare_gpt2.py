@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 
+from machine_limits import memory_bandwidth_gb_s, sgemm_peak_flops
 from torch_threads import torch_environment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -124,38 +125,6 @@ def run_measured(command):
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{command[0]} failed:\n{text}")
     return text, usage.ru_maxrss / 1024
-
-
-def sgemm_peak_flops():
-    """The best of five 2048^3 float32 products with numpy's BLAS on every core: the peak MFU is
-    taken against (heed's train line measures its own the same way)."""
-    import numpy as np
-    n = 2048
-    a = np.ones((n, n), dtype=np.float32)
-    b = np.ones((n, n), dtype=np.float32)
-    a @ b
-    best = 1e9
-    for _ in range(5):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2 * n ** 3 / best
-
-
-def memory_bandwidth_gb_s():
-    """Bytes read per second by a sum over 1 GB on every core (PyTorch's threaded reduction),
-    best of 5: the machine's limit for streaming weights, which decoding reads and never
-    writes."""
-    import torch
-    torch.set_num_threads(os.cpu_count())
-    a = torch.ones(1 << 28, dtype=torch.float32)
-    a.sum()
-    best = 0.0
-    for _ in range(5):
-        start = time.perf_counter()
-        a.sum()
-        best = max(best, a.numel() * 4 / (time.perf_counter() - start))
-    return best / 1e9
 
 
 def main():

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Side-by-side: heed's bench_kernels (2 threads) against PyTorch on the same CPU, in one run.
+"""Side-by-side: heed's bench_kernels and bench_gru (2 threads) against PyTorch on the same CPU.
 
-PyTorch runs at 1 and at 2 threads, each in its own process (torch.set_num_threads and
-OPENBLAS/OMP/MKL thread counts set together; OMP_WAIT_POLICY=PASSIVE for the 2-thread run), and
-the ratio is taken against the faster of the two. Every figure is the median of --repeats runs.
+PyTorch runs in each of torch_threads.SETTINGS (1 thread; 2 threads with OpenMP's idle threads
+sleeping, and spinning), each in its own process, and the ratio is taken against the fastest.
+The sides take turns for --rounds rounds, so that a slow minute on a shared machine slows each
+alike; every figure is the median over the rounds of each round's median of --repeats runs.
 The masked-softmax baseline is d2l.ai's masked_softmax (fill -1e6, then softmax), forward and
-backward. Usage, from the repository root after building:
-    python3 bench/compare_pytorch.py [--build build] [--repeats 5]
+backward. The machine's limits come from the same rounds: OpenBLAS's 1024^3 sgemm called
+directly (the peak the products are compared with) and STREAM's triad (the memory bandwidth the
+softmax is compared with). Usage, from the repository root after building:
+    python3 bench/compare_pytorch.py [--build build] [--baseline OTHER_BUILD] [--rounds 3] [--repeats 5]
+--baseline runs another build's benchmarks in the same rounds (a "before" column; the machine's
+limits still come from --build).
 """
 import argparse
 import json
@@ -16,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from torch_threads import torch_environment
+from torch_threads import SETTINGS, setting_environment
 
 BMM_SHAPES = [(256, 64, 32, 64), (64, 128, 64, 128), (48, 256, 64, 256)]
 SOFTMAX_SHAPES = [(1024, 64, 64), (384, 256, 256), (96, 512, 512)]
@@ -76,10 +81,10 @@ print(json.dumps(out))
 """.replace("%BMM%", repr(BMM_SHAPES)).replace("%SOFTMAX%", repr(SOFTMAX_SHAPES)).replace("%GRU%", repr(GRU_SHAPES))
 
 
-def run_torch(threads, repeats):
-    env = torch_environment(threads)
+def run_torch(setting, repeats):
+    threads, _ = SETTINGS[setting]
     result = subprocess.run([sys.executable, "-c", TORCH_WORKER, str(threads), str(repeats)],
-                            env=env, check=True, capture_output=True, text=True)
+                            env=setting_environment(setting), check=True, capture_output=True, text=True)
     return json.loads(result.stdout)
 
 
@@ -106,42 +111,70 @@ def read_medians(report, figures):
         figures[name] = (entry["real_time"] * unit, entry)
 
 
+def gru_flops(hidden, steps, batch=64, features=64, layers=2):
+    """Multiply-adds x 2 of a GRU's forward (each layer: (B, in + H) x (in + H, 3H) a step), x 3
+    for forward and backward (the input's gradient included: x requires grad)."""
+    forward = 0
+    for layer in range(layers):
+        width_in = features if layer == 0 else hidden
+        forward += 2 * batch * (width_in + hidden) * 3 * hidden * steps
+    return 3 * forward
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default="build")
+    parser.add_argument("--baseline", help="another build directory, shown as a 'before' column")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    for flag in ("rounds", "repeats"):  # checked before any work
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag} must be at least 1, got {getattr(args, flag)}")
 
-    heed = run_heed(args.build, args.repeats)
-    torch1 = run_torch(1, args.repeats)
-    torch2 = run_torch(2, args.repeats)
-    print(f"PyTorch {torch1['torch']} (1 and 2 threads, best taken) vs heed (2 threads, OpenBLAS "
-          f"core {heed['openblas_core']}); medians of {args.repeats} runs; "
-          f"ratio = PyTorch time / heed time (> 1: heed faster)\n")
-    print(f"{'benchmark':32} {'heed':>10} {'torch 1t':>10} {'torch 2t':>10} {'ratio':>7}")
+    heed_rounds, baseline_rounds, torch_rounds = [], [], {name: [] for name in SETTINGS}
+    for _ in range(args.rounds):
+        heed_rounds.append(run_heed(args.build, args.repeats))
+        if args.baseline:
+            baseline_rounds.append(run_heed(args.baseline, args.repeats))
+        for name in SETTINGS:
+            torch_rounds[name].append(run_torch(name, args.repeats))
+    median = statistics.median
+    heed = {name: median([r[name][0] for r in heed_rounds]) for name in heed_rounds[0] if name != "openblas_core"}
+    before = {name: median([r[name][0] for r in baseline_rounds]) for name in (baseline_rounds or [{}])[0]
+              if name != "openblas_core"}
+    torch = {setting: {name: median([r[name] for r in runs]) for name in runs[0] if name not in ("torch", "threads")}
+             for setting, runs in torch_rounds.items()}
+    peak = median([r["openblas_sgemm_1024"][1]["GFLOP/s"] for r in heed_rounds]) / 1e9
+    triad = median([r["triad"][1]["GB/s"] for r in heed_rounds]) / 1e9
+    print(f"PyTorch {torch_rounds['1t'][0]['torch']} ({', '.join(SETTINGS)}; fastest taken) vs heed (2 threads, "
+          f"OpenBLAS core {heed_rounds[0]['openblas_core']}); medians of {args.rounds} rounds x {args.repeats} runs; "
+          f"ratio = PyTorch's time / heed's (> 1: heed faster)")
+    print(f"the machine in these rounds: OpenBLAS sgemm 1024^3 {peak:.0f} GFLOP/s, STREAM triad {triad:.1f} GB/s\n")
+    print(f"{'fwd+bwd':34} {'heed':>10} " + " ".join(f"{'torch ' + name:>16}" for name in SETTINGS) +
+          f" {'ratio':>6}  heed's share of the machine" + ("; before: time, ratio" if before else ""))
 
-    def row(label, heed_name, torch_name, extra=""):
-        heed_seconds = heed[heed_name][0]
-        best_torch = min(torch1[torch_name], torch2[torch_name])
-        print(f"{label:32} {heed_seconds*1e3:9.3f}ms {torch1[torch_name]*1e3:9.3f}ms "
-              f"{torch2[torch_name]*1e3:9.3f}ms {best_torch/heed_seconds:6.2f}x {extra}")
+    def row(label, heed_name, torch_name, share=""):
+        theirs = [torch[setting][torch_name] for setting in SETTINGS]
+        then = (f"; before {before[heed_name]*1e3:.3f}ms, {min(theirs)/before[heed_name]:.2f}x"
+                if heed_name in before else "")
+        print(f"{label:34} {heed[heed_name]*1e3:8.3f}ms " + " ".join(f"{t*1e3:14.3f}ms" for t in theirs) +
+              f" {min(theirs)/heed[heed_name]:5.2f}x  {share}{then}")
 
     for (b, m, k, n) in BMM_SHAPES:
-        name = f"bmm_forward_backward/{b}/{m}/{k}/{n}"
-        gflops = heed[name][1]["GFLOP/s"] / 1e9
-        row(f"bmm fwd+bwd {b}x{m}x{k}x{n}", name, f"bmm/{b}/{m}/{k}/{n}", f"heed {gflops:.0f} GFLOP/s")
-    row("matmul 1024^3", "matmul_1024", "matmul_1024")
-    sgemm = heed["openblas_sgemm_1024"][0]
-    print(f"{'  heed matmul / direct sgemm':32} {sgemm / heed['matmul_1024'][0]*100:9.1f}% of OpenBLAS sgemm's throughput")
-    triad = heed["triad"][1]["GB/s"] / 1e9
+        gflops = 6.0 * b * m * k * n / heed[f"bmm_forward_backward/{b}/{m}/{k}/{n}"] / 1e9
+        row(f"bmm {b}x{m}x{k}x{n}", f"bmm_forward_backward/{b}/{m}/{k}/{n}", f"bmm/{b}/{m}/{k}/{n}",
+            f"{gflops:.0f} GFLOP/s, {100 * gflops / peak:.0f}% of sgemm")
+    row("matmul 1024^3 (forward)", "matmul_1024", "matmul_1024",
+        f"{100 * heed['openblas_sgemm_1024'] / heed['matmul_1024']:.1f}% of OpenBLAS sgemm called directly")
     for (b, q, k) in SOFTMAX_SHAPES:
-        name = f"masked_softmax_forward_backward/{b}/{q}/{k}"
-        gbs = heed[name][1]["GB/s"] / 1e9
-        row(f"masked_softmax fwd+bwd {b}x{q}x{k}", name, f"masked_softmax/{b}/{q}/{k}",
-            f"heed {gbs:.1f} GB/s (triad {triad:.1f} GB/s)")
+        gbs = 5.0 * 4 * b * q * k / heed[f"masked_softmax_forward_backward/{b}/{q}/{k}"] / 1e9
+        row(f"masked_softmax {b}x{q}x{k}", f"masked_softmax_forward_backward/{b}/{q}/{k}",
+            f"masked_softmax/{b}/{q}/{k}", f"{gbs:.1f} GB/s, {100 * gbs / triad:.0f}% of the triad")
     for (hidden, steps) in GRU_SHAPES:
-        row(f"GRU fwd+bwd hidden {hidden}, {steps} steps", f"gru_forward_backward/{hidden}/{steps}",
-            f"gru/{hidden}/{steps}")
+        gflops = gru_flops(hidden, steps) / heed[f"gru_forward_backward/{hidden}/{steps}"] / 1e9
+        row(f"GRU hidden {hidden}, {steps} steps", f"gru_forward_backward/{hidden}/{steps}", f"gru/{hidden}/{steps}",
+            f"{gflops:.0f} GFLOP/s, {100 * gflops / peak:.0f}% of sgemm")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 // Matrix products: values, broadcasting, 1-D rules, transposed operands, fast vs reference
 // kernels on odd shapes, gradients, errors.
+#include <functional>
+
+#include "engine/profiler.hpp"
 #include "tests/helpers.hpp"
 
 using namespace heed;
@@ -117,6 +120,43 @@ TEST_CASE("matmul gradients") {
   check_gradients([](const auto& in) { return matmul(in[0], in[1]); },
                   {random64({3, 4}, 81).to(kFloat32), random64({4, 2}, 82).to(kFloat32)},
                   kFloat32Tolerance);
+  // transposed views on either side, one of them shared by a broadcast batch
+  check_gradients([](const auto& in) { return mm(in[0].t(), in[1].t()); },
+                  {random64({4, 3}, 83), random64({2, 4}, 84)});
+  check_gradients([](const auto& in) { return matmul(in[0], in[1].t()); },
+                  {random64({2, 3, 4}, 85), random64({5, 4}, 86)});
+}
+
+// Calls of the copy kernel while `run` goes backward, counted by the profiler.
+int64_t backward_copies(const std::function<void()>& run) {
+  profiler::set_enabled(true);
+  profiler::reset();
+  run();
+  int64_t copies = 0;
+  for (const profiler::Row& row : profiler::rows()) {
+    if (row.name == "copy" && row.kind == profiler::Kind::kernel &&
+        row.phase == profiler::Phase::backward) {
+      copies += row.calls;
+    }
+  }
+  profiler::set_enabled(false);
+  return copies;
+}
+
+TEST_CASE("a transposed operand's gradient comes back in its leaf's layout") {
+  // y = x W^T, as a Linear computes it: W's gradient is dy^T x, computed as (x^T dy)^T so that
+  // the transpose's backward hands W a contiguous gradient: no transposing copy into W.grad.
+  Tensor x = random64({5, 3}, 87).requires_grad_();
+  Tensor w = random64({4, 3}, 88).requires_grad_();
+  const Tensor dy = random64({5, 4}, 89);
+  CHECK(backward_copies([&] { mm(x, w.t()).backward(dy); }) == 0);
+  check_close(w.grad(), mm(dy.t(), x), 1e-12, 1e-12);
+  check_close(x.grad(), mm(dy, w), 1e-12, 1e-12);
+  // and on the left: z = A^T B
+  Tensor a = random64({3, 5}, 90).requires_grad_();
+  const Tensor b = random64({3, 2}, 91), dz = random64({5, 2}, 92);
+  CHECK(backward_copies([&] { mm(a.t(), b).backward(dz); }) == 0);
+  check_close(a.grad(), mm(b, dz.t()), 1e-12, 1e-12);
 }
 
 TEST_CASE("matmul errors name the shapes") {

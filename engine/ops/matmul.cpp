@@ -87,6 +87,20 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
   }
 }
 
+// A transposed view: its columns, not its rows, lie contiguous in memory (weight.t() in a Linear
+// or a GRU step).
+bool is_transposed_view(const Tensor& t) {
+  return t.size(-2) > 1 && t.size(-1) > 1 && t.stride(-2) == 1 && t.stride(-1) != 1;
+}
+
+// The gradient of an operand, laid out like the operand: for a transposed view it is computed
+// as the transpose of the transposed product, (rhs^T lhs^T)^T, the same sums in the other memory
+// order. The view's own backward then hands its leaf a contiguous gradient, and summing it into
+// .grad reads memory in order instead of transposing a whole weight's gradient every step.
+Tensor operand_gradient(const char* op, const Tensor& lhs, const Tensor& rhs, bool transposed) {
+  return transposed ? product(op, rhs.mT(), lhs.mT()).mT() : product(op, lhs, rhs);
+}
+
 // Both operands at least 2-D here. `op` (matmul, bmm or mm) names the node and the errors.
 Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
   if (a.size(-1) != b.size(-2)) {
@@ -99,11 +113,17 @@ Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
   const Tensor saved_a = b.requires_grad() ? a.detach() : Tensor();
   const Tensor saved_b = a.requires_grad() ? b.detach() : Tensor();
   return record(c, op, {a, b},
-                [op, saved_a, saved_b, sa = a.shape(), sb = b.shape()](const Tensor& dc) {
+                [op, saved_a, saved_b, sa = a.shape(), sb = b.shape(),
+                 a_transposed = is_transposed_view(a),
+                 b_transposed = is_transposed_view(b)](const Tensor& dc) {
                   // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
                   return std::vector<Tensor>{
-                      saved_b.defined() ? sum_to(product(op, dc, saved_b.mT()), sa) : Tensor(),
-                      saved_a.defined() ? sum_to(product(op, saved_a.mT(), dc), sb) : Tensor()};
+                      saved_b.defined()
+                          ? sum_to(operand_gradient(op, dc, saved_b.mT(), a_transposed), sa)
+                          : Tensor(),
+                      saved_a.defined()
+                          ? sum_to(operand_gradient(op, saved_a.mT(), dc, b_transposed), sb)
+                          : Tensor()};
                 });
 }
 
