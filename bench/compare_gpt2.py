@@ -21,7 +21,8 @@ work per token is GPT-2's). Measured:
   context FLOPs per token against a 2048^3 float32 matrix product timed in the same run;
 - the peak resident memory of each process (generation and fine-tuning apart).
 
-transformers runs at 1 and at 2 threads in separate processes and the faster counts. Batch-1
+transformers runs in each of torch_threads.SETTINGS (1 thread; 2 threads with OpenMP's idle
+threads sleeping, and spinning) in separate processes and the fastest counts. Batch-1
 decoding reads every weight once per token, so memory bandwidth bounds it: the script measures
 the read bandwidth (a threaded sum over 1 GB, in the same run) and reports each side's share
 of that bound.
@@ -40,8 +41,8 @@ import sys
 import tempfile
 import time
 
-from machine_limits import memory_bandwidth_gb_s, sgemm_peak_flops
-from torch_threads import torch_environment
+from machine_limits import memory_bandwidth_gb_s, openblas_peak_flops
+from torch_threads import SETTINGS, setting_environment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(ROOT, "tests", "data", "gpt2_tiny")
@@ -175,13 +176,13 @@ def main():
         open(prefill_file, "w", encoding="utf-8").write(prefill_text)
 
         torch_runs = {}
-        for threads in (1, 2):
+        for setting, (threads, _) in SETTINGS.items():
             payload = {"folder": folder, "threads": threads, "repeats": args.repeats,
                        "new_tokens": args.new_tokens, "prefill_ids": prefill_ids,
                        "batches": {"batch 1": prompt_ids[:1], "batch 8": prompt_ids}}
             result = subprocess.run([sys.executable, "-c", TORCH_WORKER, json.dumps(payload)],
-                                    env=torch_environment(threads), check=True, capture_output=True, text=True)
-            torch_runs[threads] = json.loads(result.stdout.strip().split("\n")[-1])
+                                    env=setting_environment(setting), check=True, capture_output=True, text=True)
+            torch_runs[setting] = json.loads(result.stdout.strip().split("\n")[-1])
 
         gpt = os.path.join(args.build, "examples", "gpt")
         heed, heed_rss = {}, 0.0
@@ -213,12 +214,12 @@ def main():
         # Fine-tuning, 4 x 256 tokens a step.
         ids_file = os.path.join(folder, "train_ids.json")  # too long for a command line
         json.dump(tokenizer.encode(open(TEXT, encoding="utf-8").read()), open(ids_file, "w"))
-        for threads in (1, 2):
+        for setting, (threads, _) in SETTINGS.items():
             payload = {"folder": folder, "threads": threads, "ids_file": ids_file, "batch": 4,
                        "context": 256, "steps": args.train_steps}
             result = subprocess.run([sys.executable, "-c", TORCH_TRAIN_WORKER, json.dumps(payload)],
-                                    env=torch_environment(threads), check=True, capture_output=True, text=True)
-            torch_runs[threads]["fine-tune"] = json.loads(result.stdout.strip().split("\n")[-1])
+                                    env=setting_environment(setting), check=True, capture_output=True, text=True)
+            torch_runs[setting]["fine-tune"] = json.loads(result.stdout.strip().split("\n")[-1])
         half = max(1, args.train_steps // 2)
         text, heed_train_rss = run_measured(
             [gpt, "--threads", "2", "train", "--init-from", folder, "--data", TEXT, "--block-size", "256",
@@ -228,35 +229,42 @@ def main():
         heed["fine-tune"] = float(re.findall(r"([0-9.]+) tok/s", text)[-1])
 
     bandwidth = memory_bandwidth_gb_s()
-    peak = sgemm_peak_flops()
+    peak = openblas_peak_flops(args.build)
     # Training FLOPs per token, as heed's progress line counts them.
     train_flops = 6 * 124_439_808 + 12 * 12 * 768 * 256
+    # A prefill token's forward: 2 per weight of every product (the parameters less the position
+    # table, which is only looked up; the tied head counted once) and 4 * layers * width * length
+    # for the scores and their weighted sum.
+    prefill_flops = 2 * (124_439_808 - 1024 * 768) + 4 * 12 * 768 * len(prefill_ids)
     # Each decoded token reads every weight once: the 124,439,808 parameters in float32 (the
     # tied head reads the embedding matrix; the lookup before it reads one row).
     bound = bandwidth * 1e9 / (124_439_808 * 4)
     import transformers
     print(f"GPT-2 124M shape, random weights; heed 2 threads, transformers {transformers.__version__} "
-          f"(torch {torch.__version__}) at 1 and 2 threads (faster taken); medians of {args.repeats}")
+          f"(torch {torch.__version__}) in each of {', '.join(SETTINGS)} (fastest taken); medians of {args.repeats}")
     print(f"prompts: batch 1 of {len(prompt_ids[0])} tokens, batch 8 of {min(map(len, prompt_ids))}-"
           f"{max(map(len, prompt_ids))} tokens; {args.new_tokens} new tokens; prefill {len(prefill_ids)} tokens")
-    print(f"{'':20} {'heed':>10} {'torch 1t':>10} {'torch 2t':>10} {'ratio':>7}")
+    print(f"{'':20} {'heed':>10} " + " ".join(f"{'torch ' + name:>15}" for name in SETTINGS) + f" {'ratio':>7}")
+
+    def row(name, label, mine, theirs):
+        print(f"{label:20} {mine:10.1f} " + " ".join(f"{rate:15.1f}" for rate in theirs) +
+              f" {mine / max(theirs):6.2f}x   tokens/s")
+
     for name in ("batch 1", "batch 8", "prefill", "prefill, first pass"):
-        best = max(torch_runs[1][name], torch_runs[2][name])
-        print(f"{name:20} {heed[name]:10.1f} {torch_runs[1][name]:10.1f} {torch_runs[2][name]:10.1f} "
-              f"{heed[name] / best:6.2f}x   tokens/s")
-    torch_train = max(torch_runs[1]["fine-tune"]["tokens_per_s"], torch_runs[2]["fine-tune"]["tokens_per_s"])
-    print(f"{'fine-tune':20} {heed['fine-tune']:10.1f} {torch_runs[1]['fine-tune']['tokens_per_s']:10.1f} "
-          f"{torch_runs[2]['fine-tune']['tokens_per_s']:10.1f} {heed['fine-tune'] / torch_train:6.2f}x   "
-          f"tokens/s (batch 4 x 256, AdamW)")
-    print(f"fine-tuning MFU against a {peak / 1e9:.0f} GFLOP/s sgemm: heed {100 * heed['fine-tune'] * train_flops / peak:.0f}%, "
-          f"PyTorch {100 * torch_train * train_flops / peak:.0f}%")
-    print(f"peak RSS: heed {heed_rss:.0f} MB, transformers {torch_runs[1]['max_rss_mb']:.0f} MB (1 thread) "
-          f"and {torch_runs[2]['max_rss_mb']:.0f} MB (2 threads)")
-    print(f"peak RSS fine-tuning: heed {heed_train_rss:.0f} MB, PyTorch "
-          f"{torch_runs[1]['fine-tune']['max_rss_mb']:.0f} MB (1 thread) and "
-          f"{torch_runs[2]['fine-tune']['max_rss_mb']:.0f} MB (2 threads)")
+        row(name, name, heed[name], [torch_runs[setting][name] for setting in SETTINGS])
+    train_rates = [torch_runs[setting]["fine-tune"]["tokens_per_s"] for setting in SETTINGS]
+    row("fine-tune", "fine-tune (4 x 256)", heed["fine-tune"], train_rates)
+    print(f"OpenBLAS sgemm 1024^3 {peak / 1e9:.0f} GFLOP/s: prefill heed {100 * heed['prefill'] * prefill_flops / peak:.0f}%, "
+          f"transformers {100 * max(torch_runs[s]['prefill'] for s in SETTINGS) * prefill_flops / peak:.0f}% of it; "
+          f"fine-tuning MFU heed {100 * heed['fine-tune'] * train_flops / peak:.0f}%, "
+          f"PyTorch {100 * max(train_rates) * train_flops / peak:.0f}%")
+    print("peak RSS: heed {:.0f} MB, transformers ".format(heed_rss) +
+          ", ".join(f"{torch_runs[setting]['max_rss_mb']:.0f} MB ({setting})" for setting in SETTINGS))
+    print("peak RSS fine-tuning: heed {:.0f} MB, PyTorch ".format(heed_train_rss) +
+          ", ".join(f"{torch_runs[setting]['fine-tune']['max_rss_mb']:.0f} MB ({setting})" for setting in SETTINGS))
     print(f"memory bandwidth {bandwidth:.1f} GB/s: batch-1 decoding bound {bound:.0f} tokens/s; heed reaches "
-          f"{100 * heed['batch 1'] / bound:.0f}%, transformers {100 * max(torch_runs[1]['batch 1'], torch_runs[2]['batch 1']) / bound:.0f}%")
+          f"{100 * heed['batch 1'] / bound:.0f}%, transformers "
+          f"{100 * max(torch_runs[s]['batch 1'] for s in SETTINGS) / bound:.0f}%")
 
 
 if __name__ == "__main__":

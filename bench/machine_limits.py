@@ -1,24 +1,10 @@
 """The machine's limits that the comparison scripts report each side's share of, measured in the
 same run as the figures they are compared with (a shared machine's limits move from hour to
 hour)."""
+import json
 import os
+import subprocess
 import time
-
-
-def sgemm_peak_flops():
-    """The best of five 2048^3 float32 products with numpy's BLAS on every core: the peak MFU is
-    taken against (heed's train line measures its own the same way)."""
-    import numpy as np
-    n = 2048
-    a = np.ones((n, n), dtype=np.float32)
-    b = np.ones((n, n), dtype=np.float32)
-    a @ b
-    best = 1e9
-    for _ in range(5):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2 * n ** 3 / best
 
 
 def memory_bandwidth_gb_s():
@@ -35,3 +21,16 @@ def memory_bandwidth_gb_s():
         a.sum()
         best = max(best, a.numel() * 4 / (time.perf_counter() - start))
     return best / 1e9
+
+
+def openblas_peak_flops(build, threads=2):
+    """OpenBLAS's 1024^3 sgemm called directly by heed's bench_kernels at heed's thread count
+    (the library heed's products run on): the best of 5 repetitions of at least a second each."""
+    result = subprocess.run([os.path.join(build, "bench", "bench_kernels"), "--benchmark_format=json",
+                             "--benchmark_filter=openblas_sgemm_1024", "--benchmark_min_time=1",
+                             "--benchmark_repetitions=5"],
+                            env=dict(os.environ, HEED_NUM_THREADS=str(threads)), check=True,
+                            capture_output=True, text=True)
+    runs = [entry["GFLOP/s"] for entry in json.loads(result.stdout)["benchmarks"]
+            if entry.get("run_type") == "iteration"]
+    return max(runs)

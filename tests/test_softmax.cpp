@@ -1,5 +1,8 @@
 // softmax, log_softmax and masked_softmax: d2l's valid_lens semantics, 0/1 masks, causal masks,
 // their combinations, fully masked rows, gradients, fast vs reference kernels, errors.
+#include <limits>
+
+#include "engine/cpu/row_reductions.hpp"
 #include "tests/helpers.hpp"
 
 using namespace heed;
@@ -173,6 +176,28 @@ TEST_CASE("fast masked softmax matches the serial reference on odd shapes and st
       }
     }
   }
+}
+
+TEST_CASE("the row max the fast kernels shift by finds the largest entry at every position") {
+  // Softmax does not move when the shift does, so a wrong max shows only as overflow: checked
+  // directly, for the float version (eight lanes in one vector) and the generic one.
+  for (int64_t n = 0; n <= 40; ++n) {
+    for (int64_t at = 0; at < n; ++at) {
+      std::vector<float> row(static_cast<size_t>(n));
+      for (int64_t j = 0; j < n; ++j) row[static_cast<size_t>(j)] = float(-100 + (j * 37) % 23);
+      row[static_cast<size_t>(at)] = 5.0f;
+      CHECK(cpu::row_max(row.data(), n) == 5.0f);
+      const std::vector<double> wide(row.begin(), row.end());
+      CHECK(cpu::row_max(wide.data(), n) == 5.0);
+    }
+  }
+  const float none = -std::numeric_limits<float>::infinity();
+  CHECK(cpu::row_max(static_cast<const float*>(nullptr), 0) == none);
+  const std::vector<float> all_masked(19, none);
+  CHECK(cpu::row_max(all_masked.data(), 19) == none);
+  // and through the kernel: logits near float's top, where a wrong shift overflows exp
+  const Tensor big = tensor({88.0, 87.0, 86.0, 85.0, 84.0, 83.0, 82.0, 81.0, 89.0}, {kFloat32});
+  check_close(softmax(big, 0), softmax(big.to(kFloat64), 0).to(kFloat32), 1e-6, 1e-6);
 }
 
 TEST_CASE("the float32 exp used by the fast kernel is accurate over the whole range") {

@@ -112,19 +112,17 @@ Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
   // product with fixed data saves nothing of the data).
   const Tensor saved_a = b.requires_grad() ? a.detach() : Tensor();
   const Tensor saved_b = a.requires_grad() ? b.detach() : Tensor();
-  return record(c, op, {a, b},
-                [op, saved_a, saved_b, sa = a.shape(), sb = b.shape(),
-                 a_transposed = is_transposed_view(a),
-                 b_transposed = is_transposed_view(b)](const Tensor& dc) {
-                  // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
-                  return std::vector<Tensor>{
-                      saved_b.defined()
-                          ? sum_to(operand_gradient(op, dc, saved_b.mT(), a_transposed), sa)
-                          : Tensor(),
-                      saved_a.defined()
-                          ? sum_to(operand_gradient(op, saved_a.mT(), dc, b_transposed), sb)
-                          : Tensor()};
-                });
+  return record(
+      c, op, {a, b},
+      [op, saved_a, saved_b, sa = a.shape(), sb = b.shape(), a_transposed = is_transposed_view(a),
+       b_transposed = is_transposed_view(b)](const Tensor& dc) {
+        // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
+        return std::vector<Tensor>{
+            saved_b.defined() ? sum_to(operand_gradient(op, dc, saved_b.mT(), a_transposed), sa)
+                              : Tensor(),
+            saved_a.defined() ? sum_to(operand_gradient(op, saved_a.mT(), dc, b_transposed), sb)
+                              : Tensor()};
+      });
 }
 
 }  // namespace
