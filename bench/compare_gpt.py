@@ -177,9 +177,14 @@ def main():
                         help="then train heed again for as many steps as fit in PyTorch's wall-clock time")
     args = parser.parse_args()
     env_note = f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}" if "OPENBLAS_CORETYPE" in os.environ else "OpenBLAS's own kernel choice"
-    peak = openblas_peak_flops(args.build)
+    try:
+        peak = openblas_peak_flops(args.build)
+        peak_note = f"OpenBLAS sgemm 1024^3 at the start: {peak / 1e9:.0f} GFLOP/s"
+    except FileNotFoundError:  # built without the benchmark programs
+        peak = None
+        peak_note = "no MFU: bench/bench_kernels is not built (meson setup -Dbenchmarks=enabled)"
     print(f"heed 2 threads ({env_note}) vs PyTorch in each of {', '.join(SETTINGS)} (fastest taken), "
-          f"{args.steps} steps, batch {args.batch_size}; OpenBLAS sgemm 1024^3 at the start: {peak / 1e9:.0f} GFLOP/s")
+          f"{args.steps} steps, batch {args.batch_size}; {peak_note}")
     rows = []  # MFU is printed at the end, against the better of the two peak measurements
     print(f"{'preset':8} {'heed tok/s':>11} " + " ".join(f"{'torch ' + name:>15}" for name in SETTINGS) +
           f" {'ratio':>6}  {'heed MB':>8} {'torch MB':>8}  {'heed val':>8} {'torch val':>9}")
@@ -215,11 +220,12 @@ def main():
                 print(f"  same wall-clock (~{torch_seconds:.0f} s of training): heed {steps} steps, val loss "
                       f"{same_time['val_loss']:.4f}; PyTorch {args.steps} steps, val loss "
                       f"{fastest['val_loss']:.4f}", flush=True)
-        peak = max(peak, openblas_peak_flops(args.build))
-        print(f"MFU against OpenBLAS's sgemm peak, the better of the start and now: {peak / 1e9:.0f} GFLOP/s")
-        for preset, flops_per_token, rates in rows:
-            print(f"  {preset:8} " + ", ".join(f"{side} {100 * rate * flops_per_token / peak:.0f}%"
-                                               for side, rate in rates.items()), flush=True)
+        if peak is not None:
+            peak = max(peak, openblas_peak_flops(args.build))
+            print(f"MFU against OpenBLAS's sgemm peak, the better of the start and now: {peak / 1e9:.0f} GFLOP/s")
+            for preset, flops_per_token, rates in rows:
+                print(f"  {preset:8} " + ", ".join(f"{side} {100 * rate * flops_per_token / peak:.0f}%"
+                                                   for side, rate in rates.items()), flush=True)
         # Generation: 256 new tokens at the small preset with a context that holds them.
         layers, heads, width, _ = PRESETS["small"]
         config = {"data": args.data, "n_layer": layers, "n_head": heads, "n_embd": width, "block_size": 288,

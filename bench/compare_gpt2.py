@@ -18,7 +18,8 @@ work per token is GPT-2's). Measured:
 - fine-tuning: AdamW steps (betas 0.9/0.95, weight decay 0.1, clipping at 1) on batches of 4 x
   256 tokens of Tiny Shakespeare: heed's `gpt train --init-from` (the rate of its last progress
   window) against a PyTorch loop over GPT2LMHeadModel; MFU counts 6N + 12 * layers * width *
-  context FLOPs per token against a 2048^3 float32 matrix product timed in the same run;
+  context FLOPs per token against OpenBLAS's 1024^3 sgemm (bench_kernels) timed in the same
+  run, which the prefill's rate is also given as a share of;
 - the peak resident memory of each process (generation and fine-tuning apart).
 
 transformers runs in each of torch_threads.SETTINGS (1 thread; 2 threads with OpenMP's idle

@@ -3,8 +3,9 @@ torch's, OpenMP's, MKL's and OpenBLAS's thread counts set together, and, in mult
 OpenMP's idle threads either sleeping (passive) or left to OpenMP's own default, spinning a while
 before they sleep (what a user gets without setting anything). Spinning is faster for short ops
 (a 3x3 convolution of a (64, 32, 4, 4) batch measured about twice as fast) and can be slower
-when the two threads share the cores with anything else, so every script runs PyTorch in each of
-SETTINGS, in its own process, and compares heed with the fastest."""
+when the two threads share the cores with anything else, so the comparison scripts run PyTorch in
+each of SETTINGS, in its own process, and compare heed with the fastest (compare_op_overhead.py
+excepted: its 16-element ops never use a second thread)."""
 import os
 
 # name: (threads, passive)

@@ -179,14 +179,16 @@ TEST_CASE("fast masked softmax matches the serial reference on odd shapes and st
 }
 
 TEST_CASE("the row max the fast kernels shift by finds the largest entry at every position") {
-  // Softmax does not move when the shift does, so a wrong max shows only as overflow: checked
-  // directly, for the float version (eight lanes in one vector) and the generic one.
+  // Softmax does not move when the shift does, so a wrong max shows only as overflow or
+  // underflow: checked directly, for the float version (eight lanes in one vector) and the
+  // generic one, from an aligned start and from one float past it.
   for (int64_t n = 0; n <= 40; ++n) {
     for (int64_t at = 0; at < n; ++at) {
       std::vector<float> row(static_cast<size_t>(n));
       for (int64_t j = 0; j < n; ++j) row[static_cast<size_t>(j)] = float(-100 + (j * 37) % 23);
       row[static_cast<size_t>(at)] = 5.0f;
       CHECK(cpu::row_max(row.data(), n) == 5.0f);
+      if (at > 0) CHECK(cpu::row_max(row.data() + 1, n - 1) == 5.0f);
       const std::vector<double> wide(row.begin(), row.end());
       CHECK(cpu::row_max(wide.data(), n) == 5.0);
     }

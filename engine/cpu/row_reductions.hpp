@@ -40,9 +40,11 @@ T row_max(const T* x, int64_t n) {
 }
 
 // The same for float with the eight lanes in one vector value. GCC leaves a floating-point max
-// over separate lanes scalar unless NaN and signed zeros are given up (-ffinite-math-only
-// -fno-signed-zeros), which the masks' -infinity rules out; written on a vector type, the loop is
-// one vmaxps per eight keys. It is the softmax forward's first read of each row, from memory.
+// over separate lanes scalar unless NaN and infinities are given up (-ffinite-math-only
+// -fno-signed-zeros), which the -infinity each lane starts from, and any a caller passes, rule
+// out. Written on a vector type the loop is one vmaxps per eight keys in the AVX2 copy of the
+// kernels (two SSE maxps in the baseline one). It is the softmax forward's first read of each
+// row, from memory.
 using EightFloats = float __attribute__((vector_size(32)));
 
 inline float row_max(const float* x, int64_t n) {

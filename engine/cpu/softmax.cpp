@@ -4,6 +4,7 @@
 // for the max over the kept entries, one for exp and its sum, one to normalise. Masked entries
 // are never exponentiated: they are written as exactly 0, and a row with nothing kept is all 0
 // (never NaN, never uniform). The backward needs no mask: y is 0 wherever x was masked.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -69,12 +70,14 @@ void log_softmax_row(const T* x, int64_t k, T* y) {
   for (int64_t j = 0; j < k; ++j) y[j] = x[j] - log_total;
 }
 
-// Asks for the next row of x while this one is computed: the max pass is the first read of a row
-// from memory, and without this it waits for every cache line of it in turn.
+// Asks for the first n entries of the next row of x while this one is computed: the max pass is
+// the first read of a row from memory, and without this it waits for every cache line of it in
+// turn. At most 4 KiB ahead, so that a long row (a vocabulary's logits) does not push the
+// current one out of cache.
 template <typename T>
 void prefetch_row(const T* row, int64_t n) {
-  constexpr int64_t kPerLine = 64 / sizeof(T);
-  for (int64_t j = 0; j < n; j += kPerLine) __builtin_prefetch(row + j);
+  constexpr int64_t kPerLine = 64 / sizeof(T), kAhead = 4096 / sizeof(T);
+  for (int64_t j = 0; j < std::min(n, kAhead); j += kPerLine) __builtin_prefetch(row + j);
 }
 
 // The row loops also get an AVX2 copy (fast_math.hpp): twice the vector width doubles the exp
@@ -85,7 +88,7 @@ HEED_ALSO_FOR_AVX2 void forward_rows(const SoftmaxRows& rows, const T* in, bool 
   for (int64_t r = begin; r < end; ++r) {
     const T* xr = in + r * rows.keys;
     T* yr = out + r * rows.keys;
-    if (r + 1 < end) prefetch_row(xr + rows.keys, rows.keys);
+    if (r + 1 < end) prefetch_row(xr + rows.keys, log ? rows.keys : rows.limit(r + 1));
     if (log) {
       log_softmax_row(xr, rows.keys, yr);
     } else if (rows.keep_mask == nullptr) {

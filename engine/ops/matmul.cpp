@@ -93,10 +93,21 @@ bool is_transposed_view(const Tensor& t) {
   return t.size(-2) > 1 && t.size(-1) > 1 && t.stride(-2) == 1 && t.stride(-1) != 1;
 }
 
+// Whether `operand`'s gradient is the product's own shape, with no broadcast batch dims summed
+// away (sum_to's fast path needs its input contiguous, so a summed gradient stays row-major).
+bool gradient_needs_no_sum(const Tensor& operand, const Tensor& c) {
+  if (operand.dim() != c.dim()) return false;
+  for (int64_t d = 0; d + 2 < c.dim(); ++d) {
+    if (operand.size(d) != c.size(d)) return false;
+  }
+  return true;
+}
+
 // The gradient of an operand, laid out like the operand: for a transposed view it is computed
 // as the transpose of the transposed product, (rhs^T lhs^T)^T, the same sums in the other memory
 // order. The view's own backward then hands its leaf a contiguous gradient, and summing it into
 // .grad reads memory in order instead of transposing a whole weight's gradient every step.
+// (Only where no batch dims are summed: see gradient_needs_no_sum.)
 Tensor operand_gradient(const char* op, const Tensor& lhs, const Tensor& rhs, bool transposed) {
   return transposed ? product(op, rhs.mT(), lhs.mT()).mT() : product(op, lhs, rhs);
 }
@@ -114,8 +125,9 @@ Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
   const Tensor saved_b = a.requires_grad() ? b.detach() : Tensor();
   return record(
       c, op, {a, b},
-      [op, saved_a, saved_b, sa = a.shape(), sb = b.shape(), a_transposed = is_transposed_view(a),
-       b_transposed = is_transposed_view(b)](const Tensor& dc) {
+      [op, saved_a, saved_b, sa = a.shape(), sb = b.shape(),
+       a_transposed = is_transposed_view(a) && gradient_needs_no_sum(a, c),
+       b_transposed = is_transposed_view(b) && gradient_needs_no_sum(b, c)](const Tensor& dc) {
         // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
         return std::vector<Tensor>{
             saved_b.defined() ? sum_to(operand_gradient(op, dc, saved_b.mT(), a_transposed), sa)
