@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 
+from build_programs import check_programs
 from torch_threads import SETTINGS, setting_environment
 
 TORCH_WORKER = r"""
@@ -141,6 +142,12 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each; the median is reported")
     args = parser.parse_args()
+    for flag in ("epochs", "repeats"):  # checked before any work
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag} must be at least 1, got {getattr(args, flag)}")
+    check_programs(parser, "--build", args.build, [os.path.join("examples", "bahdanau")])
+    if args.baseline:
+        check_programs(parser, "--baseline", args.baseline, [os.path.join("examples", "bahdanau")])
     config = {"data": args.data, "num_examples": 600, "num_steps": 10, "batch_size": 64,
               "epochs": args.epochs, "seed": 0}
     env_note = f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}" if "OPENBLAS_CORETYPE" in os.environ else "OpenBLAS's own kernel choice"

@@ -9,8 +9,9 @@ validation loss. PyTorch uses F.scaled_dot_product_attention (its fused path) an
 torch_threads.SETTINGS (1 thread; 2 threads sleeping or spinning when idle) in separate
 processes; the ratio is taken against the fastest. MFU counts 6N + 12 * layers * width * context
 FLOPs per token (N: the parameters) against OpenBLAS's sgemm peak (bench_kernels'
-openblas_sgemm_1024, the best of the runs at the start and at the end of the script). Then generation: 256 new tokens at the small preset, heed with its key/value cache against
-PyTorch recomputing the whole context each step (no cache).
+openblas_sgemm_1024, the best of the runs at the start and at the end of the script). Then
+generation: 256 new tokens at the small preset, heed with its key/value cache against PyTorch
+recomputing the whole context each step (no cache).
 
 Usage, from the repository root after building:
     python3 bench/compare_gpt.py --data ../shared/data/tinyshakespeare/input.txt \
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 
+from build_programs import check_programs
 from machine_limits import openblas_peak_flops
 from torch_threads import SETTINGS, setting_environment
 
@@ -169,13 +171,19 @@ def main():
     parser.add_argument("--build", default="build")
     parser.add_argument("--baseline", help="another build directory, shown as a 'before' line")
     parser.add_argument("--data", required=True)
-    parser.add_argument("--presets", nargs="+", default=["tiny", "small", "medium"])
+    parser.add_argument("--presets", nargs="+", default=["tiny", "small", "medium"], choices=list(PRESETS))
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--eval-batches", type=int, default=4, help="validation batches per estimate")
     parser.add_argument("--same-time", action="store_true",
                         help="then train heed again for as many steps as fit in PyTorch's wall-clock time")
     args = parser.parse_args()
+    for flag in ("steps", "batch_size", "eval_batches"):  # checked before any work
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
+    check_programs(parser, "--build", args.build, [os.path.join("examples", "gpt")])
+    if args.baseline:
+        check_programs(parser, "--baseline", args.baseline, [os.path.join("examples", "gpt")])
     env_note = f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}" if "OPENBLAS_CORETYPE" in os.environ else "OpenBLAS's own kernel choice"
     try:
         peak = openblas_peak_flops(args.build)

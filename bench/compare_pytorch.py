@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 
+from build_programs import check_programs
 from torch_threads import SETTINGS, setting_environment
 
 BMM_SHAPES = [(256, 64, 32, 64), (64, 128, 64, 128), (48, 256, 64, 256)]
@@ -131,6 +132,10 @@ def main():
     for flag in ("rounds", "repeats"):  # checked before any work
         if getattr(args, flag) < 1:
             parser.error(f"--{flag} must be at least 1, got {getattr(args, flag)}")
+    programs = [os.path.join("bench", "bench_kernels"), os.path.join("bench", "bench_gru")]
+    check_programs(parser, "--build", args.build, programs)
+    if args.baseline:
+        check_programs(parser, "--baseline", args.baseline, programs)
 
     heed_rounds, baseline_rounds, torch_rounds = [], [], {name: [] for name in SETTINGS}
     for _ in range(args.rounds):

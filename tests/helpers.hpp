@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -104,6 +105,35 @@ inline bool shared_data_present(const std::filesystem::path& path) {
   if (std::filesystem::exists(path)) return true;
   MESSAGE("skipping: " << path.string() << " is not present (the shared data is not checked out)");
   return false;
+}
+
+// Turns the profiler on with no rows for the test's life, and restores it afterwards (also when
+// a check throws).
+class ProfilerOn {
+ public:
+  ProfilerOn() : was_on_(profiler::enabled()) {
+    profiler::reset();
+    profiler::set_enabled(true);
+  }
+  ~ProfilerOn() {
+    profiler::set_enabled(was_on_);
+    profiler::reset();
+  }
+  ProfilerOn(const ProfilerOn&) = delete;
+  ProfilerOn& operator=(const ProfilerOn&) = delete;
+
+ private:
+  bool was_on_;
+};
+
+// The profile's row of this name, kind and phase, if it has one.
+inline std::optional<profiler::Row> find_row(const std::vector<profiler::Row>& rows,
+                                             const std::string& name, profiler::Kind kind,
+                                             profiler::Phase phase) {
+  for (const profiler::Row& row : rows) {
+    if (row.name == name && row.kind == kind && row.phase == phase) return row;
+  }
+  return std::nullopt;
 }
 
 // A fresh directory per test, removed afterwards.

@@ -271,17 +271,11 @@ TEST_CASE("multi-head attention takes the fused op only when nothing needs the w
   nn::MultiHeadAttention mha(8, 2, 0.5);
   const Tensor x = randn({2, 5, 8});  // (B, T, E)
   auto fused_ran = [&](const nn::AttentionOptions& options) {
-    const bool was_on = profiler::enabled();
-    profiler::reset();
-    profiler::set_enabled(true);
+    const ProfilerOn on;
     (void)mha.self_attention(x, options);
-    profiler::set_enabled(was_on);
-    bool found = false;
-    for (const profiler::Row& row : profiler::rows()) {
-      found = found || row.name == "scaled_dot_product_attention";
-    }
-    profiler::reset();
-    return found;
+    return find_row(profiler::rows(), "scaled_dot_product_attention", profiler::Kind::op,
+                    profiler::Phase::forward)
+        .has_value();
   };
   mha.train();
   CHECK_FALSE(fused_ran({.is_causal = true, .need_weights = false}));  // dropout on the weights

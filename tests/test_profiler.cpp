@@ -2,41 +2,12 @@
 // kind and phase; that self time excludes nested scopes; that allocations land on the innermost
 // scope; and that it records nothing while off.
 #include <algorithm>
-#include <optional>
 
 #include "engine/profiler.hpp"
 #include "tests/helpers.hpp"
 
 using namespace heed;
-
-namespace {
-
-// Turns the profiler on with no rows for the test's life, and restores it afterwards.
-class ProfilerOn {
- public:
-  ProfilerOn() : was_on_(profiler::enabled()) {
-    profiler::reset();
-    profiler::set_enabled(true);
-  }
-  ~ProfilerOn() {
-    profiler::set_enabled(was_on_);
-    profiler::reset();
-  }
-
- private:
-  bool was_on_;
-};
-
-std::optional<profiler::Row> find_row(const std::vector<profiler::Row>& rows,
-                                      const std::string& name, profiler::Kind kind,
-                                      profiler::Phase phase) {
-  for (const profiler::Row& row : rows) {
-    if (row.name == name && row.kind == kind && row.phase == phase) return row;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
+using namespace heed::testing;
 
 TEST_CASE("profiler: a forward and backward pass leave op, kernel and backward rows") {
   const ProfilerOn on;

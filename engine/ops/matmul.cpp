@@ -87,10 +87,10 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
   }
 }
 
-// A transposed view: its columns, not its rows, lie contiguous in memory (weight.t() in a Linear
-// or a GRU step).
+// A transposed view: its columns, not its rows, lie contiguous in memory, one after the other
+// (weight.t() in a Linear or a GRU step). Not a broadcast column, whose stride is 0.
 bool is_transposed_view(const Tensor& t) {
-  return t.size(-2) > 1 && t.size(-1) > 1 && t.stride(-2) == 1 && t.stride(-1) != 1;
+  return t.size(-2) > 1 && t.size(-1) > 1 && t.stride(-2) == 1 && t.stride(-1) >= t.size(-2);
 }
 
 // Whether `operand`'s gradient is the product's own shape, with no broadcast batch dims summed
