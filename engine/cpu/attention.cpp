@@ -20,6 +20,7 @@
 
 #include "engine/cpu/fast_math.hpp"
 #include "engine/cpu/kernels.hpp"
+#include "engine/cpu/row_reductions.hpp"
 #include "engine/cpu/strided.hpp"
 #include "engine/kernel_rules.hpp"
 
@@ -84,9 +85,13 @@ struct Problem {
 // The largest s[j] over the kept j < n, and whether any is kept.
 template <typename T>
 bool kept_max(const T* s, int64_t n, const bool* keep, T& max) {
+  if (keep == nullptr) {  // every key kept: a plain row scan, in vector lanes
+    if (n > 0) max = row_max(s, n);
+    return n > 0;
+  }
   bool any = false;
   for (int64_t j = 0; j < n; ++j) {
-    if (keep != nullptr && !keep[j]) continue;
+    if (!keep[j]) continue;
     max = any ? std::max(max, s[j]) : s[j];
     any = true;
   }
@@ -103,6 +108,62 @@ void exp_kept(T* s, int64_t n, int64_t cols, const bool* keep, T shift) {
     for (int64_t j = 0; j < n; ++j) s[j] = keep[j] ? vector_exp(s[j] - shift) : T(0);
   }
   std::fill(s + n, s + cols, T(0));
+}
+
+// The online softmax over one tile of scores (rows x cols, kKeyBlock apart) of queries from q0
+// and keys from k0: each row's kept scores become e^(s - m') with m' its new running max, its
+// running sum l moves on, and its output row so far is rescaled by e^(m - m'). Built also for
+// AVX2 (HEED_ALSO_FOR_AVX2): these scans and exponentials took as long as the tile's two
+// products in the baseline build.
+template <typename T>
+HEED_ALSO_FOR_AVX2 void online_softmax_step(const Problem& p, T* scores, int64_t rows, int64_t cols,
+                                            int64_t q0, int64_t k0, T* running_max, T* running_sum,
+                                            Rows<T> out, int64_t b, int64_t h) {
+  const bool* keep = p.keep_in_tile(b, k0);
+  for (int64_t r = 0; r < rows; ++r) {
+    T* s = scores + r * kKeyBlock;
+    const int64_t t = q0 + r;
+    const int64_t visible = p.visible_in_tile(t, k0, cols);
+    T block_max = 0;
+    if (!kept_max(s, visible, keep, block_max)) {  // nothing kept here: p = 0, m, l unchanged
+      std::fill_n(s, cols, T(0));
+      continue;
+    }
+    const bool first = running_sum[r] == T(0);
+    const T new_max = first ? block_max : std::max(running_max[r], block_max);
+    const T rescale = first ? T(0) : vector_exp(running_max[r] - new_max);
+    exp_kept(s, visible, cols, keep, new_max);
+    running_sum[r] = running_sum[r] * rescale + row_sum(s, visible);
+    running_max[r] = new_max;
+    if (!first) {
+      T* o = out.row(b, h, t);
+      for (int64_t c = 0; c < p.e; ++c) o[c] *= rescale;
+    }
+  }
+}
+
+// The backward's elementwise work on one tile (rows x cols, kKeyBlock apart), also built for
+// AVX2 as the forward's online_softmax_step:
+//   p = e^(s - logsumexp) for the kept keys, 0 for the others (s = scale q k^T, in place)
+template <typename T>
+HEED_ALSO_FOR_AVX2 void probabilities_from_scores(const Problem& p, T* scores, int64_t rows,
+                                                  int64_t cols, int64_t q0, int64_t k0,
+                                                  const T* logsumexp, int64_t b) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t t = q0 + r;
+    exp_kept(scores + r * kKeyBlock, p.visible_in_tile(t, k0, cols), cols, p.keep_in_tile(b, k0),
+             logsumexp[t]);
+  }
+}
+//   ds = p (dp - rowsum(do o)), dp in place; do_dot_o holds rowsum(do o) of the tile's rows
+template <typename T>
+HEED_ALSO_FOR_AVX2 void score_gradient(const T* probabilities, T* dp, int64_t rows, int64_t cols,
+                                       const T* do_dot_o) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* pr = probabilities + r * kKeyBlock;
+    T* ds = dp + r * kKeyBlock;
+    for (int64_t j = 0; j < cols; ++j) ds[j] = pr[j] * (ds[j] - do_dot_o[r]);
+  }
 }
 
 // Runs body(b, h) for every head, with OpenBLAS single-threaded inside (oneTBB shares the heads).
@@ -132,29 +193,8 @@ void forward_head(const Problem& p, T scale, Rows<const T> q, Rows<const T> k, R
       // s = scale q k^T: (rows, d) x (d, cols)
       tile_gemm<T>(false, true, rows, cols, p.d, scale, q.row(b, h, q0), q.row_stride,
                    k.row(b, h, k0), k.row_stride, T(0), scores.data(), kKeyBlock);
-      for (int64_t r = 0; r < rows; ++r) {
-        T* s = scores.data() + r * kKeyBlock;
-        const int64_t t = q0 + r;
-        const int64_t visible = p.visible_in_tile(t, k0, cols);
-        const bool* keep = p.keep_in_tile(b, k0);
-        T block_max = 0;
-        if (!kept_max(s, visible, keep, block_max)) {  // nothing kept here: p = 0, m, l unchanged
-          std::fill_n(s, cols, T(0));
-          continue;
-        }
-        const bool first = row_sum[size_t(r)] == T(0);
-        const T new_max = first ? block_max : std::max(row_max[size_t(r)], block_max);
-        const T rescale = first ? T(0) : vector_exp(row_max[size_t(r)] - new_max);
-        exp_kept(s, visible, cols, keep, new_max);
-        T added = 0;
-        for (int64_t j = 0; j < visible; ++j) added += s[j];
-        row_sum[size_t(r)] = row_sum[size_t(r)] * rescale + added;
-        row_max[size_t(r)] = new_max;
-        if (!first) {
-          T* o = out.row(b, h, t);
-          for (int64_t c = 0; c < p.e; ++c) o[c] *= rescale;
-        }
-      }
+      online_softmax_step<T>(p, scores.data(), rows, cols, q0, k0, row_max.data(), row_sum.data(),
+                             out, b, h);
       // o += p v: (rows, cols) x (cols, e)
       tile_gemm<T>(false, false, rows, p.e, cols, T(1), scores.data(), kKeyBlock, v.row(b, h, k0),
                    v.row_stride, T(1), out.row(b, h, q0), out.row_stride);
@@ -200,24 +240,14 @@ void backward_head(const Problem& p, T scale, Rows<const T> q, Rows<const T> k, 
       // p = e^(scale q k^T - logsumexp), 0 where masked
       tile_gemm<T>(false, true, rows, cols, p.d, scale, q.row(b, h, q0), q.row_stride,
                    k.row(b, h, k0), k.row_stride, T(0), pr, kKeyBlock);
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t t = q0 + r;
-        exp_kept(pr + r * kKeyBlock, p.visible_in_tile(t, k0, cols), cols, p.keep_in_tile(b, k0),
-                 lse[t]);
-      }
+      probabilities_from_scores<T>(p, pr, rows, cols, q0, k0, lse, b);
       // dv += p^T do: (cols, rows) x (rows, e)
       tile_gemm<T>(true, false, cols, p.e, rows, T(1), pr, kKeyBlock, dout.row(b, h, q0),
                    dout.row_stride, T(1), dv.row(b, h, k0), dv.row_stride);
       // dp = do v^T: (rows, e) x (e, cols)
       tile_gemm<T>(false, true, rows, cols, p.e, T(1), dout.row(b, h, q0), dout.row_stride,
                    v.row(b, h, k0), v.row_stride, T(0), ds, kKeyBlock);
-      // ds = p (dp - rowsum(do o))
-      for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t j = 0; j < cols; ++j) {
-          const int64_t at = r * kKeyBlock + j;
-          ds[at] = pr[at] * (ds[at] - do_dot_o[size_t(q0 + r)]);
-        }
-      }
+      score_gradient<T>(pr, ds, rows, cols, do_dot_o.data() + q0);
       // dq += scale ds k: (rows, cols) x (cols, d);  dk += scale ds^T q: (cols, rows) x (rows, d)
       tile_gemm<T>(false, false, rows, p.d, cols, scale, ds, kKeyBlock, k.row(b, h, k0),
                    k.row_stride, T(1), dq.row(b, h, q0), dq.row_stride);
