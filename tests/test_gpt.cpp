@@ -59,6 +59,22 @@ TEST_CASE("gpt: the cached forward equals the uncached forward") {
   check_close(cat(pieces, 1), full, 1e-5, 1e-5);
 }
 
+TEST_CASE("gpt: last_position_only gives the full forward's last logits, for the tied head too") {
+  for (const bool tied : {false, true}) {
+    manual_seed(3);
+    GPTConfig config = GPTConfig::preset("nano");
+    config.vocab_size = 11, config.block_size = 24, config.tie_weights = tied;
+    GPT model(config);
+    model.eval();
+    NoGradGuard no_grad;
+    const Tensor ids = randint(0, 11, {2, 7});
+    const Tensor full = model.forward(ids);                                // (2, 7, V)
+    const Tensor last = model.forward(ids, {.last_position_only = true});  // (2, 1, V)
+    CHECK(last.shape() == Shape{2, 1, 11});
+    check_close(last, full.narrow(1, 6, 1), 1e-6, 1e-6);
+  }
+}
+
 TEST_CASE("gpt: batched left-padded greedy generation equals generating each prompt alone") {
   GPT model = small_model(3);
   const std::vector<std::vector<int64_t>> prompts{

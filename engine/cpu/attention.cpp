@@ -180,7 +180,9 @@ void for_each_head(const Problem& p, Body&& body) {
 template <typename T>
 void forward_head(const Problem& p, T scale, Rows<const T> q, Rows<const T> k, Rows<const T> v,
                   Rows<T> out, T* logsumexp, int64_t b, int64_t h) {
-  std::vector<T> scores(size_t(kQueryBlock * kKeyBlock));  // one tile of s, then of p
+  // One tile of s, then of p: as many rows as a query block has (a decoding step has one; zeroing
+  // a whole block's 32 KiB for it, for every head, took longer than its arithmetic).
+  std::vector<T> scores(size_t(std::min(kQueryBlock, p.L) * kKeyBlock));
   std::vector<T> row_max(kQueryBlock), row_sum(kQueryBlock);
   for (int64_t q0 = 0; q0 < p.L; q0 += kQueryBlock) {
     const int64_t rows = std::min(kQueryBlock, p.L - q0);

@@ -94,7 +94,8 @@ std::vector<std::vector<int64_t>> generate(GPT& model,
   Tensor logits = model.forward(int_tensor(ids, {batch, width}).to(device),
                                 {.attention_mask = mask,
                                  .position_ids = int_tensor(positions, {batch, width}).to(device),
-                                 .caches = &caches});  // (B, T, V)
+                                 .caches = &caches,
+                                 .last_position_only = true});  // (B, 1, V)
   std::vector<std::vector<int64_t>> generated(prompts.size());
   std::vector<bool> stopped(prompts.size(), false);
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {

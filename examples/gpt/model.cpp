@@ -131,8 +131,9 @@ Tensor GPT::forward(const Tensor& ids, const ForwardOptions& options) {
   for (size_t i = 0; i < blocks_->size(); ++i) {
     x = (*blocks_)[i].forward(x, attention, options.caches ? &(*options.caches)[i] : nullptr);
   }
-  x = ln_f_->forward(x);                                                 // (B, T, C)
-  return lm_head_ ? lm_head_->forward(x) : nn::linear(x, wte_->weight);  // (B, T, V)
+  if (options.last_position_only) x = x.narrow(1, steps - 1, 1);         // (B, 1, C)
+  x = ln_f_->forward(x);                                                 // (B, T or 1, C)
+  return lm_head_ ? lm_head_->forward(x) : nn::linear(x, wte_->weight);  // (B, T or 1, V)
 }
 
 std::vector<Tensor> GPT::attention_weights() const {

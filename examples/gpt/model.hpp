@@ -56,12 +56,17 @@ struct ForwardOptions {
   // Keep every layer's attention weights for attention_weights() (a heatmap); otherwise the
   // blocks use the fused attention, which never forms them.
   bool keep_attention_weights = false;
+  // Logits of each row's last position only, (B, 1, vocab): what generation reads after a
+  // prompt (transformers' generate() asks the same with logits_to_keep=1). The final layer norm
+  // and the output layer then run on one position instead of T; the output layer is GPT-2's
+  // largest product (768 x 50,257 weights).
+  bool last_position_only = false;
 };
 
 class GPT : public heed::nn::Module {
  public:
   explicit GPT(GPTConfig config);
-  // ids (B, T) int64 -> logits (B, T, vocab)
+  // ids (B, T) int64 -> logits (B, T, vocab), or (B, 1, vocab) with last_position_only
   Tensor forward(const Tensor& ids, const ForwardOptions& options = {});
   const GPTConfig& config() const { return config_; }
   // The attention weights of every layer from the last forward run with keep_attention_weights,
