@@ -27,14 +27,6 @@ HEED_ALSO_FOR_AVX2 T log_sum_exp(const T* row, int64_t c) {
   return shift + std::log(total);
 }
 
-// out[j] = g softmax(row)[j] = g e^(row[j] - logsumexp(row)): the backward's pass over a row, also
-// built for AVX2 (a GPT-2 row has 50,257 classes, and this loop was the kernel's longest).
-template <typename T>
-HEED_ALSO_FOR_AVX2 void scaled_softmax_row(const T* row, int64_t c, T g, T* out) {
-  const T lse = log_sum_exp(row, c);
-  for (int64_t j = 0; j < c; ++j) out[j] = g * vector_exp(row[j] - lse);
-}
-
 }  // namespace
 
 int cross_entropy_forward(const heed_view* logits, const heed_view* targets, int64_t ignore_index,
@@ -70,7 +62,8 @@ int cross_entropy_backward(const heed_view* logits, const heed_view* targets, in
                          continue;
                        }
                        const T g = typed<T>(row_grad)[i];
-                       scaled_softmax_row(row, c, g, out);
+                       const T lse = log_sum_exp(row, c);
+                       for (int64_t j = 0; j < c; ++j) out[j] = g * vector_exp(row[j] - lse);
                        out[t[i]] -= g;
                      }
                    });
