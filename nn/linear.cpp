@@ -1,5 +1,5 @@
-// Linear layers: linear(x, W, b) = x W^T + b as one matrix product, and the Linear module with
-// PyTorch's default initialisation.
+// Linear layers: linear(x, W, b) = x W^T + b as one matrix product (addmm), and the Linear module
+// with PyTorch's default initialisation.
 #include "nn/linear.hpp"
 
 #include <cmath>
@@ -30,9 +30,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape = x.shape();
   out_shape.back() = out;
   const Tensor rows = x.reshape({-1, in});  // (N, in)
-  Tensor y = mm(rows, weight.t());          // (N, out)
-  if (bias.defined()) y = y + bias;
-  return y.reshape(out_shape);  // (..., out)
+  // With a bias, one gemm adds the product to the bias rows (addmm) instead of a second pass.
+  const Tensor y = bias.defined() ? addmm(bias, rows, weight.t())  // (N, out)
+                                  : mm(rows, weight.t());          // (N, out)
+  return y.reshape(out_shape);                                     // (..., out)
 }
 
 Tensor Linear::forward(const Tensor& x) {

@@ -53,6 +53,7 @@ OPS = [
      "composite: gather(x, dim, argmax): the gradient goes to the index"),
     ("argmax / argmin", r"^Tensor argmax\(", "reduce", "int64 result, no gradient"),
     ("matmul / bmm / mm", r"^Tensor matmul_nd\(", "matmul", None),
+    ("addmm", r"^Tensor addmm\(", "matmul", None),
     ("softmax / log_softmax", r"^Tensor softmax_last_dim\(", "softmax",
      None),
     ("masked_softmax", r"^Tensor masked_softmax\(", "softmax", "composite: the softmax kernels with a mask, so softmax's backward; masked entries have y = 0, so their gradient is 0"),

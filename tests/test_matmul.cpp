@@ -125,8 +125,64 @@ TEST_CASE("matmul gradients") {
   check_gradients([](const auto& in) { return matmul(in[0], in[1].t()); },
                   {random64({2, 3, 4}, 85), random64({5, 4}, 86)});
   // a broadcast column (stride 0) is not a transposed view
-  check_gradients([](const auto& in) { return mm(in[0], in[1].expand({4, 3})); },
-                  {random64({2, 4}, 93), random64({4, 1}, 94)});
+  check_gradients(
+      [](const auto& in) {
+        return mm(in[0], in[1].expand({4, 3}));
+      },
+      {random64({2, 4}, 93), random64({4, 1}, 94)});
+}
+
+TEST_CASE("addmm: the bias plus the product, in one gemm, for every bias shape and both dtypes") {
+  const Tensor a = random64({5, 3}, 95), w = random64({4, 3}, 96);
+  for (const Shape& bias_shape : {Shape{4}, Shape{1, 4}, Shape{5, 1}, Shape{5, 4}, Shape{}}) {
+    INFO("bias " << shape_str(bias_shape));
+    const Tensor bias = random64(bias_shape, 97);
+    check_close(addmm(bias, a, w.t()), mm(a, w.t()) + bias, 1e-12, 1e-12);
+    check_close(addmm(bias.to(kFloat32), a.to(kFloat32), w.t().to(kFloat32)), mm(a, w.t()) + bias,
+                1e-5, 1e-5);
+    {  // the naive reference gemm adds to the output the same way (beta = 1)
+      ReferenceKernelsGuard naive;
+      check_close(addmm(bias, a, w.t()), mm(a, w.t()) + bias, 1e-12, 1e-12);
+    }
+    // as Linear calls it (b a transposed weight) and with plain operands
+    check_gradients([](const auto& in) { return addmm(in[0], in[1], in[2].t()); }, {bias, a, w});
+    check_gradients([](const auto& in) { return addmm(in[0], in[1], in[2]); },
+                    {bias, random64({5, 3}, 98), random64({4, 4}, 99).narrow(0, 0, 3)});
+  }
+  check_gradients([](const auto& in) { return addmm(in[0], in[1], in[2].t()); },
+                  {random64({4}, 100).to(kFloat32), a.to(kFloat32), w.to(kFloat32)},
+                  kFloat32Tolerance);
+  // The bias is never written: a (M, N) bias is copied into the output, not aliased.
+  const Tensor full = random64({5, 4}, 101), before = full.clone();
+  addmm(full, a, w.t());
+  check_close(full, before, 0, 0);
+  // No columns to sum over (K = 0): the bias alone.
+  check_close(addmm(random64({4}, 102), zeros({5, 0}, {kFloat64}), zeros({0, 4}, {kFloat64})),
+              random64({4}, 102).expand({5, 4}), 0, 0);
+  // Only what needs a gradient gets one.
+  const Tensor fixed_bias = random64({4}, 103);
+  Tensor x = random64({5, 3}, 104).requires_grad_();
+  addmm(fixed_bias, x, w.t()).sum().backward();
+  CHECK(!fixed_bias.grad().defined());
+  check_close(x.grad(), ones({5, 4}, {kFloat64}).matmul(w), 1e-12, 1e-12);
+}
+
+TEST_CASE("addmm errors name the shapes") {
+  const Tensor bias = zeros({4});
+  check_error([&] { addmm(bias, zeros({2, 3}), zeros({4, 4})); }, {"addmm", "(2, 3)", "(4, 4)"});
+  check_error([&] { addmm(bias, zeros({2, 2, 3}), zeros({3, 4})); }, {"addmm", "2-D"});
+  check_error([] { addmm(zeros({5}), zeros({2, 3}), zeros({3, 4})); }, {"addmm", "(5,)"});
+  check_error([] { addmm(zeros({3, 4}), zeros({2, 3}), zeros({3, 4})); }, {"addmm", "(3, 4)"});
+  check_error(
+      [] {
+        addmm(zeros({1, 2, 4}), zeros({2, 3}), zeros({3, 4}));
+      },
+      {"addmm", "(2, 4)", "(1, 2, 4)"});
+  check_error(
+      [] {
+        addmm(zeros({4}, {kFloat64}), zeros({2, 3}), zeros({3, 4}));
+      },
+      {"addmm", "float64"});
 }
 
 // Calls of the copy kernel while `run` goes backward, counted by the profiler.

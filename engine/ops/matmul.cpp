@@ -58,23 +58,32 @@ BatchedOperand batched(const Tensor& t, const Shape& batch_shape) {
   return {view, heed_matrix{view.raw_data(), batch_stride, row_stride, col_stride}};
 }
 
+// out = a (..., M, K) @ b (..., K, N) + beta * out, with a's and b's batch dims broadcast to
+// batch_shape and out contiguous of batch_shape + (M, N); no autograd.
+void product_into(const Shape& batch_shape, const Tensor& a, const Tensor& b, double beta,
+                  Tensor& out) {
+  const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
+  if (k == 0) {  // a sum of nothing: 0, plus what out holds when beta is 1
+    if (beta == 0.0) out.fill_(0);
+    return;
+  }
+  const BatchedOperand pa = batched(a, batch_shape), pb = batched(b, batch_shape);
+  const heed_matrix pc{out.raw_data(), m * n, n, 1};
+  const auto dtype = static_cast<int32_t>(a.dtype());
+  ops::call_kernel(a, &heed_backend::gemm, "gemm", dtype, numel_of(batch_shape), m, n, k, 1.0,
+                   pa.matrix, pb.matrix, beta, pc);
+}
+
 // a (..., M, K) @ b (..., K, N) with batch dims broadcast; no autograd.
 Tensor product(const char* op, const Tensor& a, const Tensor& b) {
-  const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
   const Shape batch_a(a.shape().begin(), a.shape().end() - 2);
   const Shape batch_b(b.shape().begin(), b.shape().end() - 2);
   const Shape batch_shape = broadcast_shapes(batch_a, batch_b, op);
   Shape out_shape = batch_shape;
-  out_shape.push_back(m);
-  out_shape.push_back(n);
+  out_shape.push_back(a.size(-2));
+  out_shape.push_back(b.size(-1));
   Tensor out = empty(out_shape, {a.dtype(), a.device()});
-  const int64_t batch = numel_of(batch_shape);
-  if (k == 0) return out.fill_(0);
-  const BatchedOperand pa = batched(a, batch_shape), pb = batched(b, batch_shape);
-  const heed_matrix pc{out.raw_data(), m * n, n, 1};
-  const auto dtype = static_cast<int32_t>(a.dtype());
-  ops::call_kernel(a, &heed_backend::gemm, "gemm", dtype, batch, m, n, k, 1.0, pa.matrix, pb.matrix,
-                   0.0, pc);
+  product_into(batch_shape, a, b, 0.0, out);
   return out;
 }
 
@@ -112,29 +121,49 @@ Tensor operand_gradient(const char* op, const Tensor& lhs, const Tensor& rhs, bo
   return transposed ? product(op, rhs.mT(), lhs.mT()).mT() : product(op, lhs, rhs);
 }
 
-// Both operands at least 2-D here. `op` (matmul, bmm or mm) names the node and the errors.
-Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
+void check_inner_sizes(const char* op, const Tensor& a, const Tensor& b) {
   if (a.size(-1) != b.size(-2)) {
     fail("{}: shapes {} and {} cannot be multiplied ({} columns vs {} rows)", op,
          shape_str(a.shape()), shape_str(b.shape()), a.size(-1), b.size(-2));
   }
+}
+
+// What the backward of c = a @ b (+ bias) keeps of its operands, and computes from them. Each
+// gradient reads the other operand, so one is saved only when the other needs grad (a product
+// with fixed data saves nothing of the data).
+struct ProductGradients {
+  const char* op;
+  Tensor saved_a, saved_b;
+  Shape a_shape, b_shape;
+  bool a_transposed, b_transposed;
+
+  ProductGradients(const char* op_name, const Tensor& a, const Tensor& b, const Tensor& c)
+      : op(op_name),
+        saved_a(b.requires_grad() ? a.detach() : Tensor()),
+        saved_b(a.requires_grad() ? b.detach() : Tensor()),
+        a_shape(a.shape()),
+        b_shape(b.shape()),
+        a_transposed(is_transposed_view(a) && gradient_needs_no_sum(a, c)),
+        b_transposed(is_transposed_view(b) && gradient_needs_no_sum(b, c)) {}
+
+  Tensor da(const Tensor& dc) const {  // dc @ b^T, summed over broadcast batch dims
+    return saved_b.defined() ? sum_to(operand_gradient(op, dc, saved_b.mT(), a_transposed), a_shape)
+                             : Tensor();
+  }
+  Tensor db(const Tensor& dc) const {  // a^T @ dc, summed over broadcast batch dims
+    return saved_a.defined() ? sum_to(operand_gradient(op, saved_a.mT(), dc, b_transposed), b_shape)
+                             : Tensor();
+  }
+};
+
+// Both operands at least 2-D here. `op` (matmul, bmm or mm) names the node and the errors.
+Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
+  check_inner_sizes(op, a, b);
   Tensor c = product(op, a, b);
-  // Each gradient reads the other operand, so save one only when the other needs grad (a
-  // product with fixed data saves nothing of the data).
-  const Tensor saved_a = b.requires_grad() ? a.detach() : Tensor();
-  const Tensor saved_b = a.requires_grad() ? b.detach() : Tensor();
-  return record(
-      c, op, {a, b},
-      [op, saved_a, saved_b, sa = a.shape(), sb = b.shape(),
-       a_transposed = is_transposed_view(a) && gradient_needs_no_sum(a, c),
-       b_transposed = is_transposed_view(b) && gradient_needs_no_sum(b, c)](const Tensor& dc) {
-        // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
-        return std::vector<Tensor>{
-            saved_b.defined() ? sum_to(operand_gradient(op, dc, saved_b.mT(), a_transposed), sa)
-                              : Tensor(),
-            saved_a.defined() ? sum_to(operand_gradient(op, saved_a.mT(), dc, b_transposed), sb)
-                              : Tensor()};
-      });
+  return record(c, op, {a, b}, [gradients = ProductGradients(op, a, b, c)](const Tensor& dc) {
+    // c = a @ b: da = dc @ b^T, db = a^T @ dc (summed over broadcast batch dims)
+    return std::vector<Tensor>{gradients.da(dc), gradients.db(dc)};
+  });
 }
 
 }  // namespace
@@ -177,6 +206,33 @@ Tensor mm(const Tensor& a, const Tensor& b) {
          shape_str(b.shape()));
   }
   return matmul_nd("mm", a, b);
+}
+
+Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
+  const profiler::Scope profiled("addmm");
+  check_operands("addmm", a, b);
+  ops::check_same_dtype_and_device("addmm", bias, a);
+  if (a.dim() != 2 || b.dim() != 2) {
+    fail("addmm: expected two 2-D tensors to multiply, got shapes {} and {}", shape_str(a.shape()),
+         shape_str(b.shape()));
+  }
+  check_inner_sizes("addmm", a, b);
+  const Shape out_shape{a.size(0), b.size(1)};
+  if (bias.dim() > 2 || broadcast_shapes(bias.shape(), out_shape, "addmm") != out_shape) {
+    fail("addmm: expected a bias that broadcasts to the product's shape {}, got {}",
+         shape_str(out_shape), shape_str(bias.shape()));
+  }
+  // The output starts as the bias on every row; the gemm adds the product to it (beta = 1).
+  Tensor c = empty(out_shape, {a.dtype(), a.device()});  // (M, N)
+  c.copy_(bias.detach());
+  product_into({}, a, b, 1.0, c);
+  return record(c, "addmm", {bias, a, b},
+                [gradients = ProductGradients("addmm", a, b, c), bias_shape = bias.shape(),
+                 bias_needs_grad = bias.requires_grad()](const Tensor& dc) {
+                  // c = bias + a @ b: dbias = dc summed to bias, da = dc @ b^T, db = a^T @ dc
+                  return std::vector<Tensor>{bias_needs_grad ? sum_to(dc, bias_shape) : Tensor(),
+                                             gradients.da(dc), gradients.db(dc)};
+                });
 }
 
 Tensor Tensor::matmul(const Tensor& other) const {
