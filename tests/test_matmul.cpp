@@ -159,12 +159,32 @@ TEST_CASE("addmm: the bias plus the product, in one gemm, for every bias shape a
   // No columns to sum over (K = 0): the bias alone.
   check_close(addmm(random64({4}, 102), zeros({5, 0}, {kFloat64}), zeros({0, 4}, {kFloat64})),
               random64({4}, 102).expand({5, 4}), 0, 0);
-  // Only what needs a gradient gets one.
-  const Tensor fixed_bias = random64({4}, 103);
+  // A bias's gradient is dc summed over the rows it was repeated on.
+  const Tensor trained_bias = random64({4}, 103).requires_grad_();
   Tensor x = random64({5, 3}, 104).requires_grad_();
-  addmm(fixed_bias, x, w.t()).sum().backward();
-  CHECK(!fixed_bias.grad().defined());
+  addmm(trained_bias, x, w.t()).sum().backward();
+  check_close(trained_bias.grad(), heed::full({4}, 5.0, {kFloat64}), 1e-12, 1e-12);
   check_close(x.grad(), ones({5, 4}, {kFloat64}).matmul(w), 1e-12, 1e-12);
+}
+
+TEST_CASE(
+    "addmm adds to the bias on every gemm path: one row, a few rows, a plain or a "
+    "transposed large operand") {
+  // k * n >= 2^19 with up to 16 rows takes engine/cpu/matmul.cpp's streaming paths (gemv, and
+  // the few-rows product by weight rows or by gemv), each with beta = 1 here.
+  const int64_t k = 512, n = 1024;
+  for (const DType dtype : {kFloat32, kFloat64}) {
+    const Tensor bias = random64({n}, 105).to(dtype);
+    const Tensor weight = random64({n, k}, 106).to(dtype);  // used as weight^T, as Linear does
+    const Tensor plain = random64({k, n}, 107).to(dtype);
+    for (const int64_t rows : {1, 3, 16}) {
+      INFO("rows " << rows << ", " << dtype_name(dtype));
+      const Tensor a = random64({rows, k}, 108).to(dtype);
+      const double tolerance = dtype == kFloat32 ? 1e-4 : 1e-10;
+      check_close(addmm(bias, a, weight.t()), mm(a, weight.t()) + bias, tolerance, tolerance);
+      check_close(addmm(bias, a, plain), mm(a, plain) + bias, tolerance, tolerance);
+    }
+  }
 }
 
 TEST_CASE("addmm errors name the shapes") {
