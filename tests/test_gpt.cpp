@@ -145,6 +145,11 @@ TEST_CASE("gpt: bad input is a clear error") {
       },
       {"5 tokens", "4 new tokens", "block size 8"});
   check_error([&] { model.forward(randint(0, 11, {1, 9})); }, {"9 positions", "block size 8"});
+  check_error(
+      [&] {
+        model.forward(randint(0, 11, {2, 0}), {.last_position_only = true});
+      },
+      {"last_position_only", "(2, 0)"});
   check_error([&] { generate(model, {{}}, {}, generator); }, {"prompt is empty"});
 
   const fs::path path = temporary_path("wrong.safetensors");

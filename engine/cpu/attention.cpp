@@ -113,8 +113,8 @@ void exp_kept(T* s, int64_t n, int64_t cols, const bool* keep, T shift) {
 // The online softmax over one tile of scores (rows x cols, kKeyBlock apart) of queries from q0
 // and keys from k0: each row's kept scores become e^(s - m') with m' its new running max, its
 // running sum l moves on, and its output row so far is rescaled by e^(m - m'). Built also for
-// AVX2 (HEED_ALSO_FOR_AVX2): these scans and exponentials took as long as the tile's two
-// products in the baseline build.
+// AVX2 (HEED_ALSO_FOR_AVX2): in the baseline build these scans and exponentials drew more of a
+// profile's samples than the tile's two products (GPT-2's (1, 12, 503, 64) causal forward).
 template <typename T>
 HEED_ALSO_FOR_AVX2 void online_softmax_step(const Problem& p, T* scores, int64_t rows, int64_t cols,
                                             int64_t q0, int64_t k0, T* running_max, T* running_sum,
@@ -155,6 +155,7 @@ HEED_ALSO_FOR_AVX2 void probabilities_from_scores(const Problem& p, T* scores, i
              logsumexp[t]);
   }
 }
+
 //   ds = p (dp - rowsum(do o)), dp in place; do_dot_o holds rowsum(do o) of the tile's rows
 template <typename T>
 HEED_ALSO_FOR_AVX2 void score_gradient(const T* probabilities, T* dp, int64_t rows, int64_t cols,

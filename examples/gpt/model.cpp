@@ -109,6 +109,10 @@ Tensor GPT::forward(const Tensor& ids, const ForwardOptions& options) {
          shape_str(ids.shape()));
   }
   const int64_t batch = ids.size(0), steps = ids.size(1);
+  if (options.last_position_only && steps == 0) {
+    fail("GPT: last_position_only needs at least one position, got ids of shape {}",
+         shape_str(ids.shape()));
+  }
   const int64_t cached =
       options.caches && !options.caches->empty() ? (*options.caches)[0].length() : 0;
   if (cached + steps > config_.block_size) {
